@@ -1,0 +1,156 @@
+//! The business records of a tour operator, one Automerge document per aggregate.
+//!
+//! Each type maps to Automerge through autosurgeon, field by field, with the merge behaviour
+//! DOMAIN.md gives it: plain fields are registers (last writer wins, losers kept as conflicts),
+//! stock quantities are [`Quantity`] counters (over [`autosurgeon::Counter`]), notes are [`autosurgeon::Text`], sets are
+//! [`Set`]s (maps of member → `true`), logs are [`Log`]s keyed by time, and sub-records live in
+//! maps keyed by id, never in positional lists. Deletion is a soft `archived_at`.
+//!
+//! The root of every document also carries `kind` and `schema`; [`crate::Document`] writes and
+//! checks them, so the record types hold business fields only.
+//!
+//! ```
+//! use itinera_core::model::{Account, Contact};
+//!
+//! let mut account = Account { name: "Alpine Schools Ltd".into(), ..Default::default() };
+//! account.contacts.insert("c-1".into(), Contact { first_name: "Mira".into(), ..Default::default() });
+//! account.contacts.get_mut("c-1").unwrap().emails.insert("mira@alpine.example");
+//! assert!(account.contacts["c-1"].emails.contains("mira@alpine.example"));
+//! ```
+
+mod account;
+mod alerts;
+mod booking;
+mod campaign;
+mod catalog;
+mod departure;
+mod employee;
+mod field_log;
+mod field_path;
+mod hr_record;
+mod invoice;
+mod journal;
+mod lead;
+mod log;
+mod purchase_order;
+mod quantity;
+mod set;
+pub(crate) mod shape;
+mod stock_location;
+mod ticket;
+mod transfer;
+mod user_index;
+
+use std::fmt::Debug;
+
+use autosurgeon::{Hydrate, Reconcile};
+
+pub use account::{
+    Account, AccountKind, Activity, ActivityKind, Address, ConsentEvent, Contact, Opportunity,
+    PurchaseSummary, Stage, StageChange,
+};
+pub use alerts::{Alert, AlertRule, AlertSeverity, AlertStatus, Alerts};
+pub use booking::{Booking, BookingStatus, Passenger, PassengerCategory};
+pub use campaign::{Campaign, CampaignResponse, CampaignStatus};
+pub use catalog::{Catalog, InventoryItem, ItineraryStop, KitBasis, KitRequirement, PriceOption, Tour};
+pub use departure::{AssignmentStatus, Departure, DepartureStatus, GuideAssignment, GuideRole, ManifestEntry};
+pub use employee::{Employee, EmploymentStatus, Leave, Licence};
+pub use field_log::{AssignmentResponse, FieldLog, Incident, Severity};
+pub use field_path::{FieldPath, PathSegment};
+pub use hr_record::HrRecord;
+pub use invoice::{Invoice, InvoiceLine, InvoiceStatus, InvoiceTotals};
+pub use journal::{Journal, JournalEntry, JournalLine};
+pub use lead::{Lead, LeadStatus};
+pub use log::{DuplicateEntry, Log, LogKey};
+pub use purchase_order::{PurchaseLine, PurchaseOrder, PurchaseOrderStatus};
+pub use quantity::Quantity;
+pub use set::Set;
+pub use shape::{Fields, Shape, ShapeError};
+pub use stock_location::{LocationKind, MovementReason, StockLocation, StockMovement};
+pub use ticket::{Ticket, TicketMessage, TicketPriority, TicketStatus};
+pub use transfer::{Transfer, TransferLine, TransferStatus};
+pub use user_index::{AccessLevel, IndexEntry, UserIndex};
+
+shape::string_enum! {
+    /// Every kind of Itinera document, as stored in the root's `kind` field.
+    pub enum DocumentKind {
+        Catalog = "catalog",
+        Stock = "stock",
+        Transfer = "transfer",
+        PurchaseOrder = "po",
+        Departure = "departure",
+        FieldLog = "fieldlog",
+        Booking = "booking",
+        Invoice = "invoice",
+        Journal = "journal",
+        Employee = "employee",
+        Hr = "hr",
+        Account = "account",
+        Lead = "lead",
+        Campaign = "campaign",
+        Ticket = "ticket",
+        Index = "index",
+        Alerts = "alerts",
+    }
+}
+
+/// A record type that is the root of one kind of document.
+pub trait Record: Reconcile + Hydrate + Fields + Clone + Debug + PartialEq {
+    /// The `kind` written in the document root.
+    const KIND: DocumentKind;
+    /// The newest `schema` version this build reads and writes.
+    const SCHEMA: u64 = 1;
+}
+
+/// An operation on a record that the record refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// The operation's input breaks a rule of the record.
+    #[error("{0}")]
+    Invalid(String),
+    /// The sub-record named does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A log entry would be rewritten.
+    #[error(transparent)]
+    DuplicateEntry(#[from] DuplicateEntry),
+}
+
+/// Runs `$body` with `$record` naming the record type of `$kind`.
+macro_rules! with_record_type {
+    ($kind:expr, $record:ident => $body:expr) => {
+        match $kind {
+            DocumentKind::Catalog => { type $record = Catalog; $body }
+            DocumentKind::Stock => { type $record = StockLocation; $body }
+            DocumentKind::Transfer => { type $record = Transfer; $body }
+            DocumentKind::PurchaseOrder => { type $record = PurchaseOrder; $body }
+            DocumentKind::Departure => { type $record = Departure; $body }
+            DocumentKind::FieldLog => { type $record = FieldLog; $body }
+            DocumentKind::Booking => { type $record = Booking; $body }
+            DocumentKind::Invoice => { type $record = Invoice; $body }
+            DocumentKind::Journal => { type $record = Journal; $body }
+            DocumentKind::Employee => { type $record = Employee; $body }
+            DocumentKind::Hr => { type $record = HrRecord; $body }
+            DocumentKind::Account => { type $record = Account; $body }
+            DocumentKind::Lead => { type $record = Lead; $body }
+            DocumentKind::Campaign => { type $record = Campaign; $body }
+            DocumentKind::Ticket => { type $record = Ticket; $body }
+            DocumentKind::Index => { type $record = UserIndex; $body }
+            DocumentKind::Alerts => { type $record = Alerts; $body }
+        }
+    };
+}
+
+/// Checks the fields under the root of `doc` against the record type of `kind`.
+pub(crate) fn check_root_fields<D: autosurgeon::ReadDoc>(
+    kind: DocumentKind,
+    doc: &D,
+) -> Result<(), ShapeError> {
+    with_record_type!(kind, R => R::check_fields(doc, &automerge::ROOT, &mut FieldPath::root()))
+}
+
+/// The newest schema version of `kind` this build reads.
+pub(crate) fn supported_schema(kind: DocumentKind) -> u64 {
+    with_record_type!(kind, R => R::SCHEMA)
+}

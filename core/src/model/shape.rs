@@ -1,0 +1,261 @@
+//! Where a document fails to hydrate into its record type.
+//!
+//! autosurgeon says *what* did not hydrate ("unexpected string") but not *where*. [`Shape`]
+//! walks a document alongside a record type and names the first field that does not fit, so a
+//! rejected document can be reported as `account /contacts/c-1/emails: found int, expected map`.
+//! Leaf types check themselves by hydrating; records and collections descend.
+
+use std::collections::BTreeMap;
+
+use automerge::{ObjId, ObjType, Value};
+use autosurgeon::{Counter, Hydrate, Prop, ReadDoc, Text};
+
+use super::{FieldPath, PathSegment};
+
+/// The first place a document does not fit a record type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError {
+    /// The offending field.
+    pub path: FieldPath,
+    /// What was found and what was expected.
+    pub reason: String,
+}
+
+/// A type whose place in a document can be checked field by field.
+pub trait Shape: Hydrate {
+    /// Checks the value at `prop` of `obj`; `path` names `prop` already.
+    fn check<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError> {
+        Self::hydrate(doc, obj, prop)
+            .map(drop)
+            .map_err(|err| ShapeError {
+                path: path.clone(),
+                reason: err.to_string(),
+            })
+    }
+}
+
+/// A record: a map whose fields can be checked one by one (also at the document root).
+pub trait Fields: Shape {
+    /// Checks every field of the map `obj` against this record's shape.
+    fn check_fields<D: ReadDoc>(doc: &D, obj: &ObjId, path: &mut FieldPath)
+    -> Result<(), ShapeError>;
+}
+
+impl Shape for String {}
+impl Shape for i64 {}
+impl Shape for u64 {}
+impl Shape for f64 {}
+impl Shape for bool {}
+impl Shape for Counter {}
+impl Shape for Text {}
+
+impl<T: Shape> Shape for Option<T> {
+    fn check<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError> {
+        match doc.get(obj, &prop) {
+            Ok(Some((Value::Scalar(scalar), _))) if scalar.is_null() => Ok(()),
+            Ok(Some(_)) => T::check(doc, obj, prop, path),
+            Ok(None) => Err(ShapeError {
+                path: path.clone(),
+                reason: "missing, expected a value or null".into(),
+            }),
+            Err(err) => Err(ShapeError {
+                path: path.clone(),
+                reason: err.to_string(),
+            }),
+        }
+    }
+}
+
+impl<V: Shape> Shape for BTreeMap<String, V> {
+    fn check<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError> {
+        let map = object_at(doc, obj, prop, path, ObjType::Map)?;
+        let keys: Vec<String> = doc
+            .map_range(&map, ..)
+            .map(|item| item.key.into_owned())
+            .collect();
+        for key in keys {
+            path.push(PathSegment::Key(key.clone()));
+            V::check(doc, &map, Prop::Key(key.into()), path)?;
+            path.pop();
+        }
+        Ok(())
+    }
+}
+
+impl<V: Shape> Shape for Vec<V> {
+    fn check<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError> {
+        let list = object_at(doc, obj, prop, path, ObjType::List)?;
+        for index in 0..doc.length(&list) {
+            path.push(PathSegment::Index(index));
+            V::check(doc, &list, index.into(), path)?;
+            path.pop();
+        }
+        Ok(())
+    }
+}
+
+/// The object of type `expected` at `prop`, or an error naming `path`.
+pub(crate) fn object_at<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    prop: Prop<'_>,
+    path: &FieldPath,
+    expected: ObjType,
+) -> Result<ObjId, ShapeError> {
+    let found = match doc.get(obj, &prop) {
+        Ok(Some((Value::Object(kind), id))) if kind == expected => return Ok(id),
+        Ok(Some((Value::Object(kind), _))) => format!("{kind:?}").to_lowercase(),
+        Ok(Some((Value::Scalar(scalar), _))) => describe_scalar(&scalar),
+        Ok(None) => "nothing".into(),
+        Err(err) => err.to_string(),
+    };
+    Err(ShapeError {
+        path: path.clone(),
+        reason: format!("found {found}, expected {}", format!("{expected:?}").to_lowercase()),
+    })
+}
+
+fn describe_scalar(scalar: &automerge::ScalarValue) -> String {
+    use automerge::ScalarValue as S;
+    match scalar {
+        S::Bytes(_) => "bytes",
+        S::Str(_) => "a string",
+        S::Int(_) => "an int",
+        S::Uint(_) => "a uint",
+        S::F64(_) => "a float",
+        S::Counter(_) => "a counter",
+        S::Timestamp(_) => "a timestamp",
+        S::Boolean(_) => "a boolean",
+        S::Unknown { .. } => "an unknown scalar",
+        S::Null => "null",
+    }
+    .into()
+}
+
+/// Declares a record struct and its [`Shape`], so the field list is written once.
+///
+/// Derives are written by the caller (records holding counters cannot be `PartialEq`).
+macro_rules! record {
+    (
+        @fields
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$field_meta:meta])*
+                pub $field:ident : $ty:ty
+            ),* $(,)?
+        }
+    ) => {
+        impl $crate::model::Fields for $name {
+            #[allow(unused_variables)]
+            fn check_fields<D: ::autosurgeon::ReadDoc>(
+                doc: &D,
+                obj: &::automerge::ObjId,
+                path: &mut $crate::model::FieldPath,
+            ) -> Result<(), $crate::model::ShapeError> {
+                $(
+                    path.push($crate::model::PathSegment::Key(stringify!($field).into()));
+                    <$ty as $crate::model::Shape>::check(doc, obj, stringify!($field).into(), path)?;
+                    path.pop();
+                )*
+                Ok(())
+            }
+        }
+
+        impl $crate::model::Shape for $name {
+            fn check<D: ::autosurgeon::ReadDoc>(
+                doc: &D,
+                obj: &::automerge::ObjId,
+                prop: ::autosurgeon::Prop<'_>,
+                path: &mut $crate::model::FieldPath,
+            ) -> Result<(), $crate::model::ShapeError> {
+                let map = $crate::model::shape::object_at(doc, obj, prop, path, ::automerge::ObjType::Map)?;
+                <Self as $crate::model::Fields>::check_fields(doc, &map, path)
+            }
+        }
+    };
+    // The struct is emitted exactly as written (derive macros need the caller's spans); a copy
+    // of its tokens is parsed for the field list.
+    ($($item:tt)*) => {
+        $($item)*
+        $crate::model::shape::record!(@fields $($item)*);
+    };
+}
+
+/// Declares an enum stored as one of a fixed set of lowercase strings.
+macro_rules! string_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$variant_meta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The string stored in the document.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The value stored as `text`, if it is one.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::autosurgeon::Reconcile for $name {
+            type Key<'a> = ::autosurgeon::reconcile::NoKey;
+
+            fn reconcile<R: ::autosurgeon::Reconciler>(&self, mut reconciler: R) -> Result<(), R::Error> {
+                reconciler.str(self.as_str())
+            }
+        }
+
+        impl ::autosurgeon::Hydrate for $name {
+            fn hydrate_string(text: &str) -> Result<Self, ::autosurgeon::HydrateError> {
+                Self::parse(text).ok_or_else(|| ::autosurgeon::HydrateError::unexpected(
+                    concat!("one of ", $($text, " "),+),
+                    format!("{text:?}"),
+                ))
+            }
+        }
+
+        impl $crate::model::Shape for $name {}
+    };
+}
+
+pub(crate) use {record, string_enum};
