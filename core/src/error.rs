@@ -14,7 +14,10 @@ pub enum Error {
     },
     /// The document's root says it is another kind, or says nothing.
     #[error("expected a {expected} document, found {found}")]
-    WrongKind { expected: DocumentKind, found: String },
+    WrongKind {
+        expected: DocumentKind,
+        found: String,
+    },
     /// The root names a kind of record this build does not know.
     #[error("unknown document kind {0:?}")]
     UnknownKind(String),
@@ -47,7 +50,8 @@ pub enum Error {
 }
 
 fn kind_suffix(kind: Option<DocumentKind>) -> String {
-    kind.map(|kind| format!(" (expected {kind})")).unwrap_or_default()
+    kind.map(|kind| format!(" (expected {kind})"))
+        .unwrap_or_default()
 }
 
 /// `Result` with [`Error`] as the default error.

@@ -19,7 +19,7 @@
 //!         item: "water".into(), quantity: 24, reason: MovementReason::Receipt,
 //!         reference: None, actor: "office".into(), at: 1,
 //!     };
-//!     Ok(kit.post_movement(LogKey::new(1, "office-1"), water)?)
+//!     kit.post_movement(LogKey::new(1, "office-1"), water)
 //! })?;
 //! assert_eq!(kit.record()?.quantity("water"), 24);
 //! # Ok::<(), itinera_core::Error>(())

@@ -33,7 +33,10 @@ struct Writer {
 
 impl Writer {
     fn log_key(&self, op: &Op) -> LogKey {
-        LogKey::new(1_000 + op.number.abs(), &format!("r{}-{}", self.replica, self.seq))
+        LogKey::new(
+            1_000 + op.number.abs(),
+            &format!("r{}-{}", self.replica, self.seq),
+        )
     }
 
     fn name(&self) -> String {
@@ -48,7 +51,11 @@ fn key(op: &Op) -> String {
 fn splice(text: &mut Text, op: &Op) {
     let len = text.as_str().chars().count();
     let pos = usize::try_from(op.number.unsigned_abs()).unwrap_or(0) % (len + 1);
-    let delete = if op.choice % 2 == 0 { 0 } else { (len - pos).min(2) };
+    let delete = if op.choice % 2 == 0 {
+        0
+    } else {
+        (len - pos).min(2)
+    };
     text.splice(pos, isize::try_from(delete).unwrap_or(0), &op.text);
 }
 
@@ -95,14 +102,19 @@ impl RandomEdit for Catalog {
             5 => {
                 let tour = self.tours.entry(key(op)).or_default();
                 if !tour.itinerary.is_empty() {
-                    let at = usize::try_from(op.number.unsigned_abs()).unwrap_or(0) % tour.itinerary.len();
+                    let at = usize::try_from(op.number.unsigned_abs()).unwrap_or(0)
+                        % tour.itinerary.len();
                     tour.itinerary.remove(at);
                 }
             }
             6 => {
                 self.tours.entry(key(op)).or_default().price_options.insert(
                     format!("p{}", op.number % 3),
-                    PriceOption { name: op.text.clone(), amount_minor: op.number, currency: "EUR".into() },
+                    PriceOption {
+                        name: op.text.clone(),
+                        amount_minor: op.number,
+                        currency: "EUR".into(),
+                    },
                 );
             }
             _ => {
@@ -136,7 +148,13 @@ impl RandomEdit for Transfer {
     fn edit(&mut self, op: &Op, _w: &Writer) {
         match op.choice % 4 {
             0 => {
-                self.lines.insert(key(op), TransferLine { item: op.text.clone(), quantity: op.number });
+                self.lines.insert(
+                    key(op),
+                    TransferLine {
+                        item: op.text.clone(),
+                        quantity: op.number,
+                    },
+                );
             }
             1 => {
                 self.lines.remove(&key(op));
@@ -156,7 +174,10 @@ impl RandomEdit for PurchaseOrder {
                 line.description = op.text.clone();
             }
             1 => splice(&mut self.notes, op),
-            2 => self.status = PurchaseOrderStatus::ALL[op.key as usize % PurchaseOrderStatus::ALL.len()],
+            2 => {
+                self.status =
+                    PurchaseOrderStatus::ALL[op.key as usize % PurchaseOrderStatus::ALL.len()]
+            }
             _ => self.expected_on = maybe(op),
         }
     }
@@ -171,11 +192,18 @@ impl RandomEdit for Departure {
             }
             2 => {
                 let assignment = self.assignments.entry(key(op)).or_default();
-                assignment.status = AssignmentStatus::ALL[op.number.unsigned_abs() as usize % AssignmentStatus::ALL.len()];
+                assignment.status = AssignmentStatus::ALL
+                    [op.number.unsigned_abs() as usize % AssignmentStatus::ALL.len()];
                 assignment.hours = op.number as f64 / 2.0;
             }
             3 => {
-                self.manifest.insert(key(op), ManifestEntry { name: op.text.clone(), ..Default::default() });
+                self.manifest.insert(
+                    key(op),
+                    ManifestEntry {
+                        name: op.text.clone(),
+                        ..Default::default()
+                    },
+                );
             }
             _ => self.status = DepartureStatus::ALL[op.key as usize % DepartureStatus::ALL.len()],
         }
@@ -188,11 +216,21 @@ impl RandomEdit for FieldLog {
             0 => toggle(&mut self.check_ins, op),
             1 => splice(&mut self.notes, op),
             2 => {
-                let incident = Incident { severity: Severity::High, summary: op.text.clone(), actor: w.name(), at: op.number };
+                let incident = Incident {
+                    severity: Severity::High,
+                    summary: op.text.clone(),
+                    actor: w.name(),
+                    at: op.number,
+                };
                 let _ = self.incidents.append(w.log_key(op), incident);
             }
             _ => {
-                let response = AssignmentResponse { assignment: key(op), employee: w.name(), accepted: op.number > 0, at: op.number };
+                let response = AssignmentResponse {
+                    assignment: key(op),
+                    employee: w.name(),
+                    accepted: op.number > 0,
+                    at: op.number,
+                };
                 let _ = self.acceptances.append(w.log_key(op), response);
             }
         }
@@ -203,7 +241,13 @@ impl RandomEdit for Booking {
     fn edit(&mut self, op: &Op, _w: &Writer) {
         match op.choice % 5 {
             0 => {
-                self.passengers.insert(key(op), Passenger { name: op.text.clone(), ..Default::default() });
+                self.passengers.insert(
+                    key(op),
+                    Passenger {
+                        name: op.text.clone(),
+                        ..Default::default()
+                    },
+                );
             }
             1 => {
                 self.passengers.remove(&key(op));
@@ -234,9 +278,27 @@ impl RandomEdit for Journal {
     fn edit(&mut self, op: &Op, w: &Writer) {
         match op.choice % 2 {
             0 => {
-                let mut entry = JournalEntry { at: op.number, description: op.text.clone(), ..Default::default() };
-                entry.lines.insert("d".into(), JournalLine { account: "1200".into(), debit_minor: op.number, credit_minor: 0 });
-                entry.lines.insert("c".into(), JournalLine { account: "4000".into(), debit_minor: 0, credit_minor: op.number });
+                let mut entry = JournalEntry {
+                    at: op.number,
+                    description: op.text.clone(),
+                    ..Default::default()
+                };
+                entry.lines.insert(
+                    "d".into(),
+                    JournalLine {
+                        account: "1200".into(),
+                        debit_minor: op.number,
+                        credit_minor: 0,
+                    },
+                );
+                entry.lines.insert(
+                    "c".into(),
+                    JournalLine {
+                        account: "4000".into(),
+                        debit_minor: 0,
+                        credit_minor: op.number,
+                    },
+                );
                 let _ = self.entries.append(w.log_key(op), entry);
             }
             _ => self.locked = op.number > 0,
@@ -250,7 +312,11 @@ impl RandomEdit for Employee {
             0 => toggle(&mut self.languages, op),
             1 => toggle(&mut self.roles, op),
             2 => {
-                let leave = Leave { starts_at: op.number, ends_at: op.number + 10, reason: op.text.clone() };
+                let leave = Leave {
+                    starts_at: op.number,
+                    ends_at: op.number + 10,
+                    reason: op.text.clone(),
+                };
                 let _ = self.leave.append(w.log_key(op), leave);
             }
             _ => {
@@ -289,7 +355,12 @@ impl RandomEdit for Account {
                 let _ = self.move_opportunity(&key(op), stage, w.log_key(op), &w.name(), op.number);
             }
             7 => {
-                let activity = Activity { subject: op.text.clone(), actor: w.name(), at: op.number, ..Default::default() };
+                let activity = Activity {
+                    subject: op.text.clone(),
+                    actor: w.name(),
+                    at: op.number,
+                    ..Default::default()
+                };
                 let _ = self.activities.append(w.log_key(op), activity);
             }
             8 => self.address.city = op.text.clone(),
@@ -314,7 +385,11 @@ impl RandomEdit for Campaign {
         match op.choice % 3 {
             0 => toggle(&mut self.members, op),
             1 => {
-                let response = CampaignResponse { member: key(op), response: op.text.clone(), at: op.number };
+                let response = CampaignResponse {
+                    member: key(op),
+                    response: op.text.clone(),
+                    at: op.number,
+                };
                 let _ = self.responses.append(w.log_key(op), response);
             }
             _ => self.budget_minor = op.number,
@@ -326,7 +401,12 @@ impl RandomEdit for Ticket {
     fn edit(&mut self, op: &Op, w: &Writer) {
         match op.choice % 4 {
             0 => {
-                let message = TicketMessage { author: w.name(), body: op.text.clone(), internal: op.number > 0, at: op.number };
+                let message = TicketMessage {
+                    author: w.name(),
+                    body: op.text.clone(),
+                    internal: op.number > 0,
+                    at: op.number,
+                };
                 let _ = self.messages.append(w.log_key(op), message);
             }
             1 => splice(&mut self.notes, op),
@@ -340,7 +420,14 @@ impl RandomEdit for UserIndex {
     fn edit(&mut self, op: &Op, _w: &Writer) {
         match op.choice % 2 {
             0 => {
-                self.documents.insert(key(op), IndexEntry { kind: "account".into(), title: op.text.clone(), access: AccessLevel::Read });
+                self.documents.insert(
+                    key(op),
+                    IndexEntry {
+                        kind: "account".into(),
+                        title: op.text.clone(),
+                        access: AccessLevel::Read,
+                    },
+                );
             }
             _ => {
                 self.documents.remove(&key(op));
@@ -380,9 +467,16 @@ fn actor(replica: usize) -> ActorId {
 
 /// Three replicas of one document make `edits` offline, then merge pairwise in `order`, then
 /// exchange everything; all must end equal.
-fn converges<R: RandomEdit>(edits: [Vec<Op>; 3], order: Vec<(usize, usize)>) -> Result<(), TestCaseError> {
+fn converges<R: RandomEdit>(
+    edits: [Vec<Op>; 3],
+    order: Vec<(usize, usize)>,
+) -> Result<(), TestCaseError> {
     let mut origin = Document::create(actor(0), 0, &R::default()).map_err(fail)?;
-    let mut replicas = vec![origin.fork(actor(0)), origin.fork(actor(1)), origin.fork(actor(2))];
+    let mut replicas = [
+        origin.fork(actor(0)),
+        origin.fork(actor(1)),
+        origin.fork(actor(2)),
+    ];
     for (replica, ops) in edits.iter().enumerate() {
         for (seq, op) in ops.iter().enumerate() {
             let writer = Writer { replica, seq };
@@ -405,7 +499,11 @@ fn converges<R: RandomEdit>(edits: [Vec<Op>; 3], order: Vec<(usize, usize)>) -> 
     let heads: Vec<_> = replicas.iter_mut().map(Document::heads).collect();
     prop_assert_eq!(&heads[0], &heads[1]);
     prop_assert_eq!(&heads[0], &heads[2]);
-    let records: Vec<R> = replicas.iter().map(Document::record).collect::<Result<_, _>>().map_err(fail)?;
+    let records: Vec<R> = replicas
+        .iter()
+        .map(Document::record)
+        .collect::<Result<_, _>>()
+        .map_err(fail)?;
     prop_assert_eq!(&records[0], &records[1]);
     prop_assert_eq!(&records[0], &records[2]);
     // What one replica saved, another loads to the same record.
@@ -465,9 +563,23 @@ convergence_tests! {
 #[test]
 fn every_kind_is_covered() {
     let covered = [
-        Catalog::KIND, StockLocation::KIND, Transfer::KIND, PurchaseOrder::KIND, Departure::KIND,
-        FieldLog::KIND, Booking::KIND, Invoice::KIND, Journal::KIND, Employee::KIND, HrRecord::KIND,
-        Account::KIND, Lead::KIND, Campaign::KIND, Ticket::KIND, UserIndex::KIND, Alerts::KIND,
+        Catalog::KIND,
+        StockLocation::KIND,
+        Transfer::KIND,
+        PurchaseOrder::KIND,
+        Departure::KIND,
+        FieldLog::KIND,
+        Booking::KIND,
+        Invoice::KIND,
+        Journal::KIND,
+        Employee::KIND,
+        HrRecord::KIND,
+        Account::KIND,
+        Lead::KIND,
+        Campaign::KIND,
+        Ticket::KIND,
+        UserIndex::KIND,
+        Alerts::KIND,
     ];
     for kind in DocumentKind::ALL {
         assert!(covered.contains(kind), "{kind} has no convergence test");

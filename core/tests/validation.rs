@@ -9,9 +9,20 @@ use itinera_core::{Document, Error};
 use proptest::prelude::*;
 
 fn account_bytes() -> Vec<u8> {
-    let mut account = Account { name: "Harbour Tours".into(), ..Default::default() };
-    account.contacts.insert("c-1".into(), Contact { first_name: "Jo".into(), ..Default::default() });
-    Document::create(ActorId::from([9u8; 16]), 0, &account).expect("create").save()
+    let mut account = Account {
+        name: "Harbour Tours".into(),
+        ..Default::default()
+    };
+    account.contacts.insert(
+        "c-1".into(),
+        Contact {
+            first_name: "Jo".into(),
+            ..Default::default()
+        },
+    );
+    Document::create(ActorId::from([9u8; 16]), 0, &account)
+        .expect("create")
+        .save()
 }
 
 /// A raw Automerge document with an Itinera header, to break on purpose.
@@ -25,7 +36,16 @@ fn raw(kind: &str, schema: u64) -> AutoCommit {
 #[test]
 fn bytes_that_are_not_a_document_are_refused() {
     let err = Document::<Account>::load(b"definitely not automerge").expect_err("refused");
-    assert!(matches!(err, Error::NotADocument { expected: Some(DocumentKind::Account), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::NotADocument {
+                expected: Some(DocumentKind::Account),
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -65,39 +85,59 @@ fn a_missing_field_is_named_by_path() {
 #[test]
 fn an_unknown_enum_value_is_named_by_path() {
     let mut doc = raw("lead", 1);
-    let lead = Document::create(ActorId::random(), 0, &Lead::default()).expect("create").save();
-    doc.merge(&mut AutoCommit::load(&lead).expect("load")).expect("merge");
+    let lead = Document::create(ActorId::random(), 0, &Lead::default())
+        .expect("create")
+        .save();
+    doc.merge(&mut AutoCommit::load(&lead).expect("load"))
+        .expect("merge");
     doc.put(ROOT, "status", "maybe").expect("put");
     let err = Document::<Lead>::load(&doc.save()).expect_err("refused");
-    assert!(matches!(&err, Error::Malformed { path, .. } if path.to_string() == "/status"), "{err}");
+    assert!(
+        matches!(&err, Error::Malformed { path, .. } if path.to_string() == "/status"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_wrong_kind_is_refused() {
     let err = Document::<Booking>::load(&account_bytes()).expect_err("refused");
-    assert!(matches!(err, Error::WrongKind { expected: DocumentKind::Booking, ref found } if found == "account"));
+    assert!(
+        matches!(err, Error::WrongKind { expected: DocumentKind::Booking, ref found } if found == "account")
+    );
 }
 
 #[test]
 fn a_generic_document_is_recognised_and_not_taken_for_a_record() {
     let mut doc = AutoCommit::new();
     doc.put_object(ROOT, "todos", ObjType::List).expect("put");
-    assert_eq!(validate(&doc).expect("generic is fine"), DocumentHeader::Generic);
+    assert_eq!(
+        validate(&doc).expect("generic is fine"),
+        DocumentHeader::Generic
+    );
     assert!(matches!(
         Document::<Account>::load(&doc.save()),
-        Err(Error::WrongKind { expected: DocumentKind::Account, .. })
+        Err(Error::WrongKind {
+            expected: DocumentKind::Account,
+            ..
+        })
     ));
 }
 
 #[test]
 fn an_unknown_kind_and_a_newer_schema_are_refused() {
-    assert!(matches!(validate(&raw("spaceship", 1)), Err(Error::UnknownKind(kind)) if kind == "spaceship"));
+    assert!(
+        matches!(validate(&raw("spaceship", 1)), Err(Error::UnknownKind(kind)) if kind == "spaceship")
+    );
     let account = AutoCommit::load(&account_bytes()).expect("load");
     let mut newer = account.clone();
     newer.put(ROOT, "schema", 99u64).expect("put");
     assert!(matches!(
         validate(&newer),
-        Err(Error::UnsupportedSchema { kind: DocumentKind::Account, found: 99, supported: 1 })
+        Err(Error::UnsupportedSchema {
+            kind: DocumentKind::Account,
+            found: 99,
+            supported: 1
+        })
     ));
 }
 
@@ -109,7 +149,10 @@ fn a_merge_that_would_break_the_record_is_refused_and_changes_nothing() {
     let before = good.heads();
     let increment = evil_raw.save_after(&before);
     let err = good.load_incremental(&increment).expect_err("refused");
-    assert!(matches!(&err, Error::Malformed { path, .. } if path.to_string() == "/name"), "{err}");
+    assert!(
+        matches!(&err, Error::Malformed { path, .. } if path.to_string() == "/name"),
+        "{err}"
+    );
     assert_eq!(good.heads(), before);
     assert_eq!(good.record().expect("record").name, "Harbour Tours");
 }
@@ -117,10 +160,18 @@ fn a_merge_that_would_break_the_record_is_refused_and_changes_nothing() {
 #[test]
 fn every_kind_validates_when_created_from_its_default() {
     fn roundtrip<R: Record + Default>() {
-        let bytes = Document::create(ActorId::random(), 0, &R::default()).expect("create").save();
+        let bytes = Document::create(ActorId::random(), 0, &R::default())
+            .expect("create")
+            .save();
         let doc = AutoCommit::load(&bytes).expect("load");
         assert_eq!(validate(&doc).expect("valid").kind(), Some(R::KIND));
-        assert_eq!(Document::<R>::load(&bytes).expect("load").record().expect("record"), R::default());
+        assert_eq!(
+            Document::<R>::load(&bytes)
+                .expect("load")
+                .record()
+                .expect("record"),
+            R::default()
+        );
     }
     roundtrip::<Catalog>();
     roundtrip::<StockLocation>();

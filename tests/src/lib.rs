@@ -1,1 +1,2 @@
-
+//! End-to-end tests of Itinera: they drive the real server and devices through public
+//! interfaces only. The tests live in `tests/tests/`; this library holds what they share.

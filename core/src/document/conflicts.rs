@@ -50,12 +50,18 @@ impl FieldConflicts {
 
     /// The value shown.
     pub fn winner(&self) -> Option<&FieldValue> {
-        self.values.iter().find(|value| value.winner).map(|value| &value.value)
+        self.values
+            .iter()
+            .find(|value| value.winner)
+            .map(|value| &value.value)
     }
 
     /// The values that lost, still kept by the document.
     pub fn losers(&self) -> impl Iterator<Item = &FieldValue> {
-        self.values.iter().filter(|value| !value.winner).map(|value| &value.value)
+        self.values
+            .iter()
+            .filter(|value| !value.winner)
+            .map(|value| &value.value)
     }
 }
 

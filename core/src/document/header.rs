@@ -25,8 +25,9 @@ impl DocumentHeader {
         let kind = match doc.get(&automerge::ROOT, KIND_KEY)? {
             None => return Ok(Self::Generic),
             Some((Value::Scalar(scalar), _)) => match scalar.as_ref() {
-                ScalarValue::Str(text) => DocumentKind::parse(text)
-                    .ok_or_else(|| Error::UnknownKind(text.to_string()))?,
+                ScalarValue::Str(text) => {
+                    DocumentKind::parse(text).ok_or_else(|| Error::UnknownKind(text.to_string()))?
+                }
                 _ => return Ok(Self::Generic),
             },
             Some(_) => return Ok(Self::Generic),

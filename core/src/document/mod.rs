@@ -20,8 +20,8 @@
 //! // Two reps move the same opportunity offline.
 //! let mut rep_a = office.fork(ActorId::from([2u8; 16]));
 //! let mut rep_b = office.fork(ActorId::from([3u8; 16]));
-//! rep_a.change(2_000, |a| Ok(a.move_opportunity("o-1", Stage::Proposal, LogKey::new(2_000, "a"), "ana", 2_000)?))?;
-//! rep_b.change(2_001, |a| Ok(a.move_opportunity("o-1", Stage::Lost, LogKey::new(2_001, "b"), "ben", 2_001)?))?;
+//! rep_a.change(2_000, |a| a.move_opportunity("o-1", Stage::Proposal, LogKey::new(2_000, "a"), "ana", 2_000))?;
+//! rep_b.change(2_001, |a| a.move_opportunity("o-1", Stage::Lost, LogKey::new(2_001, "b"), "ben", 2_001))?;
 //!
 //! rep_a.merge(&mut rep_b)?;
 //! let stage = rep_a.conflicts(&"/opportunities/o-1/stage".parse()?)?;

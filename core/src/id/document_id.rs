@@ -145,7 +145,10 @@ mod tests {
     #[test]
     fn parses_as_automerge_repo_does() {
         for (bytes, url) in VECTORS {
-            assert_eq!(DocumentId::parse(url), Ok(DocumentId::from_bytes(hex(bytes))));
+            assert_eq!(
+                DocumentId::parse(url),
+                Ok(DocumentId::from_bytes(hex(bytes)))
+            );
             let bare = url.trim_start_matches(URL_PREFIX);
             assert_eq!(bare.parse(), Ok(DocumentId::from_bytes(hex(bytes))));
         }
@@ -171,9 +174,15 @@ mod tests {
         let short = bs58::encode([1u8, 2, 3]).with_check().into_string();
         assert_eq!(
             DocumentId::parse(&short),
-            Err(IdError::WrongLength { id: short.clone(), len: 3 })
+            Err(IdError::WrongLength {
+                id: short.clone(),
+                len: 3
+            })
         );
-        assert!(matches!(DocumentId::parse(""), Err(IdError::WrongLength { .. })));
+        assert!(matches!(
+            DocumentId::parse(""),
+            Err(IdError::WrongLength { .. })
+        ));
     }
 
     #[test]

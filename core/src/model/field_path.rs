@@ -73,7 +73,9 @@ impl fmt::Display for FieldPath {
         }
         for segment in &self.0 {
             match segment {
-                PathSegment::Key(key) => write!(f, "/{}", key.replace('~', "~0").replace('/', "~1"))?,
+                PathSegment::Key(key) => {
+                    write!(f, "/{}", key.replace('~', "~0").replace('/', "~1"))?
+                }
                 PathSegment::Index(index) => write!(f, "/{index}")?,
             }
         }

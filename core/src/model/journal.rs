@@ -50,7 +50,10 @@ impl JournalEntry {
     /// Whether debits equal credits.
     pub fn is_balanced(&self) -> bool {
         let (debit, credit) = self.lines.values().fold((0i128, 0i128), |(d, c), line| {
-            (d + i128::from(line.debit_minor), c + i128::from(line.credit_minor))
+            (
+                d + i128::from(line.debit_minor),
+                c + i128::from(line.credit_minor),
+            )
         });
         debit == credit
     }

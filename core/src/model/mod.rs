@@ -52,8 +52,12 @@ pub use account::{
 pub use alerts::{Alert, AlertRule, AlertSeverity, AlertStatus, Alerts};
 pub use booking::{Booking, BookingStatus, Passenger, PassengerCategory};
 pub use campaign::{Campaign, CampaignResponse, CampaignStatus};
-pub use catalog::{Catalog, InventoryItem, ItineraryStop, KitBasis, KitRequirement, PriceOption, Tour};
-pub use departure::{AssignmentStatus, Departure, DepartureStatus, GuideAssignment, GuideRole, ManifestEntry};
+pub use catalog::{
+    Catalog, InventoryItem, ItineraryStop, KitBasis, KitRequirement, PriceOption, Tour,
+};
+pub use departure::{
+    AssignmentStatus, Departure, DepartureStatus, GuideAssignment, GuideRole, ManifestEntry,
+};
 pub use employee::{Employee, EmploymentStatus, Leave, Licence};
 pub use field_log::{AssignmentResponse, FieldLog, Incident, Severity};
 pub use field_path::{FieldPath, PathSegment};
@@ -121,23 +125,74 @@ pub enum ModelError {
 macro_rules! with_record_type {
     ($kind:expr, $record:ident => $body:expr) => {
         match $kind {
-            DocumentKind::Catalog => { type $record = Catalog; $body }
-            DocumentKind::Stock => { type $record = StockLocation; $body }
-            DocumentKind::Transfer => { type $record = Transfer; $body }
-            DocumentKind::PurchaseOrder => { type $record = PurchaseOrder; $body }
-            DocumentKind::Departure => { type $record = Departure; $body }
-            DocumentKind::FieldLog => { type $record = FieldLog; $body }
-            DocumentKind::Booking => { type $record = Booking; $body }
-            DocumentKind::Invoice => { type $record = Invoice; $body }
-            DocumentKind::Journal => { type $record = Journal; $body }
-            DocumentKind::Employee => { type $record = Employee; $body }
-            DocumentKind::Hr => { type $record = HrRecord; $body }
-            DocumentKind::Account => { type $record = Account; $body }
-            DocumentKind::Lead => { type $record = Lead; $body }
-            DocumentKind::Campaign => { type $record = Campaign; $body }
-            DocumentKind::Ticket => { type $record = Ticket; $body }
-            DocumentKind::Index => { type $record = UserIndex; $body }
-            DocumentKind::Alerts => { type $record = Alerts; $body }
+            DocumentKind::Catalog => {
+                type $record = Catalog;
+                $body
+            }
+            DocumentKind::Stock => {
+                type $record = StockLocation;
+                $body
+            }
+            DocumentKind::Transfer => {
+                type $record = Transfer;
+                $body
+            }
+            DocumentKind::PurchaseOrder => {
+                type $record = PurchaseOrder;
+                $body
+            }
+            DocumentKind::Departure => {
+                type $record = Departure;
+                $body
+            }
+            DocumentKind::FieldLog => {
+                type $record = FieldLog;
+                $body
+            }
+            DocumentKind::Booking => {
+                type $record = Booking;
+                $body
+            }
+            DocumentKind::Invoice => {
+                type $record = Invoice;
+                $body
+            }
+            DocumentKind::Journal => {
+                type $record = Journal;
+                $body
+            }
+            DocumentKind::Employee => {
+                type $record = Employee;
+                $body
+            }
+            DocumentKind::Hr => {
+                type $record = HrRecord;
+                $body
+            }
+            DocumentKind::Account => {
+                type $record = Account;
+                $body
+            }
+            DocumentKind::Lead => {
+                type $record = Lead;
+                $body
+            }
+            DocumentKind::Campaign => {
+                type $record = Campaign;
+                $body
+            }
+            DocumentKind::Ticket => {
+                type $record = Ticket;
+                $body
+            }
+            DocumentKind::Index => {
+                type $record = UserIndex;
+                $body
+            }
+            DocumentKind::Alerts => {
+                type $record = Alerts;
+                $body
+            }
         }
     };
 }

@@ -42,8 +42,11 @@ pub trait Shape: Hydrate {
 /// A record: a map whose fields can be checked one by one (also at the document root).
 pub trait Fields: Shape {
     /// Checks every field of the map `obj` against this record's shape.
-    fn check_fields<D: ReadDoc>(doc: &D, obj: &ObjId, path: &mut FieldPath)
-    -> Result<(), ShapeError>;
+    fn check_fields<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError>;
 }
 
 impl Shape for String {}
@@ -131,7 +134,10 @@ pub(crate) fn object_at<D: ReadDoc>(
     };
     Err(ShapeError {
         path: path.clone(),
-        reason: format!("found {found}, expected {}", format!("{expected:?}").to_lowercase()),
+        reason: format!(
+            "found {found}, expected {}",
+            format!("{expected:?}").to_lowercase()
+        ),
     })
 }
 

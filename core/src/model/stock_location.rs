@@ -75,9 +75,15 @@ impl StockLocation {
     }
 
     /// Records a movement: the counter and the log entry change together.
-    pub fn post_movement(&mut self, key: LogKey, movement: StockMovement) -> Result<(), ModelError> {
+    pub fn post_movement(
+        &mut self,
+        key: LogKey,
+        movement: StockMovement,
+    ) -> Result<(), ModelError> {
         if movement.quantity == 0 {
-            return Err(ModelError::Invalid("a stock movement needs a non-zero quantity".into()));
+            return Err(ModelError::Invalid(
+                "a stock movement needs a non-zero quantity".into(),
+            ));
         }
         if movement.item.is_empty() {
             return Err(ModelError::Invalid("a stock movement needs an item".into()));
