@@ -29,6 +29,10 @@ pub mod document;
 mod error;
 pub mod id;
 pub mod model;
+pub mod protocol;
+#[cfg(feature = "redb")]
+pub mod store;
+pub mod sync;
 
 pub use document::{Document, DocumentHeader};
 pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! The durable document store (feature `redb`).
