@@ -1,0 +1,298 @@
+use std::collections::BTreeMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{AutoCommit, ChangeHash};
+
+use super::{Access, SyncError};
+use crate::DocumentId;
+use crate::protocol::{Message, PeerId};
+
+/// What we know of a peer's copy of one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerStatus {
+    /// Nothing heard yet.
+    Unknown,
+    /// The peer has the document (it sent heads).
+    Has,
+    /// The peer asked for the document and has none.
+    Wants,
+    /// The peer said it does not have the document, or was told we do not.
+    Unavailable,
+}
+
+/// A message about one document from one peer, as the engine needs it.
+#[derive(Debug, Clone, Copy)]
+pub enum Incoming<'a> {
+    /// `request`: a sync message from a peer that lacks the document.
+    Request(&'a [u8]),
+    /// `sync`: a sync message.
+    Sync(&'a [u8]),
+    /// `doc-unavailable`.
+    Unavailable,
+}
+
+/// The outcome of a message that was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Whether the document took in new changes: the caller persists them, then calls
+    /// [`DocSync::outgoing`] so the change is acknowledged only once it is durable.
+    pub changed: bool,
+    /// The heads after the message.
+    pub heads: Vec<ChangeHash>,
+}
+
+/// A check of changes before they are accepted: `(before, after)` → `Err(reason)` to refuse.
+pub type ChangeCheck<'a> = &'a dyn Fn(&AutoCommit, &AutoCommit) -> Result<(), String>;
+
+#[derive(Debug)]
+struct PeerState {
+    sync: sync::State,
+    status: PeerStatus,
+    access: Access,
+    /// Whether we told the peer we do not have the document (so we say it once).
+    told_unavailable: bool,
+}
+
+/// One document and the sync state of every peer that shares it.
+///
+/// Sans-IO: messages go in through [`DocSync::receive`], messages to send come out of
+/// [`DocSync::outgoing`], and the caller decides when to call it (the server calls it after
+/// the store has made received changes durable).
+///
+/// ```
+/// use automerge::{AutoCommit, transaction::Transactable};
+/// use itinera_core::DocumentId;
+/// use itinera_core::protocol::{Message, PeerId};
+/// use itinera_core::sync::{Access, DocSync, Incoming};
+///
+/// let id = DocumentId::from_bytes([7; 16]);
+/// let mut doc = AutoCommit::new();
+/// doc.put(automerge::ROOT, "title", "Danube bend, 3 days")?;
+/// let mut phone = DocSync::new(PeerId::new("phone"), id, doc);
+/// let mut server = DocSync::empty(PeerId::new("server"), id);
+/// phone.add_peer(PeerId::new("server"), Access::Write, None);
+/// server.add_peer(PeerId::new("phone"), Access::Write, None);
+///
+/// // Pass messages back and forth until both are quiet.
+/// loop {
+///     let to_server = phone.outgoing();
+///     let to_phone = server.outgoing();
+///     if to_server.is_empty() && to_phone.is_empty() { break; }
+///     for m in to_server { if let Message::Sync { data, .. } = m { server.receive(&PeerId::new("phone"), Incoming::Sync(&data), None)?; } }
+///     for m in to_phone { if let Message::Sync { data, .. } = m { phone.receive(&PeerId::new("server"), Incoming::Sync(&data), None)?; } }
+/// }
+/// assert_eq!(server.heads(), phone.heads());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct DocSync {
+    local: PeerId,
+    id: DocumentId,
+    doc: AutoCommit,
+    /// Whether we asked peers for the document (we lack it and want it).
+    wanted: bool,
+    peers: BTreeMap<PeerId, PeerState>,
+}
+
+impl DocSync {
+    /// A document we hold.
+    pub fn new(local: PeerId, id: DocumentId, doc: AutoCommit) -> Self {
+        Self { local, id, doc, wanted: false, peers: BTreeMap::new() }
+    }
+
+    /// A document we do not hold (yet): it arrives when a peer that has it syncs.
+    pub fn empty(local: PeerId, id: DocumentId) -> Self {
+        Self::new(local, id, AutoCommit::new())
+    }
+
+    /// The document's id.
+    pub fn id(&self) -> &DocumentId {
+        &self.id
+    }
+
+    /// Asks every peer for the document if we do not have it: `outgoing` sends `request`s.
+    pub fn want(&mut self) {
+        self.wanted = true;
+    }
+
+    /// Whether we hold any of the document.
+    pub fn is_present(&mut self) -> bool {
+        !self.doc.get_heads().is_empty()
+    }
+
+    /// Our heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The document.
+    pub fn document(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// The document, to change locally; call [`DocSync::outgoing`] afterwards.
+    pub fn document_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Starts syncing with `peer`, resuming from `state` if one was persisted.
+    ///
+    /// A peer with read access gets a read-only sync state: we never ask it for changes, and
+    /// automerge tells it we will not apply any.
+    pub fn add_peer(&mut self, peer: PeerId, access: Access, state: Option<sync::State>) {
+        if let Some(existing) = self.peers.get_mut(&peer) {
+            existing.access = access;
+            existing.sync.set_read_only(access != Access::Write);
+            return;
+        }
+        let mut sync = state.unwrap_or_default();
+        sync.set_read_only(access != Access::Write);
+        self.peers.insert(peer, PeerState { sync, status: PeerStatus::Unknown, access, told_unavailable: false });
+    }
+
+    /// Changes what `peer` may do from now on (a grant or a revocation).
+    pub fn set_access(&mut self, peer: &PeerId, access: Access) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.access = access;
+            state.sync.set_read_only(access != Access::Write);
+        }
+    }
+
+    /// Stops syncing with `peer`; returns its sync state to persist for its next visit.
+    pub fn remove_peer(&mut self, peer: &PeerId) -> Option<sync::State> {
+        self.peers.remove(peer).map(|state| state.sync)
+    }
+
+    /// The peers sharing this document.
+    pub fn peers(&self) -> impl Iterator<Item = (&PeerId, Access)> {
+        self.peers.iter().map(|(peer, state)| (peer, state.access))
+    }
+
+    /// What we know of `peer`'s copy.
+    pub fn peer_status(&self, peer: &PeerId) -> Option<PeerStatus> {
+        self.peers.get(peer).map(|state| state.status)
+    }
+
+    /// The sync state with `peer`.
+    pub fn sync_state(&self, peer: &PeerId) -> Option<&sync::State> {
+        self.peers.get(peer).map(|state| &state.sync)
+    }
+
+    /// Whether every peer said it lacks the document while we lack it too: a client can stop
+    /// waiting.
+    pub fn is_unavailable(&mut self) -> bool {
+        !self.is_present()
+            && !self.peers.is_empty()
+            && self.peers.values().all(|p| p.status == PeerStatus::Unavailable)
+    }
+
+    /// Takes one message from `from`.
+    ///
+    /// Changes are applied only if `from` may write; with a `check`, they are applied to a fork
+    /// first and kept only if the check passes, so a refused message leaves no trace.
+    pub fn receive(
+        &mut self,
+        from: &PeerId,
+        incoming: Incoming<'_>,
+        check: Option<ChangeCheck<'_>>,
+    ) -> Result<Received, SyncError> {
+        let Some(peer) = self.peers.get_mut(from) else {
+            return Err(SyncError::UnknownPeer { document: self.id, peer: from.clone() });
+        };
+        let (data, is_request) = match incoming {
+            Incoming::Unavailable => {
+                peer.status = PeerStatus::Unavailable;
+                return Ok(Received { changed: false, heads: self.doc.get_heads() });
+            }
+            Incoming::Request(data) => (data, true),
+            Incoming::Sync(data) => (data, false),
+        };
+        let message = sync::Message::decode(data)
+            .map_err(|err| SyncError::NotASyncMessage { document: self.id, reason: err.to_string() })?;
+        if peer.access == Access::None {
+            // Answered like a document we do not have; nothing else about it reaches the peer.
+            peer.status = PeerStatus::Wants;
+            return Ok(Received { changed: false, heads: Vec::new() });
+        }
+        if !message.changes.is_empty() && peer.access == Access::Read {
+            return Err(SyncError::ReadOnly { document: self.id });
+        }
+        if is_request && message.heads.is_empty() {
+            peer.status = PeerStatus::Wants;
+        }
+        if !message.heads.is_empty() {
+            peer.status = PeerStatus::Has;
+        }
+        let before = self.doc.get_heads();
+        let mut state = peer.sync.clone();
+        match check {
+            Some(check) if !message.changes.is_empty() => {
+                let mut candidate = self.doc.fork().with_actor(self.doc.get_actor().clone());
+                candidate
+                    .sync()
+                    .receive_sync_message(&mut state, message)
+                    .map_err(|err| SyncError::Malformed { document: self.id, reason: err.to_string() })?;
+                check(&self.doc, &candidate)
+                    .map_err(|reason| SyncError::Rejected { document: self.id, reason })?;
+                self.doc = candidate;
+            }
+            _ => {
+                self.doc
+                    .sync()
+                    .receive_sync_message(&mut state, message)
+                    .map_err(|err| SyncError::Malformed { document: self.id, reason: err.to_string() })?;
+            }
+        }
+        peer.sync = state;
+        let heads = self.doc.get_heads();
+        Ok(Received { changed: heads != before, heads })
+    }
+
+    /// The messages to send now, one per peer at most.
+    pub fn outgoing(&mut self) -> Vec<Message> {
+        let present = self.is_present();
+        let someone_has = self
+            .peers
+            .values()
+            .any(|p| p.status == PeerStatus::Has && p.access != Access::None);
+        let mut out = Vec::new();
+        for (peer_id, peer) in &mut self.peers {
+            let unavailable = Message::DocUnavailable {
+                sender_id: self.local.clone(),
+                target_id: peer_id.clone(),
+                document_id: self.id,
+            };
+            if peer.access == Access::None {
+                if peer.status == PeerStatus::Wants && !peer.told_unavailable {
+                    peer.told_unavailable = true;
+                    out.push(unavailable);
+                }
+                continue;
+            }
+            let send_as_request = match (present, peer.status) {
+                (true, _) | (false, PeerStatus::Has) => false,
+                (false, PeerStatus::Unknown) if self.wanted => true,
+                (false, PeerStatus::Wants) if !someone_has => {
+                    // Nobody connected has it: say so, once. A peer that is uploading it would
+                    // have status `Has`, and then the requester waits for it instead.
+                    if !peer.told_unavailable {
+                        peer.told_unavailable = true;
+                        out.push(unavailable);
+                    }
+                    continue;
+                }
+                (false, _) => continue,
+            };
+            if let Some(message) = self.doc.sync().generate_sync_message(&mut peer.sync) {
+                let data = message.encode();
+                let (sender_id, target_id, document_id) = (self.local.clone(), peer_id.clone(), self.id);
+                out.push(if send_as_request {
+                    Message::Request { sender_id, target_id, document_id, data }
+                } else {
+                    Message::Sync { sender_id, target_id, document_id, data }
+                });
+            }
+        }
+        out
+    }
+}
