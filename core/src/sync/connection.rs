@@ -7,6 +7,8 @@ use crate::protocol::{Message, PROTOCOL_VERSION, PeerId, PeerMetadata};
 /// the peer that joined. Anything else is a [`Violation`] with the `error` to send back.
 #[derive(Debug)]
 pub struct Connection {
+    /// Whether we opened the connection (we are the client).
+    client_side: bool,
     local: PeerId,
     local_metadata: PeerMetadata,
     state: State,
@@ -52,7 +54,7 @@ pub struct Violation {
 impl Connection {
     /// The server end of a new connection.
     pub fn accept(local: PeerId, local_metadata: PeerMetadata) -> Self {
-        Self { local, local_metadata, state: State::AwaitingJoin }
+        Self { client_side: false, local, local_metadata, state: State::AwaitingJoin }
     }
 
     /// The client end of a new connection, and the `join` to send first.
@@ -62,7 +64,7 @@ impl Connection {
             peer_metadata: local_metadata.clone(),
             supported_protocol_versions: Some(vec![PROTOCOL_VERSION.to_owned()]),
         };
-        (Self { local, local_metadata, state: State::AwaitingPeer }, join)
+        (Self { client_side: true, local, local_metadata, state: State::AwaitingPeer }, join)
     }
 
     /// The peer at the other end, once the handshake is done.
@@ -152,7 +154,10 @@ impl Connection {
                 Ok(Handshake::Left { remote: sender_id })
             }
             (State::Open { remote, .. }, message) => {
-                if message.sender_id() != remote {
+                // A server relays ephemeral messages with their author's sender id; everything
+                // else must come from the peer that joined.
+                let relayed = self.client_side && matches!(message, Message::Ephemeral { .. });
+                if message.sender_id() != remote && !relayed {
                     let remote = remote.clone();
                     return Err(self.violation(
                         Some(remote.clone()),

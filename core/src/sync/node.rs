@@ -411,9 +411,12 @@ impl<P: AccessPolicy> Node<P> {
             return;
         }
         let Some(sync) = self.documents.get(&document_id) else { return };
+        // Servers relay to the document's other peers; a client's only peer is its server,
+        // which sent the message.
+        let relays = self.config.role == NodeRole::Server;
         let targets: Vec<PeerId> = sync
             .peers()
-            .filter(|(peer, access)| *peer != &sender_id && *access != Access::None)
+            .filter(|(peer, access)| relays && *peer != &sender_id && *access != Access::None)
             .map(|(peer, _)| peer.clone())
             .collect();
         for target in targets {

@@ -1,0 +1,129 @@
+//! Two engines joined by an in-memory pipe converge on many documents, including documents only
+//! one side had; ephemeral messages arrive once.
+
+mod common;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
+use common::{Rng, Sim, doc_id};
+use itinera_core::sync::{Input, NodeRole};
+
+fn doc_with(actor: u8, key: &str, value: i64) -> AutoCommit {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from([actor; 16]));
+    doc.put(ROOT, key, value).expect("put");
+    doc.commit();
+    doc
+}
+
+#[test]
+fn a_client_and_a_server_converge_on_documents_either_side_had() {
+    let mut rng = Rng::new(7);
+    let mut sim = Sim::new();
+    let server = sim.add("server", NodeRole::Server);
+    let phone = sim.add("phone", NodeRole::Client);
+
+    // 30 documents only the server has stored, 30 only the phone has, 10 both had and changed
+    // apart.
+    for n in 0..30u8 {
+        sim.stores[server].insert(doc_id(n), doc_with(1, "from_server", i64::from(n)));
+        sim.nodes[phone].insert(doc_id(100 + n), doc_with(2, "from_phone", i64::from(n)));
+    }
+    for n in 200..210u8 {
+        let mut common = doc_with(3, "shared", 0);
+        let mut on_phone = common.fork().with_actor(ActorId::from([2; 16]));
+        on_phone.put(ROOT, "phone_edit", i64::from(n)).expect("put");
+        common.put(ROOT, "server_edit", i64::from(n)).expect("put");
+        sim.stores[server].insert(doc_id(n), common);
+        sim.nodes[phone].insert(doc_id(n), on_phone);
+    }
+    sim.connect(phone, server);
+    for n in 0..30u8 {
+        sim.input(phone, Input::Frame(0, Vec::new())); // a frame on an unknown connection is ignored
+        sim.nodes[phone].find(doc_id(n));
+        sim.collect(phone);
+    }
+    sim.run_until_quiet(&mut rng);
+
+    for n in (0..30u8).chain(100..130).chain(200..210) {
+        let on_phone = sim.heads(phone, &doc_id(n));
+        let on_server = sim.heads(server, &doc_id(n));
+        assert!(on_phone.is_some(), "phone lacks document {n}");
+        assert_eq!(on_phone, on_server, "document {n} differs");
+    }
+    for n in 200..210u8 {
+        let doc = sim.stores[server].get(&doc_id(n)).expect("stored");
+        assert!(doc.get(ROOT, "phone_edit").expect("get").is_some());
+        assert!(doc.get(ROOT, "server_edit").expect("get").is_some());
+    }
+    assert!(sim.observed[phone].unavailable.is_empty());
+    assert!(sim.observed[phone].protocol_errors.is_empty(), "{:?}", sim.observed[phone].protocol_errors);
+}
+
+#[test]
+fn a_document_nobody_has_is_reported_unavailable() {
+    let mut rng = Rng::new(8);
+    let mut sim = Sim::new();
+    let server = sim.add("server", NodeRole::Server);
+    let phone = sim.add("phone", NodeRole::Client);
+    sim.connect(phone, server);
+    sim.nodes[phone].find(doc_id(42));
+    sim.collect(phone);
+    sim.run_until_quiet(&mut rng);
+    assert_eq!(sim.observed[phone].unavailable, [doc_id(42)]);
+    assert!(sim.heads(phone, &doc_id(42)).is_none());
+}
+
+#[test]
+fn a_request_waits_for_a_document_another_peer_is_uploading() {
+    let mut sim = Sim::new();
+    let server = sim.add("server", NodeRole::Server);
+    let creator = sim.add("creator", NodeRole::Client);
+    let reader = sim.add("reader", NodeRole::Client);
+    let up = sim.connect(creator, server);
+    let down = sim.connect(reader, server);
+    let mut rng = Rng::new(9);
+    sim.run_until_quiet(&mut rng);
+
+    // The creator's first sync message reaches the server; the reader's request arrives before
+    // the changes do.
+    sim.nodes[creator].insert(doc_id(5), doc_with(4, "title", 1));
+    sim.collect(creator);
+    sim.nodes[reader].find(doc_id(5));
+    sim.collect(reader);
+    assert!(sim.deliver(up, true), "creator's first message");
+    assert!(sim.deliver(down, true), "reader's request");
+    sim.run_until_quiet(&mut rng);
+
+    assert!(sim.observed[reader].unavailable.is_empty(), "reader was told it does not exist");
+    assert_eq!(sim.heads(reader, &doc_id(5)), sim.heads(creator, &doc_id(5)));
+}
+
+#[test]
+fn ephemeral_messages_arrive_once() {
+    let mut rng = Rng::new(10);
+    let mut sim = Sim::new();
+    let server = sim.add("server", NodeRole::Server);
+    let alice = sim.add("alice", NodeRole::Client);
+    let bob = sim.add("bob", NodeRole::Client);
+    let alice_link = sim.connect(alice, server);
+    sim.connect(bob, server);
+    sim.nodes[alice].insert(doc_id(1), doc_with(5, "title", 1));
+    sim.collect(alice);
+    sim.run_until_quiet(&mut rng);
+    sim.nodes[bob].find(doc_id(1));
+    sim.collect(bob);
+    sim.run_until_quiet(&mut rng);
+
+    sim.nodes[alice].broadcast_ephemeral(&doc_id(1), b"cursor at 4".to_vec());
+    sim.collect(alice);
+    // The same frame arrives at the server twice (a retransmission): relayed once.
+    let frame = sim.links[alice_link].to_hub.front().cloned().expect("ephemeral in flight");
+    sim.links[alice_link].to_hub.push_back(frame);
+    sim.run_until_quiet(&mut rng);
+
+    assert_eq!(sim.observed[bob].ephemeral.len(), 1);
+    let (document, sender, data) = &sim.observed[bob].ephemeral[0];
+    assert_eq!((document, sender.as_str(), data.as_slice()), (&doc_id(1), "alice", &b"cursor at 4"[..]));
+    assert_eq!(sim.observed[server].ephemeral.len(), 1);
+    assert!(sim.observed[alice].ephemeral.is_empty(), "not echoed to its sender");
+}
