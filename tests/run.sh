@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Itinera test: unit, property, end-to-end and doc tests of the whole workspace.
-# Installs what the tests need first and stops loudly when something cannot be had.
+# Runs every Itinera test: unit, property, end-to-end, interop and doc tests of the whole
+# workspace. Installs what the tests need first and stops loudly when something cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +12,16 @@ require() {
 }
 
 require cargo "the Rust toolchain"
+require node "Node.js, for the JS automerge-repo interop tests"
+require npm "npm, to install the JS packages from tests/package-lock.json"
 
-cargo test --workspace --locked
+# The JS automerge-repo packages, exactly as locked. (npm ci can refuse a lockfile that lacks
+# other platforms' optional packages; install with the lockfile does not.)
+echo "tests/run.sh: installing npm packages from tests/package-lock.json"
+(cd tests && npm install --no-audit --no-fund --loglevel=error)
+test -f tests/node_modules/@automerge/automerge-repo/package.json || {
+    echo "tests/run.sh: npm install did not provide @automerge/automerge-repo" >&2
+    exit 1
+}
+
+cargo test --workspace --all-features --locked

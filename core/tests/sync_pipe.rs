@@ -4,7 +4,7 @@
 mod common;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use common::{Rng, Sim, doc_id};
 use itinera_core::sync::{Input, NodeRole};
 
@@ -56,7 +56,11 @@ fn a_client_and_a_server_converge_on_documents_either_side_had() {
         assert!(doc.get(ROOT, "server_edit").expect("get").is_some());
     }
     assert!(sim.observed[phone].unavailable.is_empty());
-    assert!(sim.observed[phone].protocol_errors.is_empty(), "{:?}", sim.observed[phone].protocol_errors);
+    assert!(
+        sim.observed[phone].protocol_errors.is_empty(),
+        "{:?}",
+        sim.observed[phone].protocol_errors
+    );
 }
 
 #[test]
@@ -94,8 +98,14 @@ fn a_request_waits_for_a_document_another_peer_is_uploading() {
     assert!(sim.deliver(down, true), "reader's request");
     sim.run_until_quiet(&mut rng);
 
-    assert!(sim.observed[reader].unavailable.is_empty(), "reader was told it does not exist");
-    assert_eq!(sim.heads(reader, &doc_id(5)), sim.heads(creator, &doc_id(5)));
+    assert!(
+        sim.observed[reader].unavailable.is_empty(),
+        "reader was told it does not exist"
+    );
+    assert_eq!(
+        sim.heads(reader, &doc_id(5)),
+        sim.heads(creator, &doc_id(5))
+    );
 }
 
 #[test]
@@ -117,13 +127,23 @@ fn ephemeral_messages_arrive_once() {
     sim.nodes[alice].broadcast_ephemeral(&doc_id(1), b"cursor at 4".to_vec());
     sim.collect(alice);
     // The same frame arrives at the server twice (a retransmission): relayed once.
-    let frame = sim.links[alice_link].to_hub.front().cloned().expect("ephemeral in flight");
+    let frame = sim.links[alice_link]
+        .to_hub
+        .front()
+        .cloned()
+        .expect("ephemeral in flight");
     sim.links[alice_link].to_hub.push_back(frame);
     sim.run_until_quiet(&mut rng);
 
     assert_eq!(sim.observed[bob].ephemeral.len(), 1);
     let (document, sender, data) = &sim.observed[bob].ephemeral[0];
-    assert_eq!((document, sender.as_str(), data.as_slice()), (&doc_id(1), "alice", &b"cursor at 4"[..]));
+    assert_eq!(
+        (document, sender.as_str(), data.as_slice()),
+        (&doc_id(1), "alice", &b"cursor at 4"[..])
+    );
     assert_eq!(sim.observed[server].ephemeral.len(), 1);
-    assert!(sim.observed[alice].ephemeral.is_empty(), "not echoed to its sender");
+    assert!(
+        sim.observed[alice].ephemeral.is_empty(),
+        "not echoed to its sender"
+    );
 }

@@ -19,14 +19,17 @@ fn run(seed: u64) -> Result<(), String> {
     let mut rng = Rng::new(seed);
     let mut sim = Sim::new();
     let hub = sim.add("hub", NodeRole::Server);
-    let phones: Vec<usize> = (0..PHONES).map(|i| sim.add(&format!("phone-{i}"), NodeRole::Client)).collect();
+    let phones: Vec<usize> = (0..PHONES)
+        .map(|i| sim.add(&format!("phone-{i}"), NodeRole::Client))
+        .collect();
     let mut link_of: Vec<usize> = phones.iter().map(|&p| sim.connect(p, hub)).collect();
 
     // Each document starts on one phone; the others ask for it.
     for n in 0..DOCUMENTS {
         let owner = phones[usize::from(n) % PHONES];
         let mut doc = AutoCommit::new().with_actor(ActorId::from([n + 1; 16]));
-        doc.put(ROOT, "created_by", owner as i64).map_err(|e| e.to_string())?;
+        doc.put(ROOT, "created_by", owner as i64)
+            .map_err(|e| e.to_string())?;
         doc.commit();
         sim.nodes[owner].insert(doc_id(n), doc);
         sim.collect(owner);
@@ -67,7 +70,12 @@ fn run(seed: u64) -> Result<(), String> {
                     .links
                     .iter()
                     .enumerate()
-                    .flat_map(|(i, l)| [(i, true, !l.to_hub.is_empty()), (i, false, !l.to_client.is_empty())])
+                    .flat_map(|(i, l)| {
+                        [
+                            (i, true, !l.to_hub.is_empty()),
+                            (i, false, !l.to_client.is_empty()),
+                        ]
+                    })
                     .filter(|(_, _, has)| *has)
                     .map(|(i, dir, _)| (i, dir))
                     .collect();
@@ -89,21 +97,32 @@ fn run(seed: u64) -> Result<(), String> {
 
     for n in 0..DOCUMENTS {
         let id = doc_id(n);
-        let expected = sim.heads(hub, &id).ok_or(format!("hub lacks document {n}"))?;
+        let expected = sim
+            .heads(hub, &id)
+            .ok_or(format!("hub lacks document {n}"))?;
         for &phone in &phones {
-            let heads = sim.heads(phone, &id).ok_or(format!("phone {phone} lacks document {n}"))?;
+            let heads = sim
+                .heads(phone, &id)
+                .ok_or(format!("phone {phone} lacks document {n}"))?;
             if heads != expected {
-                return Err(format!("document {n}: phone {phone} has {heads:?}, hub has {expected:?}"));
+                return Err(format!(
+                    "document {n}: phone {phone} has {heads:?}, hub has {expected:?}"
+                ));
             }
         }
         let stored = sim.stores[hub].get_mut(&id).map(|doc| doc.get_heads());
         if stored.as_ref() != Some(&expected) {
-            return Err(format!("document {n}: hub stored {stored:?}, holds {expected:?}"));
+            return Err(format!(
+                "document {n}: hub stored {stored:?}, holds {expected:?}"
+            ));
         }
     }
     for (node, observed) in sim.observed.iter().enumerate() {
         if !observed.protocol_errors.is_empty() {
-            return Err(format!("node {node} saw protocol errors: {:?}", observed.protocol_errors));
+            return Err(format!(
+                "node {node} saw protocol errors: {:?}",
+                observed.protocol_errors
+            ));
         }
     }
     Ok(())

@@ -1,2 +1,4 @@
 //! End-to-end tests of Itinera: they drive the real server and devices through public
 //! interfaces only. The tests live in `tests/tests/`; this library holds what they share.
+
+pub mod js;

@@ -45,7 +45,11 @@ impl Value<'_> {
 
 /// Decodes exactly one item filling all of `input`.
 pub(crate) fn decode<'a>(input: &'a [u8], limits: &DecodeLimits) -> Result<Value<'a>, FrameError> {
-    let mut reader = Reader { input, pos: 0, limits };
+    let mut reader = Reader {
+        input,
+        pos: 0,
+        limits,
+    };
     let value = reader.item(0)?;
     if reader.pos != input.len() {
         return Err(FrameError::Cbor {
@@ -119,7 +123,8 @@ impl<'a> Reader<'a, '_> {
     /// A declared length, checked against what remains (each element needs at least
     /// `min_bytes_each` bytes) and against the container limit.
     fn length(&self, declared: u64, min_bytes_each: usize) -> Result<usize, FrameError> {
-        let len = usize::try_from(declared).map_err(|_| self.error("length does not fit in memory"))?;
+        let len =
+            usize::try_from(declared).map_err(|_| self.error("length does not fit in memory"))?;
         if len > self.limits.max_items {
             return Err(FrameError::TooManyItems {
                 count: len,
@@ -148,15 +153,23 @@ impl<'a> Reader<'a, '_> {
                 match self.string(info, 3)? {
                     Cow::Borrowed(bytes) => std::str::from_utf8(bytes)
                         .map(|text| Value::Text(Cow::Borrowed(text)))
-                        .map_err(|_| FrameError::Cbor { offset: at, reason: "text is not UTF-8".into() }),
+                        .map_err(|_| FrameError::Cbor {
+                            offset: at,
+                            reason: "text is not UTF-8".into(),
+                        }),
                     Cow::Owned(bytes) => String::from_utf8(bytes)
                         .map(|text| Value::Text(Cow::Owned(text)))
-                        .map_err(|_| FrameError::Cbor { offset: at, reason: "text is not UTF-8".into() }),
+                        .map_err(|_| FrameError::Cbor {
+                            offset: at,
+                            reason: "text is not UTF-8".into(),
+                        }),
                 }
             }
             4 | 5 => {
                 if depth >= self.limits.max_depth {
-                    return Err(FrameError::TooDeep { max: self.limits.max_depth });
+                    return Err(FrameError::TooDeep {
+                        max: self.limits.max_depth,
+                    });
                 }
                 let declared = self.argument(info)?;
                 if major == 4 {
@@ -179,7 +192,8 @@ impl<'a> Reader<'a, '_> {
     fn string(&mut self, info: u8, major: u8) -> Result<Cow<'a, [u8]>, FrameError> {
         match self.argument(info)? {
             Some(declared) => {
-                let len = usize::try_from(declared).map_err(|_| self.error("string longer than memory"))?;
+                let len = usize::try_from(declared)
+                    .map_err(|_| self.error("string longer than memory"))?;
                 Ok(Cow::Borrowed(self.take(len)?))
             }
             None => {
@@ -194,7 +208,8 @@ impl<'a> Reader<'a, '_> {
                         return Err(self.error("bad chunk in an indefinite-length string"));
                     }
                     let declared = self.definite(chunk & 0x1f)?;
-                    let len = usize::try_from(declared).map_err(|_| self.error("string longer than memory"))?;
+                    let len = usize::try_from(declared)
+                        .map_err(|_| self.error("string longer than memory"))?;
                     joined.extend_from_slice(self.take(len)?);
                 }
             }
@@ -215,7 +230,10 @@ impl<'a> Reader<'a, '_> {
                 let mut items = Vec::new();
                 while self.peek() != Some(BREAK) {
                     if items.len() >= self.limits.max_items {
-                        return Err(FrameError::TooManyItems { count: items.len() + 1, max: self.limits.max_items });
+                        return Err(FrameError::TooManyItems {
+                            count: items.len() + 1,
+                            max: self.limits.max_items,
+                        });
                     }
                     items.push(self.item(depth)?);
                 }
@@ -225,7 +243,11 @@ impl<'a> Reader<'a, '_> {
         }
     }
 
-    fn map(&mut self, declared: Option<u64>, depth: usize) -> Result<Vec<(Value<'a>, Value<'a>)>, FrameError> {
+    fn map(
+        &mut self,
+        declared: Option<u64>,
+        depth: usize,
+    ) -> Result<Vec<(Value<'a>, Value<'a>)>, FrameError> {
         let mut entries = Vec::new();
         match declared {
             Some(declared) => {
@@ -240,7 +262,10 @@ impl<'a> Reader<'a, '_> {
             None => {
                 while self.peek() != Some(BREAK) {
                     if entries.len() >= self.limits.max_items {
-                        return Err(FrameError::TooManyItems { count: entries.len() + 1, max: self.limits.max_items });
+                        return Err(FrameError::TooManyItems {
+                            count: entries.len() + 1,
+                            max: self.limits.max_items,
+                        });
                     }
                     let key = self.item(depth)?;
                     let value = self.item(depth)?;
@@ -258,8 +283,12 @@ impl<'a> Reader<'a, '_> {
             21 => Ok(Value::Bool(true)),
             22 => Ok(Value::Null),
             23 => Ok(Value::Undefined),
-            25 => Ok(Value::Float(half_to_f64(u16::from_be_bytes(self.array::<2>()?)))),
-            26 => Ok(Value::Float(f64::from(f32::from_be_bytes(self.array::<4>()?)))),
+            25 => Ok(Value::Float(half_to_f64(u16::from_be_bytes(
+                self.array::<2>()?,
+            )))),
+            26 => Ok(Value::Float(f64::from(f32::from_be_bytes(
+                self.array::<4>()?,
+            )))),
             27 => Ok(Value::Float(f64::from_be_bytes(self.array::<8>()?))),
             31 => Err(self.error("unexpected break")),
             _ => Err(self.error(format!("unsupported simple value {info}"))),
@@ -276,7 +305,11 @@ fn half_to_f64(half: u16) -> f64 {
         31 => f64::NAN,
         _ => (mantissa + 1024.0) * 2f64.powi(exponent - 25),
     };
-    if half & 0x8000 != 0 { -magnitude } else { magnitude }
+    if half & 0x8000 != 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// Writes CBOR the way cbor-x does for the protocol's maps: shortest-form heads, text keys.
@@ -287,7 +320,9 @@ pub(crate) struct Writer {
 
 impl Writer {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Self { out: Vec::with_capacity(capacity) }
+        Self {
+            out: Vec::with_capacity(capacity),
+        }
     }
 
     pub(crate) fn finish(self) -> Vec<u8> {
@@ -338,9 +373,10 @@ impl Writer {
         self.out.push(if value { 0xf5 } else { 0xf4 });
     }
 
-    /// A number as JS holds it: an integer when it is one, else a double.
+    /// A number as cbor-x writes a JS number: an integer up to 32 bits, else a double. (cbor-x
+    /// reads a 64-bit integer as a BigInt, which JS code does not expect for counts and times.)
     pub(crate) fn number(&mut self, value: f64) {
-        if value.fract() == 0.0 && value >= 0.0 && value < 9_007_199_254_740_992.0 {
+        if value.fract() == 0.0 && value >= 0.0 && value <= f64::from(u32::MAX) {
             self.uint(value as u64);
         } else {
             self.out.push(0xfb);
@@ -368,14 +404,26 @@ mod tests {
         let cases: [(&[u8], Value<'_>); 10] = [
             (&[0x00], Value::Uint(0)),
             (&[0x18, 0x64], Value::Uint(100)),
-            (&[0x1b, 0, 0, 0, 0xe8, 0xd4, 0xa5, 0x10, 0], Value::Uint(1_000_000_000_000)),
+            (
+                &[0x1b, 0, 0, 0, 0xe8, 0xd4, 0xa5, 0x10, 0],
+                Value::Uint(1_000_000_000_000),
+            ),
             (&[0x38, 0x63], Value::Negative(99)),
             (&[0xf9, 0x3c, 0x00], Value::Float(1.0)),
             (&[0xfa, 0x47, 0xc3, 0x50, 0x00], Value::Float(100_000.0)),
-            (&[0xfb, 0x3f, 0xf1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a], Value::Float(1.1)),
+            (
+                &[0xfb, 0x3f, 0xf1, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a],
+                Value::Float(1.1),
+            ),
             (&[0x64, 0x49, 0x45, 0x54, 0x46], Value::Text("IETF".into())),
-            (&[0x5f, 0x42, 1, 2, 0x41, 3, 0xff], Value::Bytes(vec![1, 2, 3].into())),
-            (&[0x9f, 0x01, 0x02, 0xff], Value::Array(vec![Value::Uint(1), Value::Uint(2)])),
+            (
+                &[0x5f, 0x42, 1, 2, 0x41, 3, 0xff],
+                Value::Bytes(vec![1, 2, 3].into()),
+            ),
+            (
+                &[0x9f, 0x01, 0x02, 0xff],
+                Value::Array(vec![Value::Uint(1), Value::Uint(2)]),
+            ),
         ];
         for (bytes, expected) in cases {
             assert_eq!(decode(bytes, &limits()), Ok(expected), "{bytes:02x?}");
@@ -385,14 +433,25 @@ mod tests {
     #[test]
     fn refuses_lengths_beyond_the_frame() {
         // A byte string claiming 2^32 bytes, and an array claiming a million items.
-        assert!(matches!(decode(&[0x5a, 0xff, 0xff, 0xff, 0xff], &limits()), Err(FrameError::Cbor { .. })));
-        assert!(matches!(decode(&[0x9a, 0x00, 0x0f, 0x42, 0x40], &limits()), Err(FrameError::TooManyItems { .. }) | Err(FrameError::Cbor { .. })));
+        assert!(matches!(
+            decode(&[0x5a, 0xff, 0xff, 0xff, 0xff], &limits()),
+            Err(FrameError::Cbor { .. })
+        ));
+        assert!(matches!(
+            decode(&[0x9a, 0x00, 0x0f, 0x42, 0x40], &limits()),
+            Err(FrameError::TooManyItems { .. }) | Err(FrameError::Cbor { .. })
+        ));
     }
 
     #[test]
     fn refuses_deep_nesting() {
         let deep = [vec![0x81u8; 100], vec![0x00]].concat();
-        assert_eq!(decode(&deep, &limits()), Err(FrameError::TooDeep { max: limits().max_depth }));
+        assert_eq!(
+            decode(&deep, &limits()),
+            Err(FrameError::TooDeep {
+                max: limits().max_depth
+            })
+        );
     }
 
     #[test]
@@ -417,7 +476,10 @@ mod tests {
         let expected = Value::Map(vec![
             (Value::Text("type".into()), Value::Text("sync".into())),
             (Value::Text("count".into()), Value::Uint(70_000)),
-            (Value::Text("data".into()), Value::Bytes(vec![0x42, 1].into())),
+            (
+                Value::Text("data".into()),
+                Value::Bytes(vec![0x42, 1].into()),
+            ),
         ]);
         assert_eq!(decode(&bytes, &limits()), Ok(expected));
     }

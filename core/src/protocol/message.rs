@@ -84,7 +84,8 @@ pub enum Message {
         session_id: String,
         data: Vec<u8>,
     },
-    /// Subscribe to (or stop following) the heads other storages have of documents.
+    /// Subscribe to (or stop following) the heads other storages have of documents. An empty
+    /// list is not sent.
     RemoteSubscriptionChange {
         sender_id: PeerId,
         target_id: PeerId,
@@ -201,9 +202,19 @@ impl Message {
                 let document_id = f.document_id("documentId")?;
                 let data = f.sync_data("data")?;
                 if is_request {
-                    Message::Request { sender_id, target_id, document_id, data }
+                    Message::Request {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
                 } else {
-                    Message::Sync { sender_id, target_id, document_id, data }
+                    Message::Sync {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
                 }
             }
             "doc-unavailable" => {
@@ -251,12 +262,18 @@ impl Message {
     /// Encodes the message as one binary frame, as cbor-x would.
     pub fn encode(&self) -> Vec<u8> {
         let data_len = match self {
-            Message::Request { data, .. } | Message::Sync { data, .. } | Message::Ephemeral { data, .. } => data.len(),
+            Message::Request { data, .. }
+            | Message::Sync { data, .. }
+            | Message::Ephemeral { data, .. } => data.len(),
             _ => 0,
         };
         let mut w = Writer::with_capacity(data_len + 128);
         match self {
-            Message::Join { sender_id, peer_metadata, supported_protocol_versions } => {
+            Message::Join {
+                sender_id,
+                peer_metadata,
+                supported_protocol_versions,
+            } => {
                 w.map(3 + usize::from(supported_protocol_versions.is_some()));
                 w.entry_text("type", "join");
                 w.entry_text("senderId", sender_id.as_str());
@@ -270,7 +287,12 @@ impl Message {
                     }
                 }
             }
-            Message::Peer { sender_id, target_id, peer_metadata, selected_protocol_version } => {
+            Message::Peer {
+                sender_id,
+                target_id,
+                peer_metadata,
+                selected_protocol_version,
+            } => {
                 w.map(5);
                 w.entry_text("type", "peer");
                 w.entry_text("senderId", sender_id.as_str());
@@ -284,7 +306,12 @@ impl Message {
                 w.entry_text("type", "leave");
                 w.entry_text("senderId", sender_id.as_str());
             }
-            Message::Error { sender_id, target_id, message, document_id } => {
+            Message::Error {
+                sender_id,
+                target_id,
+                message,
+                document_id,
+            } => {
                 w.map(3 + usize::from(target_id.is_some()) + usize::from(document_id.is_some()));
                 w.entry_text("type", "error");
                 w.entry_text("senderId", sender_id.as_str());
@@ -296,8 +323,18 @@ impl Message {
                     w.entry_text("documentId", &document_id.to_string());
                 }
             }
-            Message::Request { sender_id, target_id, document_id, data }
-            | Message::Sync { sender_id, target_id, document_id, data } => {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+            | Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            } => {
                 w.map(5);
                 w.entry_text("type", self.type_name());
                 w.entry_text("senderId", sender_id.as_str());
@@ -306,31 +343,50 @@ impl Message {
                 w.text("data");
                 w.bytes(data);
             }
-            Message::DocUnavailable { sender_id, target_id, document_id } => {
+            Message::DocUnavailable {
+                sender_id,
+                target_id,
+                document_id,
+            } => {
                 w.map(4);
                 w.entry_text("type", "doc-unavailable");
                 w.entry_text("senderId", sender_id.as_str());
                 w.entry_text("targetId", target_id.as_str());
                 w.entry_text("documentId", &document_id.to_string());
             }
-            Message::Ephemeral { sender_id, target_id, document_id, count, session_id, data } => {
+            Message::Ephemeral {
+                sender_id,
+                target_id,
+                document_id,
+                count,
+                session_id,
+                data,
+            } => {
                 w.map(7);
                 w.entry_text("type", "ephemeral");
                 w.entry_text("senderId", sender_id.as_str());
                 w.entry_text("targetId", target_id.as_str());
                 w.text("count");
-                w.uint(*count);
+                w.number(*count as f64);
                 w.entry_text("sessionId", session_id);
                 w.entry_text("documentId", &document_id.to_string());
                 w.text("data");
                 w.bytes(data);
             }
-            Message::RemoteSubscriptionChange { sender_id, target_id, add, remove } => {
-                w.map(5);
+            Message::RemoteSubscriptionChange {
+                sender_id,
+                target_id,
+                add,
+                remove,
+            } => {
+                w.map(3 + usize::from(!add.is_empty()) + usize::from(!remove.is_empty()));
                 w.entry_text("type", "remote-subscription-change");
                 w.entry_text("senderId", sender_id.as_str());
                 w.entry_text("targetId", target_id.as_str());
                 for (key, ids) in [("add", add), ("remove", remove)] {
+                    if ids.is_empty() {
+                        continue;
+                    }
                     w.text(key);
                     w.array(ids.len());
                     for id in ids {
@@ -338,7 +394,12 @@ impl Message {
                     }
                 }
             }
-            Message::RemoteHeadsChanged { sender_id, target_id, document_id, new_heads } => {
+            Message::RemoteHeadsChanged {
+                sender_id,
+                target_id,
+                document_id,
+                new_heads,
+            } => {
                 w.map(5);
                 w.entry_text("type", "remote-heads-changed");
                 w.entry_text("senderId", sender_id.as_str());
@@ -364,7 +425,9 @@ impl Message {
 }
 
 fn write_metadata(w: &mut Writer, metadata: &PeerMetadata) {
-    w.map(usize::from(metadata.storage_id.is_some()) + usize::from(metadata.is_ephemeral.is_some()));
+    w.map(
+        usize::from(metadata.storage_id.is_some()) + usize::from(metadata.is_ephemeral.is_some()),
+    );
     if let Some(storage_id) = &metadata.storage_id {
         w.entry_text("storageId", storage_id.as_str());
     }
@@ -384,7 +447,10 @@ impl<'a> Fields<'a> {
         let mut map = BTreeMap::new();
         for (key, value) in entries {
             let Value::Text(key) = key else {
-                return Err(FrameError::BadKey(format!("a key that is {}", key.describe())));
+                return Err(FrameError::BadKey(format!(
+                    "a key that is {}",
+                    key.describe()
+                )));
             };
             if map.contains_key(&key) {
                 return Err(FrameError::BadKey(format!("{key:?} given twice")));
@@ -399,7 +465,10 @@ impl<'a> Fields<'a> {
     }
 
     fn of(&mut self, message_type: &'static str) -> Typed<'_, 'a> {
-        Typed { fields: self, message_type }
+        Typed {
+            fields: self,
+            message_type,
+        }
     }
 }
 
@@ -411,7 +480,10 @@ struct Typed<'f, 'a> {
 
 impl<'a> Typed<'_, 'a> {
     fn take(&mut self, field: &'static str) -> Result<Value<'a>, FrameError> {
-        self.fields.remove(field).ok_or(FrameError::MissingField { message_type: self.message_type, field })
+        self.fields.remove(field).ok_or(FrameError::MissingField {
+            message_type: self.message_type,
+            field,
+        })
     }
 
     fn optional(&mut self, field: &'static str) -> Option<Value<'a>> {
@@ -422,7 +494,12 @@ impl<'a> Typed<'_, 'a> {
     }
 
     fn wrong(&self, field: &'static str, expected: &'static str, found: &Value<'_>) -> FrameError {
-        FrameError::WrongFieldType { message_type: self.message_type, field, expected, found: found.describe() }
+        FrameError::WrongFieldType {
+            message_type: self.message_type,
+            field,
+            expected,
+            found: found.describe(),
+        }
     }
 
     fn text_of(&self, field: &'static str, value: Value<'a>) -> Result<String, FrameError> {
@@ -438,7 +515,9 @@ impl<'a> Typed<'_, 'a> {
     }
 
     fn opt_string(&mut self, field: &'static str) -> Result<Option<String>, FrameError> {
-        self.optional(field).map(|value| self.text_of(field, value)).transpose()
+        self.optional(field)
+            .map(|value| self.text_of(field, value))
+            .transpose()
     }
 
     fn peer_id(&mut self, field: &'static str) -> Result<PeerId, FrameError> {
@@ -456,15 +535,23 @@ impl<'a> Typed<'_, 'a> {
 
     fn document_id(&mut self, field: &'static str) -> Result<DocumentId, FrameError> {
         let text = self.string(field)?;
-        DocumentId::parse(&text).map_err(|reason| FrameError::InvalidDocumentId { value: text, reason })
+        DocumentId::parse(&text).map_err(|reason| FrameError::InvalidDocumentId {
+            value: text,
+            reason,
+        })
     }
 
     fn opt_document_id(&mut self, field: &'static str) -> Result<Option<DocumentId>, FrameError> {
         match self.opt_string(field)? {
             None => Ok(None),
-            Some(text) => DocumentId::parse(&text)
-                .map(Some)
-                .map_err(|reason| FrameError::InvalidDocumentId { value: text, reason }),
+            Some(text) => {
+                DocumentId::parse(&text)
+                    .map(Some)
+                    .map_err(|reason| FrameError::InvalidDocumentId {
+                        value: text,
+                        reason,
+                    })
+            }
         }
     }
 
@@ -508,25 +595,41 @@ impl<'a> Typed<'_, 'a> {
             Some(Value::Bool(b)) => Some(b),
             Some(other) => return Err(f.wrong("isEphemeral", "a boolean", &other)),
         };
-        Ok(PeerMetadata { storage_id, is_ephemeral })
+        Ok(PeerMetadata {
+            storage_id,
+            is_ephemeral,
+        })
     }
 
     fn strings_of(&self, field: &'static str, value: Value<'a>) -> Result<Vec<String>, FrameError> {
         match value {
-            Value::Array(items) => items.into_iter().map(|item| self.text_of(field, item)).collect(),
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| self.text_of(field, item))
+                .collect(),
             other => Err(self.wrong(field, "an array of text strings", &other)),
         }
     }
 
     fn opt_strings(&mut self, field: &'static str) -> Result<Option<Vec<String>>, FrameError> {
-        self.optional(field).map(|value| self.strings_of(field, value)).transpose()
+        self.optional(field)
+            .map(|value| self.strings_of(field, value))
+            .transpose()
     }
 
     fn storage_ids(&mut self, field: &'static str) -> Result<Vec<StorageId>, FrameError> {
-        Ok(self.opt_strings(field)?.unwrap_or_default().into_iter().map(StorageId::new).collect())
+        Ok(self
+            .opt_strings(field)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(StorageId::new)
+            .collect())
     }
 
-    fn new_heads(&mut self, field: &'static str) -> Result<BTreeMap<StorageId, RemoteHeads>, FrameError> {
+    fn new_heads(
+        &mut self,
+        field: &'static str,
+    ) -> Result<BTreeMap<StorageId, RemoteHeads>, FrameError> {
         let value = self.take(field)?;
         let Value::Map(entries) = value else {
             return Err(self.wrong(field, "a map", &value));
@@ -545,7 +648,10 @@ impl<'a> Typed<'_, 'a> {
                 Value::Float(x) if x.is_finite() => x,
                 other => return Err(f.wrong("timestamp", "a number", &other)),
             };
-            out.insert(StorageId::new(storage.into_owned()), RemoteHeads { heads, timestamp });
+            out.insert(
+                StorageId::new(storage.into_owned()),
+                RemoteHeads { heads, timestamp },
+            );
         }
         Ok(out)
     }

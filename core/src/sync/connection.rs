@@ -18,7 +18,10 @@ pub struct Connection {
 enum State {
     AwaitingJoin,
     AwaitingPeer,
-    Open { remote: PeerId, metadata: PeerMetadata },
+    Open {
+        remote: PeerId,
+        metadata: PeerMetadata,
+    },
     Closed,
 }
 
@@ -32,7 +35,10 @@ pub enum Handshake {
         reply: Message,
     },
     /// Client side: the server answered `peer`.
-    Accepted { remote: PeerId, metadata: PeerMetadata },
+    Accepted {
+        remote: PeerId,
+        metadata: PeerMetadata,
+    },
     /// A message for the sync engine from the joined peer.
     Message(Message),
     /// The peer said `leave`.
@@ -54,7 +60,12 @@ pub struct Violation {
 impl Connection {
     /// The server end of a new connection.
     pub fn accept(local: PeerId, local_metadata: PeerMetadata) -> Self {
-        Self { client_side: false, local, local_metadata, state: State::AwaitingJoin }
+        Self {
+            client_side: false,
+            local,
+            local_metadata,
+            state: State::AwaitingJoin,
+        }
     }
 
     /// The client end of a new connection, and the `join` to send first.
@@ -64,7 +75,15 @@ impl Connection {
             peer_metadata: local_metadata.clone(),
             supported_protocol_versions: Some(vec![PROTOCOL_VERSION.to_owned()]),
         };
-        (Self { client_side: true, local, local_metadata, state: State::AwaitingPeer }, join)
+        (
+            Self {
+                client_side: true,
+                local,
+                local_metadata,
+                state: State::AwaitingPeer,
+            },
+            join,
+        )
     }
 
     /// The peer at the other end, once the handshake is done.
@@ -91,7 +110,14 @@ impl Connection {
     /// Takes one decoded message from the peer.
     pub fn receive(&mut self, message: Message) -> Result<Handshake, Violation> {
         match (&self.state, message) {
-            (State::AwaitingJoin, Message::Join { sender_id, peer_metadata, supported_protocol_versions }) => {
+            (
+                State::AwaitingJoin,
+                Message::Join {
+                    sender_id,
+                    peer_metadata,
+                    supported_protocol_versions,
+                },
+            ) => {
                 let supported = supported_protocol_versions
                     .as_ref()
                     .is_none_or(|versions| versions.iter().any(|v| v == PROTOCOL_VERSION));
@@ -107,14 +133,33 @@ impl Connection {
                     ));
                 }
                 let reply = self.peer_message(&sender_id);
-                self.state = State::Open { remote: sender_id.clone(), metadata: peer_metadata.clone() };
-                Ok(Handshake::Joined { remote: sender_id, metadata: peer_metadata, reply })
+                self.state = State::Open {
+                    remote: sender_id.clone(),
+                    metadata: peer_metadata.clone(),
+                };
+                Ok(Handshake::Joined {
+                    remote: sender_id,
+                    metadata: peer_metadata,
+                    reply,
+                })
             }
             (State::AwaitingJoin, other) => {
                 let sender = other.sender_id().clone();
-                Err(self.violation(Some(sender), format!("{} before join", other.type_name()), true))
+                Err(self.violation(
+                    Some(sender),
+                    format!("{} before join", other.type_name()),
+                    true,
+                ))
             }
-            (State::AwaitingPeer, Message::Peer { sender_id, peer_metadata, selected_protocol_version, .. }) => {
+            (
+                State::AwaitingPeer,
+                Message::Peer {
+                    sender_id,
+                    peer_metadata,
+                    selected_protocol_version,
+                    ..
+                },
+            ) => {
                 if selected_protocol_version != PROTOCOL_VERSION {
                     self.state = State::Closed;
                     return Err(self.violation(
@@ -123,23 +168,46 @@ impl Connection {
                         true,
                     ));
                 }
-                self.state = State::Open { remote: sender_id.clone(), metadata: peer_metadata.clone() };
-                Ok(Handshake::Accepted { remote: sender_id, metadata: peer_metadata })
+                self.state = State::Open {
+                    remote: sender_id.clone(),
+                    metadata: peer_metadata.clone(),
+                };
+                Ok(Handshake::Accepted {
+                    remote: sender_id,
+                    metadata: peer_metadata,
+                })
             }
-            (State::AwaitingPeer, Message::Error { message, sender_id, .. }) => {
+            (
+                State::AwaitingPeer,
+                Message::Error {
+                    message, sender_id, ..
+                },
+            ) => {
                 self.state = State::Closed;
-                Err(self.violation(Some(sender_id), format!("server refused the connection: {message}"), true))
+                Err(self.violation(
+                    Some(sender_id),
+                    format!("server refused the connection: {message}"),
+                    true,
+                ))
             }
             (State::AwaitingPeer, other) => {
                 let sender = other.sender_id().clone();
-                Err(self.violation(Some(sender), format!("{} before peer", other.type_name()), true))
+                Err(self.violation(
+                    Some(sender),
+                    format!("{} before peer", other.type_name()),
+                    true,
+                ))
             }
             (State::Open { remote, .. }, Message::Join { sender_id, .. }) => {
                 if &sender_id == remote {
                     // A client that did not hear our `peer` may join again: answer again.
                     let reply = self.peer_message(&sender_id);
                     let metadata = self.remote_metadata().cloned().unwrap_or_default();
-                    Ok(Handshake::Joined { remote: sender_id, metadata, reply })
+                    Ok(Handshake::Joined {
+                        remote: sender_id,
+                        metadata,
+                        reply,
+                    })
                 } else {
                     let remote = remote.clone();
                     Err(self.violation(
@@ -161,7 +229,11 @@ impl Connection {
                     let remote = remote.clone();
                     return Err(self.violation(
                         Some(remote.clone()),
-                        format!("{} from {} on a connection joined as {remote}", message.type_name(), message.sender_id()),
+                        format!(
+                            "{} from {} on a connection joined as {remote}",
+                            message.type_name(),
+                            message.sender_id()
+                        ),
                         false,
                     ));
                 }
@@ -205,7 +277,8 @@ mod tests {
         Message::Join {
             sender_id: PeerId::new(sender),
             peer_metadata: PeerMetadata::default(),
-            supported_protocol_versions: versions.map(|v| v.into_iter().map(String::from).collect()),
+            supported_protocol_versions: versions
+                .map(|v| v.into_iter().map(String::from).collect()),
         }
     }
 
@@ -221,18 +294,25 @@ mod tests {
             panic!("server did not accept the join");
         };
         assert_eq!(remote, PeerId::new("phone"));
-        assert!(matches!(client.receive(reply), Ok(Handshake::Accepted { remote, .. }) if remote.as_str() == "server"));
+        assert!(
+            matches!(client.receive(reply), Ok(Handshake::Accepted { remote, .. }) if remote.as_str() == "server")
+        );
         assert_eq!(client.remote().map(PeerId::as_str), Some("server"));
     }
 
     #[test]
     fn a_join_without_versions_is_taken_as_version_one() {
-        assert!(matches!(server().receive(join("p", None)), Ok(Handshake::Joined { .. })));
+        assert!(matches!(
+            server().receive(join("p", None)),
+            Ok(Handshake::Joined { .. })
+        ));
     }
 
     #[test]
     fn an_unknown_version_is_refused_and_closes() {
-        let err = server().receive(join("p", Some(vec!["2"]))).expect_err("refused");
+        let err = server()
+            .receive(join("p", Some(vec!["2"])))
+            .expect_err("refused");
         assert!(err.close);
         assert!(err.reason.contains("unsupported protocol version"));
         assert!(matches!(err.reply, Message::Error { .. }));
@@ -240,7 +320,9 @@ mod tests {
 
     #[test]
     fn a_message_before_join_is_refused() {
-        let leave = Message::Leave { sender_id: PeerId::new("p") };
+        let leave = Message::Leave {
+            sender_id: PeerId::new("p"),
+        };
         let err = server().receive(leave).expect_err("refused");
         assert!(err.close);
         assert_eq!(err.reason, "leave before join");
@@ -250,7 +332,10 @@ mod tests {
     fn a_second_join_as_someone_else_is_refused_but_a_repeat_is_answered() {
         let mut server = server();
         server.receive(join("p", None)).expect("first join");
-        assert!(matches!(server.receive(join("p", None)), Ok(Handshake::Joined { .. })));
+        assert!(matches!(
+            server.receive(join("p", None)),
+            Ok(Handshake::Joined { .. })
+        ));
         let err = server.receive(join("q", None)).expect_err("refused");
         assert!(err.close);
     }
@@ -259,7 +344,11 @@ mod tests {
     fn a_message_from_another_sender_is_dropped() {
         let mut server = server();
         server.receive(join("p", None)).expect("join");
-        let err = server.receive(Message::Leave { sender_id: PeerId::new("q") }).expect_err("dropped");
+        let err = server
+            .receive(Message::Leave {
+                sender_id: PeerId::new("q"),
+            })
+            .expect_err("dropped");
         assert!(!err.close);
     }
 }

@@ -97,7 +97,13 @@ pub struct DocSync {
 impl DocSync {
     /// A document we hold.
     pub fn new(local: PeerId, id: DocumentId, doc: AutoCommit) -> Self {
-        Self { local, id, doc, wanted: false, peers: BTreeMap::new() }
+        Self {
+            local,
+            id,
+            doc,
+            wanted: false,
+            peers: BTreeMap::new(),
+        }
     }
 
     /// A document we do not hold (yet): it arrives when a peer that has it syncs.
@@ -147,7 +153,15 @@ impl DocSync {
         }
         let mut sync = state.unwrap_or_default();
         sync.set_read_only(access != Access::Write);
-        self.peers.insert(peer, PeerState { sync, status: PeerStatus::Unknown, access, told_unavailable: false });
+        self.peers.insert(
+            peer,
+            PeerState {
+                sync,
+                status: PeerStatus::Unknown,
+                access,
+                told_unavailable: false,
+            },
+        );
     }
 
     /// Changes what `peer` may do from now on (a grant or a revocation).
@@ -183,7 +197,10 @@ impl DocSync {
     pub fn is_unavailable(&mut self) -> bool {
         !self.is_present()
             && !self.peers.is_empty()
-            && self.peers.values().all(|p| p.status == PeerStatus::Unavailable)
+            && self
+                .peers
+                .values()
+                .all(|p| p.status == PeerStatus::Unavailable)
     }
 
     /// Takes one message from `from`.
@@ -197,22 +214,33 @@ impl DocSync {
         check: Option<ChangeCheck<'_>>,
     ) -> Result<Received, SyncError> {
         let Some(peer) = self.peers.get_mut(from) else {
-            return Err(SyncError::UnknownPeer { document: self.id, peer: from.clone() });
+            return Err(SyncError::UnknownPeer {
+                document: self.id,
+                peer: from.clone(),
+            });
         };
         let (data, is_request) = match incoming {
             Incoming::Unavailable => {
                 peer.status = PeerStatus::Unavailable;
-                return Ok(Received { changed: false, heads: self.doc.get_heads() });
+                return Ok(Received {
+                    changed: false,
+                    heads: self.doc.get_heads(),
+                });
             }
             Incoming::Request(data) => (data, true),
             Incoming::Sync(data) => (data, false),
         };
-        let message = sync::Message::decode(data)
-            .map_err(|err| SyncError::NotASyncMessage { document: self.id, reason: err.to_string() })?;
+        let message = sync::Message::decode(data).map_err(|err| SyncError::NotASyncMessage {
+            document: self.id,
+            reason: err.to_string(),
+        })?;
         if peer.access == Access::None {
             // Answered like a document we do not have; nothing else about it reaches the peer.
             peer.status = PeerStatus::Wants;
-            return Ok(Received { changed: false, heads: Vec::new() });
+            return Ok(Received {
+                changed: false,
+                heads: Vec::new(),
+            });
         }
         if !message.changes.is_empty() && peer.access == Access::Read {
             return Err(SyncError::ReadOnly { document: self.id });
@@ -231,21 +259,32 @@ impl DocSync {
                 candidate
                     .sync()
                     .receive_sync_message(&mut state, message)
-                    .map_err(|err| SyncError::Malformed { document: self.id, reason: err.to_string() })?;
-                check(&self.doc, &candidate)
-                    .map_err(|reason| SyncError::Rejected { document: self.id, reason })?;
+                    .map_err(|err| SyncError::Malformed {
+                        document: self.id,
+                        reason: err.to_string(),
+                    })?;
+                check(&self.doc, &candidate).map_err(|reason| SyncError::Rejected {
+                    document: self.id,
+                    reason,
+                })?;
                 self.doc = candidate;
             }
             _ => {
                 self.doc
                     .sync()
                     .receive_sync_message(&mut state, message)
-                    .map_err(|err| SyncError::Malformed { document: self.id, reason: err.to_string() })?;
+                    .map_err(|err| SyncError::Malformed {
+                        document: self.id,
+                        reason: err.to_string(),
+                    })?;
             }
         }
         peer.sync = state;
         let heads = self.doc.get_heads();
-        Ok(Received { changed: heads != before, heads })
+        Ok(Received {
+            changed: heads != before,
+            heads,
+        })
     }
 
     /// The messages to send now, one per peer at most.
@@ -285,11 +324,22 @@ impl DocSync {
             };
             if let Some(message) = self.doc.sync().generate_sync_message(&mut peer.sync) {
                 let data = message.encode();
-                let (sender_id, target_id, document_id) = (self.local.clone(), peer_id.clone(), self.id);
+                let (sender_id, target_id, document_id) =
+                    (self.local.clone(), peer_id.clone(), self.id);
                 out.push(if send_as_request {
-                    Message::Request { sender_id, target_id, document_id, data }
+                    Message::Request {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
                 } else {
-                    Message::Sync { sender_id, target_id, document_id, data }
+                    Message::Sync {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
                 });
             }
         }

@@ -24,7 +24,8 @@ impl EphemeralRelay {
                 true
             }
             None => {
-                self.highest.insert((sender.clone(), session.to_owned()), count);
+                self.highest
+                    .insert((sender.clone(), session.to_owned()), count);
                 true
             }
         }

@@ -8,16 +8,25 @@ use crate::protocol::PeerId;
 pub enum SyncError {
     /// `data` is not an Automerge sync message.
     #[error("document {document}: not an Automerge sync message: {reason}")]
-    NotASyncMessage { document: DocumentId, reason: String },
+    NotASyncMessage {
+        document: DocumentId,
+        reason: String,
+    },
     /// The peer may read the document but sent changes.
     #[error("document {document}: read-only for this peer; its changes were not applied")]
     ReadOnly { document: DocumentId },
     /// The caller's check refused the changes (rights, schema).
     #[error("document {document}: changes rejected: {reason}")]
-    Rejected { document: DocumentId, reason: String },
+    Rejected {
+        document: DocumentId,
+        reason: String,
+    },
     /// The changes do not apply (corrupt change bytes, say).
     #[error("document {document}: changes could not be applied: {reason}")]
-    Malformed { document: DocumentId, reason: String },
+    Malformed {
+        document: DocumentId,
+        reason: String,
+    },
     /// A message from a peer the document was never told about.
     #[error("document {document}: unknown peer {peer}")]
     UnknownPeer { document: DocumentId, peer: PeerId },

@@ -37,9 +37,16 @@ pub struct NodeConfig {
 #[derive(Debug, PartialEq)]
 pub enum Event {
     /// A peer completed the handshake.
-    PeerJoined { connection: ConnectionId, peer: PeerId, metadata: PeerMetadata },
+    PeerJoined {
+        connection: ConnectionId,
+        peer: PeerId,
+        metadata: PeerMetadata,
+    },
     /// A connection ended.
-    PeerLeft { connection: ConnectionId, peer: Option<PeerId> },
+    PeerLeft {
+        connection: ConnectionId,
+        peer: Option<PeerId>,
+    },
     /// A peer spoke of a document this node has not loaded: look in storage and answer with
     /// [`Input::Loaded`]. Messages about it wait until then.
     LoadRequested(DocumentId),
@@ -48,11 +55,22 @@ pub enum Event {
     /// Every peer said it does not have a document this node wanted.
     DocumentUnavailable(DocumentId),
     /// Ephemeral data arrived for a document.
-    Ephemeral { document: DocumentId, sender: PeerId, data: Vec<u8> },
+    Ephemeral {
+        document: DocumentId,
+        sender: PeerId,
+        data: Vec<u8>,
+    },
     /// A peer's message about a document was refused; the peer was sent an `error`.
-    Rejected { connection: ConnectionId, error: SyncError },
+    Rejected {
+        connection: ConnectionId,
+        error: SyncError,
+    },
     /// A frame broke the protocol; the peer was sent an `error`.
-    ProtocolError { connection: ConnectionId, reason: String, closed: bool },
+    ProtocolError {
+        connection: ConnectionId,
+        reason: String,
+        closed: bool,
+    },
 }
 
 /// An input to the node.
@@ -72,7 +90,10 @@ pub enum Input {
 #[derive(Debug, PartialEq)]
 pub enum Output {
     /// Send a binary frame.
-    Send { connection: ConnectionId, frame: Vec<u8> },
+    Send {
+        connection: ConnectionId,
+        frame: Vec<u8>,
+    },
     /// Close the connection.
     Close { connection: ConnectionId },
     /// Tell the application.
@@ -137,7 +158,11 @@ impl<P: AccessPolicy> Node<P> {
     /// The document, if this node holds any of it.
     pub fn document(&mut self, id: &DocumentId) -> Option<&AutoCommit> {
         let sync = self.documents.get_mut(id)?;
-        if sync.is_present() { Some(sync.document()) } else { None }
+        if sync.is_present() {
+            Some(sync.document())
+        } else {
+            None
+        }
     }
 
     /// The ids of the documents this node holds.
@@ -179,7 +204,11 @@ impl<P: AccessPolicy> Node<P> {
     }
 
     /// Changes a document locally and syncs the change.
-    pub fn change<T>(&mut self, id: &DocumentId, edit: impl FnOnce(&mut AutoCommit) -> T) -> Option<T> {
+    pub fn change<T>(
+        &mut self,
+        id: &DocumentId,
+        edit: impl FnOnce(&mut AutoCommit) -> T,
+    ) -> Option<T> {
         let sync = self.documents.get_mut(id)?;
         let out = edit(sync.document_mut());
         sync.document_mut().commit();
@@ -189,9 +218,15 @@ impl<P: AccessPolicy> Node<P> {
 
     /// Sends ephemeral data about a document to every peer sharing it.
     pub fn broadcast_ephemeral(&mut self, id: &DocumentId, data: Vec<u8>) {
-        let Some(sync) = self.documents.get(id) else { return };
+        let Some(sync) = self.documents.get(id) else {
+            return;
+        };
         self.ephemeral_count += 1;
-        let targets: Vec<PeerId> = sync.peers().filter(|(_, a)| *a != Access::None).map(|(p, _)| p.clone()).collect();
+        let targets: Vec<PeerId> = sync
+            .peers()
+            .filter(|(_, a)| *a != Access::None)
+            .map(|(p, _)| p.clone())
+            .collect();
         for target in targets {
             let message = Message::Ephemeral {
                 sender_id: self.config.peer_id.clone(),
@@ -220,7 +255,8 @@ impl<P: AccessPolicy> Node<P> {
         let metadata = self.config.metadata.clone();
         match self.config.role {
             NodeRole::Server => {
-                self.connections.insert(connection, Connection::accept(local, metadata));
+                self.connections
+                    .insert(connection, Connection::accept(local, metadata));
             }
             NodeRole::Client => {
                 let (conn, join) = Connection::open(local, metadata);
@@ -231,7 +267,9 @@ impl<P: AccessPolicy> Node<P> {
     }
 
     fn disconnected(&mut self, connection: ConnectionId) {
-        let Some(conn) = self.connections.remove(&connection) else { return };
+        let Some(conn) = self.connections.remove(&connection) else {
+            return;
+        };
         let peer = conn.remote().cloned();
         if let Some(peer) = &peer {
             if self.peers.get(peer) == Some(&connection) {
@@ -255,7 +293,9 @@ impl<P: AccessPolicy> Node<P> {
     }
 
     fn frame(&mut self, connection: ConnectionId, frame: &[u8]) {
-        let Some(conn) = self.connections.get_mut(&connection) else { return };
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return;
+        };
         let message = match Message::decode(frame, &self.config.limits) {
             Ok(message) => message,
             Err(err) => {
@@ -273,11 +313,17 @@ impl<P: AccessPolicy> Node<P> {
             }
         };
         match conn.receive(message) {
-            Ok(Handshake::Joined { remote, metadata, reply }) => {
+            Ok(Handshake::Joined {
+                remote,
+                metadata,
+                reply,
+            }) => {
                 self.send(connection, &reply);
                 self.joined(connection, remote, metadata);
             }
-            Ok(Handshake::Accepted { remote, metadata }) => self.joined(connection, remote, metadata),
+            Ok(Handshake::Accepted { remote, metadata }) => {
+                self.joined(connection, remote, metadata)
+            }
             Ok(Handshake::Left { .. }) => {
                 self.outputs.push(Output::Close { connection });
                 self.disconnected(connection);
@@ -294,7 +340,9 @@ impl<P: AccessPolicy> Node<P> {
         if let Some(previous) = self.peers.insert(remote.clone(), connection) {
             if previous != connection {
                 // The same peer joined again on a new connection: the old one is stale.
-                self.outputs.push(Output::Close { connection: previous });
+                self.outputs.push(Output::Close {
+                    connection: previous,
+                });
                 self.connections.remove(&previous);
                 let ids: Vec<DocumentId> = self.documents.keys().copied().collect();
                 for id in &ids {
@@ -304,7 +352,11 @@ impl<P: AccessPolicy> Node<P> {
                 }
             }
         }
-        self.event(Event::PeerJoined { connection, peer: remote.clone(), metadata });
+        self.event(Event::PeerJoined {
+            connection,
+            peer: remote.clone(),
+            metadata,
+        });
         if self.config.role == NodeRole::Client {
             let ids: Vec<DocumentId> = self.documents.keys().copied().collect();
             for id in ids {
@@ -370,7 +422,9 @@ impl<P: AccessPolicy> Node<P> {
             return;
         }
         self.attach(&id, &sender);
-        let Some(sync) = self.documents.get_mut(&id) else { return };
+        let Some(sync) = self.documents.get_mut(&id) else {
+            return;
+        };
         let incoming = match &message {
             Message::Request { data, .. } => Incoming::Request(data),
             Message::Sync { data, .. } => Incoming::Sync(data),
@@ -403,14 +457,26 @@ impl<P: AccessPolicy> Node<P> {
     }
 
     fn ephemeral(&mut self, message: Message) {
-        let Message::Ephemeral { sender_id, document_id, count, session_id, data, .. } = message else { return };
+        let Message::Ephemeral {
+            sender_id,
+            document_id,
+            count,
+            session_id,
+            data,
+            ..
+        } = message
+        else {
+            return;
+        };
         if !self.relay.admit(&sender_id, &session_id, count) {
             return;
         }
         if self.policy.access(&sender_id, &document_id) == Access::None {
             return;
         }
-        let Some(sync) = self.documents.get(&document_id) else { return };
+        let Some(sync) = self.documents.get(&document_id) else {
+            return;
+        };
         // Servers relay to the document's other peers; a client's only peer is its server,
         // which sent the message.
         let relays = self.config.role == NodeRole::Server;
@@ -430,12 +496,18 @@ impl<P: AccessPolicy> Node<P> {
             };
             self.send_to_peer(&target, &relayed);
         }
-        self.event(Event::Ephemeral { document: document_id, sender: sender_id, data });
+        self.event(Event::Ephemeral {
+            document: document_id,
+            sender: sender_id,
+            data,
+        });
     }
 
     /// Sends whatever a document has to say to its peers.
     fn flush(&mut self, id: &DocumentId) {
-        let Some(sync) = self.documents.get_mut(id) else { return };
+        let Some(sync) = self.documents.get_mut(id) else {
+            return;
+        };
         for message in sync.outgoing() {
             if let Message::Sync { target_id, .. }
             | Message::Request { target_id, .. }
@@ -454,7 +526,10 @@ impl<P: AccessPolicy> Node<P> {
     }
 
     fn send(&mut self, connection: ConnectionId, message: &Message) {
-        self.outputs.push(Output::Send { connection, frame: message.encode() });
+        self.outputs.push(Output::Send {
+            connection,
+            frame: message.encode(),
+        });
     }
 
     fn event(&mut self, event: Event) {
@@ -462,7 +537,11 @@ impl<P: AccessPolicy> Node<P> {
     }
 
     fn protocol_error(&mut self, connection: ConnectionId, reason: String, close: bool) {
-        self.event(Event::ProtocolError { connection, reason, closed: close });
+        self.event(Event::ProtocolError {
+            connection,
+            reason,
+            closed: close,
+        });
         if close {
             self.outputs.push(Output::Close { connection });
             self.disconnected(connection);

@@ -8,7 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use automerge::{AutoCommit, ChangeHash};
 use itinera_core::DocumentId;
 use itinera_core::protocol::{DecodeLimits, PeerId, PeerMetadata, StorageId};
-use itinera_core::sync::{AllowAll, ConnectionId, Event, Input, Node, NodeConfig, NodeRole, Output};
+use itinera_core::sync::{
+    AllowAll, ConnectionId, Event, Input, Node, NodeConfig, NodeRole, Output,
+};
 
 /// A small, seeded, dependency-free random source (SplitMix64).
 #[derive(Debug, Clone)]
@@ -67,7 +69,10 @@ pub struct Sim {
 pub fn config(name: &str, role: NodeRole) -> NodeConfig {
     NodeConfig {
         peer_id: PeerId::new(name),
-        metadata: PeerMetadata { storage_id: Some(StorageId::new(format!("{name}-storage"))), is_ephemeral: Some(false) },
+        metadata: PeerMetadata {
+            storage_id: Some(StorageId::new(format!("{name}-storage"))),
+            is_ephemeral: Some(false),
+        },
         role,
         limits: DecodeLimits::default(),
         session_id: format!("{name}-session"),
@@ -76,7 +81,14 @@ pub fn config(name: &str, role: NodeRole) -> NodeConfig {
 
 impl Sim {
     pub fn new() -> Self {
-        Self { nodes: Vec::new(), roles: Vec::new(), stores: Vec::new(), observed: Vec::new(), links: Vec::new(), next_link: 1 }
+        Self {
+            nodes: Vec::new(),
+            roles: Vec::new(),
+            stores: Vec::new(),
+            observed: Vec::new(),
+            links: Vec::new(),
+            next_link: 1,
+        }
     }
 
     pub fn add(&mut self, name: &str, role: NodeRole) -> usize {
@@ -91,7 +103,14 @@ impl Sim {
     pub fn connect(&mut self, client: usize, hub: usize) -> usize {
         let id = self.next_link;
         self.next_link += 1;
-        self.links.push(Link { client, hub, id, up: true, to_hub: VecDeque::new(), to_client: VecDeque::new() });
+        self.links.push(Link {
+            client,
+            hub,
+            id,
+            up: true,
+            to_hub: VecDeque::new(),
+            to_client: VecDeque::new(),
+        });
         self.input(hub, Input::Connected(id));
         self.input(client, Input::Connected(id));
         self.links.len() - 1
@@ -105,7 +124,11 @@ impl Sim {
         self.links[link].up = false;
         self.links[link].to_hub.clear();
         self.links[link].to_client.clear();
-        let (client, hub, id) = (self.links[link].client, self.links[link].hub, self.links[link].id);
+        let (client, hub, id) = (
+            self.links[link].client,
+            self.links[link].hub,
+            self.links[link].id,
+        );
         self.input(client, Input::Disconnected(id));
         self.input(hub, Input::Disconnected(id));
     }
@@ -130,7 +153,8 @@ impl Sim {
                     }
                 }
                 Output::Close { connection } => {
-                    if let Some(index) = self.links.iter().position(|l| l.id == connection && l.up) {
+                    if let Some(index) = self.links.iter().position(|l| l.id == connection && l.up)
+                    {
                         self.cut(index);
                     }
                 }
@@ -153,7 +177,11 @@ impl Sim {
                     }
                 }
             }
-            Event::Ephemeral { document, sender, data } => self.observed[node].ephemeral.push((document, sender, data)),
+            Event::Ephemeral {
+                document,
+                sender,
+                data,
+            } => self.observed[node].ephemeral.push((document, sender, data)),
             Event::DocumentUnavailable(id) => self.observed[node].unavailable.push(id),
             Event::Rejected { .. } => self.observed[node].rejected += 1,
             Event::ProtocolError { reason, .. } => self.observed[node].protocol_errors.push(reason),
@@ -164,16 +192,27 @@ impl Sim {
     /// Delivers the oldest frame in one direction of a link; false if there was none.
     pub fn deliver(&mut self, link: usize, to_hub: bool) -> bool {
         let l = &mut self.links[link];
-        let frame = if to_hub { l.to_hub.pop_front() } else { l.to_client.pop_front() };
+        let frame = if to_hub {
+            l.to_hub.pop_front()
+        } else {
+            l.to_client.pop_front()
+        };
         let Some(frame) = frame else { return false };
-        let (target, id) = if to_hub { (l.hub, l.id) } else { (l.client, l.id) };
+        let (target, id) = if to_hub {
+            (l.hub, l.id)
+        } else {
+            (l.client, l.id)
+        };
         self.input(target, Input::Frame(id, frame));
         true
     }
 
     /// Frames waiting anywhere.
     pub fn in_flight(&self) -> usize {
-        self.links.iter().map(|l| l.to_hub.len() + l.to_client.len()).sum()
+        self.links
+            .iter()
+            .map(|l| l.to_hub.len() + l.to_client.len())
+            .sum()
     }
 
     /// Delivers frames in a random interleaving (in order per direction) until none is left.
@@ -204,7 +243,9 @@ impl Sim {
     }
 
     pub fn heads(&mut self, node: usize, id: &DocumentId) -> Option<Vec<ChangeHash>> {
-        self.nodes[node].document(id).map(|doc| doc.clone().get_heads())
+        self.nodes[node]
+            .document(id)
+            .map(|doc| doc.clone().get_heads())
     }
 }
 
