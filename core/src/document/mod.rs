@@ -196,6 +196,14 @@ impl<R: Record> Document<R> {
     }
 }
 
+/// A new document holding the default record of `kind`, as [`Document::create`] makes it: the
+/// starting point of a record created from outside Rust (the REST API).
+pub fn new_record(kind: crate::DocumentKind, actor: ActorId, at: i64) -> Result<AutoCommit> {
+    crate::model::with_record_type!(kind, R => {
+        Ok(Document::<R>::create(actor, at, &R::default())?.into_automerge())
+    })
+}
+
 /// Checks kind, schema and every field of `doc` against `R`.
 fn check<R: Record>(doc: &AutoCommit) -> Result<()> {
     match validate(doc)? {

@@ -125,77 +125,79 @@ pub enum ModelError {
 macro_rules! with_record_type {
     ($kind:expr, $record:ident => $body:expr) => {
         match $kind {
-            DocumentKind::Catalog => {
-                type $record = Catalog;
+            $crate::model::DocumentKind::Catalog => {
+                type $record = $crate::model::Catalog;
                 $body
             }
-            DocumentKind::Stock => {
-                type $record = StockLocation;
+            $crate::model::DocumentKind::Stock => {
+                type $record = $crate::model::StockLocation;
                 $body
             }
-            DocumentKind::Transfer => {
-                type $record = Transfer;
+            $crate::model::DocumentKind::Transfer => {
+                type $record = $crate::model::Transfer;
                 $body
             }
-            DocumentKind::PurchaseOrder => {
-                type $record = PurchaseOrder;
+            $crate::model::DocumentKind::PurchaseOrder => {
+                type $record = $crate::model::PurchaseOrder;
                 $body
             }
-            DocumentKind::Departure => {
-                type $record = Departure;
+            $crate::model::DocumentKind::Departure => {
+                type $record = $crate::model::Departure;
                 $body
             }
-            DocumentKind::FieldLog => {
-                type $record = FieldLog;
+            $crate::model::DocumentKind::FieldLog => {
+                type $record = $crate::model::FieldLog;
                 $body
             }
-            DocumentKind::Booking => {
-                type $record = Booking;
+            $crate::model::DocumentKind::Booking => {
+                type $record = $crate::model::Booking;
                 $body
             }
-            DocumentKind::Invoice => {
-                type $record = Invoice;
+            $crate::model::DocumentKind::Invoice => {
+                type $record = $crate::model::Invoice;
                 $body
             }
-            DocumentKind::Journal => {
-                type $record = Journal;
+            $crate::model::DocumentKind::Journal => {
+                type $record = $crate::model::Journal;
                 $body
             }
-            DocumentKind::Employee => {
-                type $record = Employee;
+            $crate::model::DocumentKind::Employee => {
+                type $record = $crate::model::Employee;
                 $body
             }
-            DocumentKind::Hr => {
-                type $record = HrRecord;
+            $crate::model::DocumentKind::Hr => {
+                type $record = $crate::model::HrRecord;
                 $body
             }
-            DocumentKind::Account => {
-                type $record = Account;
+            $crate::model::DocumentKind::Account => {
+                type $record = $crate::model::Account;
                 $body
             }
-            DocumentKind::Lead => {
-                type $record = Lead;
+            $crate::model::DocumentKind::Lead => {
+                type $record = $crate::model::Lead;
                 $body
             }
-            DocumentKind::Campaign => {
-                type $record = Campaign;
+            $crate::model::DocumentKind::Campaign => {
+                type $record = $crate::model::Campaign;
                 $body
             }
-            DocumentKind::Ticket => {
-                type $record = Ticket;
+            $crate::model::DocumentKind::Ticket => {
+                type $record = $crate::model::Ticket;
                 $body
             }
-            DocumentKind::Index => {
-                type $record = UserIndex;
+            $crate::model::DocumentKind::Index => {
+                type $record = $crate::model::UserIndex;
                 $body
             }
-            DocumentKind::Alerts => {
-                type $record = Alerts;
+            $crate::model::DocumentKind::Alerts => {
+                type $record = $crate::model::Alerts;
                 $body
             }
         }
     };
 }
+
+pub(crate) use with_record_type;
 
 /// Checks the fields under the root of `doc` against the record type of `kind`.
 pub(crate) fn check_root_fields<D: autosurgeon::ReadDoc>(

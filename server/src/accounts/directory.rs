@@ -1,0 +1,279 @@
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+use itinera_core::policy::{Grant, Principal, Role};
+use itinera_core::store::{DocumentStore, Durability, WriteBatch};
+
+use super::secret::{hash_password, new_token, token_hash, verify_password};
+use super::{AccountError, AuthError, TokenRecord, User};
+
+const USER_PREFIX: &str = "user:";
+const TOKEN_PREFIX: &str = "token:";
+
+/// Every user and token, cached in memory and written through to the store.
+pub struct Directory {
+    store: Arc<dyn DocumentStore>,
+    users: RwLock<BTreeMap<String, User>>,
+    tokens: RwLock<HashMap<String, TokenRecord>>,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users = self.users.read().map(|users| users.len()).unwrap_or(0);
+        f.debug_struct("Directory").field("users", &users).finish_non_exhaustive()
+    }
+}
+
+impl Directory {
+    /// Reads users and tokens from the store.
+    pub fn load(store: Arc<dyn DocumentStore>) -> Result<Self, AccountError> {
+        let mut users = BTreeMap::new();
+        for (key, value) in store.values_with_prefix(USER_PREFIX)? {
+            match serde_json::from_slice::<User>(&value) {
+                Ok(user) => {
+                    users.insert(user.name.clone(), user);
+                }
+                Err(err) => tracing::error!(%key, error = %err, "unreadable user record skipped"),
+            }
+        }
+        let mut tokens = HashMap::new();
+        for (key, value) in store.values_with_prefix(TOKEN_PREFIX)? {
+            match serde_json::from_slice::<TokenRecord>(&value) {
+                Ok(token) => {
+                    tokens.insert(key[TOKEN_PREFIX.len()..].to_owned(), token);
+                }
+                Err(err) => tracing::error!(error = %err, "unreadable token record skipped"),
+            }
+        }
+        Ok(Self { store, users: RwLock::new(users), tokens: RwLock::new(tokens) })
+    }
+
+    /// Adds a user. Names are what reps and guides type at login, and appear in records.
+    pub fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        grants: &[Grant],
+        password: Option<&str>,
+        now: i64,
+    ) -> Result<User, AccountError> {
+        validate_name(name)?;
+        if self.user(name).is_some() {
+            return Err(AccountError::UserExists(name.to_owned()));
+        }
+        let user = User {
+            name: name.to_owned(),
+            role,
+            grants: grants.iter().map(Grant::to_string).collect(),
+            disabled: false,
+            password_hash: password.map(hash_password).transpose()?,
+            created_at: now,
+        };
+        self.save_user(&user)?;
+        Ok(user)
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Vec<User> {
+        self.users.read().map(|users| users.values().cloned().collect()).unwrap_or_default()
+    }
+
+    /// One user.
+    pub fn user(&self, name: &str) -> Option<User> {
+        self.users.read().ok()?.get(name).cloned()
+    }
+
+    /// Disables a user: their tokens stop working at once.
+    pub fn disable_user(&self, name: &str) -> Result<User, AccountError> {
+        self.update_user(name, |user| user.disabled = true)
+    }
+
+    /// Replaces a user's grants.
+    pub fn set_grants(&self, name: &str, grants: &[Grant]) -> Result<User, AccountError> {
+        self.update_user(name, |user| user.grants = grants.iter().map(Grant::to_string).collect())
+    }
+
+    /// Sets a user's password for the REST login.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<User, AccountError> {
+        let hash = hash_password(password)?;
+        self.update_user(name, |user| user.password_hash = Some(hash))
+    }
+
+    /// Issues a token for `name`, valid for `ttl_ms` (forever if `None`); returns the token,
+    /// which is not stored and cannot be shown again.
+    pub fn issue_token(&self, name: &str, ttl_ms: Option<i64>, now: i64) -> Result<String, AccountError> {
+        let user = self.user(name).ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
+        if user.disabled {
+            return Err(AccountError::Invalid(format!("user {name} is disabled")));
+        }
+        let token = new_token()?;
+        let record = TokenRecord {
+            user: name.to_owned(),
+            issued_at: now,
+            expires_at: ttl_ms.map(|ttl| now.saturating_add(ttl)),
+            revoked: false,
+        };
+        self.save_token(&token_hash(&token), &record)?;
+        Ok(token)
+    }
+
+    /// Revokes one token.
+    pub fn revoke_token(&self, token: &str) -> Result<(), AccountError> {
+        let hash = token_hash(token);
+        let mut record = self
+            .tokens
+            .read()
+            .ok()
+            .and_then(|tokens| tokens.get(&hash).cloned())
+            .ok_or(AccountError::NoSuchToken)?;
+        record.revoked = true;
+        self.save_token(&hash, &record)
+    }
+
+    /// Revokes every token of a user; returns how many.
+    pub fn revoke_user_tokens(&self, name: &str) -> Result<usize, AccountError> {
+        let owned: Vec<(String, TokenRecord)> = self
+            .tokens
+            .read()
+            .map(|tokens| {
+                tokens
+                    .iter()
+                    .filter(|(_, record)| record.user == name && !record.revoked)
+                    .map(|(hash, record)| (hash.clone(), record.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (hash, mut record) in owned.iter().cloned() {
+            record.revoked = true;
+            self.save_token(&hash, &record)?;
+        }
+        Ok(owned.len())
+    }
+
+    /// Who a token belongs to, if it is valid at `now`.
+    pub fn authenticate(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        let record = self
+            .tokens
+            .read()
+            .ok()
+            .and_then(|tokens| tokens.get(&token_hash(token)).cloned())
+            .ok_or(AuthError::UnknownToken)?;
+        if record.revoked {
+            return Err(AuthError::Revoked);
+        }
+        if record.expires_at.is_some_and(|expires| now >= expires) {
+            return Err(AuthError::Expired);
+        }
+        let user = self.user(&record.user).ok_or(AuthError::UnknownToken)?;
+        if user.disabled {
+            return Err(AuthError::Disabled);
+        }
+        Ok(user.principal())
+    }
+
+    /// Checks a password and issues a token valid for `ttl_ms`.
+    pub fn login(&self, name: &str, password: &str, ttl_ms: i64, now: i64) -> Result<String, AuthError> {
+        let user = self.user(name).ok_or(AuthError::BadPassword)?;
+        let matches = user.password_hash.as_deref().is_some_and(|hash| verify_password(password, hash));
+        if !matches {
+            return Err(AuthError::BadPassword);
+        }
+        if user.disabled {
+            return Err(AuthError::Disabled);
+        }
+        self.issue_token(name, Some(ttl_ms), now).map_err(|_| AuthError::BadPassword)
+    }
+
+    /// Users who hold any of `grants`, or have one of `roles`.
+    pub fn users_matching(&self, roles: &[Role], grants: &BTreeSet<String>) -> Vec<User> {
+        self.users()
+            .into_iter()
+            .filter(|user| roles.contains(&user.role) || user.grants.iter().any(|g| grants.contains(g)))
+            .collect()
+    }
+
+    fn update_user(&self, name: &str, change: impl FnOnce(&mut User)) -> Result<User, AccountError> {
+        let mut user = self.user(name).ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
+        change(&mut user);
+        self.save_user(&user)?;
+        Ok(user)
+    }
+
+    fn save_user(&self, user: &User) -> Result<(), AccountError> {
+        let bytes = serde_json::to_vec(user).map_err(|err| AccountError::Invalid(err.to_string()))?;
+        let mut batch = WriteBatch::new();
+        batch.put_value(&format!("{USER_PREFIX}{}", user.name), bytes);
+        self.store.commit(batch, Durability::Immediate)?;
+        if let Ok(mut users) = self.users.write() {
+            users.insert(user.name.clone(), user.clone());
+        }
+        Ok(())
+    }
+
+    fn save_token(&self, hash: &str, record: &TokenRecord) -> Result<(), AccountError> {
+        let bytes = serde_json::to_vec(record).map_err(|err| AccountError::Invalid(err.to_string()))?;
+        let mut batch = WriteBatch::new();
+        batch.put_value(&format!("{TOKEN_PREFIX}{hash}"), bytes);
+        self.store.commit(batch, Durability::Immediate)?;
+        if let Ok(mut tokens) = self.tokens.write() {
+            tokens.insert(hash.to_owned(), record.clone());
+        }
+        Ok(())
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), AccountError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok { Ok(()) } else { Err(AccountError::InvalidName(name.to_owned())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use itinera_core::store::RedbStore;
+
+    use super::*;
+
+    fn directory() -> Directory {
+        Directory::load(Arc::new(RedbStore::in_memory().expect("store"))).expect("load")
+    }
+
+    #[test]
+    fn a_token_authenticates_until_it_expires_or_is_revoked() {
+        let dir = directory();
+        dir.add_user("ana", Role::Sales, &[], None, 0).expect("add");
+        let token = dir.issue_token("ana", Some(1_000), 10).expect("token");
+        assert_eq!(dir.authenticate(&token, 500).map(|p| p.user), Ok("ana".to_owned()));
+        assert_eq!(dir.authenticate(&token, 1_010), Err(AuthError::Expired));
+        let other = dir.issue_token("ana", None, 10).expect("token");
+        dir.revoke_token(&other).expect("revoke");
+        assert_eq!(dir.authenticate(&other, 20), Err(AuthError::Revoked));
+        assert_eq!(dir.authenticate("itn_made_up", 20), Err(AuthError::UnknownToken));
+    }
+
+    #[test]
+    fn a_disabled_user_is_refused_and_names_are_checked() {
+        let dir = directory();
+        dir.add_user("gus", Role::Guide, &[], None, 0).expect("add");
+        let token = dir.issue_token("gus", None, 0).expect("token");
+        dir.disable_user("gus").expect("disable");
+        assert_eq!(dir.authenticate(&token, 1), Err(AuthError::Disabled));
+        assert!(matches!(dir.add_user("gus", Role::Guide, &[], None, 0), Err(AccountError::UserExists(_))));
+        assert!(matches!(dir.add_user("no spaces", Role::Guide, &[], None, 0), Err(AccountError::InvalidName(_))));
+    }
+
+    #[test]
+    fn users_and_tokens_survive_a_reload() {
+        let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
+        let token = {
+            let dir = Directory::load(store.clone()).expect("load");
+            dir.add_user("olga", Role::Office, &[], Some("pw"), 0).expect("add");
+            dir.issue_token("olga", None, 0).expect("token")
+        };
+        let dir = Directory::load(store).expect("reload");
+        assert_eq!(dir.authenticate(&token, 1).map(|p| p.role), Ok(Role::Office));
+        assert!(dir.login("olga", "pw", 1_000, 1).is_ok());
+        assert_eq!(dir.login("olga", "nope", 1_000, 1), Err(AuthError::BadPassword));
+    }
+}

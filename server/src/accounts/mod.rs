@@ -1,0 +1,20 @@
+//! Users, their roles and grants, and the tokens devices authenticate with.
+//!
+//! Tokens are random (256 bits), shown once when issued, and stored only as their SHA-256 hash;
+//! each expires and can be revoked. Passwords (for the REST login) are stored as PBKDF2 hashes.
+//! Everything lives in the store's key–value table, so the command line can manage users of a
+//! stopped server and the admin API those of a running one.
+
+mod directory;
+mod error;
+mod secret;
+mod user;
+
+pub use directory::Directory;
+pub use error::{AccountError, AuthError};
+pub use user::{TokenRecord, User};
+
+/// Ten random bytes for a new document id.
+pub fn random_id_bytes() -> Result<[u8; 10], AccountError> {
+    secret::random_bytes::<10>()
+}

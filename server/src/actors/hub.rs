@@ -1,0 +1,141 @@
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use itinera_core::DocumentId;
+
+use super::messages::{
+    LocalChange, LocalChangeError, PeerLeft, ReadDocument, Route, SessionClosed, SessionId, ShareDocument, Unload,
+};
+use super::DocActor;
+use crate::services::Services;
+
+/// The directory of open documents.
+///
+/// Every message about a document passes through here on its way to the document's actor, so
+/// the hub knows which documents are in use: one that no session has touched for
+/// `idle_unload` is stopped, and the next message loads it again from the store.
+pub struct Hub {
+    services: Arc<Services>,
+    /// Threads the doc actors run on, chosen by document id so one busy document does not stall
+    /// the others.
+    arbiters: Vec<ArbiterHandle>,
+    documents: HashMap<DocumentId, Entry>,
+    sessions: HashMap<SessionId, HashSet<DocumentId>>,
+    tick: Duration,
+}
+
+struct Entry {
+    addr: Addr<DocActor>,
+    sessions: HashSet<SessionId>,
+    idle_ticks: u32,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").field("documents", &self.documents.len()).finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A hub that starts doc actors on `arbiters`.
+    pub fn new(services: Arc<Services>, arbiters: Vec<ArbiterHandle>) -> Self {
+        let tick = (services.config.idle_unload / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
+        Self { services, arbiters, documents: HashMap::new(), sessions: HashMap::new(), tick }
+    }
+
+    fn entry(&mut self, document: DocumentId) -> &mut Entry {
+        let services = &self.services;
+        let arbiters = &self.arbiters;
+        self.documents.entry(document).or_insert_with(|| {
+            let index = document.as_bytes().iter().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(*b)));
+            let services = services.clone();
+            let addr = match arbiters.get(index % arbiters.len().max(1)) {
+                Some(arbiter) => DocActor::start_in_arbiter(arbiter, move |_| DocActor::new(document, services)),
+                None => DocActor::new(document, services).start(),
+            };
+            Entry { addr, sessions: HashSet::new(), idle_ticks: 0 }
+        })
+    }
+
+    fn idle_limit(&self) -> u32 {
+        let ticks = self.services.config.idle_unload.as_millis() / self.tick.as_millis().max(1);
+        u32::try_from(ticks).unwrap_or(u32::MAX).max(1)
+    }
+
+    fn sweep(&mut self) {
+        let limit = self.idle_limit();
+        let mut unload = Vec::new();
+        for (id, entry) in &mut self.documents {
+            if entry.sessions.is_empty() {
+                entry.idle_ticks += 1;
+                if entry.idle_ticks >= limit {
+                    unload.push(*id);
+                }
+            }
+        }
+        for id in unload {
+            if let Some(entry) = self.documents.remove(&id) {
+                entry.addr.do_send(Unload);
+            }
+        }
+    }
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(self.tick, |hub, _| hub.sweep());
+    }
+}
+
+impl Handler<Route> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, route: Route, _: &mut Self::Context) {
+        let session = route.from.session;
+        self.sessions.entry(session).or_default().insert(route.document);
+        let entry = self.entry(route.document);
+        entry.sessions.insert(session);
+        entry.idle_ticks = 0;
+        entry.addr.do_send(route);
+    }
+}
+
+impl Handler<SessionClosed> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, closed: SessionClosed, _: &mut Self::Context) {
+        for document in self.sessions.remove(&closed.session).unwrap_or_default() {
+            if let Some(entry) = self.documents.get_mut(&document) {
+                entry.sessions.remove(&closed.session);
+                entry.idle_ticks = 0;
+                if let Some(peer_id) = &closed.peer_id {
+                    entry.addr.do_send(PeerLeft { session: closed.session, peer_id: peer_id.clone() });
+                }
+            }
+        }
+    }
+}
+
+/// Forwards a request to a document's actor, loading it first.
+macro_rules! forward {
+    ($message:ty, $output:ty) => {
+        impl Handler<$message> for Hub {
+            type Result = ResponseFuture<$output>;
+
+            fn handle(&mut self, message: $message, _: &mut Self::Context) -> Self::Result {
+                let entry = self.entry(message.document);
+                entry.idle_ticks = 0;
+                let sent = entry.addr.send(message);
+                Box::pin(async move { sent.await.unwrap_or(Err(LocalChangeError::Unavailable)) })
+            }
+        }
+    };
+}
+
+forward!(LocalChange, Result<Vec<automerge::ChangeHash>, LocalChangeError>);
+forward!(ReadDocument, Result<Vec<u8>, LocalChangeError>);
+forward!(ShareDocument, Result<(), LocalChangeError>);

@@ -1,0 +1,20 @@
+//! The actors of the sync service: thin shells around `itinera_core::sync` that turn messages
+//! into engine inputs and carry out what the engine returns.
+//!
+//! - [`Session`]: one per WebSocket; the handshake, frame decoding, the bounded outgoing queue,
+//!   heartbeats.
+//! - [`Hub`]: knows which documents are loaded, starts a [`DocActor`] on first use and stops it
+//!   when no peer has touched it for a while, so memory follows the working set.
+//! - [`DocActor`]: one per open document; runs [`itinera_core::sync::DocSync`], checks every
+//!   change against the access policy on a fork, and acknowledges it (sends heads that include
+//!   it, fans it out) only after the store writer made it durable.
+
+mod doc_actor;
+mod hub;
+mod messages;
+mod session;
+
+pub use doc_actor::DocActor;
+pub use hub::Hub;
+pub use messages::*;
+pub use session::Session;

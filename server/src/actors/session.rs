@@ -1,0 +1,268 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix::prelude::*;
+use actix_web::web::Bytes;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use itinera_core::policy::Principal;
+use itinera_core::protocol::{DecodeLimits, Message as ProtocolMessage, PeerId, PeerMetadata, StorageId};
+use itinera_core::sync::{Connection, Handshake};
+use tokio::sync::mpsc;
+
+use super::messages::{Deliver, PeerHandle, Route, SessionClosed, SessionId};
+use super::Hub;
+use crate::services::Services;
+
+/// What the writer task sends on the socket.
+enum Outbound {
+    Frame(Bytes),
+    Ping,
+    Pong(Bytes),
+    Close(CloseReason),
+}
+
+/// One WebSocket connection: its handshake, its peer, and the frames queued for it.
+///
+/// Frames for the peer go through a queue drained by a writer task; the bytes waiting in it are
+/// counted, and a client that does not read fast enough to keep them under
+/// `max_outgoing_bytes` is disconnected instead of growing the server's memory.
+pub struct Session {
+    id: SessionId,
+    principal: Arc<Principal>,
+    services: Arc<Services>,
+    hub: Addr<Hub>,
+    connection: Connection,
+    peer_id: Option<PeerId>,
+    storage_id: Option<StorageId>,
+    limits: DecodeLimits,
+    outbound: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<AtomicUsize>,
+    /// Heartbeats since the client last sent anything.
+    silent_ticks: u32,
+    closing: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("id", &self.id).field("user", &self.principal.user).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session for an authenticated user, writing to `socket`.
+    ///
+    /// Spawns the writer task on the current (worker) thread: `actix_ws::Session` is not meant
+    /// to leave it.
+    pub fn new(
+        id: SessionId,
+        principal: Principal,
+        services: Arc<Services>,
+        hub: Addr<Hub>,
+        socket: actix_ws::Session,
+        server_metadata: PeerMetadata,
+    ) -> Self {
+        let (outbound, receiver) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        actix_web::rt::spawn(write_frames(socket, receiver, queued.clone(), services.clone()));
+        let local = PeerId::new(services.config.peer_id.clone());
+        let limits = DecodeLimits { max_frame_bytes: services.config.max_frame_bytes, ..DecodeLimits::default() };
+        Self {
+            id,
+            principal: Arc::new(principal),
+            services,
+            hub,
+            connection: Connection::accept(local, server_metadata),
+            peer_id: None,
+            storage_id: None,
+            limits,
+            outbound,
+            queued,
+            silent_ticks: 0,
+            closing: false,
+        }
+    }
+
+    fn send(&mut self, frame: Bytes, ctx: &mut Context<Self>) {
+        let queued = self.queued.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
+        if queued > self.services.config.max_outgoing_bytes {
+            self.services.metrics.slow_clients_disconnected.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(session = self.id, user = %self.principal.user, queued, "client too slow; disconnecting");
+            self.close(CloseCode::Policy, "outgoing queue full: the client reads too slowly", ctx);
+            return;
+        }
+        self.services.metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+        let _ = self.outbound.send(Outbound::Frame(frame));
+    }
+
+    fn send_message(&mut self, message: &ProtocolMessage, ctx: &mut Context<Self>) {
+        self.send(Bytes::from(message.encode()), ctx);
+    }
+
+    fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
+        if !self.closing {
+            self.closing = true;
+            let _ = self.outbound.send(Outbound::Close(CloseReason { code, description: Some(description.to_owned()) }));
+        }
+        ctx.stop();
+    }
+
+    fn frame(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
+        let metrics = &self.services.metrics;
+        metrics.messages_in.fetch_add(1, Ordering::Relaxed);
+        metrics.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let message = match ProtocolMessage::decode(bytes, &self.limits) {
+            Ok(message) => message,
+            Err(err) => {
+                // One bad frame ends this connection only; the peer is told why first.
+                metrics.reject("bad_frame");
+                let reply = ProtocolMessage::Error {
+                    sender_id: self.connection.local().clone(),
+                    target_id: self.peer_id.clone(),
+                    message: format!("bad frame: {err}"),
+                    document_id: None,
+                };
+                self.send_message(&reply, ctx);
+                self.close(CloseCode::Invalid, "bad frame", ctx);
+                return;
+            }
+        };
+        match self.connection.receive(message) {
+            Ok(Handshake::Joined { remote, metadata, reply }) => {
+                self.peer_id = Some(remote);
+                self.storage_id = metadata.storage_id;
+                self.send_message(&reply, ctx);
+            }
+            Ok(Handshake::Accepted { .. }) => {}
+            Ok(Handshake::Left { .. }) => self.close(CloseCode::Normal, "leave", ctx),
+            Ok(Handshake::Message(message)) => self.route(message, ctx),
+            Err(violation) => {
+                metrics.reject("protocol");
+                self.send_message(&violation.reply, ctx);
+                if violation.close {
+                    self.close(CloseCode::Protocol, &violation.reason, ctx);
+                }
+            }
+        }
+    }
+
+    fn route(&mut self, message: ProtocolMessage, ctx: &mut Context<Self>) {
+        let (Some(document), Some(peer_id)) = (message.document_id().copied(), self.peer_id.clone()) else {
+            return;
+        };
+        if let ProtocolMessage::Error { .. } = message {
+            return;
+        }
+        let from = PeerHandle {
+            session: self.id,
+            peer_id,
+            principal: self.principal.clone(),
+            storage_id: self.storage_id.clone(),
+            outbox: ctx.address().recipient(),
+        };
+        self.hub.do_send(Route { document, from, message });
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let config = &self.services.config;
+        let limit = config.client_timeout.as_millis() / config.ping_interval.as_millis().max(1);
+        self.silent_ticks += 1;
+        if u128::from(self.silent_ticks) > limit {
+            tracing::info!(session = self.id, user = %self.principal.user, "client timed out");
+            self.close(CloseCode::Away, "timeout", ctx);
+            return;
+        }
+        let _ = self.outbound.send(Outbound::Ping);
+    }
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.services.metrics.connections.fetch_add(1, Ordering::Relaxed);
+        self.services.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
+        ctx.run_interval(self.services.config.ping_interval, |session, ctx| session.heartbeat(ctx));
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.services.metrics.connections.fetch_sub(1, Ordering::Relaxed);
+        self.hub.do_send(SessionClosed { session: self.id, peer_id: self.peer_id.clone() });
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, actix_ws::ProtocolError>> for Session {
+    fn handle(&mut self, item: Result<AggregatedMessage, actix_ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.silent_ticks = 0;
+        match item {
+            Ok(AggregatedMessage::Binary(bytes)) => self.frame(&bytes, ctx),
+            Ok(AggregatedMessage::Text(_)) => {
+                self.services.metrics.reject("text_frame");
+                let reply = ProtocolMessage::Error {
+                    sender_id: self.connection.local().clone(),
+                    target_id: self.peer_id.clone(),
+                    message: "text frames are not part of the protocol; send CBOR in binary frames".into(),
+                    document_id: None,
+                };
+                self.send_message(&reply, ctx);
+                self.close(CloseCode::Unsupported, "text frame", ctx);
+            }
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                let _ = self.outbound.send(Outbound::Pong(bytes));
+            }
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(_)) => ctx.stop(),
+            Err(err) => {
+                self.services.metrics.reject("bad_frame");
+                tracing::info!(session = self.id, error = %err, "websocket protocol error");
+                self.close(CloseCode::Protocol, "websocket protocol error", ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Deliver> for Session {
+    type Result = ();
+
+    fn handle(&mut self, deliver: Deliver, ctx: &mut Self::Context) {
+        for frame in deliver.frames {
+            if self.closing {
+                return;
+            }
+            self.send(frame, ctx);
+        }
+    }
+}
+
+/// Drains a session's queue into the socket, one frame at a time.
+async fn write_frames(
+    mut socket: actix_ws::Session,
+    mut frames: mpsc::UnboundedReceiver<Outbound>,
+    queued: Arc<AtomicUsize>,
+    services: Arc<Services>,
+) {
+    while let Some(outbound) = frames.recv().await {
+        let sent = match outbound {
+            Outbound::Frame(frame) => {
+                let len = frame.len();
+                let sent = socket.binary(frame).await;
+                queued.fetch_sub(len, Ordering::Relaxed);
+                services.metrics.bytes_out.fetch_add(len as u64, Ordering::Relaxed);
+                sent
+            }
+            Outbound::Ping => socket.ping(b"").await,
+            Outbound::Pong(bytes) => socket.pong(&bytes).await,
+            Outbound::Close(reason) => {
+                let _ = socket.close(Some(reason)).await;
+                return;
+            }
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+    let _ = socket.close(None).await;
+}
