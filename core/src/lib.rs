@@ -29,6 +29,7 @@ pub mod document;
 mod error;
 pub mod id;
 pub mod model;
+pub mod policy;
 pub mod protocol;
 #[cfg(feature = "redb")]
 pub mod store;

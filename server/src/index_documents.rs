@@ -32,7 +32,14 @@ pub fn index_document_id(user: &str) -> DocumentId {
 /// A short title for a document, for index entries: the first of its `name`, `subject`,
 /// `code`, `provisional_number` or `period` fields.
 pub fn title_of(doc: &AutoCommit) -> String {
-    for field in ["name", "subject", "code", "provisional_number", "period", "tour"] {
+    for field in [
+        "name",
+        "subject",
+        "code",
+        "provisional_number",
+        "period",
+        "tour",
+    ] {
         if let Ok(Some((automerge::Value::Scalar(value), _))) = doc.get(automerge::ROOT, field) {
             if let automerge::ScalarValue::Str(text) = value.as_ref() {
                 if !text.is_empty() {
@@ -74,13 +81,19 @@ pub struct Indexer {
 
 impl std::fmt::Debug for Indexer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Indexer").field("documents", &self.documents.len()).finish_non_exhaustive()
+        f.debug_struct("Indexer")
+            .field("documents", &self.documents.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl Indexer {
     pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Self {
-        Self { services, hub, documents: HashMap::new() }
+        Self {
+            services,
+            hub,
+            documents: HashMap::new(),
+        }
     }
 
     /// Sets `user`'s entries for the given documents (`None`: remove).
@@ -93,8 +106,9 @@ impl Indexer {
         let now = self.services.now_ms();
         let edit = Box::new(move |doc: &mut AutoCommit| {
             if doc.get_heads().is_empty() {
-                let mut template = itinera_core::document::new_record(DocumentKind::Index, actor, now)
-                    .map_err(|e| e.to_string())?;
+                let mut template =
+                    itinera_core::document::new_record(DocumentKind::Index, actor, now)
+                        .map_err(|e| e.to_string())?;
                 doc.merge(&mut template).map_err(|e| e.to_string())?;
             }
             let mut index: UserIndex = autosurgeon::hydrate(doc).map_err(|e| e.to_string())?;
@@ -107,7 +121,11 @@ impl Indexer {
             }
             autosurgeon::reconcile(doc, &index).map_err(|e| e.to_string())
         });
-        let request = self.hub.send(LocalChange { document: index_document_id(user), author: None, edit });
+        let request = self.hub.send(LocalChange {
+            document: index_document_id(user),
+            author: None,
+            edit,
+        });
         actix::spawn(async move {
             if let Ok(Err(err)) = request.await {
                 tracing::error!(error = %err, "index document not updated");
@@ -115,27 +133,39 @@ impl Indexer {
         });
     }
 
-    fn entry_for(principal: &itinera_core::policy::Principal, scope: &DocumentScope, title: &str) -> Option<IndexEntry> {
+    fn entry_for(
+        principal: &itinera_core::policy::Principal,
+        scope: &DocumentScope,
+        title: &str,
+    ) -> Option<IndexEntry> {
         let level = match access(principal, scope) {
             Access::None => return None,
             Access::Read => AccessLevel::Read,
             Access::Write => AccessLevel::Write,
         };
         Some(IndexEntry {
-            kind: scope.kind.map_or_else(|| "generic".to_owned(), |k| k.as_str().to_owned()),
+            kind: scope
+                .kind
+                .map_or_else(|| "generic".to_owned(), |k| k.as_str().to_owned()),
             title: title.to_owned(),
             access: level,
         })
     }
 
     fn rebuild(&self, user: &str) {
-        let Some(user) = self.services.directory.user(user) else { return };
+        let Some(user) = self.services.directory.user(user) else {
+            return;
+        };
         let principal = user.principal();
         let entries = self
             .documents
             .iter()
             .map(|(id, (scope, title))| {
-                let entry = if user.disabled { None } else { Self::entry_for(&principal, scope, title) };
+                let entry = if user.disabled {
+                    None
+                } else {
+                    Self::entry_for(&principal, scope, title)
+                };
                 (*id, entry)
             })
             .collect();
@@ -157,8 +187,12 @@ impl Actor for Indexer {
                     if meta.kind.as_deref() == Some("index") {
                         continue;
                     }
-                    let Ok(Some(bytes)) = store.load(id) else { continue };
-                    let Ok(doc) = AutoCommit::load(&bytes) else { continue };
+                    let Ok(Some(bytes)) = store.load(id) else {
+                        continue;
+                    };
+                    let Ok(doc) = AutoCommit::load(&bytes) else {
+                        continue;
+                    };
                     if let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) {
                         found.push((id, scope, title_of(&doc)));
                     }
@@ -189,13 +223,18 @@ impl Handler<Described> for Indexer {
         if described.scope.kind == Some(DocumentKind::Index) {
             return;
         }
-        let previous = self.documents.insert(described.document, (described.scope.clone(), described.title.clone()));
+        let previous = self.documents.insert(
+            described.document,
+            (described.scope.clone(), described.title.clone()),
+        );
         for user in self.services.directory.users() {
             if user.disabled {
                 continue;
             }
             let principal = user.principal();
-            let before = previous.as_ref().and_then(|(scope, title)| Self::entry_for(&principal, scope, title));
+            let before = previous
+                .as_ref()
+                .and_then(|(scope, title)| Self::entry_for(&principal, scope, title));
             let after = Self::entry_for(&principal, &described.scope, &described.title);
             if before != after {
                 self.write_entries(&user.name, BTreeMap::from([(described.document, after)]));

@@ -52,21 +52,30 @@ fn value_to_json(doc: &AutoCommit, value: Value<'_>, id: &ObjId) -> Json {
             ScalarValue::Counter(c) => Json::from(i64::from(c)),
             ScalarValue::Timestamp(t) => Json::from(*t),
             ScalarValue::Boolean(b) => Json::Bool(*b),
-            ScalarValue::Bytes(bytes) => Json::String(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+            ScalarValue::Bytes(bytes) => {
+                Json::String(bytes.iter().map(|b| format!("{b:02x}")).collect())
+            }
             ScalarValue::Null | ScalarValue::Unknown { .. } => Json::Null,
         },
     }
 }
 
 /// Applies a merge patch to the map `obj`. `kind` and `schema` at the root are the server's.
-pub fn apply_patch(doc: &mut AutoCommit, obj: &ObjId, patch: &Map<String, Json>, at_root: bool) -> Result<(), String> {
+pub fn apply_patch(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    patch: &Map<String, Json>,
+    at_root: bool,
+) -> Result<(), String> {
     for (key, value) in patch {
         if at_root && (key == "kind" || key == "schema") {
             return Err(format!("{key} cannot be changed"));
         }
         let existing = doc.get(obj, key.as_str()).map_err(|e| e.to_string())?;
         match (existing, value) {
-            (_, Json::Null) if matches!(doc.get(obj, key.as_str()), Ok(Some((Value::Object(_), _)))) => {
+            (_, Json::Null)
+                if matches!(doc.get(obj, key.as_str()), Ok(Some((Value::Object(_), _)))) =>
+            {
                 doc.delete(obj, key.as_str()).map_err(|e| e.to_string())?;
             }
             (Some((Value::Object(ObjType::Map | ObjType::Table), child)), Json::Object(inner)) => {
@@ -75,8 +84,12 @@ pub fn apply_patch(doc: &mut AutoCommit, obj: &ObjId, patch: &Map<String, Json>,
             (Some((Value::Object(ObjType::Text), child)), Json::String(text)) => {
                 doc.update_text(&child, text).map_err(|e| e.to_string())?;
             }
-            (Some((Value::Scalar(scalar), _)), _) if matches!(scalar.as_ref(), ScalarValue::Counter(_)) => {
-                return Err(format!("{key} is a counter; post a movement instead of setting it"));
+            (Some((Value::Scalar(scalar), _)), _)
+                if matches!(scalar.as_ref(), ScalarValue::Counter(_)) =>
+            {
+                return Err(format!(
+                    "{key} is a counter; post a movement instead of setting it"
+                ));
             }
             (_, value) => put_json(doc, obj, key, value)?,
         }
@@ -102,7 +115,12 @@ fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &Json) -> Resul
     }
 }
 
-fn insert_json(doc: &mut AutoCommit, list: &ObjId, index: usize, value: &Json) -> Result<(), String> {
+fn insert_json(
+    doc: &mut AutoCommit,
+    list: &ObjId,
+    index: usize,
+    value: &Json,
+) -> Result<(), String> {
     let err = |e: automerge::AutomergeError| e.to_string();
     match value {
         Json::Object(inner) => {
@@ -143,16 +161,36 @@ mod tests {
 
     #[test]
     fn a_patch_changes_only_what_it_names_and_diffs_text() {
-        let account = Account { name: "Old name".into(), notes: "Prefers rail.".into(), ..Default::default() };
-        let mut doc = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create").into_automerge();
+        let account = Account {
+            name: "Old name".into(),
+            notes: "Prefers rail.".into(),
+            ..Default::default()
+        };
+        let mut doc = Document::create(ActorId::from([1u8; 16]), 0, &account)
+            .expect("create")
+            .into_automerge();
         let patch = json!({ "name": "Lakeside Travel", "notes": "Prefers rail. VIP.", "contacts": { "c-1": { "first_name": "Ilona" } } });
-        apply_patch(&mut doc, &automerge::ROOT, patch.as_object().expect("object"), true).expect("patch");
+        apply_patch(
+            &mut doc,
+            &automerge::ROOT,
+            patch.as_object().expect("object"),
+            true,
+        )
+        .expect("patch");
         let view = document_to_json(&doc);
         assert_eq!(view["name"], "Lakeside Travel");
         assert_eq!(view["notes"], "Prefers rail. VIP.");
         assert_eq!(view["contacts"]["c-1"]["first_name"], "Ilona");
         assert_eq!(view["kind"], "account");
         let kind = json!({ "kind": "booking" });
-        assert!(apply_patch(&mut doc, &automerge::ROOT, kind.as_object().expect("object"), true).is_err());
+        assert!(
+            apply_patch(
+                &mut doc,
+                &automerge::ROOT,
+                kind.as_object().expect("object"),
+                true
+            )
+            .is_err()
+        );
     }
 }

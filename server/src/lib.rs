@@ -77,14 +77,28 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
         context: format!("could not listen on {}", config.listen),
         source,
     })?;
-    let address = listener.local_addr().map_err(|source| Error::Io { context: "local address".into(), source })?;
+    let address = listener.local_addr().map_err(|source| Error::Io {
+        context: "local address".into(),
+        source,
+    })?;
     let store = open_store(&config)?;
     let store_dyn: Arc<dyn DocumentStore> = store.clone();
     let directory = Arc::new(Directory::load(store_dyn.clone())?);
     let metrics = Arc::new(Metrics::default());
-    let (writer, writer_thread) = StoreWriter::spawn(store_dyn.clone(), config.durability, config.max_batch, metrics.clone())
-        .map_err(|source| Error::Io { context: "could not start the store writer".into(), source })?;
-    let server_metadata = PeerMetadata { storage_id: Some(storage_id(&*store_dyn)?), is_ephemeral: Some(false) };
+    let (writer, writer_thread) = StoreWriter::spawn(
+        store_dyn.clone(),
+        config.durability,
+        config.max_batch,
+        metrics.clone(),
+    )
+    .map_err(|source| Error::Io {
+        context: "could not start the store writer".into(),
+        source,
+    })?;
+    let server_metadata = PeerMetadata {
+        storage_id: Some(storage_id(&*store_dyn)?),
+        is_ephemeral: Some(false),
+    };
     let workers = config.workers.max(1);
     let services = Arc::new(Services {
         config,
@@ -98,7 +112,11 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     });
 
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
-    let hub = Hub::new(services.clone(), arbiters.iter().map(Arbiter::handle).collect()).start();
+    let hub = Hub::new(
+        services.clone(),
+        arbiters.iter().map(Arbiter::handle).collect(),
+    )
+    .start();
     let indexer = Indexer::new(services.clone(), hub.clone()).start();
     let _ = services.indexer.set(indexer.clone().recipient());
     let _ = services.user_changes.set(indexer.recipient());
@@ -119,7 +137,10 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     .workers(workers)
     .shutdown_timeout(5)
     .listen(listener)
-    .map_err(|source| Error::Io { context: "could not serve".into(), source })?
+    .map_err(|source| Error::Io {
+        context: "could not serve".into(),
+        source,
+    })?
     .run();
 
     tracing::info!(%address, "listening");
@@ -135,5 +156,8 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     // made every acknowledged change durable.
     drop(writer_thread);
     tracing::info!("stopped; the store is flushed");
-    served.map_err(|source| Error::Io { context: "server error".into(), source })
+    served.map_err(|source| Error::Io {
+        context: "server error".into(),
+        source,
+    })
 }

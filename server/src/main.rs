@@ -21,7 +21,12 @@ use itinera_server::{ServerConfig, open_store};
 #[command(name = "itinera-server", version)]
 struct Cli {
     /// The data folder (the redb store lives in it).
-    #[arg(long, global = true, env = "ITINERA_DATA", default_value = "./itinera-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ITINERA_DATA",
+        default_value = "./itinera-data"
+    )]
     data: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -122,8 +127,13 @@ fn parse_grant(text: &str) -> Result<Grant, String> {
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let number: u64 = number.parse().map_err(|_| format!("bad duration {text:?}"))?;
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("bad duration {text:?}"))?;
     let seconds = match unit {
         "d" => number * 86_400,
         "h" => number * 3_600,
@@ -135,7 +145,10 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(cli.data, args),
@@ -161,13 +174,18 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
         max_outgoing_bytes: args.max_outgoing_bytes,
         ping_interval: Duration::from_millis(args.ping_interval_ms.max(1)),
         client_timeout: Duration::from_millis(args.client_timeout_ms),
-        durability: if args.relaxed_durability { Durability::Relaxed } else { Durability::Immediate },
+        durability: if args.relaxed_durability {
+            Durability::Relaxed
+        } else {
+            Durability::Immediate
+        },
         workers: args.workers.unwrap_or(defaults.workers),
         ..defaults
     };
     if args.demo {
         let store = open_store(&config).map_err(|e| e.to_string())?;
-        let tokens = itinera_server::demo::seed(store, SystemClock.now_ms()).map_err(|e| e.to_string())?;
+        let tokens =
+            itinera_server::demo::seed(store, SystemClock.now_ms()).map_err(|e| e.to_string())?;
         println!("demo company seeded; tokens:");
         for (user, role, token) in tokens {
             println!("  {user:<8} {role:<7} {token}");
@@ -176,13 +194,18 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
     let system = actix_web::rt::System::new();
     system
         .block_on(itinera_server::serve(config, |address| {
-            println!("itinera-server listening on http://{address} (WebSocket: ws://{address}/sync)");
+            println!(
+                "itinera-server listening on http://{address} (WebSocket: ws://{address}/sync)"
+            );
         }))
         .map_err(|e| e.to_string())
 }
 
 fn directory(data: PathBuf) -> Result<Directory, String> {
-    let config = ServerConfig { data_dir: data, ..ServerConfig::default() };
+    let config = ServerConfig {
+        data_dir: data,
+        ..ServerConfig::default()
+    };
     let store = open_store(&config).map_err(|e| e.to_string())?;
     let store: Arc<dyn DocumentStore> = store;
     Directory::load(store).map_err(|e| e.to_string())
@@ -191,9 +214,20 @@ fn directory(data: PathBuf) -> Result<Directory, String> {
 fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
     let directory = directory(data)?;
     match command {
-        UserCommand::Add { name, role, grants, password } => {
+        UserCommand::Add {
+            name,
+            role,
+            grants,
+            password,
+        } => {
             let user = directory
-                .add_user(&name, role, &grants, password.as_deref(), SystemClock.now_ms())
+                .add_user(
+                    &name,
+                    role,
+                    &grants,
+                    password.as_deref(),
+                    SystemClock.now_ms(),
+                )
                 .map_err(|e| e.to_string())?;
             println!("added {} ({})", user.name, user.role.as_str());
         }
@@ -201,7 +235,13 @@ fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
             for user in directory.users() {
                 let grants: Vec<&str> = user.grants.iter().map(String::as_str).collect();
                 let status = if user.disabled { "disabled" } else { "active" };
-                println!("{:<20} {:<7} {:<9} {}", user.name, user.role.as_str(), status, grants.join(" "));
+                println!(
+                    "{:<20} {:<7} {:<9} {}",
+                    user.name,
+                    user.role.as_str(),
+                    status,
+                    grants.join(" ")
+                );
             }
         }
         UserCommand::Disable { name } => {
@@ -209,7 +249,9 @@ fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
             println!("disabled {name}");
         }
         UserCommand::Grants { name, grants } => {
-            directory.set_grants(&name, &grants).map_err(|e| e.to_string())?;
+            directory
+                .set_grants(&name, &grants)
+                .map_err(|e| e.to_string())?;
             println!("grants of {name} set");
         }
     }
@@ -221,19 +263,31 @@ fn token(data: PathBuf, command: TokenCommand) -> Result<(), String> {
     match command {
         TokenCommand::Issue { name, ttl } => {
             let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-            let token = directory.issue_token(&name, Some(ttl_ms), SystemClock.now_ms()).map_err(|e| e.to_string())?;
+            let token = directory
+                .issue_token(&name, Some(ttl_ms), SystemClock.now_ms())
+                .map_err(|e| e.to_string())?;
             println!("token for {name}, valid for {}s:", ttl.as_secs());
             println!("{token}");
         }
-        TokenCommand::Revoke { token: Some(token), .. } => {
+        TokenCommand::Revoke {
+            token: Some(token), ..
+        } => {
             directory.revoke_token(&token).map_err(|e| e.to_string())?;
             println!("revoked");
         }
-        TokenCommand::Revoke { token: None, user: Some(user) } => {
-            let count = directory.revoke_user_tokens(&user).map_err(|e| e.to_string())?;
+        TokenCommand::Revoke {
+            token: None,
+            user: Some(user),
+        } => {
+            let count = directory
+                .revoke_user_tokens(&user)
+                .map_err(|e| e.to_string())?;
             println!("revoked {count} tokens of {user}");
         }
-        TokenCommand::Revoke { token: None, user: None } => return Err("give a token or --user NAME".into()),
+        TokenCommand::Revoke {
+            token: None,
+            user: None,
+        } => return Err("give a token or --user NAME".into()),
     }
     Ok(())
 }

@@ -28,7 +28,9 @@ pub struct Services {
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Services").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Services")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,7 +43,9 @@ impl Services {
     /// Tells the indexer a user changed.
     pub fn user_changed(&self, user: &str) {
         if let Some(indexer) = self.user_changes.get() {
-            indexer.do_send(UserChanged { user: user.to_owned() });
+            indexer.do_send(UserChanged {
+                user: user.to_owned(),
+            });
         }
     }
 }

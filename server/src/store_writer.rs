@@ -5,8 +5,8 @@
 //! to anyone. While one commit runs, new batches queue; the next commit takes all of them (up to
 //! `max_batch`), so under load many documents share each fsync.
 
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -43,7 +43,9 @@ pub struct StoreWriter {
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("writes", &self.batch.len()).finish()
+        f.debug_struct("Job")
+            .field("writes", &self.batch.len())
+            .finish()
     }
 }
 
@@ -65,7 +67,10 @@ impl StoreWriter {
     /// Writes `batch`; the answer comes once it is committed with the configured durability.
     pub fn write(&self, batch: WriteBatch) -> oneshot::Receiver<WriteResult> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::SendError(job)) = self.jobs.send(Job { batch, done: Some(done) }) {
+        if let Err(mpsc::SendError(job)) = self.jobs.send(Job {
+            batch,
+            done: Some(done),
+        }) {
             if let Some(done) = job.done {
                 let _ = done.send(Err(WriteError::Stopped));
             }
@@ -79,7 +84,13 @@ impl StoreWriter {
     }
 }
 
-fn run(store: &dyn DocumentStore, durability: Durability, max_batch: usize, metrics: &Metrics, jobs: &Receiver<Job>) {
+fn run(
+    store: &dyn DocumentStore,
+    durability: Durability,
+    max_batch: usize,
+    metrics: &Metrics,
+    jobs: &Receiver<Job>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut taken = vec![first];
         while taken.len() < max_batch {
@@ -94,7 +105,11 @@ fn run(store: &dyn DocumentStore, durability: Durability, max_batch: usize, metr
         }
         let writes = combined.len();
         let started = Instant::now();
-        let result = if combined.is_empty() { Ok(()) } else { store.commit(combined, durability) };
+        let result = if combined.is_empty() {
+            Ok(())
+        } else {
+            store.commit(combined, durability)
+        };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         metrics.commit(writes, micros, result.is_ok());
         if let Err(err) = &result {
@@ -113,9 +128,19 @@ fn run(store: &dyn DocumentStore, durability: Durability, max_batch: usize, metr
 fn append(into: &mut WriteBatch, from: WriteBatch) {
     for op in from.into_operations() {
         match op {
-            WriteOp::AppendChanges { doc, changes, meta } => into.append_changes(doc, changes, meta),
-            WriteOp::PutSnapshot { doc, snapshot, meta } => into.put_snapshot(doc, snapshot, meta),
-            WriteOp::PutSyncState { doc, storage_id, state } => into.put_sync_state(doc, &storage_id, state),
+            WriteOp::AppendChanges { doc, changes, meta } => {
+                into.append_changes(doc, changes, meta)
+            }
+            WriteOp::PutSnapshot {
+                doc,
+                snapshot,
+                meta,
+            } => into.put_snapshot(doc, snapshot, meta),
+            WriteOp::PutSyncState {
+                doc,
+                storage_id,
+                state,
+            } => into.put_sync_state(doc, &storage_id, state),
             WriteOp::DeleteDocument { doc } => into.delete_document(doc),
             WriteOp::PutValue { key, value } => into.put_value(&key, value),
             WriteOp::DeleteValue { key } => into.delete_value(&key),

@@ -1,4 +1,6 @@
 //! End-to-end tests of Itinera: they drive the real server and devices through public
 //! interfaces only. The tests live in `tests/tests/`; this library holds what they share.
 
+pub mod device;
 pub mod js;
+pub mod server;

@@ -66,7 +66,9 @@ impl<R: Record> Document<R> {
     pub fn create(actor: ActorId, at: i64, record: &R) -> Result<Self> {
         let mut doc = AutoCommit::new().with_actor(actor);
         doc.put(automerge::ROOT, KIND_KEY, R::KIND.as_str())?;
-        doc.put(automerge::ROOT, SCHEMA_KEY, R::SCHEMA)?;
+        // An int, not a uint: JS reads uints as BigInt, which most app code cannot handle.
+        let schema = i64::try_from(R::SCHEMA).unwrap_or(i64::MAX);
+        doc.put(automerge::ROOT, SCHEMA_KEY, schema)?;
         if let Err(err) = autosurgeon::reconcile(&mut doc, record) {
             return Err(reconcile_error(err));
         }

@@ -52,7 +52,7 @@ pub struct Violation {
     /// Why, in words the peer gets to read.
     pub reason: String,
     /// The `error` message to send before acting on `close`.
-    pub reply: Message,
+    pub reply: Box<Message>,
     /// Whether the connection must be closed (unusable) or only this message dropped.
     pub close: bool,
 }
@@ -257,12 +257,12 @@ impl Connection {
 
     fn violation(&self, target: Option<PeerId>, reason: String, close: bool) -> Violation {
         Violation {
-            reply: Message::Error {
+            reply: Box::new(Message::Error {
                 sender_id: self.local.clone(),
                 target_id: target,
                 message: reason.clone(),
                 document_id: None,
-            },
+            }),
             reason,
             close,
         }
@@ -315,7 +315,7 @@ mod tests {
             .expect_err("refused");
         assert!(err.close);
         assert!(err.reason.contains("unsupported protocol version"));
-        assert!(matches!(err.reply, Message::Error { .. }));
+        assert!(matches!(*err.reply, Message::Error { .. }));
     }
 
     #[test]

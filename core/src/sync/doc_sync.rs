@@ -237,6 +237,9 @@ impl DocSync {
         if peer.access == Access::None {
             // Answered like a document we do not have; nothing else about it reaches the peer.
             peer.status = PeerStatus::Wants;
+            if !message.changes.is_empty() {
+                return Err(SyncError::Forbidden { document: self.id });
+            }
             return Ok(Received {
                 changed: false,
                 heads: Vec::new(),

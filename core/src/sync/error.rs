@@ -12,6 +12,9 @@ pub enum SyncError {
         document: DocumentId,
         reason: String,
     },
+    /// The peer may not see the document at all, yet sent changes to it.
+    #[error("document {document}: you may not write this document; its changes were not applied")]
+    Forbidden { document: DocumentId },
     /// The peer may read the document but sent changes.
     #[error("document {document}: read-only for this peer; its changes were not applied")]
     ReadOnly { document: DocumentId },
@@ -38,6 +41,7 @@ impl SyncError {
         match self {
             SyncError::NotASyncMessage { document, .. }
             | SyncError::ReadOnly { document }
+            | SyncError::Forbidden { document }
             | SyncError::Rejected { document, .. }
             | SyncError::Malformed { document, .. }
             | SyncError::UnknownPeer { document, .. } => document,

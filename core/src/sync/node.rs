@@ -83,7 +83,7 @@ pub enum Input {
     /// A transport connection closed.
     Disconnected(ConnectionId),
     /// The answer to [`Event::LoadRequested`]: the stored document, or `None`.
-    Loaded(DocumentId, Option<AutoCommit>),
+    Loaded(DocumentId, Option<Box<AutoCommit>>),
 }
 
 /// What the caller must do.
@@ -246,7 +246,7 @@ impl<P: AccessPolicy> Node<P> {
             Input::Connected(connection) => self.connected(connection),
             Input::Frame(connection, frame) => self.frame(connection, &frame),
             Input::Disconnected(connection) => self.disconnected(connection),
-            Input::Loaded(id, doc) => self.loaded(id, doc),
+            Input::Loaded(id, doc) => self.loaded(id, doc.map(|doc| *doc)),
         }
     }
 

@@ -167,7 +167,7 @@ impl Sim {
         match event {
             Event::LoadRequested(id) => {
                 let stored = self.stores[node].get(&id).cloned();
-                self.input(node, Input::Loaded(id, stored));
+                self.input(node, Input::Loaded(id, stored.map(Box::new)));
             }
             Event::DocumentChanged(id) => {
                 if self.roles[node] == NodeRole::Server {

@@ -20,7 +20,9 @@ pub struct Directory {
 impl std::fmt::Debug for Directory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let users = self.users.read().map(|users| users.len()).unwrap_or(0);
-        f.debug_struct("Directory").field("users", &users).finish_non_exhaustive()
+        f.debug_struct("Directory")
+            .field("users", &users)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +47,11 @@ impl Directory {
                 Err(err) => tracing::error!(error = %err, "unreadable token record skipped"),
             }
         }
-        Ok(Self { store, users: RwLock::new(users), tokens: RwLock::new(tokens) })
+        Ok(Self {
+            store,
+            users: RwLock::new(users),
+            tokens: RwLock::new(tokens),
+        })
     }
 
     /// Adds a user. Names are what reps and guides type at login, and appear in records.
@@ -75,7 +81,10 @@ impl Directory {
 
     /// Every user, by name.
     pub fn users(&self) -> Vec<User> {
-        self.users.read().map(|users| users.values().cloned().collect()).unwrap_or_default()
+        self.users
+            .read()
+            .map(|users| users.values().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// One user.
@@ -90,7 +99,9 @@ impl Directory {
 
     /// Replaces a user's grants.
     pub fn set_grants(&self, name: &str, grants: &[Grant]) -> Result<User, AccountError> {
-        self.update_user(name, |user| user.grants = grants.iter().map(Grant::to_string).collect())
+        self.update_user(name, |user| {
+            user.grants = grants.iter().map(Grant::to_string).collect()
+        })
     }
 
     /// Sets a user's password for the REST login.
@@ -101,8 +112,15 @@ impl Directory {
 
     /// Issues a token for `name`, valid for `ttl_ms` (forever if `None`); returns the token,
     /// which is not stored and cannot be shown again.
-    pub fn issue_token(&self, name: &str, ttl_ms: Option<i64>, now: i64) -> Result<String, AccountError> {
-        let user = self.user(name).ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
+    pub fn issue_token(
+        &self,
+        name: &str,
+        ttl_ms: Option<i64>,
+        now: i64,
+    ) -> Result<String, AccountError> {
+        let user = self
+            .user(name)
+            .ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
         if user.disabled {
             return Err(AccountError::Invalid(format!("user {name} is disabled")));
         }
@@ -172,35 +190,54 @@ impl Directory {
     }
 
     /// Checks a password and issues a token valid for `ttl_ms`.
-    pub fn login(&self, name: &str, password: &str, ttl_ms: i64, now: i64) -> Result<String, AuthError> {
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        ttl_ms: i64,
+        now: i64,
+    ) -> Result<String, AuthError> {
         let user = self.user(name).ok_or(AuthError::BadPassword)?;
-        let matches = user.password_hash.as_deref().is_some_and(|hash| verify_password(password, hash));
+        let matches = user
+            .password_hash
+            .as_deref()
+            .is_some_and(|hash| verify_password(password, hash));
         if !matches {
             return Err(AuthError::BadPassword);
         }
         if user.disabled {
             return Err(AuthError::Disabled);
         }
-        self.issue_token(name, Some(ttl_ms), now).map_err(|_| AuthError::BadPassword)
+        self.issue_token(name, Some(ttl_ms), now)
+            .map_err(|_| AuthError::BadPassword)
     }
 
     /// Users who hold any of `grants`, or have one of `roles`.
     pub fn users_matching(&self, roles: &[Role], grants: &BTreeSet<String>) -> Vec<User> {
         self.users()
             .into_iter()
-            .filter(|user| roles.contains(&user.role) || user.grants.iter().any(|g| grants.contains(g)))
+            .filter(|user| {
+                roles.contains(&user.role) || user.grants.iter().any(|g| grants.contains(g))
+            })
             .collect()
     }
 
-    fn update_user(&self, name: &str, change: impl FnOnce(&mut User)) -> Result<User, AccountError> {
-        let mut user = self.user(name).ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
+    fn update_user(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut User),
+    ) -> Result<User, AccountError> {
+        let mut user = self
+            .user(name)
+            .ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
         change(&mut user);
         self.save_user(&user)?;
         Ok(user)
     }
 
     fn save_user(&self, user: &User) -> Result<(), AccountError> {
-        let bytes = serde_json::to_vec(user).map_err(|err| AccountError::Invalid(err.to_string()))?;
+        let bytes =
+            serde_json::to_vec(user).map_err(|err| AccountError::Invalid(err.to_string()))?;
         let mut batch = WriteBatch::new();
         batch.put_value(&format!("{USER_PREFIX}{}", user.name), bytes);
         self.store.commit(batch, Durability::Immediate)?;
@@ -211,7 +248,8 @@ impl Directory {
     }
 
     fn save_token(&self, hash: &str, record: &TokenRecord) -> Result<(), AccountError> {
-        let bytes = serde_json::to_vec(record).map_err(|err| AccountError::Invalid(err.to_string()))?;
+        let bytes =
+            serde_json::to_vec(record).map_err(|err| AccountError::Invalid(err.to_string()))?;
         let mut batch = WriteBatch::new();
         batch.put_value(&format!("{TOKEN_PREFIX}{hash}"), bytes);
         self.store.commit(batch, Durability::Immediate)?;
@@ -225,8 +263,14 @@ impl Directory {
 fn validate_name(name: &str) -> Result<(), AccountError> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok { Ok(()) } else { Err(AccountError::InvalidName(name.to_owned())) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AccountError::InvalidName(name.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -244,12 +288,18 @@ mod tests {
         let dir = directory();
         dir.add_user("ana", Role::Sales, &[], None, 0).expect("add");
         let token = dir.issue_token("ana", Some(1_000), 10).expect("token");
-        assert_eq!(dir.authenticate(&token, 500).map(|p| p.user), Ok("ana".to_owned()));
+        assert_eq!(
+            dir.authenticate(&token, 500).map(|p| p.user),
+            Ok("ana".to_owned())
+        );
         assert_eq!(dir.authenticate(&token, 1_010), Err(AuthError::Expired));
         let other = dir.issue_token("ana", None, 10).expect("token");
         dir.revoke_token(&other).expect("revoke");
         assert_eq!(dir.authenticate(&other, 20), Err(AuthError::Revoked));
-        assert_eq!(dir.authenticate("itn_made_up", 20), Err(AuthError::UnknownToken));
+        assert_eq!(
+            dir.authenticate("itn_made_up", 20),
+            Err(AuthError::UnknownToken)
+        );
     }
 
     #[test]
@@ -259,8 +309,14 @@ mod tests {
         let token = dir.issue_token("gus", None, 0).expect("token");
         dir.disable_user("gus").expect("disable");
         assert_eq!(dir.authenticate(&token, 1), Err(AuthError::Disabled));
-        assert!(matches!(dir.add_user("gus", Role::Guide, &[], None, 0), Err(AccountError::UserExists(_))));
-        assert!(matches!(dir.add_user("no spaces", Role::Guide, &[], None, 0), Err(AccountError::InvalidName(_))));
+        assert!(matches!(
+            dir.add_user("gus", Role::Guide, &[], None, 0),
+            Err(AccountError::UserExists(_))
+        ));
+        assert!(matches!(
+            dir.add_user("no spaces", Role::Guide, &[], None, 0),
+            Err(AccountError::InvalidName(_))
+        ));
     }
 
     #[test]
@@ -268,12 +324,19 @@ mod tests {
         let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
         let token = {
             let dir = Directory::load(store.clone()).expect("load");
-            dir.add_user("olga", Role::Office, &[], Some("pw"), 0).expect("add");
+            dir.add_user("olga", Role::Office, &[], Some("pw"), 0)
+                .expect("add");
             dir.issue_token("olga", None, 0).expect("token")
         };
         let dir = Directory::load(store).expect("reload");
-        assert_eq!(dir.authenticate(&token, 1).map(|p| p.role), Ok(Role::Office));
+        assert_eq!(
+            dir.authenticate(&token, 1).map(|p| p.role),
+            Ok(Role::Office)
+        );
         assert!(dir.login("olga", "pw", 1_000, 1).is_ok());
-        assert_eq!(dir.login("olga", "nope", 1_000, 1), Err(AuthError::BadPassword));
+        assert_eq!(
+            dir.login("olga", "nope", 1_000, 1),
+            Err(AuthError::BadPassword)
+        );
     }
 }

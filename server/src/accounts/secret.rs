@@ -17,7 +17,10 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], AccountError> {
 
 /// A new token: `itn_` and 32 random bytes in base58.
 pub(crate) fn new_token() -> Result<String, AccountError> {
-    Ok(format!("itn_{}", bs58::encode(random_bytes::<32>()?).into_string()))
+    Ok(format!(
+        "itn_{}",
+        bs58::encode(random_bytes::<32>()?).into_string()
+    ))
 }
 
 /// What is stored of a token: the hex SHA-256 of it.
@@ -28,23 +31,37 @@ pub(crate) fn token_hash(token: &str) -> String {
 /// `pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>`.
 pub(crate) fn hash_password(password: &str) -> Result<String, AccountError> {
     let salt = random_bytes::<16>()?;
-    let hash = pbkdf2::pbkdf2_hmac_array::<Sha256, 32>(password.as_bytes(), &salt, PASSWORD_ITERATIONS);
-    Ok(format!("pbkdf2-sha256${PASSWORD_ITERATIONS}${}${}", hex(&salt), hex(&hash)))
+    let hash =
+        pbkdf2::pbkdf2_hmac_array::<Sha256, 32>(password.as_bytes(), &salt, PASSWORD_ITERATIONS);
+    Ok(format!(
+        "pbkdf2-sha256${PASSWORD_ITERATIONS}${}${}",
+        hex(&salt),
+        hex(&hash)
+    ))
 }
 
 /// Whether `password` matches a hash from [`hash_password`], in time that does not depend on
 /// where the bytes differ.
 pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
     let parts: Vec<&str> = stored.split('$').collect();
-    let [scheme, iterations, salt, expected] = parts.as_slice() else { return false };
+    let [scheme, iterations, salt, expected] = parts.as_slice() else {
+        return false;
+    };
     if *scheme != "pbkdf2-sha256" {
         return false;
     }
-    let (Ok(iterations), Some(salt), Some(expected)) = (iterations.parse::<u32>(), unhex(salt), unhex(expected)) else {
+    let (Ok(iterations), Some(salt), Some(expected)) =
+        (iterations.parse::<u32>(), unhex(salt), unhex(expected))
+    else {
         return false;
     };
     let hash = pbkdf2::pbkdf2_hmac_array::<Sha256, 32>(password.as_bytes(), &salt, iterations);
-    hash.len() == expected.len() && hash.iter().zip(&expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+    hash.len() == expected.len()
+        && hash
+            .iter()
+            .zip(&expected)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -55,7 +72,9 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    (0..text.len() / 2).map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()).collect()
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -68,7 +87,11 @@ mod tests {
         assert!(verify_password("correct horse", &stored));
         assert!(!verify_password("correct horsf", &stored));
         assert!(!verify_password("correct horse", "garbage"));
-        assert_ne!(stored, hash_password("correct horse").expect("hash"), "salted");
+        assert_ne!(
+            stored,
+            hash_password("correct horse").expect("hash"),
+            "salted"
+        );
     }
 
     #[test]

@@ -25,7 +25,11 @@ impl User {
         Principal {
             user: self.name.clone(),
             role: self.role,
-            grants: self.grants.iter().filter_map(|grant| grant.parse::<Grant>().ok()).collect(),
+            grants: self
+                .grants
+                .iter()
+                .filter_map(|grant| grant.parse::<Grant>().ok())
+                .collect(),
         }
     }
 }

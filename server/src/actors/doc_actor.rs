@@ -12,7 +12,8 @@ use itinera_core::store::{DocumentMeta, WriteBatch};
 use itinera_core::sync::{Access, DocSync, EphemeralRelay, Incoming, SyncError};
 
 use super::messages::{
-    Deliver, LocalChange, LocalChangeError, PeerHandle, PeerLeft, ReadDocument, Route, ShareDocument, Unload,
+    Deliver, LocalChange, LocalChangeError, PeerHandle, PeerLeft, ReadDocument, Route,
+    ShareDocument, Unload,
 };
 use crate::services::Services;
 use crate::store_writer::WriteResult;
@@ -47,7 +48,10 @@ pub struct DocActor {
 
 impl std::fmt::Debug for DocActor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocActor").field("id", &self.id).field("peers", &self.peers.len()).finish_non_exhaustive()
+        f.debug_struct("DocActor")
+            .field("id", &self.id)
+            .field("peers", &self.peers.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -97,7 +101,9 @@ impl DocActor {
         match store.meta(self.id) {
             Ok(Some(meta)) => self.creator = meta.owner,
             Ok(None) => {}
-            Err(err) => tracing::error!(document = %self.id, error = %err, "document metadata unreadable"),
+            Err(err) => {
+                tracing::error!(document = %self.id, error = %err, "document metadata unreadable")
+            }
         }
         if let Ok(Some(shared)) = store.value(&share_key(&self.id)) {
             self.shared_with = serde_json::from_slice(&shared).unwrap_or_default();
@@ -117,14 +123,20 @@ impl DocActor {
                 scope.shared_with.clone_from(&self.shared_with);
                 self.scope = scope;
             }
-            Err(err) => tracing::warn!(document = %self.id, error = %err, "could not describe document"),
+            Err(err) => {
+                tracing::warn!(document = %self.id, error = %err, "could not describe document")
+            }
         }
         let present = self.sync.is_present();
         let updates: Vec<(PeerId, Access)> = self
             .peers
             .iter()
             .map(|(peer, handle)| {
-                let access = if present { access(&handle.principal, &self.scope) } else { Access::Write };
+                let access = if present {
+                    access(&handle.principal, &self.scope)
+                } else {
+                    Access::Write
+                };
                 (peer.clone(), access)
             })
             .collect();
@@ -167,7 +179,10 @@ impl DocActor {
                 | ProtocolMessage::DocUnavailable { target_id, .. } => target_id.clone(),
                 _ => continue,
             };
-            frames.entry(target).or_default().push(Bytes::from(message.encode()));
+            frames
+                .entry(target)
+                .or_default()
+                .push(Bytes::from(message.encode()));
         }
         for (peer, frames) in frames {
             if let Some(handle) = self.peers.get(&peer) {
@@ -183,7 +198,9 @@ impl DocActor {
             message: text,
             document_id: Some(self.id),
         };
-        to.outbox.do_send(Deliver { frames: vec![Bytes::from(message.encode())] });
+        to.outbox.do_send(Deliver {
+            frames: vec![Bytes::from(message.encode())],
+        });
     }
 
     fn meta(&mut self) -> DocumentMeta {
@@ -236,7 +253,10 @@ impl DocActor {
         if !self.sync.is_present() {
             return;
         }
-        let current = (self.scope.clone(), crate::index_documents::title_of(self.sync.document()));
+        let current = (
+            self.scope.clone(),
+            crate::index_documents::title_of(self.sync.document()),
+        );
         if self.described.as_ref() == Some(&current) {
             return;
         }
@@ -278,11 +298,21 @@ impl DocActor {
         };
         let principal = from.principal.clone();
         let existed = self.sync.is_present();
-        let creator = self.creator.clone().unwrap_or_else(|| principal.user.clone());
+        let creator = self
+            .creator
+            .clone()
+            .unwrap_or_else(|| principal.user.clone());
         let (id, shared) = (self.id, self.shared_with.clone());
         let check = move |before: &AutoCommit, after: &AutoCommit| {
-            check_shared_change(&principal, &id, existed.then_some(before), after, Some(&creator), &shared)
-                .map_err(|refusal| refusal.to_string())
+            check_shared_change(
+                &principal,
+                &id,
+                existed.then_some(before),
+                after,
+                Some(&creator),
+                &shared,
+            )
+            .map_err(|refusal| refusal.to_string())
         };
         match self.sync.receive(&from.peer_id, incoming, Some(&check)) {
             Ok(received) if received.changed => {
@@ -302,6 +332,7 @@ impl DocActor {
             Err(error) => {
                 let reason = match &error {
                     SyncError::ReadOnly { .. } => "read_only",
+                    SyncError::Forbidden { .. } => "forbidden",
                     SyncError::Rejected { .. } => "rejected",
                     SyncError::NotASyncMessage { .. } | SyncError::Malformed { .. } => "malformed",
                     _ => "other",
@@ -315,7 +346,17 @@ impl DocActor {
     }
 
     fn ephemeral(&mut self, from: &PeerHandle, message: ProtocolMessage) {
-        let ProtocolMessage::Ephemeral { sender_id, document_id, count, session_id, data, .. } = message else { return };
+        let ProtocolMessage::Ephemeral {
+            sender_id,
+            document_id,
+            count,
+            session_id,
+            data,
+            ..
+        } = message
+        else {
+            return;
+        };
         if sender_id != from.peer_id || !self.relay.admit(&sender_id, &session_id, count) {
             return;
         }
@@ -340,7 +381,9 @@ impl DocActor {
                 session_id: session_id.clone(),
                 data: data.clone(),
             };
-            target.outbox.do_send(Deliver { frames: vec![Bytes::from(relayed.encode())] });
+            target.outbox.do_send(Deliver {
+                frames: vec![Bytes::from(relayed.encode())],
+            });
         }
     }
 }
@@ -349,12 +392,18 @@ impl Actor for DocActor {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Self::Context) {
-        self.services.metrics.open_documents.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.services
+            .metrics
+            .open_documents
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.load();
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.services.metrics.open_documents.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.services
+            .metrics
+            .open_documents
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -370,7 +419,9 @@ impl Handler<PeerLeft> for DocActor {
     type Result = ();
 
     fn handle(&mut self, left: PeerLeft, _: &mut Self::Context) {
-        let Some(handle) = self.peers.get(&left.peer_id) else { return };
+        let Some(handle) = self.peers.get(&left.peer_id) else {
+            return;
+        };
         if handle.session != left.session {
             return;
         }
@@ -411,7 +462,9 @@ impl Handler<LocalChange> for DocActor {
         if let Err(reason) = (change.edit)(&mut candidate) {
             return Box::pin(fut::ready(Err(LocalChangeError::Refused(reason))));
         }
-        candidate.commit_with(automerge::transaction::CommitOptions::default().with_time(self.services.now_ms()));
+        candidate.commit_with(
+            automerge::transaction::CommitOptions::default().with_time(self.services.now_ms()),
+        );
         if let Some(author) = &change.author {
             let creator = self.creator.clone().unwrap_or_else(|| author.user.clone());
             if let Err(refusal) = check_shared_change(
@@ -422,7 +475,9 @@ impl Handler<LocalChange> for DocActor {
                 Some(&creator),
                 &self.shared_with,
             ) {
-                return Box::pin(fut::ready(Err(LocalChangeError::Refused(refusal.to_string()))));
+                return Box::pin(fut::ready(Err(LocalChangeError::Refused(
+                    refusal.to_string(),
+                ))));
             }
             if self.creator.is_none() {
                 self.creator = Some(author.user.clone());
@@ -446,7 +501,9 @@ impl Handler<LocalChange> for DocActor {
             };
             let _ = tx.send(outcome);
         });
-        Box::pin(async move { rx.await.unwrap_or(Err(LocalChangeError::Unavailable)) }.into_actor(self))
+        Box::pin(
+            async move { rx.await.unwrap_or(Err(LocalChangeError::Unavailable)) }.into_actor(self),
+        )
     }
 }
 
@@ -470,7 +527,8 @@ impl Handler<ShareDocument> for DocActor {
     fn handle(&mut self, share: ShareDocument, _: &mut Self::Context) -> Self::Result {
         let allowed = self.sync.is_present()
             && self.scope.kind.is_none()
-            && (share.by.role == Role::Admin || self.creator.as_deref() == Some(share.by.user.as_str()));
+            && (share.by.role == Role::Admin
+                || self.creator.as_deref() == Some(share.by.user.as_str()));
         if !allowed {
             return Box::pin(fut::ready(Err(LocalChangeError::NotFound)));
         }

@@ -5,10 +5,11 @@ use std::time::Duration;
 use actix::prelude::*;
 use itinera_core::DocumentId;
 
-use super::messages::{
-    LocalChange, LocalChangeError, PeerLeft, ReadDocument, Route, SessionClosed, SessionId, ShareDocument, Unload,
-};
 use super::DocActor;
+use super::messages::{
+    LocalChange, LocalChangeError, PeerLeft, ReadDocument, Route, SessionClosed, SessionId,
+    ShareDocument, Unload,
+};
 use crate::services::Services;
 
 /// The directory of open documents.
@@ -34,28 +35,45 @@ struct Entry {
 
 impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub").field("documents", &self.documents.len()).finish_non_exhaustive()
+        f.debug_struct("Hub")
+            .field("documents", &self.documents.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl Hub {
     /// A hub that starts doc actors on `arbiters`.
     pub fn new(services: Arc<Services>, arbiters: Vec<ArbiterHandle>) -> Self {
-        let tick = (services.config.idle_unload / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
-        Self { services, arbiters, documents: HashMap::new(), sessions: HashMap::new(), tick }
+        let tick = (services.config.idle_unload / 4)
+            .clamp(Duration::from_millis(10), Duration::from_secs(5));
+        Self {
+            services,
+            arbiters,
+            documents: HashMap::new(),
+            sessions: HashMap::new(),
+            tick,
+        }
     }
 
     fn entry(&mut self, document: DocumentId) -> &mut Entry {
         let services = &self.services;
         let arbiters = &self.arbiters;
         self.documents.entry(document).or_insert_with(|| {
-            let index = document.as_bytes().iter().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(usize::from(*b)));
+            let index = document.as_bytes().iter().fold(0usize, |h, b| {
+                h.wrapping_mul(31).wrapping_add(usize::from(*b))
+            });
             let services = services.clone();
             let addr = match arbiters.get(index % arbiters.len().max(1)) {
-                Some(arbiter) => DocActor::start_in_arbiter(arbiter, move |_| DocActor::new(document, services)),
+                Some(arbiter) => {
+                    DocActor::start_in_arbiter(arbiter, move |_| DocActor::new(document, services))
+                }
                 None => DocActor::new(document, services).start(),
             };
-            Entry { addr, sessions: HashSet::new(), idle_ticks: 0 }
+            Entry {
+                addr,
+                sessions: HashSet::new(),
+                idle_ticks: 0,
+            }
         })
     }
 
@@ -96,7 +114,10 @@ impl Handler<Route> for Hub {
 
     fn handle(&mut self, route: Route, _: &mut Self::Context) {
         let session = route.from.session;
-        self.sessions.entry(session).or_default().insert(route.document);
+        self.sessions
+            .entry(session)
+            .or_default()
+            .insert(route.document);
         let entry = self.entry(route.document);
         entry.sessions.insert(session);
         entry.idle_ticks = 0;
@@ -113,7 +134,10 @@ impl Handler<SessionClosed> for Hub {
                 entry.sessions.remove(&closed.session);
                 entry.idle_ticks = 0;
                 if let Some(peer_id) = &closed.peer_id {
-                    entry.addr.do_send(PeerLeft { session: closed.session, peer_id: peer_id.clone() });
+                    entry.addr.do_send(PeerLeft {
+                        session: closed.session,
+                        peer_id: peer_id.clone(),
+                    });
                 }
             }
         }
@@ -136,6 +160,9 @@ macro_rules! forward {
     };
 }
 
-forward!(LocalChange, Result<Vec<automerge::ChangeHash>, LocalChangeError>);
+forward!(
+    LocalChange,
+    Result<Vec<automerge::ChangeHash>, LocalChangeError>
+);
 forward!(ReadDocument, Result<Vec<u8>, LocalChangeError>);
 forward!(ShareDocument, Result<(), LocalChangeError>);

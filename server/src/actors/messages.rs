@@ -69,6 +69,9 @@ pub struct PeerLeft {
 #[rtype(result = "()")]
 pub struct Unload;
 
+/// An edit of a document by the server, applied to a copy and checked before it is kept.
+pub type Edit = Box<dyn FnOnce(&mut AutoCommit) -> Result<(), String> + Send>;
+
 /// A change the server itself makes (REST writes, the authority, index documents); answered
 /// once it is durable and sent to the document's peers.
 #[derive(Message)]
@@ -77,12 +80,14 @@ pub struct LocalChange {
     pub document: DocumentId,
     /// Whose change it is, for the access check; `None` for the server's own changes.
     pub author: Option<Arc<Principal>>,
-    pub edit: Box<dyn FnOnce(&mut AutoCommit) -> Result<(), String> + Send>,
+    pub edit: Edit,
 }
 
 impl std::fmt::Debug for LocalChange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalChange").field("document", &self.document).finish_non_exhaustive()
+        f.debug_struct("LocalChange")
+            .field("document", &self.document)
+            .finish_non_exhaustive()
     }
 }
 

@@ -5,12 +5,14 @@ use actix::prelude::*;
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use itinera_core::policy::Principal;
-use itinera_core::protocol::{DecodeLimits, Message as ProtocolMessage, PeerId, PeerMetadata, StorageId};
+use itinera_core::protocol::{
+    DecodeLimits, Message as ProtocolMessage, PeerId, PeerMetadata, StorageId,
+};
 use itinera_core::sync::{Connection, Handshake};
 use tokio::sync::mpsc;
 
-use super::messages::{Deliver, PeerHandle, Route, SessionClosed, SessionId};
 use super::Hub;
+use super::messages::{Deliver, PeerHandle, Route, SessionClosed, SessionId};
 use crate::services::Services;
 
 /// What the writer task sends on the socket.
@@ -44,7 +46,10 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("id", &self.id).field("user", &self.principal.user).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user", &self.principal.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,9 +68,17 @@ impl Session {
     ) -> Self {
         let (outbound, receiver) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        actix_web::rt::spawn(write_frames(socket, receiver, queued.clone(), services.clone()));
+        actix_web::rt::spawn(write_frames(
+            socket,
+            receiver,
+            queued.clone(),
+            services.clone(),
+        ));
         let local = PeerId::new(services.config.peer_id.clone());
-        let limits = DecodeLimits { max_frame_bytes: services.config.max_frame_bytes, ..DecodeLimits::default() };
+        let limits = DecodeLimits {
+            max_frame_bytes: services.config.max_frame_bytes,
+            ..DecodeLimits::default()
+        };
         Self {
             id,
             principal: Arc::new(principal),
@@ -85,12 +98,22 @@ impl Session {
     fn send(&mut self, frame: Bytes, ctx: &mut Context<Self>) {
         let queued = self.queued.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
         if queued > self.services.config.max_outgoing_bytes {
-            self.services.metrics.slow_clients_disconnected.fetch_add(1, Ordering::Relaxed);
+            self.services
+                .metrics
+                .slow_clients_disconnected
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(session = self.id, user = %self.principal.user, queued, "client too slow; disconnecting");
-            self.close(CloseCode::Policy, "outgoing queue full: the client reads too slowly", ctx);
+            self.close(
+                CloseCode::Policy,
+                "outgoing queue full: the client reads too slowly",
+                ctx,
+            );
             return;
         }
-        self.services.metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+        self.services
+            .metrics
+            .messages_out
+            .fetch_add(1, Ordering::Relaxed);
         let _ = self.outbound.send(Outbound::Frame(frame));
     }
 
@@ -101,7 +124,10 @@ impl Session {
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
         if !self.closing {
             self.closing = true;
-            let _ = self.outbound.send(Outbound::Close(CloseReason { code, description: Some(description.to_owned()) }));
+            let _ = self.outbound.send(Outbound::Close(CloseReason {
+                code,
+                description: Some(description.to_owned()),
+            }));
         }
         ctx.stop();
     }
@@ -109,7 +135,9 @@ impl Session {
     fn frame(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
         let metrics = &self.services.metrics;
         metrics.messages_in.fetch_add(1, Ordering::Relaxed);
-        metrics.bytes_in.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        metrics
+            .bytes_in
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let message = match ProtocolMessage::decode(bytes, &self.limits) {
             Ok(message) => message,
             Err(err) => {
@@ -127,7 +155,11 @@ impl Session {
             }
         };
         match self.connection.receive(message) {
-            Ok(Handshake::Joined { remote, metadata, reply }) => {
+            Ok(Handshake::Joined {
+                remote,
+                metadata,
+                reply,
+            }) => {
                 self.peer_id = Some(remote);
                 self.storage_id = metadata.storage_id;
                 self.send_message(&reply, ctx);
@@ -146,7 +178,9 @@ impl Session {
     }
 
     fn route(&mut self, message: ProtocolMessage, ctx: &mut Context<Self>) {
-        let (Some(document), Some(peer_id)) = (message.document_id().copied(), self.peer_id.clone()) else {
+        let (Some(document), Some(peer_id)) =
+            (message.document_id().copied(), self.peer_id.clone())
+        else {
             return;
         };
         if let ProtocolMessage::Error { .. } = message {
@@ -159,7 +193,11 @@ impl Session {
             storage_id: self.storage_id.clone(),
             outbox: ctx.address().recipient(),
         };
-        self.hub.do_send(Route { document, from, message });
+        self.hub.do_send(Route {
+            document,
+            from,
+            message,
+        });
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
@@ -179,19 +217,37 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.services.metrics.connections.fetch_add(1, Ordering::Relaxed);
-        self.services.metrics.connections_total.fetch_add(1, Ordering::Relaxed);
-        ctx.run_interval(self.services.config.ping_interval, |session, ctx| session.heartbeat(ctx));
+        self.services
+            .metrics
+            .connections
+            .fetch_add(1, Ordering::Relaxed);
+        self.services
+            .metrics
+            .connections_total
+            .fetch_add(1, Ordering::Relaxed);
+        ctx.run_interval(self.services.config.ping_interval, |session, ctx| {
+            session.heartbeat(ctx)
+        });
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.services.metrics.connections.fetch_sub(1, Ordering::Relaxed);
-        self.hub.do_send(SessionClosed { session: self.id, peer_id: self.peer_id.clone() });
+        self.services
+            .metrics
+            .connections
+            .fetch_sub(1, Ordering::Relaxed);
+        self.hub.do_send(SessionClosed {
+            session: self.id,
+            peer_id: self.peer_id.clone(),
+        });
     }
 }
 
 impl StreamHandler<Result<AggregatedMessage, actix_ws::ProtocolError>> for Session {
-    fn handle(&mut self, item: Result<AggregatedMessage, actix_ws::ProtocolError>, ctx: &mut Self::Context) {
+    fn handle(
+        &mut self,
+        item: Result<AggregatedMessage, actix_ws::ProtocolError>,
+        ctx: &mut Self::Context,
+    ) {
         self.silent_ticks = 0;
         match item {
             Ok(AggregatedMessage::Binary(bytes)) => self.frame(&bytes, ctx),
@@ -200,7 +256,8 @@ impl StreamHandler<Result<AggregatedMessage, actix_ws::ProtocolError>> for Sessi
                 let reply = ProtocolMessage::Error {
                     sender_id: self.connection.local().clone(),
                     target_id: self.peer_id.clone(),
-                    message: "text frames are not part of the protocol; send CBOR in binary frames".into(),
+                    message: "text frames are not part of the protocol; send CBOR in binary frames"
+                        .into(),
                     document_id: None,
                 };
                 self.send_message(&reply, ctx);
@@ -250,7 +307,10 @@ async fn write_frames(
                 let len = frame.len();
                 let sent = socket.binary(frame).await;
                 queued.fetch_sub(len, Ordering::Relaxed);
-                services.metrics.bytes_out.fetch_add(len as u64, Ordering::Relaxed);
+                services
+                    .metrics
+                    .bytes_out
+                    .fetch_add(len as u64, Ordering::Relaxed);
                 sent
             }
             Outbound::Ping => socket.ping(b"").await,

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::AppState;
-use super::auth::{authenticate, authenticate_admin, unauthorized};
-use crate::actors::{LocalChange, LocalChangeError, ReadDocument, ShareDocument};
+use super::auth::{ApiError, authenticate, authenticate_admin};
+use crate::actors::{Edit, LocalChange, LocalChangeError, ReadDocument, ShareDocument};
 use crate::index_documents::index_document_id;
 use crate::json_view::{apply_patch, document_to_json};
 
@@ -38,28 +38,35 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/documents/{id}/shares/{user}", web::delete().to(unshare));
 }
 
-fn error(status: actix_web::http::StatusCode, message: impl std::fmt::Display) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": message.to_string() }))
+type Reply = Result<HttpResponse, ApiError>;
+
+fn error(status: actix_web::http::StatusCode, message: impl std::fmt::Display) -> ApiError {
+    ApiError::new(status, message)
 }
 
-fn bad_request(message: impl std::fmt::Display) -> HttpResponse {
-    error(actix_web::http::StatusCode::BAD_REQUEST, message)
+fn bad_request(message: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(message)
 }
 
-fn not_found() -> HttpResponse {
+fn not_found() -> ApiError {
     error(actix_web::http::StatusCode::NOT_FOUND, "no such document")
 }
 
-fn change_error(err: LocalChangeError) -> HttpResponse {
+fn change_error(err: LocalChangeError) -> ApiError {
     match err {
         LocalChangeError::NotFound => not_found(),
         LocalChangeError::Refused(reason) => error(actix_web::http::StatusCode::FORBIDDEN, reason),
-        LocalChangeError::Store(reason) => error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, reason),
-        LocalChangeError::Unavailable => error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+        LocalChangeError::Store(reason) => {
+            error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, reason)
+        }
+        LocalChangeError::Unavailable => error(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down",
+        ),
     }
 }
 
-fn parse_id(text: &str) -> Result<DocumentId, HttpResponse> {
+fn parse_id(text: &str) -> Result<DocumentId, ApiError> {
     DocumentId::parse(text).map_err(bad_request)
 }
 
@@ -69,36 +76,39 @@ struct Login {
     password: String,
 }
 
-async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> HttpResponse {
+async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> Reply {
     let now = state.services.now_ms();
-    match state.services.directory.login(&body.user, &body.password, LOGIN_TTL_MS, now) {
-        Ok(token) => HttpResponse::Ok().json(json!({ "token": token, "expires_at": now + LOGIN_TTL_MS })),
-        Err(err) => unauthorized(err),
-    }
+    let token = state
+        .services
+        .directory
+        .login(&body.user, &body.password, LOGIN_TTL_MS, now)?;
+    Ok(HttpResponse::Ok().json(json!({ "token": token, "expires_at": now + LOGIN_TTL_MS })))
 }
 
-async fn me(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    match authenticate(&state, &request) {
-        Ok(principal) => HttpResponse::Ok().json(json!({
-            "user": principal.user,
-            "role": principal.role.as_str(),
-            "grants": principal.grants.iter().map(Grant::to_string).collect::<Vec<_>>(),
-            "index_document": index_document_id(&principal.user).to_url(),
-        })),
-        Err(response) => response,
-    }
+async fn me(state: web::Data<AppState>, request: HttpRequest) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "user": principal.user,
+        "role": principal.role.as_str(),
+        "grants": principal.grants.iter().map(Grant::to_string).collect::<Vec<_>>(),
+        "index_document": index_document_id(&principal.user).to_url(),
+    })))
 }
 
 fn user_json(user: &crate::accounts::User) -> Json {
     json!({ "name": user.name, "role": user.role.as_str(), "grants": user.grants, "disabled": user.disabled, "created_at": user.created_at })
 }
 
-async fn list_users(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    if let Err(response) = authenticate_admin(&state, &request) {
-        return response;
-    }
-    let users: Vec<Json> = state.services.directory.users().iter().map(user_json).collect();
-    HttpResponse::Ok().json(users)
+async fn list_users(state: web::Data<AppState>, request: HttpRequest) -> Reply {
+    authenticate_admin(&state, &request)?;
+    let users: Vec<Json> = state
+        .services
+        .directory
+        .users()
+        .iter()
+        .map(user_json)
+        .collect();
+    Ok(HttpResponse::Ok().json(users))
 }
 
 #[derive(Deserialize)]
@@ -110,36 +120,45 @@ struct NewUser {
     password: Option<String>,
 }
 
-fn parse_grants(grants: &[String]) -> Result<Vec<Grant>, HttpResponse> {
-    grants.iter().map(|g| g.parse::<Grant>().map_err(bad_request)).collect()
+fn parse_grants(grants: &[String]) -> Result<Vec<Grant>, ApiError> {
+    grants
+        .iter()
+        .map(|g| g.parse::<Grant>().map_err(bad_request))
+        .collect()
 }
 
-async fn add_user(state: web::Data<AppState>, request: HttpRequest, body: web::Json<NewUser>) -> HttpResponse {
-    if let Err(response) = authenticate_admin(&state, &request) {
-        return response;
-    }
-    let Some(role) = Role::parse(&body.role) else {
-        return bad_request(format!("unknown role {:?}", body.role));
-    };
-    let grants = match parse_grants(&body.grants) {
-        Ok(grants) => grants,
-        Err(response) => return response,
-    };
+async fn add_user(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<NewUser>,
+) -> Reply {
+    authenticate_admin(&state, &request)?;
+    let role = Role::parse(&body.role)
+        .ok_or_else(|| bad_request(format!("unknown role {:?}", body.role)))?;
+    let grants = parse_grants(&body.grants)?;
     let now = state.services.now_ms();
-    match state.services.directory.add_user(&body.name, role, &grants, body.password.as_deref(), now) {
-        Ok(user) => HttpResponse::Created().json(user_json(&user)),
-        Err(err) => bad_request(err),
-    }
+    let user = state
+        .services
+        .directory
+        .add_user(&body.name, role, &grants, body.password.as_deref(), now)
+        .map_err(bad_request)?;
+    state.services.user_changed(&user.name);
+    Ok(HttpResponse::Created().json(user_json(&user)))
 }
 
-async fn disable_user(state: web::Data<AppState>, request: HttpRequest, name: web::Path<String>) -> HttpResponse {
-    if let Err(response) = authenticate_admin(&state, &request) {
-        return response;
-    }
-    match state.services.directory.disable_user(&name) {
-        Ok(user) => HttpResponse::Ok().json(user_json(&user)),
-        Err(err) => bad_request(err),
-    }
+async fn disable_user(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+) -> Reply {
+    authenticate_admin(&state, &request)?;
+    let user = state
+        .services
+        .directory
+        .disable_user(&name)
+        .map_err(bad_request)?;
+    state.services.user_changed(&user.name);
+    Ok(HttpResponse::Ok().json(user_json(&user)))
 }
 
 #[derive(Deserialize)]
@@ -147,18 +166,21 @@ struct Grants {
     grants: Vec<String>,
 }
 
-async fn set_grants(state: web::Data<AppState>, request: HttpRequest, name: web::Path<String>, body: web::Json<Grants>) -> HttpResponse {
-    if let Err(response) = authenticate_admin(&state, &request) {
-        return response;
-    }
-    let grants = match parse_grants(&body.grants) {
-        Ok(grants) => grants,
-        Err(response) => return response,
-    };
-    match state.services.directory.set_grants(&name, &grants) {
-        Ok(user) => HttpResponse::Ok().json(user_json(&user)),
-        Err(err) => bad_request(err),
-    }
+async fn set_grants(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+    body: web::Json<Grants>,
+) -> Reply {
+    authenticate_admin(&state, &request)?;
+    let grants = parse_grants(&body.grants)?;
+    let user = state
+        .services
+        .directory
+        .set_grants(&name, &grants)
+        .map_err(bad_request)?;
+    state.services.user_changed(&user.name);
+    Ok(HttpResponse::Ok().json(user_json(&user)))
 }
 
 #[derive(Deserialize)]
@@ -166,15 +188,20 @@ struct NewToken {
     ttl_seconds: Option<i64>,
 }
 
-async fn issue_token(state: web::Data<AppState>, request: HttpRequest, name: web::Path<String>, body: web::Json<NewToken>) -> HttpResponse {
-    if let Err(response) = authenticate_admin(&state, &request) {
-        return response;
-    }
+async fn issue_token(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+    body: web::Json<NewToken>,
+) -> Reply {
+    authenticate_admin(&state, &request)?;
     let ttl = body.ttl_seconds.map(|s| s.saturating_mul(1000));
-    match state.services.directory.issue_token(&name, ttl, state.services.now_ms()) {
-        Ok(token) => HttpResponse::Created().json(json!({ "token": token })),
-        Err(err) => bad_request(err),
-    }
+    let token = state
+        .services
+        .directory
+        .issue_token(&name, ttl, state.services.now_ms())
+        .map_err(bad_request)?;
+    Ok(HttpResponse::Created().json(json!({ "token": token })))
 }
 
 #[derive(Deserialize)]
@@ -183,20 +210,20 @@ struct Revoke {
     user: Option<String>,
 }
 
-async fn revoke_token(state: web::Data<AppState>, request: HttpRequest, body: web::Json<Revoke>) -> HttpResponse {
-    if let Err(response) = authenticate_admin(&state, &request) {
-        return response;
-    }
+async fn revoke_token(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<Revoke>,
+) -> Reply {
+    authenticate_admin(&state, &request)?;
     let directory = &state.services.directory;
-    let result = match (&body.token, &body.user) {
+    let revoked = match (&body.token, &body.user) {
         (Some(token), _) => directory.revoke_token(token).map(|()| 1),
         (None, Some(user)) => directory.revoke_user_tokens(user),
-        (None, None) => return bad_request("give a token or a user"),
-    };
-    match result {
-        Ok(revoked) => HttpResponse::Ok().json(json!({ "revoked": revoked })),
-        Err(err) => bad_request(err),
+        (None, None) => return Err(bad_request("give a token or a user")),
     }
+    .map_err(bad_request)?;
+    Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
 }
 
 #[derive(Deserialize)]
@@ -207,22 +234,30 @@ struct RecordFilter {
 
 /// Lists the documents of a kind the caller may read, as JSON. Reads the store, which holds
 /// every acknowledged change.
-async fn list_records(state: web::Data<AppState>, request: HttpRequest, filter: web::Query<RecordFilter>) -> HttpResponse {
-    let principal = match authenticate(&state, &request) {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
+async fn list_records(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    filter: web::Query<RecordFilter>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
     let store = state.services.store.clone();
     let filter = filter.into_inner();
-    let listed = web::block(move || -> Result<Vec<Json>, String> {
+    let internal = |e: String| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e);
+    let records = web::block(move || -> Result<Vec<Json>, String> {
         let mut out = Vec::new();
         for (id, meta) in store.documents().map_err(|e| e.to_string())? {
             if filter.kind.is_some() && meta.kind != filter.kind {
                 continue;
             }
-            let Some(bytes) = store.load(id).map_err(|e| e.to_string())? else { continue };
-            let Ok(doc) = AutoCommit::load(&bytes) else { continue };
-            let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) else { continue };
+            let Some(bytes) = store.load(id).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            let Ok(doc) = AutoCommit::load(&bytes) else {
+                continue;
+            };
+            let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) else {
+                continue;
+            };
             if access(&principal, &scope) == Access::None {
                 continue;
             }
@@ -233,132 +268,153 @@ async fn list_records(state: web::Data<AppState>, request: HttpRequest, filter: 
         }
         Ok(out)
     })
-    .await;
-    match listed {
-        Ok(Ok(records)) => HttpResponse::Ok().json(records),
-        Ok(Err(err)) => error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, err),
-        Err(err) => error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, err),
-    }
+    .await
+    .map_err(|e| internal(e.to_string()))?
+    .map_err(internal)?;
+    Ok(HttpResponse::Ok().json(records))
 }
 
-async fn get_document(state: web::Data<AppState>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
-    let principal = match authenticate(&state, &request) {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    let read = state.hub.send(ReadDocument { document: id, reader: Arc::new(principal) }).await;
-    match read {
-        Ok(Ok(bytes)) => match AutoCommit::load(&bytes) {
-            Ok(doc) => HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })),
-            Err(err) => error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, err),
-        },
-        Ok(Err(err)) => change_error(err),
-        Err(_) => change_error(LocalChangeError::Unavailable),
-    }
+async fn get_document(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let id = parse_id(&id)?;
+    let bytes = state
+        .hub
+        .send(ReadDocument {
+            document: id,
+            reader: Arc::new(principal),
+        })
+        .await
+        .map_err(|_| change_error(LocalChangeError::Unavailable))?
+        .map_err(change_error)?;
+    let doc = AutoCommit::load(&bytes)
+        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })))
 }
 
-async fn change(state: &AppState, principal: Principal, id: DocumentId, edit: Box<dyn FnOnce(&mut AutoCommit) -> Result<(), String> + Send>) -> HttpResponse {
-    let result = state.hub.send(LocalChange { document: id, author: Some(Arc::new(principal)), edit }).await;
-    match result {
-        Ok(Ok(heads)) => HttpResponse::Ok().json(json!({
-            "id": id.to_url(),
-            "heads": heads.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        })),
-        Ok(Err(err)) => change_error(err),
-        Err(_) => change_error(LocalChangeError::Unavailable),
-    }
+async fn change(
+    state: &AppState,
+    principal: Principal,
+    id: DocumentId,
+    edit: Edit,
+) -> Result<Json, ApiError> {
+    let heads = state
+        .hub
+        .send(LocalChange {
+            document: id,
+            author: Some(Arc::new(principal)),
+            edit,
+        })
+        .await
+        .map_err(|_| change_error(LocalChangeError::Unavailable))?
+        .map_err(change_error)?;
+    Ok(
+        json!({ "id": id.to_url(), "heads": heads.iter().map(ToString::to_string).collect::<Vec<_>>() }),
+    )
 }
 
 /// Creates a record of `kind` from a JSON object of its fields (the rest take their defaults).
-async fn create_record(state: web::Data<AppState>, request: HttpRequest, kind: web::Path<String>, body: web::Json<Json>) -> HttpResponse {
-    let principal = match authenticate(&state, &request) {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
-    let Some(kind) = DocumentKind::parse(&kind) else {
-        return bad_request(format!("unknown kind {kind:?}"));
-    };
+async fn create_record(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    kind: web::Path<String>,
+    body: web::Json<Json>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let kind =
+        DocumentKind::parse(&kind).ok_or_else(|| bad_request(format!("unknown kind {kind:?}")))?;
     let Json::Object(fields) = body.into_inner() else {
-        return bad_request("the body must be a JSON object of the record's fields");
+        return Err(bad_request(
+            "the body must be a JSON object of the record's fields",
+        ));
     };
-    let random = match crate::accounts::random_id_bytes() {
-        Ok(random) => random,
-        Err(err) => return error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, err),
-    };
+    let random = crate::accounts::random_id_bytes()
+        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
     let now = state.services.now_ms();
     let id = DocumentId::new_v7(u64::try_from(now).unwrap_or(0), random);
     let actor = state.services.actor.clone();
-    let edit = Box::new(move |doc: &mut AutoCommit| {
+    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
         if doc.get_heads().is_empty() {
-            let mut template = itinera_core::document::new_record(kind, actor, now).map_err(|e| e.to_string())?;
+            let mut template =
+                itinera_core::document::new_record(kind, actor, now).map_err(|e| e.to_string())?;
             doc.merge(&mut template).map_err(|e| e.to_string())?;
         }
         apply_patch(doc, &automerge::ROOT, &fields, true)
     });
-    let response = change(&state, principal, id, edit).await;
-    if response.status().is_success() {
-        let mut response = response;
-        *response.status_mut() = actix_web::http::StatusCode::CREATED;
-        return response;
-    }
-    response
+    let created = change(&state, principal, id, edit).await?;
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// Applies a JSON merge patch to a document.
-async fn update_document(state: web::Data<AppState>, request: HttpRequest, id: web::Path<String>, body: web::Json<Json>) -> HttpResponse {
-    let principal = match authenticate(&state, &request) {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+async fn update_document(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<Json>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let id = parse_id(&id)?;
     let Json::Object(patch) = body.into_inner() else {
-        return bad_request("the body must be a JSON merge patch (an object)");
+        return Err(bad_request(
+            "the body must be a JSON merge patch (an object)",
+        ));
     };
-    let edit = Box::new(move |doc: &mut AutoCommit| {
+    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
         if doc.get_heads().is_empty() {
             return Err("no such document".into());
         }
         apply_patch(doc, &automerge::ROOT, &patch, true)
     });
-    change(&state, principal, id, edit).await
+    Ok(HttpResponse::Ok().json(change(&state, principal, id, edit).await?))
 }
 
-async fn share_with(state: web::Data<AppState>, request: HttpRequest, path: web::Path<(String, String)>, share: bool) -> HttpResponse {
-    let principal = match authenticate(&state, &request) {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
+async fn share_with(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    share: bool,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
     let (id, user) = path.into_inner();
-    let id = match parse_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+    let id = parse_id(&id)?;
     if state.services.directory.user(&user).is_none() {
-        return bad_request(format!("no user named {user}"));
+        return Err(bad_request(format!("no user named {user}")));
     }
-    let result = state.hub.send(ShareDocument { document: id, by: Arc::new(principal), user, share }).await;
-    match result {
-        Ok(Ok(())) => HttpResponse::NoContent().finish(),
-        Ok(Err(err)) => change_error(err),
-        Err(_) => change_error(LocalChangeError::Unavailable),
-    }
+    state
+        .hub
+        .send(ShareDocument {
+            document: id,
+            by: Arc::new(principal),
+            user,
+            share,
+        })
+        .await
+        .map_err(|_| change_error(LocalChangeError::Unavailable))?
+        .map_err(change_error)?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
-async fn share(state: web::Data<AppState>, request: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+async fn share(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Reply {
     share_with(state, request, path, true).await
 }
 
-async fn unshare(state: web::Data<AppState>, request: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
+async fn unshare(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Reply {
     share_with(state, request, path, false).await
 }
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(include_str!("openapi.json"))
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("openapi.json"))
 }

@@ -1,17 +1,65 @@
-use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use itinera_core::policy::{Principal, Role};
 use serde_json::json;
 
 use super::AppState;
 use crate::accounts::AuthError;
 
+/// An API error: a status and a message, answered as `{"error": message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl std::fmt::Display) -> Self {
+        Self {
+            status,
+            message: message.to_string(),
+        }
+    }
+
+    pub fn bad_request(message: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(json!({ "error": self.message }))
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, error)
+    }
+}
+
 /// The token of a request: `Authorization: Bearer <token>`, or `?token=` for browsers, which
 /// cannot set headers on a WebSocket. Neither is ever logged.
 pub fn request_token(request: &HttpRequest) -> Option<String> {
     if let Some(value) = request.headers().get(header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))?;
         return Some(token.trim().to_owned());
     }
     request.query_string().split('&').find_map(|pair| {
@@ -20,27 +68,20 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
     })
 }
 
-/// The authenticated user of a request, or the 401 to answer.
-pub fn authenticate(state: &AppState, request: &HttpRequest) -> Result<Principal, HttpResponse> {
-    let token = request_token(request).ok_or_else(|| unauthorized(AuthError::MissingToken))?;
-    state
+/// The authenticated user of a request.
+pub fn authenticate(state: &AppState, request: &HttpRequest) -> Result<Principal, ApiError> {
+    let token = request_token(request).ok_or(AuthError::MissingToken)?;
+    Ok(state
         .services
         .directory
-        .authenticate(&token, state.services.now_ms())
-        .map_err(unauthorized)
+        .authenticate(&token, state.services.now_ms())?)
 }
 
 /// Like [`authenticate`], and the user must be an admin.
-pub fn authenticate_admin(state: &AppState, request: &HttpRequest) -> Result<Principal, HttpResponse> {
+pub fn authenticate_admin(state: &AppState, request: &HttpRequest) -> Result<Principal, ApiError> {
     let principal = authenticate(state, request)?;
     if principal.role != Role::Admin {
-        return Err(HttpResponse::Forbidden().json(json!({ "error": "admins only" })));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "admins only"));
     }
     Ok(principal)
-}
-
-pub fn unauthorized(error: AuthError) -> HttpResponse {
-    HttpResponse::Unauthorized()
-        .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-        .json(json!({ "error": error.to_string() }))
 }

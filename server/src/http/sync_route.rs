@@ -16,7 +16,7 @@ pub async fn sync(
 ) -> actix_web::Result<HttpResponse> {
     let principal = match authenticate(&state, &request) {
         Ok(principal) => principal,
-        Err(response) => return Ok(response),
+        Err(refused) => return Ok(actix_web::ResponseError::error_response(&refused)),
     };
     let (response, socket, stream) = actix_ws::handle(&request, body)?;
     let config = &state.services.config;

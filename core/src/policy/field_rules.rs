@@ -1,0 +1,316 @@
+//! Which fields of a record a user's change may not touch: server-only, set-once, frozen.
+//!
+//! Records are compared whole, hydrated from the document before and after the change, so an
+//! edit is judged by what it does to the record and not by which Automerge operations carry it
+//! (a device may rewrite a value with itself; that is no change).
+
+use automerge::AutoCommit;
+
+use super::Refusal;
+use super::document_scope::record;
+use crate::model::{
+    Account, Alerts, Booking, Departure, DocumentKind as Kind, FieldPath, Invoice, InvoiceStatus,
+    Journal, Lead, Record, Ticket, UserIndex,
+};
+
+/// The name of the first of the named fields whose value differs between two records.
+macro_rules! first_changed {
+    ($before:expr, $after:expr; $($field:ident),+ $(,)?) => {{
+        let (before, after) = (&$before, &$after);
+        None$(.or_else(|| (before.$field != after.$field).then_some(stringify!($field))))+
+    }};
+}
+
+/// The path of a field of the root record.
+fn field(name: &str) -> FieldPath {
+    FieldPath::root().key(name)
+}
+
+/// Checks the fields of a record of `kind` that no user may write, or may write once only.
+///
+/// `before` is `None` for a new document, which is then compared with the record type's
+/// default: a device may create a booking, but not one that is already confirmed.
+pub(super) fn check_fields(
+    kind: Kind,
+    before: Option<&AutoCommit>,
+    after: &AutoCommit,
+) -> Result<(), Refusal> {
+    match kind {
+        Kind::Booking => {
+            let (before, after) = records::<Booking>(before, after)?;
+            server_only(
+                kind,
+                first_changed!(before.unwrap_or_default(), after; status).map(field),
+            )
+        }
+        Kind::Account => {
+            let (before, after) = records::<Account>(before, after)?;
+            server_only(
+                kind,
+                first_changed!(before.unwrap_or_default(), after; purchase_summary).map(field),
+            )
+        }
+        Kind::Invoice => {
+            let (before, after) = records::<Invoice>(before, after)?;
+            invoice(before, &after)
+        }
+        Kind::Departure => {
+            let (before, after) = records::<Departure>(before, after)?;
+            departure(before, &after)
+        }
+        Kind::Lead => {
+            let (before, after) = records::<Lead>(before, after)?;
+            // Converting a lead sets `converted_to`; pointing it elsewhere later would orphan the
+            // account or opportunity it became.
+            let changed = before.as_ref().is_some_and(|before| {
+                before.converted_to.is_some() && before.converted_to != after.converted_to
+            });
+            set_once(kind, changed.then(|| field("converted_to")))
+        }
+        Kind::Ticket => {
+            let (before, after) = records::<Ticket>(before, after)?;
+            let changed = before.is_some_and(|before| before.booking != after.booking);
+            set_once(kind, changed.then(|| field("booking")))
+        }
+        Kind::Journal => unchanged::<Journal>(kind, before, after),
+        Kind::Index => unchanged::<UserIndex>(kind, before, after),
+        Kind::Alerts => {
+            let (before, after) = records::<Alerts>(before, after)?;
+            alerts(&before.unwrap_or_default(), &after)
+        }
+        Kind::Catalog
+        | Kind::Stock
+        | Kind::Transfer
+        | Kind::PurchaseOrder
+        | Kind::FieldLog
+        | Kind::Employee
+        | Kind::Hr
+        | Kind::Campaign => Ok(()),
+    }
+}
+
+/// The record before (if the document existed) and after the change.
+fn records<R: Record + Default>(
+    before: Option<&AutoCommit>,
+    after: &AutoCommit,
+) -> Result<(Option<R>, R), Refusal> {
+    let schema = |err: crate::Error| Refusal::Schema(err.to_string());
+    let before = before.map(record::<R>).transpose().map_err(schema)?;
+    Ok((before, record::<R>(after).map_err(schema)?))
+}
+
+fn server_only(kind: Kind, changed: Option<FieldPath>) -> Result<(), Refusal> {
+    changed.map_or(Ok(()), |path| Err(Refusal::ServerOnly { kind, path }))
+}
+
+fn set_once(kind: Kind, changed: Option<FieldPath>) -> Result<(), Refusal> {
+    changed.map_or(Ok(()), |path| Err(Refusal::SetOnce { kind, path }))
+}
+
+/// A document only the server changes: any difference at all is refused.
+fn unchanged<R: Record + Default>(
+    kind: Kind,
+    before: Option<&AutoCommit>,
+    after: &AutoCommit,
+) -> Result<(), Refusal> {
+    let (before, after) = records::<R>(before, after)?;
+    let changed = before.unwrap_or_default() != after;
+    server_only(kind, changed.then(FieldPath::root))
+}
+
+fn invoice(before: Option<Invoice>, after: &Invoice) -> Result<(), Refusal> {
+    let kind = Kind::Invoice;
+    let was = before.clone().unwrap_or_default();
+    // The legal number comes from one gapless sequence and the totals from the lines; a device
+    // writing either would break the numbering or the books.
+    server_only(
+        kind,
+        first_changed!(was, after; legal_number, totals).map(field),
+    )?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    set_once(
+        kind,
+        first_changed!(before, after; provisional_number).map(field),
+    )?;
+    if !matches!(
+        before.status,
+        InvoiceStatus::Posted | InvoiceStatus::Credited
+    ) {
+        return Ok(());
+    }
+    let frozen = |path| Refusal::Frozen {
+        status: before.status,
+        path,
+    };
+    // Everything but the status is compared at once, so a field added to `Invoice` later is
+    // frozen too; the list below only names the field for the user.
+    let mut rest = after.clone();
+    rest.status = before.status;
+    if rest != before {
+        let path = first_changed!(
+            before, after;
+            provisional_number, legal_number, series, customer, issued_on, due_on, currency,
+            lines, bookings, totals, credit_of,
+        );
+        return Err(frozen(path.map_or_else(FieldPath::root, field)));
+    }
+    let allowed = after.status == before.status
+        || (before.status == InvoiceStatus::Posted && after.status == InvoiceStatus::Credited);
+    if allowed {
+        Ok(())
+    } else {
+        Err(frozen(field("status")))
+    }
+}
+
+fn departure(before: Option<Departure>, after: &Departure) -> Result<(), Refusal> {
+    let kind = Kind::Departure;
+    let was = before.clone().unwrap_or_default();
+    // Seats and the manifest are derived from bookings by the server, in one deterministic
+    // order; a phone's count would merge into an overbooking.
+    server_only(
+        kind,
+        first_changed!(
+            was, after;
+            seats_confirmed, seats_provisional, seats_waitlisted, manifest,
+        )
+        .map(field),
+    )?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    set_once(kind, first_changed!(before, after; tour).map(field))?;
+    // An assignment is one employee's: hours, acceptances and conflicts refer to them. Another
+    // guide gets a new assignment; this one may be removed.
+    let reassigned = before.assignments.iter().find_map(|(key, was)| {
+        let now = after.assignments.get(key)?;
+        (now.employee != was.employee).then(|| {
+            FieldPath::root()
+                .key("assignments")
+                .key(key.as_str())
+                .key("employee")
+        })
+    });
+    set_once(kind, reassigned)
+}
+
+/// Users resolve alerts; raising, rewording and removing them is the authority's.
+fn alerts(before: &Alerts, after: &Alerts) -> Result<(), Refusal> {
+    let kind = Kind::Alerts;
+    let alert_path = |key: &str| FieldPath::root().key("alerts").key(key);
+    let added = after
+        .alerts
+        .keys()
+        .find(|key| !before.alerts.contains_key(*key));
+    let removed = before
+        .alerts
+        .keys()
+        .find(|key| !after.alerts.contains_key(*key));
+    server_only(kind, added.or(removed).map(|key| alert_path(key)))?;
+    for (key, was) in &before.alerts {
+        let Some(now) = after.alerts.get(key) else {
+            continue;
+        };
+        // Compared whole with the resolution copied over, so a field added to `Alert` later is
+        // the server's too.
+        let mut rest = now.clone();
+        rest.status = was.status;
+        rest.resolved_by.clone_from(&was.resolved_by);
+        rest.resolved_at = was.resolved_at;
+        if rest != *was {
+            let changed = first_changed!(was, now; rule, severity, document, message, raised_at);
+            let path = match changed {
+                Some(name) => alert_path(key).key(name),
+                None => alert_path(key),
+            };
+            return server_only(kind, Some(path));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::Document;
+    use crate::model::{Alert, AlertRule, AlertSeverity, AlertStatus, IndexEntry};
+
+    fn edited<R: Record>(record: &R, edit: impl FnOnce(&mut R)) -> (AutoCommit, AutoCommit) {
+        let mut doc = Document::create(ActorId::from([1u8; 16]), 0, record).expect("create");
+        let before = doc.automerge().clone();
+        doc.change(1, |record| {
+            edit(record);
+            Ok(())
+        })
+        .expect("change");
+        (before, doc.into_automerge())
+    }
+
+    // Access already keeps every user from writing these; this is the second lock, in case a
+    // role is ever given more.
+    #[test]
+    fn any_change_to_a_journal_or_an_index_is_the_servers() {
+        let (before, after) = edited(&Journal::default(), |journal| journal.locked = true);
+        assert_eq!(
+            check_fields(Kind::Journal, Some(&before), &after),
+            Err(Refusal::ServerOnly {
+                kind: Kind::Journal,
+                path: FieldPath::root(),
+            })
+        );
+        assert_eq!(check_fields(Kind::Journal, Some(&before), &before), Ok(()));
+
+        let (before, after) = edited(&UserIndex::default(), |index| {
+            index
+                .documents
+                .insert("doc-1".into(), IndexEntry::default());
+        });
+        assert!(matches!(
+            check_fields(Kind::Index, Some(&before), &after),
+            Err(Refusal::ServerOnly {
+                kind: Kind::Index,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check_fields(Kind::Index, None, &after),
+            Err(Refusal::ServerOnly {
+                kind: Kind::Index,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn adding_an_alert_is_the_servers() {
+        let (before, after) = edited(&Alerts::default(), |alerts| {
+            alerts.alerts.insert(
+                "al-9".into(),
+                Alert {
+                    rule: AlertRule::LowStock,
+                    severity: AlertSeverity::Info,
+                    document: "stock-1".into(),
+                    message: "made up".into(),
+                    raised_at: 1,
+                    status: AlertStatus::Open,
+                    resolved_by: None,
+                    resolved_at: None,
+                },
+            );
+        });
+        assert_eq!(
+            check_fields(Kind::Alerts, Some(&before), &after),
+            Err(Refusal::ServerOnly {
+                kind: Kind::Alerts,
+                path: FieldPath::parse("/alerts/al-9"),
+            })
+        );
+        // An empty alerts document may be created, but not one with alerts in it.
+        assert_eq!(check_fields(Kind::Alerts, None, &before), Ok(()));
+        assert!(check_fields(Kind::Alerts, None, &after).is_err());
+    }
+}

@@ -1,0 +1,54 @@
+use crate::DocumentId;
+use crate::store::{CompactionReport, DocumentMeta, Durability, StoreResult, WriteBatch};
+
+/// Durable storage of Automerge documents, their metadata, sync states and a key–value table.
+///
+/// [`RedbStore`](crate::store::RedbStore) is the embedded implementation; the trait exists so that
+/// a shared backend (PostgreSQL) can be added for several server nodes. Implementations must
+/// keep these promises:
+///
+/// - a [`commit`](Self::commit) is atomic: after a crash or an error, either every write of the
+///   batch is stored or none is;
+/// - [`load`](Self::load) returns bytes that `AutoCommit::load` accepts whenever the chunks
+///   written were valid Automerge data;
+/// - listing documents never reads document bodies.
+pub trait DocumentStore: Send + Sync {
+    /// Applies every write of `batch` in one transaction.
+    ///
+    /// With [`Durability::Immediate`] the batch is on disk when this returns `Ok`.
+    ///
+    /// On `Err` nothing of the batch is stored, with one exception no storage engine can avoid:
+    /// when the I/O fails at the very end of the commit (the final fsync), the batch may have
+    /// reached the disk anyway. It is then stored whole, never in part. A caller for whom the
+    /// difference matters (an invoice number) reads the value back before retrying; appending
+    /// the same Automerge changes twice is harmless.
+    fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()>;
+
+    /// The document's stored snapshot followed by its increments in the order they were
+    /// appended, ready for `AutoCommit::load`; `None` if the store does not hold it.
+    fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>>;
+
+    /// The document's metadata, without reading its body.
+    fn meta(&self, doc: DocumentId) -> StoreResult<Option<DocumentMeta>>;
+
+    /// Every document with its metadata, in id order, without reading any body.
+    fn documents(&self) -> StoreResult<Vec<(DocumentId, DocumentMeta)>>;
+
+    /// Folds the document's increments into one snapshot, durably.
+    ///
+    /// Refuses with [`StoreError::Unloadable`], changing nothing, if the stored bytes do not
+    /// load, and with [`StoreError::DocumentNotFound`] if there is no such document.
+    ///
+    /// [`StoreError::Unloadable`]: crate::store::StoreError::Unloadable
+    /// [`StoreError::DocumentNotFound`]: crate::store::StoreError::DocumentNotFound
+    fn compact(&self, doc: DocumentId) -> StoreResult<CompactionReport>;
+
+    /// The sync state last stored for the document and the remote `storage_id`.
+    fn sync_state(&self, doc: DocumentId, storage_id: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// The value stored under `key`.
+    fn value(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Every key starting with `prefix` and its value, in key order.
+    fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>>;
+}

@@ -1,0 +1,1046 @@
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use automerge::Automerge;
+use redb::{
+    Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    StorageBackend, Table, TableError, WriteTransaction,
+};
+
+use crate::DocumentId;
+use crate::store::error::During;
+use crate::store::shared_backend::SharedBackend;
+use crate::store::tables::{
+    CHUNK_KEY_LEN, CHUNKS, LAYOUT, LAYOUT_KEY, METAS, STORE_INFO, SYNC_STATES, VALUES,
+    chunk_bounds, chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
+};
+use crate::store::{
+    CompactionReport, DocumentMeta, DocumentStore, Durability, StoreError, StoreOperation,
+    StoreResult, WriteBatch, WriteOp,
+};
+
+/// The embedded document store: one redb file (or any redb storage backend).
+///
+/// Safe to share between threads: reads run concurrently, commits one at a time (redb has a
+/// single writer), and a commit never blocks readers.
+///
+/// After an I/O failure redb refuses every further operation on its handle; the store then
+/// drops the handle and opens the same storage again (redb repairs it to its last commit), so
+/// that the store recovers by itself once the disk has room again. If that open fails, each
+/// later call tries again and reports the open's error until it succeeds.
+#[derive(Debug)]
+pub struct RedbStore {
+    source: Source,
+    handle: RwLock<Handle>,
+}
+
+/// Where the database lives, kept to open it again after a failure.
+#[derive(Debug)]
+enum Source {
+    File(PathBuf),
+    Backend(SharedBackend),
+}
+
+#[derive(Debug)]
+struct Handle {
+    /// `None` after a failure whose reopen failed too.
+    database: Option<Database>,
+    /// Counts opens, so that of several threads that saw the same failure only the first
+    /// reopens.
+    generation: u64,
+}
+
+/// How often [`DocumentStore::compact`] retries when the document was replaced (not merely
+/// appended to) while its snapshot was being built.
+const COMPACTION_ATTEMPTS: usize = 3;
+
+impl RedbStore {
+    /// Opens the store file at `path`, creating it and its parent folders if missing.
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(folder) = path
+            .parent()
+            .filter(|folder| !folder.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(folder).map_err(|source| StoreError::CreateFolder {
+                path: folder.to_path_buf(),
+                source,
+            })?;
+        }
+        Self::from_source(Source::File(path))
+    }
+
+    /// A store that lives in memory only, for tests and tools.
+    pub fn in_memory() -> StoreResult<Self> {
+        Self::with_backend(redb::backends::InMemoryBackend::new())
+    }
+
+    /// A store on any redb storage backend, for example one that injects failures in tests.
+    ///
+    /// The store keeps the backend for its whole life and may open the database on it again
+    /// after an I/O failure, so the backend must keep its contents across opens.
+    pub fn with_backend(backend: impl StorageBackend) -> StoreResult<Self> {
+        Self::from_source(Source::Backend(SharedBackend(Arc::new(backend))))
+    }
+
+    /// Closes the store, reporting what dropping it would ignore: a clean close spares the next
+    /// open a repair pass and makes relaxed commits durable.
+    pub fn close(self) -> StoreResult<()> {
+        let handle = self
+            .handle
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        match handle.database {
+            Some(database) => database
+                .close()
+                .map_err(|error| StoreError::from_redb(StoreOperation::Close, error)),
+            None => Ok(()),
+        }
+    }
+
+    fn from_source(source: Source) -> StoreResult<Self> {
+        let database = open_database(&source)?;
+        Ok(Self {
+            source,
+            handle: RwLock::new(Handle {
+                database: Some(database),
+                generation: 0,
+            }),
+        })
+    }
+
+    /// Runs `work` on an open database; after a failure that leaves redb's handle unusable,
+    /// opens the storage again for the next call.
+    fn with_database<T>(&self, work: impl FnOnce(&Database) -> StoreResult<T>) -> StoreResult<T> {
+        let (result, generation) = {
+            let handle = self.ready_handle()?;
+            let Some(database) = handle.database.as_ref() else {
+                // ready_handle only returns a handle with a database.
+                return Err(StoreError::from_redb(
+                    StoreOperation::Open,
+                    redb::Error::DatabaseClosed,
+                ));
+            };
+            (work(database), handle.generation)
+        };
+        if result.as_ref().is_err_and(StoreError::needs_reopen) {
+            self.reopen(generation);
+        }
+        result
+    }
+
+    /// A read guard on a handle that holds a database, opening one if a failed reopen left
+    /// none.
+    fn ready_handle(&self) -> StoreResult<RwLockReadGuard<'_, Handle>> {
+        loop {
+            let handle = self.handle.read().unwrap_or_else(PoisonError::into_inner);
+            if handle.database.is_some() {
+                return Ok(handle);
+            }
+            drop(handle);
+            let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
+            if handle.database.is_none() {
+                handle.database = Some(open_database(&self.source)?);
+                handle.generation += 1;
+            }
+        }
+    }
+
+    fn reopen(&self, failed_generation: u64) {
+        let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
+        if handle.generation != failed_generation {
+            return;
+        }
+        // Dropping the broken handle closes it (its close error is the failure already
+        // reported) and releases the file lock before the new open takes it.
+        handle.database = None;
+        handle.generation += 1;
+        // On failure the handle stays empty and the next call retries and reports the error.
+        handle.database = open_database(&self.source).ok();
+    }
+}
+
+fn open_database(source: &Source) -> StoreResult<Database> {
+    let opened = match source {
+        Source::File(path) => Builder::new().create(path).map_err(|error| match error {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen { path: path.clone() },
+            error => StoreError::from_redb(StoreOperation::Open, error),
+        }),
+        Source::Backend(backend) => Builder::new()
+            .create_with_backend(backend.clone())
+            .map_err(|error| StoreError::from_redb(StoreOperation::Open, error)),
+    };
+    let database = opened?;
+    prepare_tables(&database)?;
+    Ok(database)
+}
+
+/// Creates the tables of a new file, so that read transactions can always open them, and
+/// refuses a file written with a newer layout.
+fn prepare_tables(database: &Database) -> StoreResult<()> {
+    let read = database.begin_read().during(StoreOperation::Open)?;
+    match read.open_table(STORE_INFO) {
+        Ok(info) => {
+            let layout = info
+                .get(LAYOUT_KEY)
+                .during(StoreOperation::Open)?
+                .map(|layout| layout.value());
+            return match layout {
+                Some(found) if found > LAYOUT => Err(StoreError::UnsupportedLayout {
+                    found,
+                    supported: LAYOUT,
+                }),
+                _ => Ok(()),
+            };
+        }
+        Err(TableError::TableDoesNotExist(_)) => {}
+        Err(error) => return Err(StoreError::from_redb(StoreOperation::Open, error)),
+    }
+    drop(read);
+    let write = database.begin_write().during(StoreOperation::Open)?;
+    {
+        write.open_table(CHUNKS).during(StoreOperation::Open)?;
+        write.open_table(METAS).during(StoreOperation::Open)?;
+        write.open_table(SYNC_STATES).during(StoreOperation::Open)?;
+        write.open_table(VALUES).during(StoreOperation::Open)?;
+        let mut info = write.open_table(STORE_INFO).during(StoreOperation::Open)?;
+        info.insert(LAYOUT_KEY, LAYOUT)
+            .during(StoreOperation::Open)?;
+    }
+    write.commit().during(StoreOperation::Open)
+}
+
+impl DocumentStore for RedbStore {
+    fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.with_database(|database| {
+            let mut transaction = database.begin_write().during(StoreOperation::Commit)?;
+            transaction
+                .set_durability(match durability {
+                    Durability::Immediate => redb::Durability::Immediate,
+                    Durability::Relaxed => redb::Durability::None,
+                })
+                .during(StoreOperation::Commit)?;
+            {
+                let mut tables = WriteTables::open(&transaction, StoreOperation::Commit)?;
+                for operation in batch.into_operations() {
+                    tables.apply(operation)?;
+                }
+            }
+            // An error above drops the transaction, which rolls it back.
+            transaction.commit().during(StoreOperation::Commit)
+        })
+    }
+
+    fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
+        self.with_database(|database| {
+            let read = database.begin_read().during(StoreOperation::Load)?;
+            let chunks = read.open_table(CHUNKS).during(StoreOperation::Load)?;
+            let mut bytes = Vec::new();
+            let mut found = false;
+            let (start, end) = chunk_bounds(doc, 0, u64::MAX);
+            for entry in chunks
+                .range::<&[u8; CHUNK_KEY_LEN]>(&start..=&end)
+                .during(StoreOperation::Load)?
+            {
+                let (_, chunk) = entry.during(StoreOperation::Load)?;
+                bytes.extend_from_slice(chunk.value());
+                found = true;
+            }
+            Ok(found.then_some(bytes))
+        })
+    }
+
+    fn meta(&self, doc: DocumentId) -> StoreResult<Option<DocumentMeta>> {
+        self.with_database(|database| {
+            let read = database.begin_read().during(StoreOperation::ReadMeta)?;
+            let metas = read.open_table(METAS).during(StoreOperation::ReadMeta)?;
+            read_meta(&metas, doc, StoreOperation::ReadMeta)
+        })
+    }
+
+    fn documents(&self) -> StoreResult<Vec<(DocumentId, DocumentMeta)>> {
+        self.with_database(|database| {
+            let read = database
+                .begin_read()
+                .during(StoreOperation::ListDocuments)?;
+            let metas = read
+                .open_table(METAS)
+                .during(StoreOperation::ListDocuments)?;
+            let mut documents = Vec::with_capacity(
+                usize::try_from(metas.len().during(StoreOperation::ListDocuments)?).unwrap_or(0),
+            );
+            for entry in metas.iter().during(StoreOperation::ListDocuments)? {
+                let (key, bytes) = entry.during(StoreOperation::ListDocuments)?;
+                let doc = DocumentId::from_bytes(*key.value());
+                let meta = DocumentMeta::decode(bytes.value())
+                    .map_err(|source| StoreError::CorruptMeta { doc, source })?;
+                documents.push((doc, meta));
+            }
+            Ok(documents)
+        })
+    }
+
+    fn compact(&self, doc: DocumentId) -> StoreResult<CompactionReport> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = self.with_database(|database| compact_once(database, doc))?;
+            match outcome {
+                Compaction::Done(report) => return Ok(report),
+                Compaction::Replaced if attempts < COMPACTION_ATTEMPTS => continue,
+                Compaction::Replaced => return Err(StoreError::CompactionConflict { doc }),
+            }
+        }
+    }
+
+    fn sync_state(&self, doc: DocumentId, storage_id: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.with_database(|database| {
+            let read = database
+                .begin_read()
+                .during(StoreOperation::ReadSyncState)?;
+            let states = read
+                .open_table(SYNC_STATES)
+                .during(StoreOperation::ReadSyncState)?;
+            let state = states
+                .get(sync_state_key(doc, storage_id).as_slice())
+                .during(StoreOperation::ReadSyncState)?;
+            Ok(state.map(|state| state.value().to_vec()))
+        })
+    }
+
+    fn value(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.with_database(|database| {
+            let read = database.begin_read().during(StoreOperation::ReadValue)?;
+            let values = read.open_table(VALUES).during(StoreOperation::ReadValue)?;
+            let value = values.get(key).during(StoreOperation::ReadValue)?;
+            Ok(value.map(|value| value.value().to_vec()))
+        })
+    }
+
+    fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
+        self.with_database(|database| {
+            let read = database.begin_read().during(StoreOperation::ListValues)?;
+            let values = read.open_table(VALUES).during(StoreOperation::ListValues)?;
+            let mut found = Vec::new();
+            // Keys order as their bytes, so the keys with the prefix follow it contiguously.
+            for entry in values.range(prefix..).during(StoreOperation::ListValues)? {
+                let (key, value) = entry.during(StoreOperation::ListValues)?;
+                if !key.value().starts_with(prefix) {
+                    break;
+                }
+                found.push((key.value().to_owned(), value.value().to_vec()));
+            }
+            Ok(found)
+        })
+    }
+}
+
+/// The tables a commit writes, opened once per transaction.
+struct WriteTables<'txn> {
+    operation: StoreOperation,
+    chunks: Table<'txn, &'static [u8; CHUNK_KEY_LEN], &'static [u8]>,
+    metas: Table<'txn, &'static [u8; 16], &'static [u8]>,
+    sync_states: Table<'txn, &'static [u8], &'static [u8]>,
+    values: Table<'txn, &'static str, &'static [u8]>,
+}
+
+impl<'txn> WriteTables<'txn> {
+    fn open(transaction: &'txn WriteTransaction, operation: StoreOperation) -> StoreResult<Self> {
+        Ok(Self {
+            operation,
+            chunks: transaction.open_table(CHUNKS).during(operation)?,
+            metas: transaction.open_table(METAS).during(operation)?,
+            sync_states: transaction.open_table(SYNC_STATES).during(operation)?,
+            values: transaction.open_table(VALUES).during(operation)?,
+        })
+    }
+
+    fn apply(&mut self, operation: WriteOp) -> StoreResult<()> {
+        let during = self.operation;
+        match operation {
+            WriteOp::AppendChanges { doc, changes, meta } => {
+                let previous = read_meta(&self.metas, doc, self.operation)?.unwrap_or_default();
+                let (start, end) = chunk_bounds(doc, 0, u64::MAX);
+                let next = match self
+                    .chunks
+                    .range::<&[u8; CHUNK_KEY_LEN]>(&start..=&end)
+                    .during(during)?
+                    .next_back()
+                {
+                    // 2^64 appends without a snapshot or a compaction cannot happen.
+                    Some(last) => chunk_sequence(last.during(during)?.0.value()).saturating_add(1),
+                    None => 0,
+                };
+                self.chunks
+                    .insert(&chunk_key(doc, next), changes.as_slice())
+                    .during(during)?;
+                let meta = DocumentMeta {
+                    snapshot_bytes: previous.snapshot_bytes,
+                    incremental_bytes: previous
+                        .incremental_bytes
+                        .saturating_add(changes.len() as u64),
+                    incremental_chunks: previous.incremental_chunks.saturating_add(1),
+                    ..meta
+                };
+                self.put_meta(doc, &meta)
+            }
+            WriteOp::PutSnapshot {
+                doc,
+                snapshot,
+                meta,
+            } => {
+                self.delete_chunks(doc)?;
+                self.chunks
+                    .insert(&chunk_key(doc, 0), snapshot.as_slice())
+                    .during(during)?;
+                let meta = DocumentMeta {
+                    snapshot_bytes: snapshot.len() as u64,
+                    incremental_bytes: 0,
+                    incremental_chunks: 0,
+                    ..meta
+                };
+                self.put_meta(doc, &meta)
+            }
+            WriteOp::PutSyncState {
+                doc,
+                storage_id,
+                state,
+            } => {
+                self.sync_states
+                    .insert(
+                        sync_state_key(doc, &storage_id).as_slice(),
+                        state.as_slice(),
+                    )
+                    .during(during)?;
+                Ok(())
+            }
+            WriteOp::DeleteDocument { doc } => {
+                self.delete_chunks(doc)?;
+                self.metas.remove(doc.as_bytes()).during(during)?;
+                let (start, next) = sync_state_bounds(doc);
+                let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (
+                    Bound::Included(start.as_slice()),
+                    next.as_ref()
+                        .map_or(Bound::Unbounded, |next| Bound::Excluded(next.as_slice())),
+                );
+                self.sync_states
+                    .retain_in::<&[u8], _>(bounds, |_, _| false)
+                    .during(during)?;
+                Ok(())
+            }
+            WriteOp::PutValue { key, value } => {
+                self.values
+                    .insert(key.as_str(), value.as_slice())
+                    .during(during)?;
+                Ok(())
+            }
+            WriteOp::DeleteValue { key } => {
+                self.values.remove(key.as_str()).during(during)?;
+                Ok(())
+            }
+        }
+    }
+
+    fn put_meta(&mut self, doc: DocumentId, meta: &DocumentMeta) -> StoreResult<()> {
+        self.metas
+            .insert(doc.as_bytes(), meta.encode().as_slice())
+            .during(self.operation)?;
+        Ok(())
+    }
+
+    fn delete_chunks(&mut self, doc: DocumentId) -> StoreResult<()> {
+        let (start, end) = chunk_bounds(doc, 0, u64::MAX);
+        self.chunks
+            .retain_in::<&[u8; CHUNK_KEY_LEN], _>(&start..=&end, |_, _| false)
+            .during(self.operation)
+    }
+}
+
+fn read_meta(
+    metas: &impl ReadableTable<&'static [u8; 16], &'static [u8]>,
+    doc: DocumentId,
+    operation: StoreOperation,
+) -> StoreResult<Option<DocumentMeta>> {
+    let Some(bytes) = metas
+        .get(doc.as_bytes())
+        .map_err(|error| StoreError::from_redb(operation, error))?
+    else {
+        return Ok(None);
+    };
+    DocumentMeta::decode(bytes.value())
+        .map(Some)
+        .map_err(|source| StoreError::CorruptMeta { doc, source })
+}
+
+/// The chunks of a document as read for compaction.
+struct FoldedChunks {
+    bytes: Vec<u8>,
+    /// Sequence number and end offset in `bytes` of each chunk.
+    chunks: Vec<(u64, usize)>,
+}
+
+/// A snapshot built from a document's chunks, not yet stored.
+struct PendingCompaction {
+    folded: FoldedChunks,
+    snapshot: Vec<u8>,
+    increments_folded: u64,
+}
+
+/// What [`build_snapshot`] found.
+enum SnapshotBuild {
+    Built(PendingCompaction),
+    /// The document is a single snapshot already; nothing to write.
+    AlreadyCompact(CompactionReport),
+}
+
+enum Compaction {
+    Done(CompactionReport),
+    /// The folded chunks were replaced or deleted while the snapshot was being built.
+    Replaced,
+}
+
+/// Compaction in two steps: the snapshot is built from a read transaction, then swapped in by
+/// a write transaction that first checks that the folded chunks are still the stored ones.
+/// Building the snapshot of a large document takes long, and doing it inside the write
+/// transaction would hold up every commit of the server meanwhile. Increments appended in
+/// between stay after the snapshot.
+fn compact_once(database: &Database, doc: DocumentId) -> StoreResult<Compaction> {
+    match build_snapshot(database, doc)? {
+        SnapshotBuild::Built(pending) => swap_in_snapshot(database, doc, pending),
+        SnapshotBuild::AlreadyCompact(report) => Ok(Compaction::Done(report)),
+    }
+}
+
+/// The snapshot of the document's stored chunks, or the report of a document that is already
+/// a single snapshot.
+fn build_snapshot(database: &Database, doc: DocumentId) -> StoreResult<SnapshotBuild> {
+    let (folded, before) = {
+        let read = database.begin_read().during(StoreOperation::Compact)?;
+        let metas = read.open_table(METAS).during(StoreOperation::Compact)?;
+        let chunks = read.open_table(CHUNKS).during(StoreOperation::Compact)?;
+        let before = read_meta(&metas, doc, StoreOperation::Compact)?
+            .ok_or(StoreError::DocumentNotFound(doc))?;
+        let mut folded = FoldedChunks {
+            bytes: Vec::new(),
+            chunks: Vec::new(),
+        };
+        let (start, end) = chunk_bounds(doc, 0, u64::MAX);
+        for entry in chunks
+            .range::<&[u8; CHUNK_KEY_LEN]>(&start..=&end)
+            .during(StoreOperation::Compact)?
+        {
+            let (key, chunk) = entry.during(StoreOperation::Compact)?;
+            folded.bytes.extend_from_slice(chunk.value());
+            folded
+                .chunks
+                .push((chunk_sequence(key.value()), folded.bytes.len()));
+        }
+        (folded, before)
+    };
+    if folded.chunks.is_empty() {
+        return Err(StoreError::DocumentNotFound(doc));
+    }
+    if folded.chunks.len() == 1 && before.incremental_chunks == 0 {
+        let bytes = folded.bytes.len() as u64;
+        return Ok(SnapshotBuild::AlreadyCompact(CompactionReport {
+            bytes_before: bytes,
+            bytes_after: bytes,
+            chunks_folded: 0,
+        }));
+    }
+    let loaded = Automerge::load(&folded.bytes).map_err(|source| StoreError::Unloadable {
+        doc,
+        source: Box::new(source),
+    })?;
+    let snapshot = loaded.save();
+    let reproduces_heads =
+        Automerge::load(&snapshot).is_ok_and(|reloaded| reloaded.get_heads() == loaded.get_heads());
+    if !reproduces_heads {
+        return Err(StoreError::CompactionMismatch { doc });
+    }
+    Ok(SnapshotBuild::Built(PendingCompaction {
+        folded,
+        snapshot,
+        increments_folded: before.incremental_chunks,
+    }))
+}
+
+/// Replaces the folded chunks by the snapshot, durably, unless they changed meanwhile.
+fn swap_in_snapshot(
+    database: &Database,
+    doc: DocumentId,
+    pending: PendingCompaction,
+) -> StoreResult<Compaction> {
+    let PendingCompaction {
+        folded,
+        snapshot,
+        increments_folded,
+    } = pending;
+    let (Some(&(first, _)), Some(&(last, _))) = (folded.chunks.first(), folded.chunks.last())
+    else {
+        return Ok(Compaction::Replaced);
+    };
+    let mut write = database.begin_write().during(StoreOperation::Compact)?;
+    write
+        .set_durability(redb::Durability::Immediate)
+        .during(StoreOperation::Compact)?;
+    let report = {
+        let mut tables = WriteTables::open(&write, StoreOperation::Compact)?;
+        // Returning early drops the transaction, which rolls it back.
+        if !still_stored(&tables, doc, &folded)? {
+            return Ok(Compaction::Replaced);
+        }
+        let Some(current) = read_meta(&tables.metas, doc, StoreOperation::Compact)? else {
+            return Ok(Compaction::Replaced);
+        };
+        let (mut later_bytes, mut later_chunks) = (0u64, 0u64);
+        if let Some(later) = last.checked_add(1) {
+            let (start, end) = chunk_bounds(doc, later, u64::MAX);
+            for entry in tables
+                .chunks
+                .range::<&[u8; CHUNK_KEY_LEN]>(&start..=&end)
+                .during(StoreOperation::Compact)?
+            {
+                let (_, chunk) = entry.during(StoreOperation::Compact)?;
+                later_bytes += chunk.value().len() as u64;
+                later_chunks += 1;
+            }
+        }
+        let (start, end) = chunk_bounds(doc, first, last);
+        tables
+            .chunks
+            .retain_in::<&[u8; CHUNK_KEY_LEN], _>(&start..=&end, |_, _| false)
+            .during(StoreOperation::Compact)?;
+        // At the first folded position, so it sorts before the later increments.
+        tables
+            .chunks
+            .insert(&chunk_key(doc, first), snapshot.as_slice())
+            .during(StoreOperation::Compact)?;
+        let meta = DocumentMeta {
+            snapshot_bytes: snapshot.len() as u64,
+            incremental_bytes: later_bytes,
+            incremental_chunks: later_chunks,
+            ..current
+        };
+        tables.put_meta(doc, &meta)?;
+        CompactionReport {
+            bytes_before: folded.bytes.len() as u64,
+            bytes_after: snapshot.len() as u64,
+            chunks_folded: increments_folded,
+        }
+    };
+    write.commit().during(StoreOperation::Compact)?;
+    Ok(Compaction::Done(report))
+}
+
+/// Whether the chunks read for compaction are still stored, unchanged, under the same keys.
+fn still_stored(
+    tables: &WriteTables<'_>,
+    doc: DocumentId,
+    folded: &FoldedChunks,
+) -> StoreResult<bool> {
+    let during = tables.operation;
+    let (Some(&(first, _)), Some(&(last, _))) = (folded.chunks.first(), folded.chunks.last())
+    else {
+        return Ok(false);
+    };
+    let (start_key, end_key) = chunk_bounds(doc, first, last);
+    let mut expected = folded.chunks.iter();
+    let mut start = 0;
+    for entry in tables
+        .chunks
+        .range::<&[u8; CHUNK_KEY_LEN]>(&start_key..=&end_key)
+        .during(during)?
+    {
+        let (key, chunk) = entry.during(during)?;
+        let Some(&(sequence, end)) = expected.next() else {
+            return Ok(false);
+        };
+        if chunk_sequence(key.value()) != sequence
+            || folded.bytes.get(start..end) != Some(chunk.value())
+        {
+            return Ok(false);
+        }
+        start = end;
+    }
+    Ok(expected.next().is_none())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT, ReadDoc};
+    use redb::backends::InMemoryBackend;
+
+    use super::*;
+
+    fn id(byte: u8) -> DocumentId {
+        DocumentId::from_bytes([byte; 16])
+    }
+
+    fn meta(kind: &str, heads: Vec<automerge::ChangeHash>) -> DocumentMeta {
+        DocumentMeta {
+            kind: Some(kind.into()),
+            heads,
+            // Nonsense sizes: the store must ignore them.
+            snapshot_bytes: 999,
+            incremental_bytes: 999,
+            incremental_chunks: 999,
+            ..DocumentMeta::default()
+        }
+    }
+
+    fn commit(store: &RedbStore, build: impl FnOnce(&mut WriteBatch)) {
+        let mut batch = WriteBatch::new();
+        build(&mut batch);
+        store
+            .commit(batch, Durability::Immediate)
+            .expect("commit succeeds");
+    }
+
+    fn set(doc: &mut AutoCommit, key: &str, value: i64) -> Vec<u8> {
+        doc.put(ROOT, key, value).expect("put");
+        doc.save_incremental()
+    }
+
+    fn loaded(store: &RedbStore, doc: DocumentId) -> AutoCommit {
+        let bytes = store.load(doc).expect("load").expect("stored");
+        AutoCommit::load(&bytes).expect("loads")
+    }
+
+    fn raw<T>(store: &RedbStore, work: impl FnOnce(&Database) -> T) -> T {
+        store
+            .with_database(|database| Ok(work(database)))
+            .expect("open")
+    }
+
+    #[test]
+    fn appends_follow_each_other_and_the_store_keeps_the_sizes() {
+        let store = RedbStore::in_memory().expect("store");
+        let mut doc = AutoCommit::new();
+        let first = set(&mut doc, "a", 1);
+        let second = set(&mut doc, "b", 2);
+        commit(&store, |batch| {
+            batch.append_changes(id(1), first.clone(), meta("x", vec![]));
+        });
+        commit(&store, |batch| {
+            batch.append_changes(id(1), second.clone(), meta("account", doc.get_heads()));
+        });
+
+        assert_eq!(
+            store.load(id(1)).expect("load"),
+            Some([first.clone(), second.clone()].concat())
+        );
+        let stored = store.meta(id(1)).expect("meta").expect("stored");
+        assert_eq!(stored.kind.as_deref(), Some("account"));
+        assert_eq!(stored.heads, doc.get_heads());
+        assert_eq!(stored.snapshot_bytes, 0);
+        assert_eq!(
+            stored.incremental_bytes,
+            (first.len() + second.len()) as u64
+        );
+        assert_eq!(stored.incremental_chunks, 2);
+        assert_eq!(loaded(&store, id(1)).get_heads(), doc.get_heads());
+        assert_eq!(store.load(id(2)).expect("load"), None);
+        assert_eq!(store.meta(id(2)).expect("meta"), None);
+    }
+
+    #[test]
+    fn a_snapshot_replaces_every_chunk_and_later_appends_follow_it() {
+        let store = RedbStore::in_memory().expect("store");
+        let mut doc = AutoCommit::new();
+        let early = set(&mut doc, "a", 1);
+        commit(&store, |batch| {
+            batch.append_changes(id(1), early.clone(), meta("x", vec![]));
+            batch.append_changes(id(1), early, meta("x", vec![]));
+        });
+        let snapshot = doc.save();
+        let late = set(&mut doc, "b", 2);
+        commit(&store, |batch| {
+            batch.put_snapshot(id(1), snapshot.clone(), meta("x", vec![]));
+            batch.append_changes(id(1), late.clone(), meta("x", doc.get_heads()));
+        });
+
+        assert_eq!(
+            store.load(id(1)).expect("load"),
+            Some([snapshot.clone(), late.clone()].concat())
+        );
+        let stored = store.meta(id(1)).expect("meta").expect("stored");
+        assert_eq!(stored.snapshot_bytes, snapshot.len() as u64);
+        assert_eq!(stored.incremental_bytes, late.len() as u64);
+        assert_eq!(stored.incremental_chunks, 1);
+        assert_eq!(loaded(&store, id(1)).get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn delete_removes_the_document_and_nothing_of_its_neighbours() {
+        let store = RedbStore::in_memory().expect("store");
+        // Ids that differ by one in the last byte: any off-by-one in a range shows.
+        let ids = [
+            DocumentId::from_bytes([4; 16]),
+            DocumentId::from_bytes({
+                let mut bytes = [4; 16];
+                bytes[15] = 5;
+                bytes
+            }),
+            DocumentId::from_bytes({
+                let mut bytes = [4; 16];
+                bytes[15] = 3;
+                bytes
+            }),
+        ];
+        commit(&store, |batch| {
+            for doc in ids {
+                batch.append_changes(doc, AutoCommit::new().save(), DocumentMeta::default());
+                batch.put_sync_state(doc, "", [1]);
+                batch.put_sync_state(doc, "phone", [2]);
+            }
+        });
+        commit(&store, |batch| {
+            batch.delete_document(ids[0]);
+        });
+
+        assert_eq!(store.load(ids[0]).expect("load"), None);
+        assert_eq!(store.meta(ids[0]).expect("meta"), None);
+        assert_eq!(store.sync_state(ids[0], "").expect("state"), None);
+        assert_eq!(store.sync_state(ids[0], "phone").expect("state"), None);
+        for doc in &ids[1..] {
+            assert!(store.load(*doc).expect("load").is_some());
+            assert_eq!(store.sync_state(*doc, "").expect("state"), Some(vec![1]));
+            assert_eq!(
+                store.sync_state(*doc, "phone").expect("state"),
+                Some(vec![2])
+            );
+        }
+        let listed: Vec<DocumentId> = store
+            .documents()
+            .expect("list")
+            .into_iter()
+            .map(|(doc, _)| doc)
+            .collect();
+        assert_eq!(listed, [ids[2], ids[1]]);
+    }
+
+    #[test]
+    fn writes_apply_in_batch_order() {
+        let store = RedbStore::in_memory().expect("store");
+        commit(&store, |batch| {
+            batch
+                .put_value("gone", [1])
+                .delete_value("gone")
+                .delete_value("kept")
+                .put_value("kept", [2])
+                .put_value("twice", [3])
+                .put_value("twice", [4]);
+        });
+        assert_eq!(store.value("gone").expect("value"), None);
+        assert_eq!(store.value("kept").expect("value"), Some(vec![2]));
+        assert_eq!(store.value("twice").expect("value"), Some(vec![4]));
+        store
+            .commit(WriteBatch::new(), Durability::Immediate)
+            .expect("an empty batch is fine");
+    }
+
+    #[test]
+    fn values_with_prefix_returns_exactly_the_prefixed_keys() {
+        let store = RedbStore::in_memory().expect("store");
+        commit(&store, |batch| {
+            for key in ["use", "user:", "user:b", "user:a", "user;", "users", "v"] {
+                batch.put_value(key, key.as_bytes());
+            }
+        });
+        let keys = |prefix| -> Vec<String> {
+            store
+                .values_with_prefix(prefix)
+                .expect("list")
+                .into_iter()
+                .map(|(key, value)| {
+                    assert_eq!(key.as_bytes(), value);
+                    key
+                })
+                .collect()
+        };
+        assert_eq!(keys("user:"), ["user:", "user:a", "user:b"]);
+        assert_eq!(
+            keys("user"),
+            ["user:", "user:a", "user:b", "user;", "users"]
+        );
+        assert_eq!(keys("zzz"), Vec::<String>::new());
+        assert_eq!(keys("").len(), 7);
+    }
+
+    #[test]
+    fn a_failing_write_rolls_back_the_whole_batch() {
+        let store = RedbStore::in_memory().expect("store");
+        raw(&store, |database| {
+            let write = database.begin_write().expect("write");
+            write
+                .open_table(METAS)
+                .expect("table")
+                .insert(id(9).as_bytes(), [7u8, 7, 7].as_slice())
+                .expect("insert");
+            write.commit().expect("commit");
+        });
+        let mut batch = WriteBatch::new();
+        batch
+            .put_value("before", [1])
+            .append_changes(id(1), [1, 2], DocumentMeta::default())
+            .append_changes(id(9), [1, 2], DocumentMeta::default())
+            .put_value("after", [1]);
+        let error = store
+            .commit(batch, Durability::Immediate)
+            .expect_err("the corrupt metadata is refused");
+        assert!(
+            matches!(error, StoreError::CorruptMeta { doc, source: crate::store::MetaDecodeError::UnknownVersion(7) } if doc == id(9)),
+            "{error:?}"
+        );
+        assert_eq!(store.value("before").expect("value"), None);
+        assert_eq!(store.load(id(1)).expect("load"), None);
+        assert_eq!(store.value("after").expect("value"), None);
+        // And the store goes on working.
+        commit(&store, |batch| {
+            batch.put_value("later", [2]);
+        });
+        assert_eq!(store.value("later").expect("value"), Some(vec![2]));
+    }
+
+    #[test]
+    fn compaction_keeps_increments_appended_while_the_snapshot_was_built() {
+        let store = RedbStore::in_memory().expect("store");
+        let mut doc = AutoCommit::new();
+        for round in 0..5 {
+            let change = set(&mut doc, "round", round);
+            commit(&store, |batch| {
+                batch.append_changes(id(1), change, meta("x", vec![]));
+            });
+        }
+        let SnapshotBuild::Built(pending) =
+            raw(&store, |database| build_snapshot(database, id(1))).expect("built")
+        else {
+            panic!("the document has increments to fold");
+        };
+        let late = set(&mut doc, "late", 1);
+        commit(&store, |batch| {
+            batch.append_changes(id(1), late.clone(), meta("account", doc.get_heads()));
+        });
+        let outcome = raw(&store, |database| {
+            swap_in_snapshot(database, id(1), pending)
+        })
+        .expect("swapped");
+        let Compaction::Done(report) = outcome else {
+            panic!("an append does not undo the compaction");
+        };
+        assert_eq!(report.chunks_folded, 5);
+
+        let stored = store.meta(id(1)).expect("meta").expect("stored");
+        assert_eq!(stored.kind.as_deref(), Some("account"));
+        assert_eq!(stored.snapshot_bytes, report.bytes_after);
+        assert_eq!(stored.incremental_chunks, 1);
+        assert_eq!(stored.incremental_bytes, late.len() as u64);
+        let bytes = store.load(id(1)).expect("load").expect("stored");
+        assert!(bytes.ends_with(&late));
+        let mut reloaded = AutoCommit::load(&bytes).expect("loads");
+        assert_eq!(reloaded.get_heads(), doc.get_heads());
+        assert_eq!(
+            reloaded
+                .get(ROOT, "late")
+                .expect("get")
+                .map(|(value, _)| value.as_i64()),
+            Some(Some(1))
+        );
+    }
+
+    #[test]
+    fn compaction_gives_way_to_a_snapshot_put_meanwhile() {
+        let store = RedbStore::in_memory().expect("store");
+        let mut doc = AutoCommit::new();
+        for round in 0..3 {
+            let change = set(&mut doc, "round", round);
+            commit(&store, |batch| {
+                batch.append_changes(id(1), change, DocumentMeta::default());
+            });
+        }
+        let SnapshotBuild::Built(pending) =
+            raw(&store, |database| build_snapshot(database, id(1))).expect("built")
+        else {
+            panic!("the document has increments to fold");
+        };
+        set(&mut doc, "newer", 1);
+        let newer = doc.save();
+        commit(&store, |batch| {
+            batch.put_snapshot(id(1), newer.clone(), DocumentMeta::default());
+        });
+        let outcome = raw(&store, |database| {
+            swap_in_snapshot(database, id(1), pending)
+        })
+        .expect("checked");
+        assert!(matches!(outcome, Compaction::Replaced));
+        assert_eq!(store.load(id(1)).expect("load"), Some(newer));
+
+        // Through the public call, the retry then finds a single snapshot: nothing to do.
+        let report = store.compact(id(1)).expect("compact");
+        assert_eq!(report.chunks_folded, 0);
+        assert_eq!(report.bytes_before, report.bytes_after);
+    }
+
+    #[test]
+    fn compaction_refuses_bytes_that_do_not_load_and_changes_nothing() {
+        let store = RedbStore::in_memory().expect("store");
+        let mut doc = AutoCommit::new();
+        let good = set(&mut doc, "a", 1);
+        commit(&store, |batch| {
+            batch.append_changes(id(1), good.clone(), DocumentMeta::default());
+            batch.append_changes(
+                id(1),
+                [0x85, 0x6f, 0x4a, 0x83, 1, 2, 3],
+                DocumentMeta::default(),
+            );
+        });
+        let before = store.load(id(1)).expect("load");
+        let error = store.compact(id(1)).expect_err("refused");
+        assert!(
+            matches!(error, StoreError::Unloadable { doc, .. } if doc == id(1)),
+            "{error:?}"
+        );
+        assert_eq!(store.load(id(1)).expect("load"), before);
+        assert_eq!(
+            store
+                .meta(id(1))
+                .expect("meta")
+                .expect("stored")
+                .incremental_chunks,
+            2
+        );
+
+        let error = store.compact(id(2)).expect_err("no such document");
+        assert!(
+            matches!(error, StoreError::DocumentNotFound(doc) if doc == id(2)),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_with_a_newer_layout_is_refused() {
+        let backend = SharedBackend(Arc::new(InMemoryBackend::new()));
+        let store = RedbStore::with_backend(backend.clone()).expect("store");
+        raw(&store, |database| {
+            let write = database.begin_write().expect("write");
+            write
+                .open_table(STORE_INFO)
+                .expect("table")
+                .insert(LAYOUT_KEY, LAYOUT + 1)
+                .expect("insert");
+            write.commit().expect("commit");
+        });
+        store.close().expect("close");
+        let error = RedbStore::with_backend(backend).expect_err("refused");
+        assert!(
+            matches!(error, StoreError::UnsupportedLayout { found, supported: LAYOUT } if found == LAYOUT + 1),
+            "{error:?}"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! The redb tables of the store and the layout of their keys.
+
+use redb::TableDefinition;
+
+use crate::DocumentId;
+
+/// The table layout this build writes. Bumped when a table or key layout changes, so that an
+/// older build refuses a newer file instead of misreading it.
+pub(crate) const LAYOUT: u64 = 1;
+/// Key of [`STORE_INFO`] holding the layout.
+pub(crate) const LAYOUT_KEY: &str = "layout";
+
+pub(crate) const STORE_INFO: TableDefinition<'static, &'static str, u64> =
+    TableDefinition::new("store_info");
+
+/// Document chunks keyed by [`chunk_key`]: a document's chunks are one contiguous range, in the
+/// order they were written, the snapshot (if any) first.
+pub(crate) const CHUNKS: TableDefinition<'static, &'static [u8; CHUNK_KEY_LEN], &'static [u8]> =
+    TableDefinition::new("document_chunks");
+
+/// Encoded [`DocumentMeta`](crate::store::DocumentMeta) by document id; small, so that listing
+/// documents reads no body.
+pub(crate) const METAS: TableDefinition<'static, &'static [u8; 16], &'static [u8]> =
+    TableDefinition::new("document_meta");
+
+/// Sync states keyed by the document id followed by the remote storage id's UTF-8 bytes, so
+/// that a document's states are one range.
+pub(crate) const SYNC_STATES: TableDefinition<'static, &'static [u8], &'static [u8]> =
+    TableDefinition::new("sync_states");
+
+/// The server's key–value table.
+pub(crate) const VALUES: TableDefinition<'static, &'static str, &'static [u8]> =
+    TableDefinition::new("values");
+
+pub(crate) const CHUNK_KEY_LEN: usize = 24;
+
+/// The document id, then the chunk's sequence number big-endian: byte order is write order.
+pub(crate) fn chunk_key(doc: DocumentId, sequence: u64) -> [u8; CHUNK_KEY_LEN] {
+    let mut key = [0u8; CHUNK_KEY_LEN];
+    key[..16].copy_from_slice(doc.as_bytes());
+    key[16..].copy_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// The sequence number of a key made by [`chunk_key`].
+pub(crate) fn chunk_sequence(key: &[u8; CHUNK_KEY_LEN]) -> u64 {
+    let mut sequence = [0u8; 8];
+    sequence.copy_from_slice(&key[16..]);
+    u64::from_be_bytes(sequence)
+}
+
+/// The first and last possible keys of `doc`'s chunks with sequence numbers in
+/// `first..=last`; pass them as `&start..=&end` (redb ranges borrow their bounds).
+pub(crate) fn chunk_bounds(
+    doc: DocumentId,
+    first: u64,
+    last: u64,
+) -> ([u8; CHUNK_KEY_LEN], [u8; CHUNK_KEY_LEN]) {
+    (chunk_key(doc, first), chunk_key(doc, last))
+}
+
+/// The bounds of `doc`'s sync-state keys: from the bare id up to, excluding, the next id
+/// (none after the largest id).
+pub(crate) fn sync_state_bounds(doc: DocumentId) -> ([u8; 16], Option<[u8; 16]>) {
+    let start = *doc.as_bytes();
+    let next = u128::from_be_bytes(start)
+        .checked_add(1)
+        .map(u128::to_be_bytes);
+    (start, next)
+}
+
+pub(crate) fn sync_state_key(doc: DocumentId, storage_id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(16 + storage_id.len());
+    key.extend_from_slice(doc.as_bytes());
+    key.extend_from_slice(storage_id.as_bytes());
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_keys_sort_by_document_then_sequence() {
+        let a = DocumentId::from_bytes([1; 16]);
+        let b = DocumentId::from_bytes([2; 16]);
+        let keys = [
+            chunk_key(a, 0),
+            chunk_key(a, 1),
+            chunk_key(a, 255),
+            chunk_key(a, 256),
+            chunk_key(a, u64::MAX),
+            chunk_key(b, 0),
+        ];
+        assert!(keys.windows(2).all(|pair| pair[0] < pair[1]));
+        assert_eq!(chunk_sequence(&chunk_key(a, 256)), 256);
+        let (start, end) = chunk_bounds(a, 0, u64::MAX);
+        assert!((start..=end).contains(&chunk_key(a, 7)));
+        assert!(!(start..=end).contains(&chunk_key(b, 0)));
+        let (start, end) = chunk_bounds(a, 8, 9);
+        assert!(!(start..=end).contains(&chunk_key(a, 7)));
+    }
+
+    #[test]
+    fn sync_state_bounds_hold_exactly_the_document_states() {
+        let mut bytes = [0u8; 16];
+        bytes[15] = 0xff;
+        let doc = DocumentId::from_bytes(bytes);
+        let (start, end) = sync_state_bounds(doc);
+        let mut next = [0u8; 16];
+        next[14] = 1;
+        assert_eq!(end, Some(next));
+        let inside = sync_state_key(doc, "\u{10ffff}\u{10ffff}");
+        assert!(start.as_slice() <= inside.as_slice());
+        assert!(end.is_some_and(|end| inside.as_slice() < end.as_slice()));
+        assert_eq!(
+            sync_state_bounds(DocumentId::from_bytes([0xff; 16])).1,
+            None
+        );
+    }
+}

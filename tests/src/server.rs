@@ -1,0 +1,246 @@
+//! The real `itinera-server` binary, run by a test in a data folder of its own.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The binary built by `cargo build -p itinera-server` (tests/run.sh builds it first).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/<test> → target/debug/itinera-server
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let binary = dir.join("itinera-server");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p itinera-server` first (tests/run.sh does)",
+        binary.display()
+    );
+    binary
+}
+
+/// A fresh, empty data folder, removed when dropped.
+#[derive(Debug)]
+pub struct DataDir(PathBuf);
+
+impl DataDir {
+    pub fn new(name: &str) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "itinera-{name}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create data folder");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a command of the CLI on `data`; returns stdout, panicking on failure.
+pub fn cli(data: &DataDir, args: &[&str]) -> String {
+    let output = Command::new(binary())
+        .arg("--data")
+        .arg(data.path())
+        .args(args)
+        .output()
+        .expect("itinera-server runs");
+    assert!(
+        output.status.success(),
+        "itinera-server {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// Adds a user and returns a token for them (the CLI prints it alone on the last line).
+pub fn user_with_token(data: &DataDir, name: &str, role: &str, grants: &[&str]) -> String {
+    let mut args = vec!["user", "add", name, "--role", role];
+    for grant in grants {
+        args.extend(["--grant", grant]);
+    }
+    cli(data, &args);
+    token(data, name, "90d")
+}
+
+/// Issues a token with the given lifetime.
+pub fn token(data: &DataDir, name: &str, ttl: &str) -> String {
+    let out = cli(data, &["token", "issue", name, "--ttl", ttl]);
+    out.lines().last().expect("a token line").trim().to_owned()
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct TestServer {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Where its log goes.
+    pub log: PathBuf,
+}
+
+impl TestServer {
+    /// Starts `serve` on a free port of loopback with `extra` flags, and waits until it listens.
+    pub fn start(data: &DataDir, extra: &[&str]) -> Self {
+        let log = data.path().join(format!(
+            "server-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut child = Command::new(binary())
+            .arg("--data")
+            .arg(data.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("itinera-server starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (found, address) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let base = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = found.send(base);
+                }
+            }
+        });
+        let base = match address.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        Self { child, base, log }
+    }
+
+    /// `ws://127.0.0.1:<port>/sync`.
+    pub fn sync_url(&self) -> String {
+        format!("{}/sync", self.base.replacen("http", "ws", 1))
+    }
+
+    /// Kills the process with SIGKILL: no flush, no goodbye.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops with SIGTERM and waits for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("server exits")
+    }
+
+    /// What the server logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// One value of `/metrics`.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let body = http_get(&format!("{}/metrics", self.base), None).1;
+        body.lines()
+            .find(|line| line.split_whitespace().next() == Some(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse().ok())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A minimal HTTP/1.1 request over loopback: `(status, body)`.
+pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("an http url");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    (status, body)
+}
+
+/// `GET` with an optional bearer token.
+pub fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
+    http("GET", url, token, None)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}

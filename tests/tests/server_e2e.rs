@@ -1,0 +1,414 @@
+//! The real server, driven through its public protocol and API by the unmodified JS client and
+//! by Rust devices on the core engine.
+
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+use itinera_core::model::{Account, Booking, BookingStatus, Invoice};
+use itinera_core::protocol::DecodeLimits;
+use itinera_core::{Document, DocumentId};
+use itinera_tests::device::{ConnectError, Device};
+use itinera_tests::js::node;
+use itinera_tests::server::{DataDir, TestServer, cli, http, http_get, token, user_with_token};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn new_id(n: u8) -> DocumentId {
+    DocumentId::new_v7(1_764_000_000_000 + u64::from(n), [n; 10])
+}
+
+fn record<R: itinera_core::Record>(actor: u8, record: &R) -> AutoCommit {
+    Document::create(ActorId::from([actor; 16]), 0, record)
+        .expect("create")
+        .into_automerge()
+}
+
+/// The document as the server holds it, through the REST API.
+fn server_view(server: &TestServer, token: &str, id: &DocumentId) -> (u16, serde_json::Value) {
+    let (status, body) = http_get(
+        &format!("{}/api/v1/documents/{id}", server.base),
+        Some(token),
+    );
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[test]
+fn js_clients_create_find_and_converge_and_another_user_cannot_see_it() {
+    let data = DataDir::new("js-generic");
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ana_phone_2 = token(&data, "ana", "1d");
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    let out = node(
+        "js/e2e_generic.mjs",
+        &[&server.base, &ana, &ana_phone_2, &ben],
+        "",
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(out.trim()).expect("json from the JS client");
+    assert_eq!(result["seenByB"]["title"], "Danube bend");
+    assert_eq!(result["a"], result["b"], "both JS clients converged");
+    assert_eq!(result["a"]["seats"], 11);
+    assert_eq!(result["a"]["note"], "pick-up at 7:30");
+    assert_eq!(result["third"], "unavailable");
+}
+
+#[test]
+fn a_rust_device_and_a_js_client_converge_on_an_account() {
+    let data = DataDir::new("rust-js");
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+    let id = new_id(1);
+    let account = Account {
+        name: "Lakeside Travel".into(),
+        owner: "ana".into(),
+        territory: "north".into(),
+        ..Default::default()
+    };
+
+    let mut phone = Device::connect(&server.sync_url(), &ana, "ana-rust").expect("connect");
+    phone.node.insert(id, record(1, &account));
+    assert!(
+        phone.run_until(WAIT, |d| d.acknowledged(&id)),
+        "server acknowledged the new account"
+    );
+
+    // The JS client renames it, and waits for the tag the Rust device adds.
+    let js = std::thread::spawn({
+        let (base, ana, url) = (server.base.clone(), ana.clone(), id.to_url());
+        move || node("js/account_peer.mjs", &[&base, &ana, &url], "")
+    });
+    assert!(
+        phone.run_until(WAIT, |d| {
+            d.node
+                .document(&id)
+                .and_then(|doc| autosurgeon::hydrate::<_, Account>(doc).ok())
+                .is_some_and(|a| a.name == "Lakeside Travel Ltd")
+        }),
+        "the JS rename reached the Rust device"
+    );
+    phone.node.change(&id, |doc| {
+        let mut account: Account = autosurgeon::hydrate(doc).expect("account");
+        account.tags.insert("vip");
+        autosurgeon::reconcile(doc, &account).expect("reconcile");
+    });
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&id)));
+    let seen_by_js: serde_json::Value =
+        serde_json::from_str(js.join().expect("js thread").trim()).expect("json");
+    assert_eq!(seen_by_js["name"], "Lakeside Travel Ltd");
+    assert_eq!(seen_by_js["tags"]["vip"], true);
+    assert!(phone.errors.is_empty(), "{:?}", phone.errors);
+}
+
+#[test]
+fn missing_revoked_expired_and_bad_tokens_are_refused_before_the_upgrade() {
+    let data = DataDir::new("tokens");
+    let good = user_with_token(&data, "olga", "office", &[]);
+    let revoked = token(&data, "olga", "1d");
+    cli(&data, &["token", "revoke", &revoked]);
+    let expired = token(&data, "olga", "0s");
+    cli(&data, &["user", "add", "gone", "--role", "guide"]);
+    let disabled = token(&data, "gone", "1d");
+    cli(&data, &["user", "disable", "gone"]);
+    let server = TestServer::start(&data, &[]);
+
+    let tampered = format!("{}x", &good[..good.len() - 1]);
+    for (what, token) in [
+        ("revoked", revoked.as_str()),
+        ("expired", expired.as_str()),
+        ("disabled user", disabled.as_str()),
+        ("tampered", tampered.as_str()),
+        ("empty", ""),
+    ] {
+        match Device::connect(&server.sync_url(), token, "p") {
+            Err(ConnectError::Status(status)) => assert_eq!(status, 401, "{what} token"),
+            other => panic!("{what} token was not refused: {other:?}"),
+        }
+    }
+    assert_eq!(
+        http_get(&format!("{}/sync", server.base), None).0,
+        401,
+        "no token at all"
+    );
+    assert!(Device::connect(&server.sync_url(), &good, "p").is_ok());
+    assert!(!server.log().contains(&good), "a token reached the log");
+}
+
+#[test]
+fn a_guide_cannot_see_an_invoice_and_reps_cannot_write_what_is_not_theirs() {
+    let data = DataDir::new("access");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (invoice, booking, other_account) = (new_id(10), new_id(11), new_id(12));
+
+    let mut office = Device::connect(&server.sync_url(), &olga, "olga-laptop").expect("connect");
+    office.node.insert(
+        invoice,
+        record(
+            2,
+            &Invoice {
+                provisional_number: "OLGA-1".into(),
+                customer: "x".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    office.node.insert(
+        booking,
+        record(
+            2,
+            &Booking {
+                rep: "sam".into(),
+                departure: "d".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    office.node.insert(
+        other_account,
+        record(
+            2,
+            &Account {
+                name: "Not Sam's".into(),
+                owner: "sofia".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    assert!(office.run_until(WAIT, |d| {
+        [invoice, booking, other_account]
+            .iter()
+            .all(|id| d.acknowledged(id))
+    }));
+
+    // The guide asks for the invoice: unavailable, exactly like a document that does not exist.
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    guide.node.find(invoice);
+    assert!(guide.run_until(WAIT, |d| {
+        d.events
+            .contains(&itinera_core::sync::Event::DocumentUnavailable(invoice))
+    }));
+    assert!(guide.node.document(&invoice).is_none());
+
+    // The rep may read his booking but not confirm it himself, nor touch another rep's account.
+    let mut rep = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    rep.node.find(booking);
+    assert!(rep.run_until(WAIT, |d| d.node.document(&booking).is_some()));
+    rep.node.change(&booking, |doc| {
+        let mut b: Booking = autosurgeon::hydrate(doc).expect("booking");
+        b.status = BookingStatus::Confirmed;
+        autosurgeon::reconcile(doc, &b).expect("reconcile");
+    });
+    assert!(
+        rep.run_until(WAIT, |d| d.errors.iter().any(|e| e.contains("/status"))),
+        "errors: {:?}",
+        rep.errors
+    );
+    let (_, on_server) = server_view(&server, &olga, &booking);
+    assert_eq!(
+        on_server["record"]["status"], "draft",
+        "the status change was not merged"
+    );
+
+    let mut forged = record(
+        9,
+        &Account {
+            name: "Not Sam's".into(),
+            owner: "sofia".into(),
+            ..Default::default()
+        },
+    );
+    forged.put(ROOT, "name", "Sam was here").expect("put");
+    let mut sneaky = Device::connect(&server.sync_url(), &sam, "sam-tablet").expect("connect");
+    sneaky.node.insert(other_account, forged);
+    assert!(
+        sneaky.run_until(WAIT, |d| !d.errors.is_empty()),
+        "no error for writing another rep's account"
+    );
+    let (_, on_server) = server_view(&server, &olga, &other_account);
+    assert_eq!(on_server["record"]["name"], "Not Sam's");
+}
+
+#[test]
+fn every_acknowledged_change_survives_a_kill_9() {
+    let data = DataDir::new("kill9");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let mut server = TestServer::start(&data, &[]);
+    let id = new_id(20);
+    let mut doc = AutoCommit::new().with_actor(ActorId::from([3u8; 16]));
+    doc.put(ROOT, "title", "ledger of writes").expect("put");
+    doc.commit();
+    let mut device = Device::connect(&server.sync_url(), &olga, "writer").expect("connect");
+    device.node.insert(id, doc);
+
+    let mut acknowledged = 0u32;
+    let mut written = 0u32;
+    for n in 1..=200u32 {
+        device.node.change(&id, |doc| {
+            doc.put(ROOT, format!("w{n}"), i64::from(n)).expect("put")
+        });
+        written = n;
+        device.run_until(Duration::from_millis(50), |d| d.acknowledged(&id));
+        if device.acknowledged(&id) {
+            acknowledged = n;
+        }
+        if n == 120 {
+            server.kill9();
+            break;
+        }
+    }
+    assert!(
+        acknowledged > 10,
+        "too few writes were acknowledged before the kill ({acknowledged})"
+    );
+    device.disconnect();
+
+    let server = TestServer::start(&data, &[]);
+    let (status, view) = server_view(&server, &olga, &id);
+    assert_eq!(status, 200);
+    for n in 1..=acknowledged {
+        assert_eq!(
+            view["record"][format!("w{n}")],
+            n,
+            "acknowledged write {n} of {written} lost"
+        );
+    }
+}
+
+#[test]
+fn an_idle_document_is_unloaded_and_loads_again_intact() {
+    let data = DataDir::new("idle");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &["--idle-unload-ms", "200"]);
+    let id = new_id(30);
+    let account = Account {
+        name: "Harbour Tours".into(),
+        owner: "olga".into(),
+        ..Default::default()
+    };
+    let mut device = Device::connect(&server.sync_url(), &olga, "laptop").expect("connect");
+    device.node.insert(id, record(4, &account));
+    assert!(device.run_until(WAIT, |d| d.acknowledged(&id)));
+    device.disconnect();
+
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.metric("itinera_open_documents").unwrap_or(1.0) > 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the document was never unloaded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut other = Device::connect(&server.sync_url(), &olga, "desktop").expect("connect");
+    other.node.find(id);
+    assert!(other.run_until(WAIT, |d| d.node.document(&id).is_some()));
+    let loaded: Account =
+        autosurgeon::hydrate(other.node.document(&id).expect("doc")).expect("account");
+    assert_eq!(loaded.name, "Harbour Tours");
+}
+
+#[test]
+fn bad_frames_close_only_their_connection() {
+    let data = DataDir::new("bad-frames");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let id = new_id(40);
+    let mut good = Device::connect(&server.sync_url(), &olga, "good").expect("connect");
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "n", 0i64).expect("put");
+    doc.commit();
+    good.node.insert(id, doc);
+    assert!(good.run_until(WAIT, |d| d.acknowledged(&id)));
+
+    let mut bad = Device::connect(&server.sync_url(), &olga, "bad").expect("connect");
+    bad.send_raw(b"\xff\x00 this is not CBOR".to_vec());
+    assert!(
+        bad.run_until(WAIT, |d| d.closed),
+        "the bad connection was not closed"
+    );
+    assert!(
+        bad.errors.iter().any(|e| e.contains("bad frame")),
+        "{:?}",
+        bad.errors
+    );
+
+    good.node
+        .change(&id, |doc| doc.put(ROOT, "n", 1i64).expect("put"));
+    assert!(
+        good.run_until(WAIT, |d| d.acknowledged(&id)),
+        "the good connection stopped syncing"
+    );
+    let (_, view) = server_view(&server, &olga, &id);
+    assert_eq!(view["record"]["n"], 1);
+    let _ = DecodeLimits::default();
+}
+
+#[test]
+fn the_rest_api_creates_and_updates_records_that_phones_receive() {
+    let data = DataDir::new("rest");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/records/account", server.base),
+        Some(&olga),
+        Some(r#"{"name":"Summit Schools","owner":"olga","territory":"south"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let id = DocumentId::parse(created["id"].as_str().expect("id")).expect("document id");
+
+    let mut phone = Device::connect(&server.sync_url(), &olga, "phone").expect("connect");
+    phone.node.find(id);
+    assert!(phone.run_until(WAIT, |d| d.node.document(&id).is_some()));
+    let (status, body) = http(
+        "PATCH",
+        &format!("{}/api/v1/documents/{id}", server.base),
+        Some(&olga),
+        Some(r#"{"notes":"Prefers rail."}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(phone.run_until(WAIT, |d| {
+        d.node
+            .document(&id)
+            .and_then(|doc| autosurgeon::hydrate::<_, Account>(doc).ok())
+            .is_some_and(|a| a.notes.as_str() == "Prefers rail.")
+    }));
+    let (status, _) = http(
+        "PATCH",
+        &format!("{}/api/v1/documents/{id}", server.base),
+        Some(&olga),
+        Some(r#"{"name": 42}"#),
+    );
+    assert_eq!(status, 403, "a schema-breaking patch is refused");
+    let (status, _) = http(
+        "GET",
+        &format!("{}/api/v1/records?kind=account", server.base),
+        None,
+        None,
+    );
+    assert_eq!(status, 401);
+    let (status, body) = http(
+        "GET",
+        &format!("{}/api/v1/records?kind=account", server.base),
+        Some(&olga),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains("Summit Schools"));
+    let doc_value = phone
+        .node
+        .document(&id)
+        .expect("doc")
+        .get(ROOT, "territory")
+        .expect("get")
+        .map(|(v, _)| v.to_string());
+    assert_eq!(doc_value.as_deref(), Some("\"south\""));
+}
