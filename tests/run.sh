@@ -24,4 +24,6 @@ test -f tests/node_modules/@automerge/automerge-repo/package.json || {
     exit 1
 }
 
+# The end-to-end tests run the real server binary.
+cargo build --locked -p itinera-server
 cargo test --workspace --all-features --locked

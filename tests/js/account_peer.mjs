@@ -2,6 +2,7 @@
 // adds. Prints the account as it finally sees it.
 //
 //   node account_peer.mjs <http base url> <token> <automerge url>
+import { ImmutableString } from "@automerge/automerge"
 import { Repo } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 
@@ -21,8 +22,10 @@ async function until(what, condition) {
 }
 
 const handle = await repo.find(url)
-handle.change(account => { account.name = "Lakeside Travel Ltd" })
+// Itinera's register fields are plain strings: JS writes them as ImmutableString (a bare JS
+// string would become collaborative text, which the server refuses for a register).
+handle.change(account => { account.name = new ImmutableString("Lakeside Travel Ltd") })
 await until("the vip tag", () => handle.doc().tags?.vip === true)
-console.log(JSON.stringify(handle.doc()))
+console.log(JSON.stringify(handle.doc(), (key, value) => (value instanceof ImmutableString ? value.toString() : value)))
 repo.shutdown()
 process.exit(0)

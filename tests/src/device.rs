@@ -90,6 +90,14 @@ impl Device {
         Ok(device)
     }
 
+    /// Connects again after [`Device::disconnect`], keeping the documents (and offline edits).
+    pub fn reconnect(&mut self, url: &str, token: &str) -> Result<(), ConnectError> {
+        self.socket = Some(open_socket(&self.runtime, url, token)?);
+        self.closed = false;
+        self.node.handle(Input::Connected(1));
+        Ok(())
+    }
+
     /// Sends raw bytes as one binary frame (for hostile-input tests).
     pub fn send_raw(&mut self, frame: Vec<u8>) {
         if let Some(socket) = self.socket.as_mut() {
@@ -183,5 +191,31 @@ impl Device {
         }
         self.node.handle(Input::Disconnected(1));
         self.closed = true;
+    }
+}
+
+fn open_socket(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    token: &str,
+) -> Result<Socket, ConnectError> {
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| ConnectError::Other(e.to_string()))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| ConnectError::Other(e.to_string()))?;
+    request.headers_mut().insert("Authorization", bearer);
+    // A small read buffer: phones hold one connection, servers under test many.
+    let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
+    match runtime.block_on(tokio_tungstenite::connect_async_with_config(
+        request,
+        Some(config),
+        false,
+    )) {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) => {
+            Err(ConnectError::Status(response.status().as_u16()))
+        }
+        Err(err) => Err(ConnectError::Other(err.to_string())),
     }
 }

@@ -217,6 +217,7 @@ fn a_guide_cannot_see_an_invoice_and_reps_cannot_write_what_is_not_theirs() {
         "the status change was not merged"
     );
 
+    // A stranger's copy of another rep's account is refused outright.
     let mut forged = record(
         9,
         &Account {
@@ -229,11 +230,58 @@ fn a_guide_cannot_see_an_invoice_and_reps_cannot_write_what_is_not_theirs() {
     let mut sneaky = Device::connect(&server.sync_url(), &sam, "sam-tablet").expect("connect");
     sneaky.node.insert(other_account, forged);
     assert!(
-        sneaky.run_until(WAIT, |d| !d.errors.is_empty()),
-        "no error for writing another rep's account"
+        sneaky.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("may not write"))),
+        "errors: {:?}",
+        sneaky.errors
     );
     let (_, on_server) = server_view(&server, &olga, &other_account);
     assert_eq!(on_server["record"]["name"], "Not Sam's");
+
+    // Sam's account is handed to Sofia while Sam is offline: his offline edit is refused.
+    let sams = new_id(13);
+    office.node.insert(
+        sams,
+        record(
+            2,
+            &Account {
+                name: "Was Sam's".into(),
+                owner: "sam".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&sams)));
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone-2").expect("connect");
+    phone.node.find(sams);
+    assert!(phone.run_until(WAIT, |d| d.node.document(&sams).is_some()));
+    phone.disconnect();
+    let (status, body) = http(
+        "PATCH",
+        &format!("{}/api/v1/documents/{sams}", server.base),
+        Some(&olga),
+        Some(r#"{"owner":"sofia"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    phone.node.change(&sams, |doc| {
+        doc.put(ROOT, "name", "Sam was here").expect("put")
+    });
+    phone
+        .reconnect(&server.sync_url(), &sam)
+        .expect("reconnect");
+    assert!(
+        phone.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("may not write"))),
+        "errors: {:?}",
+        phone.errors
+    );
+    let (_, on_server) = server_view(&server, &olga, &sams);
+    assert_eq!(on_server["record"]["name"], "Was Sam's");
+    assert_eq!(on_server["record"]["owner"], "sofia");
 }
 
 #[test]

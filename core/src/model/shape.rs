@@ -49,7 +49,29 @@ pub trait Fields: Shape {
     ) -> Result<(), ShapeError>;
 }
 
-impl Shape for String {}
+impl Shape for String {
+    fn check<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError> {
+        if let Ok(Some((Value::Object(ObjType::Text), _))) = doc.get(obj, &prop) {
+            return Err(ShapeError {
+                path: path.clone(),
+                reason: "found collaborative text where a plain string belongs (a register; \
+                         from JS, write it as an ImmutableString)"
+                    .into(),
+            });
+        }
+        <String as Hydrate>::hydrate(doc, obj, prop)
+            .map(drop)
+            .map_err(|err| ShapeError {
+                path: path.clone(),
+                reason: err.to_string(),
+            })
+    }
+}
 impl Shape for i64 {}
 impl Shape for u64 {}
 impl Shape for f64 {}

@@ -237,7 +237,15 @@ impl DocSync {
         if peer.access == Access::None {
             // Answered like a document we do not have; nothing else about it reaches the peer.
             peer.status = PeerStatus::Wants;
-            if !message.changes.is_empty() {
+            // A peer that lost access (an account handed to another rep) may still hold the
+            // document and have edited it offline: tell it its changes are refused, rather than
+            // leave it waiting for an answer that never comes.
+            let has_unknown_changes = !self.doc.get_heads().is_empty()
+                && message
+                    .heads
+                    .iter()
+                    .any(|head| self.doc.get_change_by_hash(head).is_none());
+            if !message.changes.is_empty() || has_unknown_changes {
                 return Err(SyncError::Forbidden { document: self.id });
             }
             return Ok(Received {
