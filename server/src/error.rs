@@ -20,6 +20,9 @@ pub enum Error {
     /// A user or token operation was refused.
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountError),
+    /// The demo could not be seeded.
+    #[error("demo: {0}")]
+    Demo(String),
     /// The store writer has stopped (the server is shutting down).
     #[error("the store writer has stopped")]
     WriterStopped,
