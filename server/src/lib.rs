@@ -147,8 +147,16 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     on_listening(address);
     let served = server.await;
 
-    // Everything handed to the writer before this barrier is committed once it returns.
-    let _ = services.writer.write(WriteBatch::new()).await;
+    // Everything handed to the writer before this barrier is committed once it returns, and
+    // durably, even under relaxed durability.
+    let mut last = WriteBatch::new();
+    last.put_value(
+        "server:stopped-at",
+        services.now_ms().to_string().into_bytes(),
+    );
+    if let Ok(Err(err)) = services.writer.write_durably(last).await {
+        tracing::error!(error = %err, "the final flush failed");
+    }
     for arbiter in arbiters {
         arbiter.stop();
     }

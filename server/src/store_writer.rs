@@ -32,6 +32,8 @@ pub type WriteResult = Result<(), WriteError>;
 struct Job {
     batch: WriteBatch,
     done: Option<oneshot::Sender<WriteResult>>,
+    /// Commit this one durably whatever the configured durability (the shutdown flush).
+    durable: bool,
 }
 
 /// A handle to the store writer thread. Cloning it is cheap; the thread stops when every handle
@@ -70,6 +72,7 @@ impl StoreWriter {
         if let Err(mpsc::SendError(job)) = self.jobs.send(Job {
             batch,
             done: Some(done),
+            durable: false,
         }) {
             if let Some(done) = job.done {
                 let _ = done.send(Err(WriteError::Stopped));
@@ -80,7 +83,27 @@ impl StoreWriter {
 
     /// Writes `batch` without waiting for it (sync states, which a crash may lose).
     pub fn write_detached(&self, batch: WriteBatch) {
-        let _ = self.jobs.send(Job { batch, done: None });
+        let _ = self.jobs.send(Job {
+            batch,
+            done: None,
+            durable: false,
+        });
+    }
+
+    /// Writes `batch` with fsync even when the server runs with relaxed durability, which also
+    /// makes every earlier relaxed commit durable: the flush at shutdown.
+    pub fn write_durably(&self, batch: WriteBatch) -> oneshot::Receiver<WriteResult> {
+        let (done, answer) = oneshot::channel();
+        if let Err(mpsc::SendError(job)) = self.jobs.send(Job {
+            batch,
+            done: Some(done),
+            durable: true,
+        }) {
+            if let Some(done) = job.done {
+                let _ = done.send(Err(WriteError::Stopped));
+            }
+        }
+        answer
     }
 }
 
@@ -99,6 +122,11 @@ fn run(
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        let durability = if taken.iter().any(|job| job.durable) {
+            Durability::Immediate
+        } else {
+            durability
+        };
         let mut combined = WriteBatch::new();
         for job in &mut taken {
             append(&mut combined, std::mem::take(&mut job.batch));

@@ -140,6 +140,11 @@ impl TestServer {
         Self { child, base, log }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `ws://127.0.0.1:<port>/sync`.
     pub fn sync_url(&self) -> String {
         format!("{}/sync", self.base.replacen("http", "ws", 1))

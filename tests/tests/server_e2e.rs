@@ -460,3 +460,32 @@ fn the_rest_api_creates_and_updates_records_that_phones_receive() {
         .map(|(v, _)| v.to_string());
     assert_eq!(doc_value.as_deref(), Some("\"south\""));
 }
+
+#[test]
+fn sigterm_flushes_even_relaxed_writes_and_exits_cleanly() {
+    let data = DataDir::new("sigterm");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let mut server = TestServer::start(&data, &["--relaxed-durability"]);
+    let id = new_id(50);
+    let mut device = Device::connect(&server.sync_url(), &olga, "laptop").expect("connect");
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "title", "written before shutdown")
+        .expect("put");
+    doc.commit();
+    device.node.insert(id, doc);
+    for n in 0..20i64 {
+        device
+            .node
+            .change(&id, |doc| doc.put(ROOT, format!("k{n}"), n).expect("put"));
+    }
+    assert!(device.run_until(WAIT, |d| d.acknowledged(&id)));
+    device.disconnect();
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}: {}", server.log());
+    assert!(server.log().contains("the store is flushed"));
+
+    let server = TestServer::start(&data, &[]);
+    let (status, view) = server_view(&server, &olga, &id);
+    assert_eq!(status, 200);
+    assert_eq!(view["record"]["k19"], 19);
+}

@@ -418,3 +418,24 @@ async fn openapi() -> HttpResponse {
         .content_type("application/json")
         .body(include_str!("openapi.json"))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_is_json_and_lists_the_routes() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("valid JSON");
+        assert_eq!(spec["openapi"], "3.0.3");
+        let source = include_str!("api.rs");
+        for line in source
+            .lines()
+            .filter(|line| line.trim_start().starts_with(".route(\""))
+        {
+            let path = line.split('"').nth(1).expect("a quoted path");
+            assert!(
+                spec["paths"].get(path).is_some(),
+                "{path} is not in openapi.json"
+            );
+        }
+    }
+}
