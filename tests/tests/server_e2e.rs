@@ -489,3 +489,133 @@ fn sigterm_flushes_even_relaxed_writes_and_exits_cleanly() {
     assert_eq!(status, 200);
     assert_eq!(view["record"]["k19"], 19);
 }
+
+#[test]
+fn a_generic_document_is_its_creators_until_shared() {
+    let data = DataDir::new("sharing");
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    cli(
+        &data,
+        &[
+            "user",
+            "add",
+            "pat",
+            "--role",
+            "office",
+            "--password",
+            "s3cret",
+        ],
+    );
+    let server = TestServer::start(&data, &[]);
+    let id = new_id(60);
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "shopping", "bread, water").expect("put");
+    doc.commit();
+    let mut phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    phone.node.insert(id, doc);
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&id)));
+
+    let mut other = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("connect");
+    other.node.find(id);
+    assert!(other.run_until(WAIT, |d| {
+        d.events
+            .contains(&itinera_core::sync::Event::DocumentUnavailable(id))
+    }));
+    assert_eq!(server_view(&server, &ben, &id).0, 404);
+
+    // Only the owner may share; then Ben sees it.
+    let share = format!("{}/api/v1/documents/{id}/shares/ben", server.base);
+    assert_eq!(http("PUT", &share, Some(&ben), None).0, 404);
+    assert_eq!(http("PUT", &share, Some(&ana), None).0, 204);
+    let mut again = Device::connect(&server.sync_url(), &ben, "ben-laptop").expect("connect");
+    again.node.find(id);
+    assert!(again.run_until(WAIT, |d| d.node.document(&id).is_some()));
+
+    // An office user logs in with a password; office does not see private generic documents.
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/login", server.base),
+        None,
+        Some(r#"{"user":"pat","password":"s3cret"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let login: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let pat = login["token"].as_str().expect("token").to_owned();
+    assert_eq!(server_view(&server, &pat, &id).0, 404);
+    let (status, _) = http(
+        "POST",
+        &format!("{}/api/v1/login", server.base),
+        None,
+        Some(r#"{"user":"pat","password":"wrong"}"#),
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn oversize_frames_slow_readers_and_silent_clients_are_disconnected() {
+    let data = DataDir::new("limits");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(
+        &data,
+        &[
+            "--max-frame-bytes",
+            "65536",
+            "--max-outgoing-bytes",
+            "2000",
+            "--ping-interval-ms",
+            "50",
+            "--client-timeout-ms",
+            "300",
+        ],
+    );
+    // A frame over the limit ends that connection.
+    let mut big = Device::connect(&server.sync_url(), &olga, "big").expect("connect");
+    big.send_raw(vec![0xa0; 100_000]);
+    assert!(
+        big.run_until(WAIT, |d| d.closed),
+        "an oversize frame did not close the connection"
+    );
+
+    // A document larger than the outgoing limit cannot be queued for a client: it is dropped.
+    let id = new_id(70);
+    let mut writer = Device::connect(&server.sync_url(), &olga, "writer").expect("connect");
+    let mut doc = AutoCommit::new();
+    // Scattered numbers: automerge compresses repetitive columns, and this must stay large.
+    for i in 0..600u64 {
+        doc.put(
+            ROOT,
+            format!("k{i}"),
+            i.wrapping_mul(0x9e37_79b9_7f4a_7c15) as i64,
+        )
+        .expect("put");
+    }
+    doc.commit();
+    writer.node.insert(id, doc);
+    assert!(writer.run_until(WAIT, |d| d.acknowledged(&id)));
+    let mut reader = Device::connect(&server.sync_url(), &olga, "reader").expect("connect");
+    reader.node.find(id);
+    assert!(
+        reader.run_until(WAIT, |d| d.closed),
+        "the slow reader was kept"
+    );
+    assert!(
+        server
+            .metric("itinera_slow_clients_disconnected_total")
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+
+    // Clients that never answer pings (this one, and the writer, now that nobody polls it) are
+    // dropped after the timeout.
+    let silent = Device::connect(&server.sync_url(), &olga, "silent").expect("connect");
+    let deadline = std::time::Instant::now() + WAIT;
+    while server.metric("itinera_connections").unwrap_or(1.0) > 0.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "silent clients were never dropped"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    drop((silent, writer));
+}
