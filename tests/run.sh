@@ -26,4 +26,10 @@ test -f tests/node_modules/@automerge/automerge-repo/package.json || {
 
 # The end-to-end tests run the real server binary.
 cargo build --locked -p itinera-server
-cargo test --workspace --all-features --locked
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --all-features --locked 2>&1 | tee "$log"
+
+# One closing line for the whole suite: the totals of every test binary and doc-test run.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

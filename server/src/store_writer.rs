@@ -10,6 +10,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use itinera_core::DocumentId;
 use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch, WriteOp};
 use tokio::sync::oneshot;
 
@@ -34,6 +35,8 @@ struct Job {
     done: Option<oneshot::Sender<WriteResult>>,
     /// Commit this one durably whatever the configured durability (the shutdown flush).
     durable: bool,
+    /// A document to fold into one snapshot after the commit.
+    compact: Option<DocumentId>,
 }
 
 /// A handle to the store writer thread. Cloning it is cheap; the thread stops when every handle
@@ -73,6 +76,7 @@ impl StoreWriter {
             batch,
             done: Some(done),
             durable: false,
+            compact: None,
         }) {
             if let Some(done) = job.done {
                 let _ = done.send(Err(WriteError::Stopped));
@@ -87,6 +91,18 @@ impl StoreWriter {
             batch,
             done: None,
             durable: false,
+            compact: None,
+        });
+    }
+
+    /// Folds a document's stored changes into one snapshot, after whatever is queued before it.
+    /// Loading a document then reads one chunk instead of one per change.
+    pub fn compact(&self, document: DocumentId) {
+        let _ = self.jobs.send(Job {
+            batch: WriteBatch::new(),
+            done: None,
+            durable: false,
+            compact: Some(document),
         });
     }
 
@@ -98,6 +114,7 @@ impl StoreWriter {
             batch,
             done: Some(done),
             durable: true,
+            compact: None,
         }) {
             if let Some(done) = job.done {
                 let _ = done.send(Err(WriteError::Stopped));
@@ -147,6 +164,11 @@ fn run(
         for job in taken {
             if let Some(done) = job.done {
                 let _ = done.send(result.clone());
+            }
+            if let Some(document) = job.compact {
+                if let Err(err) = store.compact(document) {
+                    tracing::warn!(%document, error = %err, "compaction skipped");
+                }
             }
         }
     }

@@ -18,6 +18,9 @@ use super::messages::{
 use crate::services::Services;
 use crate::store_writer::WriteResult;
 
+/// Stored changes after which a document's chunks are folded into one snapshot.
+const COMPACT_AFTER_CHUNKS: u64 = 64;
+
 /// How long a document waits before it retries a write the store refused.
 const RETRY_WRITE: Duration = Duration::from_secs(1);
 
@@ -44,6 +47,8 @@ pub struct DocActor {
     broken: Option<String>,
     /// What the indexer was last told about this document.
     described: Option<(DocumentScope, String)>,
+    /// Incremental chunks stored since the last snapshot.
+    stored_chunks: u64,
 }
 
 impl std::fmt::Debug for DocActor {
@@ -75,6 +80,7 @@ impl DocActor {
             relay: EphemeralRelay::new(),
             broken: None,
             described: None,
+            stored_chunks: 0,
         }
     }
 
@@ -99,7 +105,10 @@ impl DocActor {
             }
         }
         match store.meta(self.id) {
-            Ok(Some(meta)) => self.creator = meta.owner,
+            Ok(Some(meta)) => {
+                self.stored_chunks = meta.incremental_chunks;
+                self.creator = meta.owner;
+            }
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(document = %self.id, error = %err, "document metadata unreadable")
@@ -237,6 +246,11 @@ impl DocActor {
                     Ok(()) => {
                         actor.durable_heads = heads;
                         actor.describe();
+                        actor.stored_chunks += 1;
+                        if actor.stored_chunks >= COMPACT_AFTER_CHUNKS {
+                            actor.stored_chunks = 0;
+                            actor.services.writer.compact(actor.id);
+                        }
                     }
                     Err(err) => {
                         tracing::error!(document = %actor.id, error = %err, "change not yet durable; retrying");
