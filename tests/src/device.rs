@@ -49,25 +49,7 @@ impl Device {
             .enable_all()
             .build()
             .expect("runtime");
-        let mut request = url
-            .into_client_request()
-            .map_err(|e| ConnectError::Other(e.to_string()))?;
-        let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|e| ConnectError::Other(e.to_string()))?;
-        request.headers_mut().insert("Authorization", bearer);
-        let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
-        let connected = runtime.block_on(tokio_tungstenite::connect_async_with_config(
-            request,
-            Some(config),
-            false,
-        ));
-        let socket = match connected {
-            Ok((socket, _)) => socket,
-            Err(tungstenite::Error::Http(response)) => {
-                return Err(ConnectError::Status(response.status().as_u16()));
-            }
-            Err(err) => return Err(ConnectError::Other(err.to_string())),
-        };
+        let socket = open_socket(&runtime, url, token)?;
         let config = NodeConfig {
             peer_id: PeerId::new(peer),
             metadata: PeerMetadata {

@@ -619,3 +619,54 @@ fn oversize_frames_slow_readers_and_silent_clients_are_disconnected() {
     }
     drop((silent, writer));
 }
+
+#[test]
+fn ephemeral_messages_reach_the_other_readers_once() {
+    let data = DataDir::new("ephemeral");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let id = new_id(80);
+    let mut a = Device::connect(&server.sync_url(), &olga, "laptop").expect("connect");
+    a.node.insert(
+        id,
+        record(
+            5,
+            &Account {
+                name: "Presence".into(),
+                owner: "olga".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    assert!(a.run_until(WAIT, |d| d.acknowledged(&id)));
+    let mut b = Device::connect(&server.sync_url(), &olga, "desktop").expect("connect");
+    b.node.find(id);
+    assert!(b.run_until(WAIT, |d| d.node.document(&id).is_some()));
+    // A guide asks for it too: he may not read accounts, so he must not see the cursor either.
+    let mut outsider = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    outsider.node.find(id);
+    assert!(outsider.run_until(WAIT, |d| {
+        d.events
+            .contains(&itinera_core::sync::Event::DocumentUnavailable(id))
+    }));
+
+    a.node
+        .broadcast_ephemeral(&id, b"cursor: contacts/c-1".to_vec());
+    a.run_until(Duration::from_millis(100), |_| false);
+    let received = |d: &Device| {
+        d.events
+            .iter()
+            .filter(|e| matches!(e, itinera_core::sync::Event::Ephemeral { .. }))
+            .count()
+    };
+    assert!(b.run_until(WAIT, |d| received(d) == 1));
+    b.run_until(Duration::from_millis(200), |_| false);
+    outsider.run_until(Duration::from_millis(200), |_| false);
+    assert_eq!(received(&b), 1, "delivered once");
+    assert_eq!(
+        received(&outsider),
+        0,
+        "not to a user who may not read the document"
+    );
+}

@@ -147,6 +147,24 @@ impl Message {
         }
     }
 
+    /// The same message addressed to `target` (how a server relays an ephemeral message: the
+    /// author stays the sender). Messages without a target come back unchanged.
+    pub fn retargeted(&self, target: &PeerId) -> Message {
+        let mut message = self.clone();
+        match &mut message {
+            Message::Peer { target_id, .. }
+            | Message::Request { target_id, .. }
+            | Message::Sync { target_id, .. }
+            | Message::DocUnavailable { target_id, .. }
+            | Message::Ephemeral { target_id, .. }
+            | Message::RemoteSubscriptionChange { target_id, .. }
+            | Message::RemoteHeadsChanged { target_id, .. } => *target_id = target.clone(),
+            Message::Error { target_id, .. } => *target_id = Some(target.clone()),
+            Message::Join { .. } | Message::Leave { .. } => {}
+        }
+        message
+    }
+
     /// Decodes one binary frame with the given limits.
     pub fn decode(frame: &[u8], limits: &DecodeLimits) -> Result<Self, FrameError> {
         if frame.len() > limits.max_frame_bytes {

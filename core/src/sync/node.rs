@@ -464,17 +464,17 @@ impl<P: AccessPolicy> Node<P> {
             session_id,
             data,
             ..
-        } = message
+        } = &message
         else {
             return;
         };
-        if !self.relay.admit(&sender_id, &session_id, count) {
+        if !self.relay.admit(sender_id, session_id, *count) {
             return;
         }
-        if self.policy.access(&sender_id, &document_id) == Access::None {
+        if self.policy.access(sender_id, document_id) == Access::None {
             return;
         }
-        let Some(sync) = self.documents.get(&document_id) else {
+        let Some(sync) = self.documents.get(document_id) else {
             return;
         };
         // Servers relay to the document's other peers; a client's only peer is its server,
@@ -482,25 +482,18 @@ impl<P: AccessPolicy> Node<P> {
         let relays = self.config.role == NodeRole::Server;
         let targets: Vec<PeerId> = sync
             .peers()
-            .filter(|(peer, access)| relays && *peer != &sender_id && *access != Access::None)
+            .filter(|(peer, access)| relays && *peer != sender_id && *access != Access::None)
             .map(|(peer, _)| peer.clone())
             .collect();
         for target in targets {
-            let relayed = Message::Ephemeral {
-                sender_id: sender_id.clone(),
-                target_id: target.clone(),
-                document_id,
-                count,
-                session_id: session_id.clone(),
-                data: data.clone(),
-            };
-            self.send_to_peer(&target, &relayed);
+            self.send_to_peer(&target, &message.retargeted(&target));
         }
-        self.event(Event::Ephemeral {
-            document: document_id,
-            sender: sender_id,
-            data,
-        });
+        let event = Event::Ephemeral {
+            document: *document_id,
+            sender: sender_id.clone(),
+            data: data.clone(),
+        };
+        self.event(event);
     }
 
     /// Sends whatever a document has to say to its peers.

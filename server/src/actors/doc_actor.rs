@@ -362,16 +362,14 @@ impl DocActor {
     fn ephemeral(&mut self, from: &PeerHandle, message: ProtocolMessage) {
         let ProtocolMessage::Ephemeral {
             sender_id,
-            document_id,
             count,
             session_id,
-            data,
             ..
-        } = message
+        } = &message
         else {
             return;
         };
-        if sender_id != from.peer_id || !self.relay.admit(&sender_id, &session_id, count) {
+        if sender_id != &from.peer_id || !self.relay.admit(sender_id, session_id, *count) {
             return;
         }
         if self.access_for(&from.principal) == Access::None || !self.sync.is_present() {
@@ -380,21 +378,14 @@ impl DocActor {
         let targets: Vec<PeerHandle> = self
             .peers
             .values()
-            .filter(|peer| peer.peer_id != sender_id)
+            .filter(|peer| &peer.peer_id != sender_id)
             .cloned()
             .collect();
         for target in targets {
             if self.access_for(&target.principal) == Access::None {
                 continue;
             }
-            let relayed = ProtocolMessage::Ephemeral {
-                sender_id: sender_id.clone(),
-                target_id: target.peer_id.clone(),
-                document_id,
-                count,
-                session_id: session_id.clone(),
-                data: data.clone(),
-            };
+            let relayed = message.retargeted(&target.peer_id);
             target.outbox.do_send(Deliver {
                 frames: vec![Bytes::from(relayed.encode())],
             });
