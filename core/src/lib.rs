@@ -31,6 +31,8 @@ pub mod id;
 pub mod model;
 pub mod policy;
 pub mod protocol;
+pub mod reports;
+pub mod rules;
 #[cfg(feature = "redb")]
 pub mod store;
 pub mod sync;
