@@ -260,8 +260,8 @@ impl RandomEdit for Booking {
 }
 
 impl RandomEdit for Invoice {
-    fn edit(&mut self, op: &Op, _w: &Writer) {
-        match op.choice % 4 {
+    fn edit(&mut self, op: &Op, w: &Writer) {
+        match op.choice % 5 {
             0 => {
                 let line = self.lines.entry(key(op)).or_default();
                 line.unit_price_minor = op.number;
@@ -269,6 +269,15 @@ impl RandomEdit for Invoice {
             }
             1 => toggle(&mut self.bookings, op),
             2 => self.totals = self.compute_totals(),
+            3 => {
+                let payment = Payment {
+                    amount_minor: op.number,
+                    method: "transfer".into(),
+                    reference: op.text.clone(),
+                    at: op.number,
+                };
+                let _ = self.payments.append(w.log_key(op), payment);
+            }
             _ => self.due_on = maybe(op),
         }
     }

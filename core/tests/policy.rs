@@ -656,6 +656,48 @@ fn a_posted_invoice_may_be_credited_and_a_draft_edited() {
 }
 
 #[test]
+fn a_payment_is_recorded_on_a_posted_invoice_but_never_rewritten() {
+    let office = principal(Role::Office);
+    let payment = Payment {
+        amount_minor: 114_300,
+        method: "transfer".into(),
+        reference: "BANK-1".into(),
+        at: 5,
+    };
+    let (before, after) = changed(&posted_invoice(), |invoice| {
+        invoice
+            .payments
+            .append(LogKey::new(5, "office"), payment.clone())?;
+        Ok(())
+    });
+    assert_eq!(check(&office, Some(&before), &after, "office"), Ok(()));
+
+    let mut paid = posted_invoice();
+    paid.payments
+        .append(LogKey::new(5, "office"), payment)
+        .expect("append");
+    let (before, after) = changed(&paid, |invoice| {
+        let key = invoice
+            .payments
+            .iter()
+            .next()
+            .map(|(key, _)| key.to_owned())
+            .expect("a payment");
+        if let Some(entry) = invoice.payments.get_mut(&key) {
+            entry.amount_minor = 1;
+        }
+        Ok(())
+    });
+    assert_eq!(
+        check(&office, Some(&before), &after, "office"),
+        Err(Refusal::Frozen {
+            status: InvoiceStatus::Posted,
+            path: path("/payments")
+        })
+    );
+}
+
+#[test]
 fn the_legal_number_and_totals_of_an_invoice_are_the_servers() {
     let office = principal(Role::Office);
     let draft = Invoice::default();

@@ -125,6 +125,7 @@ impl Indexer {
             document: index_document_id(user),
             author: None,
             edit,
+            with: None,
         });
         actix::spawn(async move {
             if let Ok(Err(err)) = request.await {

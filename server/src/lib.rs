@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod authority;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -109,6 +110,8 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
         actor: automerge::ActorId::random(),
         indexer: OnceLock::new(),
         user_changes: OnceLock::new(),
+        authority: OnceLock::new(),
+        devices: OnceLock::new(),
     });
 
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
@@ -120,6 +123,15 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     let indexer = Indexer::new(services.clone(), hub.clone()).start();
     let _ = services.indexer.set(indexer.clone().recipient());
     let _ = services.user_changes.set(indexer.recipient());
+    let _ = services.devices.set(hub.clone().recipient());
+    let authority_thread = Arbiter::new();
+    let authority = {
+        let (services, hub) = (services.clone(), hub.clone());
+        authority::Authority::start_in_arbiter(&authority_thread.handle(), move |_| {
+            authority::Authority::new(services, hub)
+        })
+    };
+    let _ = services.authority.set(authority.recipient());
 
     let state = web::Data::new(AppState {
         services: services.clone(),
@@ -160,6 +172,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     for arbiter in arbiters {
         arbiter.stop();
     }
+    authority_thread.stop();
     // The writer thread ends by itself when the last handle goes; the barrier above already
     // made every acknowledged change durable.
     drop(writer_thread);

@@ -24,6 +24,10 @@ pub struct Services {
     pub indexer: OnceLock<Recipient<Described>>,
     /// Where user changes are reported, once the indexer runs.
     pub user_changes: OnceLock<Recipient<UserChanged>>,
+    /// Where durable changes are reported, once the authority runs.
+    pub authority: OnceLock<Recipient<crate::actors::Changed>>,
+    /// Where devices' pending documents are reported (the hub).
+    pub devices: OnceLock<Recipient<crate::actors::DevicePending>>,
 }
 
 impl std::fmt::Debug for Services {

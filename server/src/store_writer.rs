@@ -177,6 +177,13 @@ fn run(
 /// Moves the writes of `from` to the end of `into`.
 fn append(into: &mut WriteBatch, from: WriteBatch) {
     for op in from.into_operations() {
+        push(into, op);
+    }
+}
+
+/// Adds one write to the end of `into`.
+pub fn push(into: &mut WriteBatch, op: WriteOp) {
+    {
         match op {
             WriteOp::AppendChanges { doc, changes, meta } => {
                 into.append_changes(doc, changes, meta)

@@ -182,6 +182,13 @@ impl<R: Record> Document<R> {
         self.doc.save_incremental()
     }
 
+    /// The changes outside the history of `heads` (every change, for no heads): what was written
+    /// concurrently with or after the moment `heads` name. The authority reads it to find edits
+    /// that did not see a record's archiving.
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> Vec<automerge::Change> {
+        self.doc.get_changes(heads)
+    }
+
     /// Every value devices wrote to the field at `path`, and which one wins.
     pub fn conflicts(&self, path: &FieldPath) -> Result<FieldConflicts> {
         conflicts::field_conflicts(&self.doc, path)

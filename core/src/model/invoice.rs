@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use autosurgeon::{Hydrate, Reconcile};
 
 use super::shape::{record, string_enum};
-use super::{DocumentKind, Record, Set};
+use super::{DocumentKind, Log, Record, Set};
 
 string_enum! {
     /// Where an invoice stands. Posted invoices are frozen; corrections are credit notes.
@@ -43,6 +43,9 @@ record! {
         pub totals: InvoiceTotals,
         /// For a credit note: the invoice it corrects.
         pub credit_of: Option<String>,
+        /// Money received against the invoice (refunds paid out, for a credit note); the server
+        /// books each into the journal once.
+        pub payments: Log<Payment>,
     }
 }
 
@@ -59,6 +62,20 @@ record! {
         pub unit_price_minor: i64,
         /// VAT rate in basis points (2700 = 27 %).
         pub vat_rate_bp: i64,
+    }
+}
+
+record! {
+    /// One payment of an invoice, in minor units of the invoice's currency.
+    #[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate)]
+    pub struct Payment {
+        pub amount_minor: i64,
+        /// How it was paid: `transfer`, `card`, `cash`.
+        pub method: String,
+        /// The bank or card reference, to match it on the statement.
+        pub reference: String,
+        /// Unix ms when the money arrived.
+        pub at: i64,
     }
 }
 

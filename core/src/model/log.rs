@@ -33,6 +33,12 @@ impl LogKey {
         Self(format!("{:016x}-{unique}", unix_ms.max(0)))
     }
 
+    /// A key as stored: read back from a document, or derived by the server so that re-running
+    /// a decision never appends the same entry twice.
+    pub fn from_stored(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
     /// The key as stored.
     pub fn as_str(&self) -> &str {
         &self.0

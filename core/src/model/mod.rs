@@ -62,7 +62,7 @@ pub use employee::{Employee, EmploymentStatus, Leave, Licence};
 pub use field_log::{AssignmentResponse, FieldLog, Incident, Severity};
 pub use field_path::{FieldPath, PathSegment};
 pub use hr_record::HrRecord;
-pub use invoice::{Invoice, InvoiceLine, InvoiceStatus, InvoiceTotals};
+pub use invoice::{Invoice, InvoiceLine, InvoiceStatus, InvoiceTotals, Payment};
 pub use journal::{Journal, JournalEntry, JournalLine};
 pub use lead::{Lead, LeadStatus};
 pub use log::{DuplicateEntry, Log, LogKey};

@@ -146,8 +146,16 @@ fn invoice(before: Option<Invoice>, after: &Invoice) -> Result<(), Refusal> {
     };
     // Everything but the status is compared at once, so a field added to `Invoice` later is
     // frozen too; the list below only names the field for the user.
+    // Payments are recorded against posted invoices (that is when they arrive); existing
+    // payments may not be rewritten or removed.
+    for (key, payment) in before.payments.iter() {
+        if after.payments.get(key) != Some(payment) {
+            return Err(frozen(field("payments")));
+        }
+    }
     let mut rest = after.clone();
     rest.status = before.status;
+    rest.payments = before.payments.clone();
     if rest != before {
         let path = first_changed!(
             before, after;

@@ -231,6 +231,18 @@ impl DocActor {
         ctx: &mut Context<Self>,
         then: impl FnOnce(&mut Self, &mut Context<Self>, &WriteResult) + 'static,
     ) {
+        self.persist_with(ctx, WriteBatch::new(), false, then);
+    }
+
+    /// [`Self::persist`], with other writes made durable in the same transaction, and whether
+    /// the change is the server's own (the authority is told either way).
+    fn persist_with(
+        &mut self,
+        ctx: &mut Context<Self>,
+        extra: WriteBatch,
+        by_server: bool,
+        then: impl FnOnce(&mut Self, &mut Context<Self>, &WriteResult) + 'static,
+    ) {
         let heads = self.sync.heads();
         if heads == self.durable_heads {
             then(self, ctx, &Ok(()));
@@ -239,6 +251,19 @@ impl DocActor {
         let changes = self.sync.document_mut().save_after(&self.durable_heads);
         let mut batch = WriteBatch::new();
         batch.append_changes(self.id, changes, self.meta());
+        // The document's summary for reports changes in the same transaction as the document.
+        match itinera_core::reports::summarize(&self.id, self.sync.document()) {
+            Ok(Some(summary)) => {
+                if let Ok(bytes) = serde_json::to_vec(&summary) {
+                    batch.put_value(&crate::authority::summary_key(&self.id), bytes);
+                }
+            }
+            Ok(None) => {}
+            Err(err) => tracing::warn!(document = %self.id, error = %err, "no summary for reports"),
+        }
+        for op in extra.into_operations() {
+            crate::store_writer::push(&mut batch, op);
+        }
         let written = self.services.writer.write(batch);
         ctx.wait(async move { written.await.unwrap_or(Err(crate::store_writer::WriteError::Stopped)) }.into_actor(self).map(
             move |result, actor, ctx| {
@@ -246,6 +271,7 @@ impl DocActor {
                     Ok(()) => {
                         actor.durable_heads = heads;
                         actor.describe();
+                        actor.tell_authority(by_server);
                         actor.stored_chunks += 1;
                         if actor.stored_chunks >= COMPACT_AFTER_CHUNKS {
                             actor.stored_chunks = 0;
@@ -282,6 +308,37 @@ impl DocActor {
             });
         }
         self.described = Some(current);
+    }
+
+    /// Tells the hub whether `peer` still holds changes of this document the server lacks (they
+    /// were refused, or are still arriving), for the sync-health report.
+    fn report_pending(&mut self, peer: &PeerId) {
+        let their_heads = self
+            .sync
+            .sync_state(peer)
+            .and_then(|state| state.their_heads.clone())
+            .unwrap_or_default();
+        let doc = self.sync.document_mut();
+        let pending = their_heads
+            .iter()
+            .any(|head| doc.get_change_by_hash(head).is_none());
+        if let Some(devices) = self.services.devices.get() {
+            devices.do_send(super::messages::DevicePending {
+                peer_id: peer.clone(),
+                document: self.id,
+                pending,
+            });
+        }
+    }
+
+    fn tell_authority(&self, by_server: bool) {
+        if let (Some(authority), Some(kind)) = (self.services.authority.get(), self.scope.kind) {
+            authority.do_send(super::messages::Changed {
+                document: self.id,
+                kind,
+                by_server,
+            });
+        }
     }
 
     fn retry_write(&mut self, ctx: &mut Context<Self>) {
@@ -328,7 +385,9 @@ impl DocActor {
             )
             .map_err(|refusal| refusal.to_string())
         };
-        match self.sync.receive(&from.peer_id, incoming, Some(&check)) {
+        let result = self.sync.receive(&from.peer_id, incoming, Some(&check));
+        self.report_pending(&from.peer_id);
+        match result {
             Ok(received) if received.changed => {
                 if self.creator.is_none() {
                     self.creator = Some(from.principal.user.clone());
@@ -496,7 +555,9 @@ impl Handler<LocalChange> for DocActor {
         }
         self.rescope();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.persist(ctx, move |actor, _, result| {
+        let by_server = change.author.is_none();
+        let extra = change.with.unwrap_or_default();
+        self.persist_with(ctx, extra, by_server, move |actor, _, result| {
             let outcome = match result {
                 Ok(()) => {
                     actor.flush();

@@ -7,8 +7,8 @@ use itinera_core::DocumentId;
 
 use super::DocActor;
 use super::messages::{
-    LocalChange, LocalChangeError, PeerLeft, ReadDocument, Route, SessionClosed, SessionId,
-    ShareDocument, Unload,
+    DevicePending, DeviceSeen, Devices, LocalChange, LocalChangeError, PeerLeft, ReadDocument,
+    Route, SessionClosed, SessionId, ShareDocument, Unload,
 };
 use crate::services::Services;
 
@@ -25,6 +25,8 @@ pub struct Hub {
     documents: HashMap<DocumentId, Entry>,
     sessions: HashMap<SessionId, HashSet<DocumentId>>,
     tick: Duration,
+    /// Every device seen since start, by peer id, for the sync-health report.
+    devices: HashMap<String, DeviceSeen>,
 }
 
 struct Entry {
@@ -52,6 +54,7 @@ impl Hub {
             documents: HashMap::new(),
             sessions: HashMap::new(),
             tick,
+            devices: HashMap::new(),
         }
     }
 
@@ -113,6 +116,19 @@ impl Handler<Route> for Hub {
     type Result = ();
 
     fn handle(&mut self, route: Route, _: &mut Self::Context) {
+        let now = self.services.now_ms();
+        let device = self
+            .devices
+            .entry(route.from.peer_id.to_string())
+            .or_default();
+        device.user.clone_from(&route.from.principal.user);
+        device.peer_id = route.from.peer_id.to_string();
+        device.storage_id = route
+            .from
+            .storage_id
+            .as_ref()
+            .map(|s| s.as_str().to_owned());
+        device.last_seen = now;
         let session = route.from.session;
         self.sessions
             .entry(session)
@@ -166,3 +182,24 @@ forward!(
 );
 forward!(ReadDocument, Result<Vec<u8>, LocalChangeError>);
 forward!(ShareDocument, Result<(), LocalChangeError>);
+
+impl Handler<DevicePending> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, pending: DevicePending, _: &mut Self::Context) {
+        let device = self.devices.entry(pending.peer_id.to_string()).or_default();
+        if pending.pending {
+            device.pending.insert(pending.document.to_string());
+        } else {
+            device.pending.remove(&pending.document.to_string());
+        }
+    }
+}
+
+impl Handler<Devices> for Hub {
+    type Result = Vec<DeviceSeen>;
+
+    fn handle(&mut self, _: Devices, _: &mut Self::Context) -> Self::Result {
+        self.devices.values().cloned().collect()
+    }
+}

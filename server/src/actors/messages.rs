@@ -6,6 +6,7 @@ use automerge::{AutoCommit, ChangeHash};
 use itinera_core::DocumentId;
 use itinera_core::policy::Principal;
 use itinera_core::protocol::{Message as ProtocolMessage, PeerId, StorageId};
+use itinera_core::store::WriteBatch;
 
 /// Identifies one WebSocket session for the life of the process.
 pub type SessionId = u64;
@@ -81,6 +82,9 @@ pub struct LocalChange {
     /// Whose change it is, for the access check; `None` for the server's own changes.
     pub author: Option<Arc<Principal>>,
     pub edit: Edit,
+    /// Other writes that must be durable together with this change (the invoice number
+    /// sequence with the invoice that got the number).
+    pub with: Option<WriteBatch>,
 }
 
 impl std::fmt::Debug for LocalChange {
@@ -122,3 +126,40 @@ pub struct ShareDocument {
     pub user: String,
     pub share: bool,
 }
+
+/// A document changed durably: for the authority, which checks the rules a merge cannot keep.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct Changed {
+    pub document: DocumentId,
+    pub kind: itinera_core::DocumentKind,
+    /// Whether the change came from the server itself (the authority's own decisions).
+    pub by_server: bool,
+}
+
+/// What the server knows of one device, for the sync-health report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DeviceSeen {
+    pub user: String,
+    pub peer_id: String,
+    pub storage_id: Option<String>,
+    pub last_seen: i64,
+    /// Documents whose changes from this device the server has not taken in (refused, or
+    /// still arriving).
+    pub pending: std::collections::BTreeSet<String>,
+}
+
+/// From a doc actor to the hub: whether a device still holds changes of a document that the
+/// server does not.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct DevicePending {
+    pub peer_id: PeerId,
+    pub document: DocumentId,
+    pub pending: bool,
+}
+
+/// The devices the hub has seen.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<DeviceSeen>")]
+pub struct Devices;

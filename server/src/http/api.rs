@@ -5,6 +5,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use automerge::AutoCommit;
 use itinera_core::policy::{DocumentScope, Grant, Principal, Role, access};
+use itinera_core::reports;
 use itinera_core::sync::Access;
 use itinera_core::{DocumentId, DocumentKind};
 use serde::Deserialize;
@@ -34,6 +35,17 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/records/{kind}", web::post().to(create_record))
         .route("/documents/{id}", web::get().to(get_document))
         .route("/documents/{id}", web::patch().to(update_document))
+        .route("/alerts", web::get().to(list_alerts))
+        .route(
+            "/alerts/{key}/acknowledge",
+            web::post().to(acknowledge_alert),
+        )
+        .route("/alerts/{key}/resolve", web::post().to(resolve_alert))
+        .route("/reports/{name}", web::get().to(report))
+        .route(
+            "/documents/{id}/contacts/merge",
+            web::post().to(merge_contacts),
+        )
         .route("/documents/{id}/shares/{user}", web::put().to(share))
         .route("/documents/{id}/shares/{user}", web::delete().to(unshare));
 }
@@ -307,6 +319,7 @@ async fn change(
             document: id,
             author: Some(Arc::new(principal)),
             edit,
+            with: None,
         })
         .await
         .map_err(|_| change_error(LocalChangeError::Unavailable))?
@@ -411,6 +424,206 @@ async fn unshare(
     path: web::Path<(String, String)>,
 ) -> Reply {
     share_with(state, request, path, false).await
+}
+
+#[derive(Deserialize)]
+struct AlertFilter {
+    status: Option<String>,
+}
+
+/// The alerts of the authority, newest first; office and admins.
+async fn list_alerts(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    filter: web::Query<AlertFilter>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let id = crate::authority::alerts_document_id();
+    let read = state
+        .hub
+        .send(ReadDocument {
+            document: id,
+            reader: Arc::new(principal),
+        })
+        .await;
+    let bytes = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(LocalChangeError::NotFound)) => {
+            return Ok(HttpResponse::Ok().json(Vec::<Json>::new()));
+        }
+        Ok(Err(err)) => return Err(change_error(err)),
+        Err(_) => return Err(change_error(LocalChangeError::Unavailable)),
+    };
+    let doc = AutoCommit::load(&bytes)
+        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let alerts: itinera_core::model::Alerts = autosurgeon::hydrate(&doc)
+        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let mut listed: Vec<Json> = alerts
+        .alerts
+        .iter()
+        .filter(|(_, alert)| filter.status.as_deref().is_none_or(|status| alert.status.as_str() == status))
+        .map(|(key, alert)| {
+            json!({
+                "key": key, "rule": alert.rule.as_str(), "severity": alert.severity.as_str(),
+                "document": alert.document, "message": alert.message, "raised_at": alert.raised_at,
+                "status": alert.status.as_str(), "resolved_by": alert.resolved_by, "resolved_at": alert.resolved_at,
+            })
+        })
+        .collect();
+    listed.sort_by_key(|alert| std::cmp::Reverse(alert["raised_at"].as_i64().unwrap_or(0)));
+    Ok(HttpResponse::Ok().json(listed))
+}
+
+async fn set_alert_status(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    key: web::Path<String>,
+    status: itinera_core::model::AlertStatus,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let user = principal.user.clone();
+    let now = state.services.now_ms();
+    let key = key.into_inner();
+    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
+        let mut alerts: itinera_core::model::Alerts =
+            autosurgeon::hydrate(doc).map_err(|e| e.to_string())?;
+        let alert = alerts.alerts.get_mut(&key).ok_or("no such alert")?;
+        alert.status = status;
+        if status == itinera_core::model::AlertStatus::Resolved {
+            alert.resolved_by = Some(user);
+            alert.resolved_at = Some(now);
+        }
+        autosurgeon::reconcile(doc, &alerts).map_err(|e| e.to_string())
+    });
+    Ok(HttpResponse::Ok().json(
+        change(
+            &state,
+            principal,
+            crate::authority::alerts_document_id(),
+            edit,
+        )
+        .await?,
+    ))
+}
+
+async fn acknowledge_alert(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    key: web::Path<String>,
+) -> Reply {
+    set_alert_status(
+        state,
+        request,
+        key,
+        itinera_core::model::AlertStatus::Acknowledged,
+    )
+    .await
+}
+
+async fn resolve_alert(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    key: web::Path<String>,
+) -> Reply {
+    set_alert_status(
+        state,
+        request,
+        key,
+        itinera_core::model::AlertStatus::Resolved,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ReportOptions {
+    /// Guide cost per hour in minor units, for revenue margins.
+    guide_hour_cost_minor: Option<i64>,
+}
+
+/// A head-office report over the read model (document summaries); office and admins.
+async fn report(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+    options: web::Query<ReportOptions>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    if !matches!(principal.role, Role::Admin | Role::Office) {
+        return Err(error(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "reports are for office and admins",
+        ));
+    }
+    let now = state.services.now_ms();
+    if name.as_str() == "sync-health" {
+        let devices = state
+            .hub
+            .send(crate::actors::Devices)
+            .await
+            .map_err(|_| change_error(LocalChangeError::Unavailable))?;
+        let devices: Vec<reports::DeviceHealth> = devices
+            .into_iter()
+            .map(|d| reports::DeviceHealth {
+                user: d.user,
+                peer_id: d.peer_id,
+                storage_id: d.storage_id,
+                last_seen: d.last_seen,
+                pending_documents: d.pending.len() as u64,
+            })
+            .collect();
+        return Ok(HttpResponse::Ok().json(reports::sync_health(&devices, now)));
+    }
+    let services = state.services.clone();
+    let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
+    let name = name.into_inner();
+    let body = web::block(move || -> Result<Json, String> {
+        let summaries = crate::authority::load_summaries(&services);
+        let value = match name.as_str() {
+            "pipeline" => serde_json::to_value(reports::pipeline(&summaries, now)),
+            "conversion" => serde_json::to_value(reports::conversion(&summaries)),
+            "revenue" => serde_json::to_value(reports::revenue(&summaries, guide_cost)),
+            "stock" => serde_json::to_value(reports::stock(&summaries, now)),
+            "guides" => serde_json::to_value(reports::guides(&summaries)),
+            "invoices" => serde_json::to_value(reports::invoices(&summaries, now)),
+            "trial-balance" => serde_json::to_value(reports::trial_balance(&summaries)),
+            other => return Err(format!("no report named {other:?}")),
+        };
+        value.map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?
+    .map_err(|e| error(actix_web::http::StatusCode::NOT_FOUND, e))?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+struct Merge {
+    survivor: String,
+    duplicate: String,
+}
+
+/// Merges a duplicate contact into its survivor (a proposal of the authority, accepted).
+async fn merge_contacts(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<Merge>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let id = parse_id(&id)?;
+    let now = state.services.now_ms();
+    let Merge {
+        survivor,
+        duplicate,
+    } = body.into_inner();
+    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
+        let mut account: itinera_core::model::Account =
+            autosurgeon::hydrate(doc).map_err(|e| e.to_string())?;
+        itinera_core::rules::merge_contacts(&mut account, &survivor, &duplicate, now)
+            .map_err(|e| e.to_string())?;
+        autosurgeon::reconcile(doc, &account).map_err(|e| e.to_string())
+    });
+    Ok(HttpResponse::Ok().json(change(&state, principal, id, edit).await?))
 }
 
 async fn openapi() -> HttpResponse {
