@@ -40,6 +40,12 @@ impl Seeder {
             last_change_at: self.now,
             ..DocumentMeta::default()
         };
+        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, doc.automerge()) {
+            if let Ok(bytes) = serde_json::to_vec(&summary) {
+                self.batch
+                    .put_value(&crate::authority::summary_key(&id), bytes);
+            }
+        }
         self.batch.put_snapshot(id, doc.save(), meta);
         Ok(())
     }

@@ -183,6 +183,8 @@ impl Actor for Indexer {
         // Reading every document takes time; the server serves meanwhile.
         std::thread::spawn(move || {
             let mut found = Vec::new();
+            // Documents stored before the read model existed get their report summary now.
+            let mut summaries = itinera_core::store::WriteBatch::new();
             if let Ok(documents) = store.documents() {
                 for (id, meta) in documents {
                     if meta.kind.as_deref() == Some("index") {
@@ -197,6 +199,21 @@ impl Actor for Indexer {
                     if let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) {
                         found.push((id, scope, title_of(&doc)));
                     }
+                    let key = crate::authority::summary_key(&id);
+                    if matches!(store.value(&key), Ok(None)) {
+                        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
+                            if let Ok(bytes) = serde_json::to_vec(&summary) {
+                                summaries.put_value(&key, bytes);
+                            }
+                        }
+                    }
+                }
+            }
+            if !summaries.is_empty() {
+                if let Err(err) =
+                    store.commit(summaries, itinera_core::store::Durability::Immediate)
+                {
+                    tracing::error!(error = %err, "report summaries not backfilled");
                 }
             }
             me.do_send(Scanned(found));

@@ -92,6 +92,8 @@ pub struct TestServer {
     pub base: String,
     /// Where its log goes.
     pub log: PathBuf,
+    /// What it printed on stdout before it listened (the demo's tokens, say).
+    pub banner: Vec<String>,
 }
 
 impl TestServer {
@@ -116,6 +118,7 @@ impl TestServer {
         let stdout = child.stdout.take().expect("stdout is piped");
         let (found, address) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut banner = Vec::new();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("listening on ").nth(1) {
                     let base = rest
@@ -123,12 +126,14 @@ impl TestServer {
                         .next()
                         .unwrap_or_default()
                         .to_owned();
-                    let _ = found.send(base);
+                    let _ = found.send((base, std::mem::take(&mut banner)));
+                } else {
+                    banner.push(line);
                 }
             }
         });
-        let base = match address.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => base,
+        let (base, banner) = match address.recv_timeout(Duration::from_secs(30)) {
+            Ok(found) => found,
             Err(_) => {
                 let _ = child.kill();
                 panic!(
@@ -137,7 +142,12 @@ impl TestServer {
                 );
             }
         };
-        Self { child, base, log }
+        Self {
+            child,
+            base,
+            log,
+            banner,
+        }
     }
 
     /// The server's process id.
