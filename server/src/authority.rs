@@ -33,10 +33,7 @@ use crate::services::Services;
 /// How long a shipped transfer may go unreceived before it is flagged.
 const TRANSFER_GRACE_MS: i64 = 3 * 24 * 3_600_000;
 
-/// The key of a document's report summary in the store's key–value table.
-pub fn summary_key(id: &DocumentId) -> String {
-    format!("summary:{id}")
-}
+pub use itinera_core::reports::summary_key;
 
 /// The id of a document the server keeps under a fixed name (`alerts`, `journal:2026-11`).
 pub fn named_document_id(name: &str) -> DocumentId {
