@@ -150,6 +150,15 @@ impl Authority {
                     if let Some(departure) = departure {
                         self.evaluate_departure(departure, &mut plan);
                     }
+                    let account_archived = DocumentId::parse(&booking.account)
+                        .ok()
+                        .and_then(|account| self.load::<Account>(&account))
+                        .is_some_and(|account| {
+                            account.archived_at.is_some() || account.merged_into.is_some()
+                        });
+                    let findings =
+                        rules::archived_reference_findings(&id, &booking, account_archived);
+                    self.alerts(id, &[AlertRule::ArchivedReference], findings, &mut plan);
                 }
             }
             DocumentKind::Departure => {
@@ -169,6 +178,21 @@ impl Authority {
             DocumentKind::Employee => self.evaluate_guide(&id.to_string(), &mut plan),
             DocumentKind::Stock => {
                 if let Some(location) = self.load::<StockLocation>(&id) {
+                    // Two phones that created the same counter at once leave one counter; the
+                    // movement log keeps every movement, so the counter is set right from it.
+                    let drift = rules::counter_drift(&location);
+                    if !drift.is_empty() {
+                        plan.push((
+                            id,
+                            typed_edit::<StockLocation>(move |kit| {
+                                for (item, missing) in drift {
+                                    kit.on_hand.entry(item).or_default().increment(missing);
+                                }
+                                Ok(true)
+                            }),
+                            None,
+                        ));
+                    }
                     let catalog = self
                         .catalog
                         .and_then(|catalog| self.load::<Catalog>(&catalog));

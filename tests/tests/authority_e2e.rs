@@ -536,3 +536,58 @@ fn head_office_reports_over_the_demo_company() {
     let (_, balance) = get("trial-balance", &olga);
     assert_eq!(balance["balanced"], true);
 }
+
+#[test]
+fn a_counter_created_on_two_phones_at_once_is_set_right_from_the_movement_log() {
+    let data = DataDir::new("drift");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let kit = new_id(50);
+    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
+    office.node.insert(
+        kit,
+        record(
+            1,
+            &StockLocation {
+                name: "Van 2".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&kit)));
+    let mut other = Device::connect(&server.sync_url(), &olga, "office-2").expect("connect");
+    other.node.find(kit);
+    assert!(other.run_until(WAIT, |d| d.node.document(&kit).is_some()));
+    office.disconnect();
+    other.disconnect();
+
+    // Both receive headsets for an item the van never held: each phone creates the counter.
+    for (device, name) in [(&mut office, "a"), (&mut other, "b")] {
+        edit::<StockLocation>(device, &kit, |k| {
+            let receipt = StockMovement {
+                item: "headset".into(),
+                quantity: 5,
+                reason: MovementReason::Receipt,
+                reference: None,
+                actor: name.into(),
+                at: 3,
+            };
+            k.post_movement(LogKey::new(3, name), receipt)
+                .expect("receipt");
+        });
+    }
+    office
+        .reconnect(&server.sync_url(), &olga)
+        .expect("reconnect");
+    other
+        .reconnect(&server.sync_url(), &olga)
+        .expect("reconnect");
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&kit)));
+    assert!(other.run_until(WAIT, |d| d.acknowledged(&kit)));
+    assert!(
+        office.run_until(WAIT, |d| read::<StockLocation>(d, &kit)
+            .is_some_and(|k| k.quantity("headset") == 10)),
+        "the counter was not corrected: {:?}",
+        read::<StockLocation>(&mut office, &kit).map(|k| k.quantity("headset"))
+    );
+}
