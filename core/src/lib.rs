@@ -25,6 +25,7 @@
 //! # Ok::<(), itinera_core::Error>(())
 //! ```
 
+mod civil_date;
 pub mod document;
 mod error;
 pub mod id;

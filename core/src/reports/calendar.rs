@@ -17,42 +17,9 @@ pub(crate) fn day_of(unix_ms: i64) -> i64 {
 /// The day number of a `YYYY-MM-DD` date (anything after the first ten characters, such as a
 /// time, is ignored); `None` when it is not a calendar date.
 pub(crate) fn day_number(date: &str) -> Option<i64> {
-    let date = date.trim();
-    let head = date.get(..10)?;
-    let mut parts = head.split('-');
-    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-    if year.len() != 4 || month.len() != 2 || day.len() != 2 {
-        return None;
-    }
-    let year: i64 = year.parse().ok()?;
-    let month: i64 = month.parse().ok()?;
-    let day: i64 = day.parse().ok()?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day))
+    let date = crate::civil_date::CivilDate::parse(date.trim().get(..10)?)?;
+    Some(day_of(date.unix_ms()))
 }
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@
 //! assert_eq!(issue_date(1_772_323_200_000), "2026-03-01");
 //! ```
 
-use super::civil_date::CivilDate;
+use crate::civil_date::CivilDate;
 use crate::model::{Invoice, InvoiceStatus};
 
 /// Whether the server must give `invoice` its legal number: posted (or already credited) and

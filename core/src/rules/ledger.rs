@@ -36,8 +36,8 @@
 use std::collections::BTreeMap;
 
 use super::Finding;
-use super::civil_date::CivilDate;
 use crate::DocumentId;
+use crate::civil_date::CivilDate;
 use crate::model::{
     AlertRule, AlertSeverity, Invoice, InvoiceStatus, Journal, JournalEntry, JournalLine,
 };

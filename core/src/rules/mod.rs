@@ -39,7 +39,6 @@
 //! ```
 
 mod archived_reference;
-mod civil_date;
 mod contact_identity;
 mod contact_merge;
 mod duplicate_contact;
