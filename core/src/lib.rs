@@ -32,6 +32,8 @@ pub mod id;
 pub mod model;
 pub mod policy;
 pub mod protocol;
+#[cfg(feature = "redb")]
+pub mod replica;
 pub mod reports;
 pub mod rules;
 #[cfg(feature = "redb")]

@@ -25,7 +25,6 @@ use itinera_core::reports::Summary;
 use itinera_core::rules::{self, AssignmentRef, Finding};
 use itinera_core::store::WriteBatch;
 use itinera_core::{Document, DocumentId, DocumentKind, Record};
-use sha2::{Digest, Sha256};
 
 use crate::actors::{Changed, Edit, Hub, LocalChange, LocalChangeError};
 use crate::services::Services;
@@ -37,10 +36,7 @@ pub use itinera_core::reports::summary_key;
 
 /// The id of a document the server keeps under a fixed name (`alerts`, `journal:2026-11`).
 pub fn named_document_id(name: &str) -> DocumentId {
-    let digest = Sha256::digest(format!("itinera/{name}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    DocumentId::from_bytes(bytes)
+    DocumentId::named(name)
 }
 
 /// The company's alerts document.

@@ -15,7 +15,6 @@ use itinera_core::model::{AccessLevel, IndexEntry, UserIndex};
 use itinera_core::policy::{DocumentScope, access};
 use itinera_core::sync::Access;
 use itinera_core::{DocumentId, DocumentKind};
-use sha2::{Digest, Sha256};
 
 use crate::actors::{Hub, LocalChange};
 use crate::services::Services;
@@ -23,10 +22,7 @@ use crate::services::Services;
 /// The id of a user's index document: derived from the name, so the server and the user's
 /// devices agree on it without asking.
 pub fn index_document_id(user: &str) -> DocumentId {
-    let digest = Sha256::digest(format!("itinera/index/{user}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    DocumentId::from_bytes(bytes)
+    DocumentId::index_of(user)
 }
 
 /// A short title for a document, for index entries: the first of its `name`, `subject`,

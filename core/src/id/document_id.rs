@@ -45,6 +45,22 @@ impl DocumentId {
         Self(bytes)
     }
 
+    /// The id of a document the server keeps under a fixed name (`alerts`, `index/ana`,
+    /// `journal:2026-11`): the first 16 bytes of SHA-256 of `itinera/<name>`, so the server and
+    /// every device agree on it without asking.
+    pub fn named(name: &str) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(format!("itinera/{name}").as_bytes());
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(bytes)
+    }
+
+    /// The id of a user's index document, which lists what the user's devices should hold.
+    pub fn index_of(user: &str) -> Self {
+        Self::named(&format!("index/{user}"))
+    }
+
     /// The raw bytes.
     pub const fn as_bytes(&self) -> &[u8; 16] {
         &self.0
