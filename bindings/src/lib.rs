@@ -1,6 +1,28 @@
 //! `itinera-bindings`: the phone SDK, exported to Kotlin, Swift and Python through UniFFI.
 //!
-//! It re-exports nothing yet; the device replica and sync client are built on
-//! [`itinera_core`] and land here.
+//! Two objects: [`Replica`], the device's own store with the typed records and operations a
+//! sales rep or a guide needs (it works with no network at all), and [`SyncClient`], which
+//! syncs a replica with the server. Every exported function is a thin shell around
+//! `itinera_core::replica` and the core sync engine; errors cross as one [`ItineraError`].
+//!
+//! ```no_run
+//! # fn example() -> Result<(), itinera::ItineraError> {
+//! use itinera::{Replica, SyncClient};
+//! let replica = Replica::open("/data/itinera.redb".into(), "sam".into())?;
+//! let account = replica.create_account("Lakeside Schools".into(), "north".into())?;
+//! let client = SyncClient::new(replica.clone(), "ws://127.0.0.1:8080/sync".into(), "itn_…".into())?;
+//! client.start_background(30_000);
+//! # Ok(()) }
+//! ```
 
-pub use itinera_core as core;
+mod error;
+mod replica;
+mod sync_client;
+mod views;
+
+pub use error::ItineraError;
+pub use replica::Replica;
+pub use sync_client::{Rejection, SyncClient, SyncListener, SyncReport, SyncStatus};
+pub use views::*;
+
+uniffi::setup_scaffolding!();
