@@ -12,6 +12,7 @@ require() {
 }
 
 require cargo "the Rust toolchain"
+require python3 "Python 3, for the Python SDK tests"
 require node "Node.js, for the JS automerge-repo interop tests"
 require npm "npm, to install the JS packages from tests/package-lock.json"
 
@@ -24,8 +25,9 @@ test -f tests/node_modules/@automerge/automerge-repo/package.json || {
     exit 1
 }
 
-# The end-to-end tests run the real server binary.
+# The end-to-end tests run the real server binary, and the SDK tests its generated bindings.
 cargo build --locked -p itinera-server
+bash mobile/python/build.sh
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -244,6 +244,26 @@ impl Replica {
         Ok(self.lock()?.account(id(&account)?)?.map(Into::into))
     }
 
+    /// The activities of an account, newest first.
+    pub fn activities(&self, account: String) -> Result<Vec<ActivityView>, ItineraError> {
+        let account = id(&account)?;
+        Ok(self
+            .lock()?
+            .activities(account)?
+            .into_iter()
+            .map(|(key, a)| ActivityView {
+                key,
+                kind: a.activity_kind.as_str().into(),
+                subject: a.subject,
+                body: a.body,
+                actor: a.actor,
+                at: a.at,
+                due: a.due,
+                done: a.done,
+            })
+            .collect())
+    }
+
     /// The user's accounts, not archived.
     pub fn my_accounts(&self) -> Result<Vec<AccountView>, ItineraError> {
         Ok(self

@@ -158,6 +158,20 @@ pub struct AssignmentView {
     pub hours: f64,
 }
 
+/// A call, meeting, e-mail, note or task logged on an account.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ActivityView {
+    pub key: String,
+    /// `call`, `email`, `meeting`, `note` or `task`.
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    pub actor: String,
+    pub at: i64,
+    pub due: Option<i64>,
+    pub done: bool,
+}
+
 /// One value of a field that devices wrote concurrently.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct ConflictValue {

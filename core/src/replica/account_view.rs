@@ -205,6 +205,23 @@ impl Replica {
         Ok(views)
     }
 
+    /// The activities logged on an account (calls, meetings, e-mails, notes, tasks), newest
+    /// first, with their log keys.
+    pub fn activities(
+        &mut self,
+        id: DocumentId,
+    ) -> ReplicaResult<Vec<(String, crate::model::Activity)>> {
+        let Some(account) = self.read::<Account>(id)? else {
+            return Ok(Vec::new());
+        };
+        Ok(account
+            .activities
+            .iter()
+            .rev()
+            .map(|(key, activity)| (key.to_owned(), activity.clone()))
+            .collect())
+    }
+
     /// The account `id` as the app shows it; `None` if the replica does not hold it.
     pub fn account(&mut self, id: DocumentId) -> ReplicaResult<Option<AccountView>> {
         Ok(self
