@@ -13,6 +13,19 @@ require() {
 
 require cargo "the Rust toolchain"
 require python3 "Python 3, for the Python SDK tests"
+require java "Java 17, for the Kotlin SDK tests"
+
+# JNA for the Kotlin bindings on the JVM, from Debian.
+if [ ! -f /usr/share/java/jna.jar ]; then
+    echo "tests/run.sh: installing Debian's libjna-java"
+    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq libjna-java
+fi
+test -f /usr/share/java/jna.jar || {
+    echo "tests/run.sh: /usr/share/java/jna.jar is missing after installing libjna-java" >&2
+    exit 1
+}
 require node "Node.js, for the JS automerge-repo interop tests"
 require npm "npm, to install the JS packages from tests/package-lock.json"
 
@@ -20,14 +33,17 @@ require npm "npm, to install the JS packages from tests/package-lock.json"
 # other platforms' optional packages; install with the lockfile does not.)
 echo "tests/run.sh: installing npm packages from tests/package-lock.json"
 (cd tests && npm install --no-audit --no-fund --loglevel=error)
-test -f tests/node_modules/@automerge/automerge-repo/package.json || {
-    echo "tests/run.sh: npm install did not provide @automerge/automerge-repo" >&2
-    exit 1
-}
+for package in @automerge/automerge-repo kotlin-compiler; do
+    test -f "tests/node_modules/$package/package.json" || {
+        echo "tests/run.sh: npm install did not provide $package" >&2
+        exit 1
+    }
+done
 
 # The end-to-end tests run the real server binary, and the SDK tests its generated bindings.
 cargo build --locked -p itinera-server
 bash mobile/python/build.sh
+bash mobile/kotlin/build.sh
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
