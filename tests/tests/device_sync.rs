@@ -294,3 +294,85 @@ fn a_refused_change_reaches_the_listener_and_can_be_discarded() {
     );
     assert!(replica.pending_documents().expect("pending").is_empty());
 }
+
+/// In the child process: open the replica, make an edit, start syncing, and wait to be killed.
+fn child_edits_then_syncs(path: &str, url: &str, token: &str) {
+    let replica = Replica::open(path.into(), "olga".into()).expect("replica");
+    let account = replica
+        .create_account("Killed mid-sync".into(), "north".into())
+        .expect("account");
+    for n in 0..150 {
+        replica
+            .create_account(format!("Filler {n}"), "north".into())
+            .expect("filler");
+    }
+    println!("edited {account}");
+    let client = SyncClient::new(replica, url.into(), token.into()).expect("client");
+    println!("syncing");
+    let _ = block(client.sync_now());
+    println!("synced");
+}
+
+#[test]
+fn a_device_killed_mid_sync_loses_no_local_edit() {
+    if let (Ok(path), Ok(url), Ok(token)) = (
+        std::env::var("ITINERA_CHILD_REPLICA"),
+        std::env::var("ITINERA_CHILD_URL"),
+        std::env::var("ITINERA_CHILD_TOKEN"),
+    ) {
+        child_edits_then_syncs(&path, &url, &token);
+        return;
+    }
+    let data = DataDir::new("sdk-kill");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let path = data.path().join("phone.redb");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "a_device_killed_mid_sync_loses_no_local_edit",
+            "--nocapture",
+        ])
+        .env("ITINERA_CHILD_REPLICA", &path)
+        .env("ITINERA_CHILD_URL", server.sync_url())
+        .env("ITINERA_CHILD_TOKEN", &olga)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("child");
+    let mut account = None;
+    let stdout = child.stdout.take().expect("stdout");
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+        if let Some(id) = line.strip_prefix("edited ") {
+            account = Some(id.to_owned());
+        }
+        if line == "syncing" {
+            // Let the sync get under way, then pull the plug.
+            std::thread::sleep(Duration::from_millis(30));
+            child.kill().expect("kill");
+            break;
+        }
+    }
+    let _ = child.wait();
+    let account = account.expect("the child reported its edit");
+
+    // The next start finds the edit and syncs it.
+    let replica = Replica::open(path.display().to_string(), "olga".into()).expect("reopen");
+    assert_eq!(
+        replica
+            .account(account.clone())
+            .expect("read")
+            .map(|a| a.name)
+            .as_deref(),
+        Some("Killed mid-sync")
+    );
+    let client = SyncClient::new(replica.clone(), server.sync_url(), olga.clone()).expect("client");
+    block(client.sync_now()).expect("sync");
+    assert!(replica.pending_documents().expect("pending").is_empty());
+    let id = DocumentId::parse(&account).expect("id");
+    let (status, body) = itinera_tests::server::http_get(
+        &format!("{}/api/v1/documents/{id}", server.base),
+        Some(&olga),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Killed mid-sync"));
+}
