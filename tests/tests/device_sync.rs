@@ -296,6 +296,8 @@ fn a_refused_change_reaches_the_listener_and_can_be_discarded() {
 }
 
 /// In the child process: open the replica, make an edit, start syncing, and wait to be killed.
+/// It reports on stdout, which the parent reads.
+#[allow(clippy::print_stdout)]
 fn child_edits_then_syncs(path: &str, url: &str, token: &str) {
     let replica = Replica::open(path.into(), "olga".into()).expect("replica");
     let account = replica
