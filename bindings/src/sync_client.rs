@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use itinera_core::DocumentId;
@@ -76,8 +76,9 @@ impl std::fmt::Debug for SyncClient {
     }
 }
 
-/// The longest one sync may take before it gives up (and the changes wait for the next).
-const SYNC_DEADLINE: Duration = Duration::from_secs(60);
+/// How long a sync waits for the server to say anything before it gives up (the changes wait
+/// for the next attempt).
+const SILENCE_LIMIT: Duration = Duration::from_secs(30);
 /// The longest wait between two attempts while offline.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -298,10 +299,16 @@ impl Job {
             node.find(index);
         }
 
-        let deadline = Instant::now() + SYNC_DEADLINE;
         let mut received = BTreeSet::new();
         let mut unavailable = BTreeSet::new();
         let mut rejected: BTreeMap<DocumentId, String> = BTreeMap::new();
+        // Documents not yet acknowledged, unavailable or refused; re-checked only when a frame
+        // about them arrives, so a sync of thousands of documents stays linear.
+        let mut unsettled: BTreeSet<DocumentId> = node.document_ids().copied().collect();
+        unsettled.insert(index);
+        let mut listed: Vec<DocumentId> = Vec::new();
+        // The index this device already holds counts from the start.
+        let mut index_changed = true;
         loop {
             for output in node.take_outputs() {
                 match output {
@@ -319,49 +326,64 @@ impl Job {
                         });
                     }
                     Output::Event(Event::DocumentChanged(id)) => {
+                        index_changed |= id == index;
                         received.insert(id);
                     }
                     Output::Event(Event::DocumentUnavailable(id)) => {
                         unavailable.insert(id);
+                        unsettled.remove(&id);
                     }
                     Output::Event(Event::LoadRequested(id)) => node.handle(Input::Loaded(id, None)),
                     Output::Event(_) => {}
                 }
             }
-            // Everything the index lists is asked for.
-            let listed = listed_documents(&mut node, &index);
-            let missing: Vec<DocumentId> = listed
-                .iter()
-                .filter(|id| node.doc_sync(id).is_none())
-                .copied()
-                .collect();
-            if !missing.is_empty() {
-                for id in missing {
-                    node.find(id);
+            if std::mem::take(&mut index_changed) {
+                // Everything the index lists is asked for.
+                listed = listed_documents(&mut node, &index);
+                let missing: Vec<DocumentId> = listed
+                    .iter()
+                    .filter(|id| node.doc_sync(id).is_none())
+                    .copied()
+                    .collect();
+                if !missing.is_empty() {
+                    for id in missing {
+                        unsettled.insert(id);
+                        node.find(id);
+                    }
+                    continue;
                 }
-                continue;
             }
-            if settled(&mut node, &listed, &unavailable, &rejected) {
+            if unsettled.is_empty()
+                && listed
+                    .iter()
+                    .all(|id| unavailable.contains(id) || node.doc_sync(id).is_some())
+            {
                 break;
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(ItineraError::Offline {
-                    reason: "the sync did not finish in time".into(),
-                });
-            }
-            let next = tokio::time::timeout(deadline - now, socket.next()).await;
+            let next = tokio::time::timeout(SILENCE_LIMIT, socket.next()).await;
             match next {
                 Ok(Some(Ok(tungstenite::Message::Binary(frame)))) => {
-                    if let Ok(Message::Error {
-                        document_id: Some(id),
-                        message,
-                        ..
-                    }) = Message::decode(&frame, &DecodeLimits::default())
-                    {
-                        rejected.insert(id, message);
-                    }
+                    let about = match Message::decode(&frame, &DecodeLimits::default()) {
+                        Ok(Message::Error {
+                            document_id: Some(id),
+                            message,
+                            ..
+                        }) => {
+                            rejected.insert(id, message);
+                            unsettled.remove(&id);
+                            None
+                        }
+                        Ok(message) => message.document_id().copied(),
+                        Err(_) => None,
+                    };
                     node.handle(Input::Frame(1, frame.to_vec()));
+                    if let Some(id) = about {
+                        if acknowledged(&mut node, &id) {
+                            unsettled.remove(&id);
+                        } else if !rejected.contains_key(&id) && !unavailable.contains(&id) {
+                            unsettled.insert(id);
+                        }
+                    }
                 }
                 Ok(Some(Ok(tungstenite::Message::Close(_)))) | Ok(None) => {
                     return Err(ItineraError::Offline {
@@ -376,7 +398,7 @@ impl Job {
                 }
                 Err(_) => {
                     return Err(ItineraError::Offline {
-                        reason: "the sync did not finish in time".into(),
+                        reason: "the server stopped answering".into(),
                     });
                 }
             }
@@ -450,26 +472,8 @@ fn server_heads(node: &Node<AllowAll>, id: &DocumentId) -> Vec<automerge::Change
         .unwrap_or_default()
 }
 
-/// Whether every document is acknowledged by the server, unavailable there, or refused.
-fn settled(
-    node: &mut Node<AllowAll>,
-    listed: &[DocumentId],
-    unavailable: &BTreeSet<DocumentId>,
-    rejected: &BTreeMap<DocumentId, String>,
-) -> bool {
-    let ids: Vec<DocumentId> = node.document_ids().copied().collect();
-    let every_listed_here = listed
-        .iter()
-        .all(|id| unavailable.contains(id) || node.document(id).is_some());
-    every_listed_here
-        && ids.iter().all(|id| {
-            if unavailable.contains(id) || rejected.contains_key(id) {
-                return true;
-            }
-            let ours = node
-                .document(id)
-                .map(|doc| doc.clone().get_heads())
-                .unwrap_or_default();
-            !ours.is_empty() && server_heads(node, id) == ours
-        })
+/// Whether the server has every change of `id` this device holds.
+fn acknowledged(node: &mut Node<AllowAll>, id: &DocumentId) -> bool {
+    let ours = node.heads(id).unwrap_or_default();
+    !ours.is_empty() && server_heads(node, id) == ours
 }

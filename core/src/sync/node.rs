@@ -165,6 +165,11 @@ impl<P: AccessPolicy> Node<P> {
         }
     }
 
+    /// The heads of a document this node holds (without copying it).
+    pub fn heads(&mut self, id: &DocumentId) -> Option<Vec<automerge::ChangeHash>> {
+        self.documents.get_mut(id).map(DocSync::heads)
+    }
+
     /// The ids of the documents this node holds.
     pub fn document_ids(&self) -> impl Iterator<Item = &DocumentId> {
         self.documents.keys()
