@@ -378,3 +378,75 @@ fn a_device_killed_mid_sync_loses_no_local_edit() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("Killed mid-sync"));
 }
+
+#[test]
+fn background_sync_sends_a_local_change_without_being_asked() {
+    let data = DataDir::new("sdk-background");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (replica, client, heard) = phone(&data, "phone", "olga", &server, &olga);
+    client.start_background(60_000);
+    let account = replica
+        .create_account("Sent in the background".into(), "north".into())
+        .expect("account");
+    let deadline = Instant::now() + WAIT;
+    while !replica.pending_documents().expect("pending").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the background sync never sent the change"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    client.stop_background();
+    let id = DocumentId::parse(&account).expect("id");
+    let (status, body) = itinera_tests::server::http_get(
+        &format!("{}/api/v1/documents/{id}", server.base),
+        Some(&olga),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        heard
+            .statuses
+            .lock()
+            .expect("lock")
+            .contains(&SyncStatus::Online)
+    );
+
+    // Offline (a server that does not answer): the loop reports it and keeps the change.
+    let (offline, offline_client, offline_heard) = {
+        let path = data.path().join("offline.redb");
+        let replica = Replica::open(path.display().to_string(), "olga".into()).expect("replica");
+        let client = SyncClient::new(
+            replica.clone(),
+            "ws://127.0.0.1:9/sync".into(),
+            olga.clone(),
+        )
+        .expect("client");
+        let heard = Arc::new(Heard::default());
+        client.set_listener(heard.clone());
+        (replica, client, heard)
+    };
+    offline
+        .create_account("Waits for signal".into(), "north".into())
+        .expect("account");
+    offline_client.start_background(60_000);
+    let deadline = Instant::now() + WAIT;
+    while !offline_heard
+        .statuses
+        .lock()
+        .expect("lock")
+        .contains(&SyncStatus::Offline)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the listener never heard the device is offline"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    offline_client.stop_background();
+    assert_eq!(
+        offline.pending_documents().expect("pending").len(),
+        1,
+        "the change waits"
+    );
+}
