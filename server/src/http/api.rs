@@ -158,19 +158,27 @@ async fn add_user(
     Ok(HttpResponse::Created().json(user_json(&user)))
 }
 
+/// An admin's change to one user: the indexer rebuilds that user's index, and the answer is the
+/// user as it now is.
+fn user_changed(
+    state: &AppState,
+    request: &HttpRequest,
+    change: impl FnOnce(
+        &crate::accounts::Directory,
+    ) -> Result<crate::accounts::User, crate::accounts::AccountError>,
+) -> Reply {
+    authenticate_admin(state, request)?;
+    let user = change(&state.services.directory).map_err(bad_request)?;
+    state.services.user_changed(&user.name);
+    Ok(HttpResponse::Ok().json(user_json(&user)))
+}
+
 async fn disable_user(
     state: web::Data<AppState>,
     request: HttpRequest,
     name: web::Path<String>,
 ) -> Reply {
-    authenticate_admin(&state, &request)?;
-    let user = state
-        .services
-        .directory
-        .disable_user(&name)
-        .map_err(bad_request)?;
-    state.services.user_changed(&user.name);
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    user_changed(&state, &request, |directory| directory.disable_user(&name))
 }
 
 #[derive(Deserialize)]
@@ -184,15 +192,10 @@ async fn set_grants(
     name: web::Path<String>,
     body: web::Json<Grants>,
 ) -> Reply {
-    authenticate_admin(&state, &request)?;
     let grants = parse_grants(&body.grants)?;
-    let user = state
-        .services
-        .directory
-        .set_grants(&name, &grants)
-        .map_err(bad_request)?;
-    state.services.user_changed(&user.name);
-    Ok(HttpResponse::Ok().json(user_json(&user)))
+    user_changed(&state, &request, |directory| {
+        directory.set_grants(&name, &grants)
+    })
 }
 
 #[derive(Deserialize)]
