@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use automerge::{AutoCommit, ReadDoc};
+use automerge::AutoCommit;
 use itinera_core::model::{AccessLevel, IndexEntry, UserIndex};
 use itinera_core::policy::{DocumentScope, access};
 use itinera_core::sync::Access;
@@ -23,28 +23,6 @@ use crate::services::Services;
 /// devices agree on it without asking.
 pub fn index_document_id(user: &str) -> DocumentId {
     DocumentId::index_of(user)
-}
-
-/// A short title for a document, for index entries: the first of its `name`, `subject`,
-/// `code`, `provisional_number` or `period` fields.
-pub fn title_of(doc: &AutoCommit) -> String {
-    for field in [
-        "name",
-        "subject",
-        "code",
-        "provisional_number",
-        "period",
-        "tour",
-    ] {
-        if let Ok(Some((automerge::Value::Scalar(value), _))) = doc.get(automerge::ROOT, field) {
-            if let automerge::ScalarValue::Str(text) = value.as_ref() {
-                if !text.is_empty() {
-                    return text.to_string();
-                }
-            }
-        }
-    }
-    String::new()
 }
 
 /// A document's scope changed (or it was created).
@@ -193,7 +171,7 @@ impl Actor for Indexer {
                         continue;
                     };
                     if let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) {
-                        found.push((id, scope, title_of(&doc)));
+                        found.push((id, scope, itinera_core::document::title_of(&doc)));
                     }
                     let key = crate::authority::summary_key(&id);
                     if matches!(store.value(&key), Ok(None)) {

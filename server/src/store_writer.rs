@@ -183,24 +183,20 @@ fn append(into: &mut WriteBatch, from: WriteBatch) {
 
 /// Adds one write to the end of `into`.
 pub fn push(into: &mut WriteBatch, op: WriteOp) {
-    {
-        match op {
-            WriteOp::AppendChanges { doc, changes, meta } => {
-                into.append_changes(doc, changes, meta)
-            }
-            WriteOp::PutSnapshot {
-                doc,
-                snapshot,
-                meta,
-            } => into.put_snapshot(doc, snapshot, meta),
-            WriteOp::PutSyncState {
-                doc,
-                storage_id,
-                state,
-            } => into.put_sync_state(doc, &storage_id, state),
-            WriteOp::DeleteDocument { doc } => into.delete_document(doc),
-            WriteOp::PutValue { key, value } => into.put_value(&key, value),
-            WriteOp::DeleteValue { key } => into.delete_value(&key),
-        };
-    }
+    match op {
+        WriteOp::AppendChanges { doc, changes, meta } => into.append_changes(doc, changes, meta),
+        WriteOp::PutSnapshot {
+            doc,
+            snapshot,
+            meta,
+        } => into.put_snapshot(doc, snapshot, meta),
+        WriteOp::PutSyncState {
+            doc,
+            storage_id,
+            state,
+        } => into.put_sync_state(doc, &storage_id, state),
+        WriteOp::DeleteDocument { doc } => into.delete_document(doc),
+        WriteOp::PutValue { key, value } => into.put_value(&key, value),
+        WriteOp::DeleteValue { key } => into.delete_value(&key),
+    };
 }

@@ -32,6 +32,7 @@
 
 mod conflicts;
 mod header;
+mod title;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -41,6 +42,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
 pub use header::{DocumentHeader, validate};
+pub(crate) use title::root_text;
+pub use title::title_of;
 
 use crate::model::{FieldPath, ModelError, Record};
 use crate::{Error, Result};

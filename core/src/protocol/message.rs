@@ -134,6 +134,21 @@ impl Message {
         }
     }
 
+    /// The peer it is addressed to, if it names one.
+    pub fn target_id(&self) -> Option<&PeerId> {
+        match self {
+            Message::Peer { target_id, .. }
+            | Message::Request { target_id, .. }
+            | Message::Sync { target_id, .. }
+            | Message::DocUnavailable { target_id, .. }
+            | Message::Ephemeral { target_id, .. }
+            | Message::RemoteSubscriptionChange { target_id, .. }
+            | Message::RemoteHeadsChanged { target_id, .. } => Some(target_id),
+            Message::Error { target_id, .. } => target_id.as_ref(),
+            Message::Join { .. } | Message::Leave { .. } => None,
+        }
+    }
+
     /// The document it is about, if any.
     pub fn document_id(&self) -> Option<&DocumentId> {
         match self {

@@ -16,24 +16,11 @@
 //! # Ok::<(), itinera_core::replica::ReplicaError>(())
 //! ```
 
-use automerge::{ReadDoc, ScalarValue, Value};
-
 use super::Replica;
 use super::error::{ReplicaResult, not_found};
-use crate::document::FieldConflicts;
+use crate::document::{FieldConflicts, root_text, title_of};
 use crate::model::{DocumentKind, FieldPath};
 use crate::{DocumentId, Error};
-
-/// Root fields that name a document, in order of preference: the server titles its index
-/// entries from the same fields, so the app's lists match the index.
-const TITLE_FIELDS: [&str; 6] = [
-    "name",
-    "subject",
-    "code",
-    "provisional_number",
-    "period",
-    "tour",
-];
 
 impl Replica {
     /// Every value devices wrote concurrently to the field at `path` (`/opportunities/o-1/stage`)
@@ -66,20 +53,7 @@ impl Replica {
         let legal = (kind == Some(DocumentKind::Invoice))
             .then(|| root_text(doc, "legal_number"))
             .flatten();
-        let title = legal
-            .or_else(|| TITLE_FIELDS.iter().find_map(|field| root_text(doc, field)))
-            .unwrap_or_default();
+        let title = legal.unwrap_or_else(|| title_of(doc));
         Ok(Some(title))
-    }
-}
-
-/// The non-empty string at `field` of the root.
-fn root_text<D: ReadDoc>(doc: &D, field: &str) -> Option<String> {
-    match doc.get(automerge::ROOT, field).ok()?? {
-        (Value::Scalar(value), _) => match value.as_ref() {
-            ScalarValue::Str(text) if !text.is_empty() => Some(text.to_string()),
-            _ => None,
-        },
-        _ => None,
     }
 }

@@ -507,11 +507,7 @@ impl<P: AccessPolicy> Node<P> {
             return;
         };
         for message in sync.outgoing() {
-            if let Message::Sync { target_id, .. }
-            | Message::Request { target_id, .. }
-            | Message::DocUnavailable { target_id, .. } = &message
-            {
-                let target = target_id.clone();
+            if let Some(target) = message.target_id().cloned() {
                 self.send_to_peer(&target, &message);
             }
         }

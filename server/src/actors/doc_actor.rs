@@ -182,11 +182,8 @@ impl DocActor {
     fn flush(&mut self) {
         let mut frames: HashMap<PeerId, Vec<Bytes>> = HashMap::new();
         for message in self.sync.outgoing() {
-            let target = match &message {
-                ProtocolMessage::Sync { target_id, .. }
-                | ProtocolMessage::Request { target_id, .. }
-                | ProtocolMessage::DocUnavailable { target_id, .. } => target_id.clone(),
-                _ => continue,
+            let Some(target) = message.target_id().cloned() else {
+                continue;
             };
             frames
                 .entry(target)
@@ -295,7 +292,7 @@ impl DocActor {
         }
         let current = (
             self.scope.clone(),
-            crate::index_documents::title_of(self.sync.document()),
+            itinera_core::document::title_of(self.sync.document()),
         );
         if self.described.as_ref() == Some(&current) {
             return;
