@@ -6,7 +6,8 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use common::{Rng, Sim, doc_id};
-use itinera_core::sync::{Input, NodeRole};
+use itinera_core::protocol::{Message, PeerId};
+use itinera_core::sync::{Access, DocSync, Incoming, Input, NodeRole};
 
 fn doc_with(actor: u8, key: &str, value: i64) -> AutoCommit {
     let mut doc = AutoCommit::new().with_actor(ActorId::from([actor; 16]));
@@ -146,4 +147,60 @@ fn ephemeral_messages_arrive_once() {
         sim.observed[alice].ephemeral.is_empty(),
         "not echoed to its sender"
     );
+}
+
+/// Exchanges messages between two engines until both fall silent.
+fn exchange(phone: &mut DocSync, server: &mut DocSync) {
+    for _ in 0..20 {
+        let to_server = phone.outgoing();
+        let to_phone = server.outgoing();
+        if to_server.is_empty() && to_phone.is_empty() {
+            return;
+        }
+        for message in to_server {
+            if let Message::Sync { data, .. } | Message::Request { data, .. } = message {
+                server
+                    .receive(&PeerId::new("phone"), Incoming::Sync(&data), None)
+                    .expect("server receives");
+            }
+        }
+        for message in to_phone {
+            if let Message::Sync { data, .. } = message {
+                phone
+                    .receive(&PeerId::new("server"), Incoming::Sync(&data), None)
+                    .expect("phone receives");
+            }
+        }
+    }
+    panic!("the engines never fell silent");
+}
+
+#[test]
+fn a_server_that_rewinds_after_a_failed_write_is_sent_the_dropped_change_again() {
+    let id = doc_id(9);
+    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "base", 1));
+    let mut phone = DocSync::empty(PeerId::new("phone"), id);
+    phone.want();
+    server.add_peer(PeerId::new("phone"), Access::Write, None);
+    phone.add_peer(PeerId::new("server"), Access::Write, None);
+    exchange(&mut phone, &mut server);
+    let stored = server.heads();
+    assert_eq!(phone.heads(), stored);
+
+    phone.document_mut().put(ROOT, "edit", 2i64).expect("put");
+    phone.document_mut().commit();
+    exchange(&mut phone, &mut server);
+    assert_eq!(server.heads(), phone.heads(), "the change arrived");
+
+    // The store refused the write: back to what is stored, and the phone is asked again.
+    server.rewind(&stored).expect("rewind");
+    assert_eq!(server.heads(), stored);
+    assert!(server.document().get(ROOT, "edit").expect("get").is_none());
+    exchange(&mut phone, &mut server);
+    assert_eq!(
+        server.heads(),
+        phone.heads(),
+        "the phone sent its change again"
+    );
+    assert!(server.document().get(ROOT, "edit").expect("get").is_some());
 }

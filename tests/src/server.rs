@@ -26,7 +26,11 @@ pub fn binary() -> PathBuf {
 
 /// A fresh, empty data folder, removed when dropped.
 #[derive(Debug)]
-pub struct DataDir(PathBuf);
+pub struct DataDir {
+    path: PathBuf,
+    /// Whether the folder is a tmpfs mount of its own (unmounted when dropped).
+    mounted: bool,
+}
 
 impl DataDir {
     pub fn new(name: &str) -> Self {
@@ -38,17 +42,43 @@ impl DataDir {
         ));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).expect("create data folder");
-        Self(path)
+        Self {
+            path,
+            mounted: false,
+        }
+    }
+
+    /// A data folder on a tmpfs of `bytes`, so that a test can fill the disk. Needs the right
+    /// to mount (root, as on CI); panics with the reason otherwise.
+    pub fn on_tmpfs(name: &str, bytes: u64) -> Self {
+        let mut dir = Self::new(name);
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(&dir.path)
+            .output()
+            .expect("the mount command runs");
+        assert!(
+            output.status.success(),
+            "mounting a {bytes}-byte tmpfs at {} failed (the disk-fault tests need to mount, \
+             as root does): {}",
+            dir.path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        dir.mounted = true;
+        dir
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl Drop for DataDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if self.mounted {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 

@@ -141,6 +141,37 @@ impl DocSync {
         &mut self.doc
     }
 
+    /// Goes back to the document as it was at `heads`, dropping every change after them, and
+    /// starts every peer's sync over so that each one learns again what we hold.
+    ///
+    /// The server rewinds to its last durable heads when a write fails: nothing it could not
+    /// store stays in memory to be acknowledged or relayed, and the peers that sent the dropped
+    /// changes still hold them and send them again.
+    pub fn rewind(&mut self, heads: &[ChangeHash]) -> Result<(), SyncError> {
+        let actor = self.doc.get_actor().clone();
+        self.doc = if heads.is_empty() {
+            AutoCommit::new()
+        } else {
+            self.doc
+                .fork_at(heads)
+                .map_err(|err| SyncError::Malformed {
+                    document: self.id,
+                    reason: err.to_string(),
+                })?
+        }
+        .with_actor(actor);
+        for peer in self.peers.values_mut() {
+            // `needs_reset` has our next message tell the peer to forget what it sent us
+            // (automerge's sync reset), so it sends the dropped changes again.
+            let mut fresh = sync::State::new();
+            fresh.their_capabilities = peer.sync.their_capabilities.take();
+            fresh.read_only = peer.access != Access::Write;
+            fresh.needs_reset = true;
+            peer.sync = fresh;
+        }
+        Ok(())
+    }
+
     /// Starts syncing with `peer`, resuming from `state` if one was persisted.
     ///
     /// A peer with read access gets a read-only sync state: we never ask it for changes, and

@@ -21,7 +21,7 @@ use crate::store_writer::WriteResult;
 /// Stored changes after which a document's chunks are folded into one snapshot.
 const COMPACT_AFTER_CHUNKS: u64 = 64;
 
-/// How long a document waits before it retries a write the store refused.
+/// How long a document waits after a write the store refused before it asks its peers again.
 const RETRY_WRITE: Duration = Duration::from_secs(1);
 
 /// One open document and everyone syncing it.
@@ -276,8 +276,9 @@ impl DocActor {
                         }
                     }
                     Err(err) => {
-                        tracing::error!(document = %actor.id, error = %err, "change not yet durable; retrying");
-                        ctx.run_later(RETRY_WRITE, |actor, ctx| actor.retry_write(ctx));
+                        tracing::error!(document = %actor.id, error = %err, "change not stored; dropped until its sender sends it again");
+                        actor.forget_unstored();
+                        ctx.run_later(RETRY_WRITE, |actor, _| actor.flush());
                     }
                 }
                 then(actor, ctx, &result);
@@ -338,12 +339,23 @@ impl DocActor {
         }
     }
 
-    fn retry_write(&mut self, ctx: &mut Context<Self>) {
-        self.persist(ctx, |actor, _, result| {
-            if result.is_ok() {
-                actor.flush();
-            }
-        });
+    /// Goes back to the last durable version after a failed write. Nothing the store refused
+    /// stays in memory, so nothing of it can be acknowledged or relayed; the devices that sent
+    /// it still hold it, and the sync that restarts after [`RETRY_WRITE`] has them send it again
+    /// (refused again, with the same error, until the store accepts writes).
+    fn forget_unstored(&mut self) {
+        let durable = self.durable_heads.clone();
+        if durable.is_empty() {
+            // The document was never stored: whoever sent it first is not its creator yet.
+            self.creator = None;
+        }
+        if let Err(err) = self.sync.rewind(&durable) {
+            tracing::error!(document = %self.id, error = %err, "could not go back to the stored version");
+            self.broken = Some(format!(
+                "the document could not go back to its stored version: {err}"
+            ));
+        }
+        self.rescope();
     }
 
     fn receive(&mut self, route: Route, ctx: &mut Context<Self>) {
@@ -394,7 +406,7 @@ impl DocActor {
                     Ok(()) => actor.flush(),
                     Err(err) => {
                         actor.services.metrics.reject("store_failed");
-                        actor.send_error(&from, format!("the server could not store your changes yet ({err}); they are kept and retried"));
+                        actor.send_error(&from, format!("the server could not store your changes ({err}); keep them: the server asks for them again until it can store them"));
                     }
                 });
             }
