@@ -42,6 +42,8 @@ enum Command {
     /// Issue and revoke tokens (of a stopped server; use the admin API while it runs).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check the store of a stopped server: every document loads and fits its kind.
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +156,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(cli.data, args),
         Command::User(command) => user(cli.data, command),
         Command::Token(command) => token(cli.data, command),
+        Command::Check => check(cli.data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -290,4 +293,44 @@ fn token(data: PathBuf, command: TokenCommand) -> Result<(), String> {
         } => return Err("give a token or --user NAME".into()),
     }
     Ok(())
+}
+
+/// Opens the store (redb repairs it first if the server stopped without closing it), loads
+/// every document and validates it; prints what it found and fails if anything is broken.
+fn check(data: PathBuf) -> Result<(), String> {
+    let config = ServerConfig {
+        data_dir: data,
+        ..ServerConfig::default()
+    };
+    let store = open_store(&config).map_err(|e| e.to_string())?;
+    let documents = store.documents().map_err(|e| e.to_string())?;
+    let mut broken = Vec::new();
+    for (id, _) in &documents {
+        let problem = match store.load(*id) {
+            Ok(Some(bytes)) => match automerge::AutoCommit::load(&bytes) {
+                Ok(doc) => itinera_core::document::validate(&doc)
+                    .err()
+                    .map(|err| err.to_string()),
+                Err(err) => Some(format!("does not load: {err}")),
+            },
+            Ok(None) => Some("listed, but its data is missing".to_owned()),
+            Err(err) => Some(format!("unreadable: {err}")),
+        };
+        if let Some(problem) = problem {
+            broken.push((*id, problem));
+        }
+    }
+    println!(
+        "{} documents checked, {} broken",
+        documents.len(),
+        broken.len()
+    );
+    for (id, problem) in &broken {
+        println!("  {id}: {problem}");
+    }
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} documents are broken", broken.len()))
+    }
 }
