@@ -43,7 +43,11 @@ enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Check the store of a stopped server: every document loads and fits its kind.
-    Check,
+    Check {
+        /// Also list every document with its kind and owner.
+        #[arg(long)]
+        list: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +160,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(cli.data, args),
         Command::User(command) => user(cli.data, command),
         Command::Token(command) => token(cli.data, command),
-        Command::Check => check(cli.data),
+        Command::Check { list } => check(cli.data, list),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -297,7 +301,7 @@ fn token(data: PathBuf, command: TokenCommand) -> Result<(), String> {
 
 /// Opens the store (redb repairs it first if the server stopped without closing it), loads
 /// every document and validates it; prints what it found and fails if anything is broken.
-fn check(data: PathBuf) -> Result<(), String> {
+fn check(data: PathBuf, list: bool) -> Result<(), String> {
     let config = ServerConfig {
         data_dir: data,
         ..ServerConfig::default()
@@ -327,6 +331,15 @@ fn check(data: PathBuf) -> Result<(), String> {
     );
     for (id, problem) in &broken {
         println!("  {id}: {problem}");
+    }
+    if list {
+        for (id, meta) in &documents {
+            println!(
+                "  {id} {} {}",
+                meta.kind.as_deref().unwrap_or("generic"),
+                meta.owner.as_deref().unwrap_or("-")
+            );
+        }
     }
     if broken.is_empty() {
         Ok(())

@@ -42,6 +42,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
 pub use header::{DocumentHeader, validate};
+#[cfg(feature = "redb")]
 pub(crate) use title::root_text;
 pub use title::title_of;
 

@@ -1,0 +1,187 @@
+//! What the fuzz targets run, shared with the test suite (`tests/tests/fuzz_targets.rs` includes
+//! this file): each function takes arbitrary bytes and must neither panic nor hang; panics are
+//! the bugs.
+//!
+//! - [`frame`]: one WebSocket frame through the strict decoder; a frame that decodes must encode
+//!   back to one that decodes to the same message.
+//! - [`session`]: a sequence of frames through the server's pipeline (handshake, routing, the
+//!   sync engine with the access policy's check on a fork) and through a phone's engine.
+//! - [`document`]: bytes loaded as a document, then everything the server does with a loaded
+//!   document: validate, describe its scope, title it, summarise it for reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::AutoCommit;
+use itinera_core::DocumentId;
+use itinera_core::policy::{DocumentScope, Principal, Role, access, check_shared_change};
+use itinera_core::protocol::{DecodeLimits, Message, PeerId, PeerMetadata, StorageId};
+use itinera_core::sync::{
+    AllowAll, Connection, DocSync, Handshake, Incoming, Input, Node, NodeConfig, NodeRole,
+};
+
+/// Limits small enough that a fuzzer reaches them.
+fn limits() -> DecodeLimits {
+    DecodeLimits {
+        max_frame_bytes: 64 * 1024,
+        ..DecodeLimits::default()
+    }
+}
+
+/// One frame through the decoder, and a decoded frame round-tripped.
+pub fn frame(data: &[u8]) {
+    let limits = limits();
+    if let Ok(message) = Message::decode(data, &limits) {
+        let encoded = message.encode();
+        let again = Message::decode(&encoded, &DecodeLimits::default())
+            .expect("a message re-encodes to a frame that decodes");
+        assert_eq!(again, message, "a frame round-trips");
+    }
+}
+
+/// Splits fuzz input into frames: each frame is a little-endian u16 length and that many bytes.
+pub fn split_frames(mut data: &[u8]) -> Vec<&[u8]> {
+    let mut frames = Vec::new();
+    while data.len() >= 2 && frames.len() < 64 {
+        let len = usize::from(u16::from_le_bytes([data[0], data[1]]));
+        let rest = &data[2..];
+        let take = len.min(rest.len());
+        frames.push(&rest[..take]);
+        data = &rest[take..];
+    }
+    frames
+}
+
+/// Joins frames in the layout [`split_frames`] reads (for seed corpora).
+pub fn join_frames(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for frame in frames {
+        let len = u16::try_from(frame.len()).unwrap_or(u16::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&frame[..usize::from(len)]);
+    }
+    out
+}
+
+/// A join a real client sends first; [`session`] sends it itself when the input's first byte
+/// is even, so that fuzzing spends its time past the handshake.
+pub fn join_frame() -> Vec<u8> {
+    Message::Join {
+        sender_id: PeerId::new("fuzz-phone"),
+        supported_protocol_versions: Some(vec!["1".into()]),
+        peer_metadata: PeerMetadata {
+            storage_id: Some(StorageId::new("fuzz-storage")),
+            is_ephemeral: Some(false),
+        },
+    }
+    .encode()
+}
+
+/// A sequence of frames through the server's pipeline and a phone's engine.
+pub fn session(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut frames: Vec<Vec<u8>> = split_frames(rest).into_iter().map(<[u8]>::to_vec).collect();
+    if mode % 2 == 0 {
+        frames.insert(0, join_frame());
+    }
+    server_session(&frames);
+    phone_session(&frames);
+}
+
+/// What `itinera-server`'s session and document actors do with frames, in one thread.
+fn server_session(frames: &[Vec<u8>]) {
+    let limits = limits();
+    let server = PeerId::new("itinera-server");
+    let mut connection = Connection::accept(server.clone(), PeerMetadata::default());
+    let principal = Principal::new("ana", Role::Sales);
+    let mut documents: BTreeMap<DocumentId, DocSync> = BTreeMap::new();
+    let mut peer = None;
+    for frame in frames {
+        let Ok(message) = Message::decode(frame, &limits) else {
+            return; // the server closes the connection
+        };
+        let message = match connection.receive(message) {
+            Ok(Handshake::Joined { remote, .. }) => {
+                peer = Some(remote);
+                continue;
+            }
+            Ok(Handshake::Message(message)) => message,
+            Ok(_) => continue,
+            Err(violation) if violation.close => return,
+            Err(_) => continue,
+        };
+        let (Some(id), Some(from)) = (message.document_id().copied(), peer.clone()) else {
+            continue;
+        };
+        if documents.len() >= 8 && !documents.contains_key(&id) {
+            continue;
+        }
+        let sync = documents
+            .entry(id)
+            .or_insert_with(|| DocSync::empty(server.clone(), id));
+        let existed = sync.is_present();
+        let scope = if existed {
+            DocumentScope::describe(&id, sync.document(), Some("ana")).unwrap_or_default()
+        } else {
+            DocumentScope::default()
+        };
+        let granted = if existed {
+            access(&principal, &scope)
+        } else {
+            itinera_core::sync::Access::Write
+        };
+        sync.add_peer(from.clone(), granted, None);
+        let incoming = match &message {
+            Message::Request { data, .. } => Incoming::Request(data),
+            Message::Sync { data, .. } => Incoming::Sync(data),
+            Message::DocUnavailable { .. } => Incoming::Unavailable,
+            _ => continue,
+        };
+        let shared = BTreeSet::new();
+        let check = |before: &AutoCommit, after: &AutoCommit| {
+            check_shared_change(
+                &principal,
+                &id,
+                existed.then_some(before),
+                after,
+                Some("ana"),
+                &shared,
+            )
+            .map_err(|refusal| refusal.to_string())
+        };
+        let _ = sync.receive(&from, incoming, Some(&check));
+        for reply in sync.outgoing() {
+            let _ = reply.encode();
+        }
+    }
+}
+
+/// A phone's engine taking the same frames as if the server sent them.
+fn phone_session(frames: &[Vec<u8>]) {
+    let config = NodeConfig {
+        peer_id: PeerId::new("fuzz-phone"),
+        metadata: PeerMetadata::default(),
+        role: NodeRole::Client,
+        limits: limits(),
+        session_id: "fuzz".into(),
+    };
+    let mut phone = Node::new(config, AllowAll);
+    phone.handle(Input::Connected(1));
+    for frame in frames {
+        phone.handle(Input::Frame(1, frame.clone()));
+        let _ = phone.take_outputs();
+    }
+}
+
+/// Bytes loaded as a stored document, then what the server does with one.
+pub fn document(data: &[u8]) {
+    let Ok(doc) = AutoCommit::load(data) else {
+        return;
+    };
+    let id = DocumentId::from_bytes([7; 16]);
+    let _ = itinera_core::document::validate(&doc);
+    let _ = DocumentScope::describe(&id, &doc, Some("ana"));
+    let _ = itinera_core::document::title_of(&doc);
+    let _ = itinera_core::reports::summarize(&id, &doc);
+}
