@@ -1,0 +1,269 @@
+//! Itinera side by side with the Node automerge-repo sync server and samod: one load generator
+//! speaking the automerge-repo protocol drives each server in turn with the same workloads, and
+//! prints a table of figures with the ratio of Itinera to each peer.
+//!
+//! ```sh
+//! cargo run --release -p itinera-bench -- quick            # small sizes, a few minutes
+//! cargo run --release -p itinera-bench -- full             # the plan's sizes
+//! cargo run --release -p itinera-bench -- quick --only a,c --peers durable,node
+//! ```
+//!
+//! Not a test: it reports figures; a workload that loses edits or does not converge reports
+//! FAILED instead of a figure.
+
+#![allow(clippy::print_stdout)]
+
+mod client;
+mod peers;
+mod records;
+mod report;
+mod workloads;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use peers::{Peer, Programs, Server};
+use report::Table;
+use workloads::Sizes;
+
+const USAGE: &str = "usage: itinera-bench quick|full [--only a,b,..] [--peers durable,relaxed,node,samod] [--out FILE] [--workdir DIR]";
+
+struct Options {
+    mode: &'static str,
+    sizes: Sizes,
+    only: Vec<char>,
+    peers: Vec<Peer>,
+    out: Option<PathBuf>,
+    workdir: PathBuf,
+}
+
+fn parse(root: &std::path::Path) -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let (mode, sizes) = match args.next().as_deref() {
+        Some("quick") => ("quick", Sizes::quick()),
+        Some("full") => ("full", Sizes::full()),
+        _ => return Err(USAGE.into()),
+    };
+    let mut options = Options {
+        mode,
+        sizes,
+        only: workloads::ALL.to_vec(),
+        peers: Peer::ALL.to_vec(),
+        out: None,
+        workdir: root.join("target/itinera-bench"),
+    };
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or(USAGE)?;
+        match flag.as_str() {
+            "--only" => {
+                options.only = value
+                    .split(',')
+                    .filter_map(|w| w.trim().chars().next())
+                    .filter(|w| workloads::ALL.contains(w))
+                    .collect();
+            }
+            "--peers" => {
+                options.peers = value
+                    .split(',')
+                    .map(|p| Peer::parse(p.trim()).ok_or(format!("unknown peer {p}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--out" => options.out = Some(PathBuf::from(value)),
+            "--workdir" => options.workdir = PathBuf::from(value),
+            _ => return Err(USAGE.into()),
+        }
+    }
+    Ok(options)
+}
+
+/// The workspace root: this crate lives in `tests/bench`.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .and_then(|tests| tests.parent())
+        .map(PathBuf::from)
+        .unwrap_or(manifest)
+}
+
+fn main() {
+    let root = workspace_root();
+    let options = match parse(&root) {
+        Ok(options) => options,
+        Err(why) => {
+            eprintln!("{why}");
+            std::process::exit(2);
+        }
+    };
+    eprintln!("building the servers…");
+    let programs = match Programs::prepare(&root) {
+        Ok(programs) => programs,
+        Err(why) => {
+            eprintln!("{why}");
+            std::process::exit(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("no runtime: {err}");
+            std::process::exit(1);
+        }
+    };
+    let started = Instant::now();
+    let mut table = Table::default();
+    for &workload in &options.only {
+        for &peer in &options.peers {
+            let data = options.workdir.join(format!("{workload}-{}", peer.short()));
+            let began = Instant::now();
+            eprint!("{workload} on {:<16}", peer.label());
+            let outcome = match Server::start(peer, &programs, &data) {
+                Ok(mut server) => {
+                    let outcome =
+                        runtime.block_on(workloads::run(workload, &mut server, &options.sizes));
+                    server.stop();
+                    outcome
+                }
+                Err(why) => {
+                    let mut outcome = report::Outcome::default();
+                    outcome.fail(why);
+                    outcome
+                }
+            };
+            eprintln!(
+                " {:>6.1} s{}",
+                began.elapsed().as_secs_f64(),
+                outcome
+                    .failure
+                    .as_ref()
+                    .map(|w| format!("  FAILED: {w}"))
+                    .unwrap_or_default()
+            );
+            table.add(peer, workload, outcome);
+            let _ = std::fs::remove_dir_all(&data);
+        }
+    }
+    let elapsed = started.elapsed();
+    let text = render(&options, &table, elapsed);
+    println!("{text}");
+    if let Some(out) = &options.out {
+        if let Err(err) = std::fs::write(out, &text) {
+            eprintln!("cannot write {}: {err}", out.display());
+        }
+    }
+}
+
+fn render(options: &Options, table: &Table, elapsed: std::time::Duration) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Itinera benchmark, {} mode, {:.0} s in all, on {}\n",
+        options.mode,
+        elapsed.as_secs_f64(),
+        machine()
+    );
+    for &w in &options.only {
+        let _ = writeln!(out, "- {w}: {}", workloads::describe(w, &options.sizes));
+    }
+    let _ = writeln!(
+        out,
+        "\nRatios are Itinera ÷ peer: below 1 Itinera is faster or smaller, except rows marked ↑ \
+         (higher is better). Itinera durable fsyncs every change before acknowledging it; \
+         Itinera relaxed, Node and samod do not fsync. Node and samod run with their default \
+         100 ms sync/save throttles (Node) and no announcing (sharePolicy false).\n"
+    );
+    out.push_str(&table.render(&options.peers));
+    out.push('\n');
+    out.push_str(&goals(table));
+    out
+}
+
+/// Whether each goal of the benchmark plan is met, for both Itinera runs.
+fn goals(table: &Table) -> String {
+    let mut out = String::from("Goals:\n");
+    for itinera in [Peer::ItineraDurable, Peer::ItineraRelaxed] {
+        let v = |w: char, m: &str| table.value(itinera, w, m);
+        let node = |w: char, m: &str| table.value(Peer::Node, w, m);
+        let mut line = |goal: &str, met: Option<bool>, detail: String| {
+            let verdict = match met {
+                Some(true) => "met",
+                Some(false) => "NOT met",
+                None => "not measured",
+            };
+            let _ = writeln!(out, "- {} — {goal}: {verdict} ({detail})", itinera.label());
+        };
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        };
+        let r = ratio(v('a', "wall time"), node('a', "wall time"));
+        line(
+            "a: cold sync ≤ 1/5 of Node's time",
+            r.map(|r| r <= 0.2),
+            format!("{:.2}× Node", r.unwrap_or(f64::NAN)),
+        );
+        let r = ratio(node('b', "wall time"), v('b', "wall time"));
+        line(
+            "b: reconnect storm ≥ 5× faster than Node, no edit lost",
+            r.map(|r| r >= 5.0),
+            format!("{:.2}× faster", r.unwrap_or(f64::NAN)),
+        );
+        let p99 = table.get(itinera, 'c').and_then(|o| {
+            if o.failure.is_some() {
+                return None;
+            }
+            o.figures
+                .iter()
+                .find(|f| f.measure.starts_with("p99 at"))
+                .map(|f| (f.measure.clone(), f.value))
+        });
+        line(
+            "c: p99 ≤ 20 ms at 100 subscribers",
+            p99.as_ref().map(|(_, p)| *p <= 20.0),
+            p99.map(|(m, p)| format!("{m}: {p:.1} ms"))
+                .unwrap_or_default(),
+        );
+        let ready = v('d', "ready: listening and first account served");
+        line(
+            "d: ready < 0.5 s after restart",
+            ready.map(|s| s < 0.5),
+            format!("{:.3} s", ready.unwrap_or(f64::NAN)),
+        );
+        let r = ratio(v('e', "disk per account"), node('e', "disk per account"));
+        line(
+            "e: disk ≤ 1/3 of Node's",
+            r.map(|r| r <= 1.0 / 3.0),
+            format!("{:.2}× Node", r.unwrap_or(f64::NAN)),
+        );
+        let per = v('f', "memory per connection");
+        line(
+            "f: ≤ 20 KB per idle connection",
+            per.map(|b| b <= 20_000.0),
+            format!("{:.0} B", per.unwrap_or(f64::NAN)),
+        );
+    }
+    out
+}
+
+/// Cores, kernel and CPU model of this machine.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_default();
+    format!("{cores} cores, {cpu}, Linux {kernel}")
+}

@@ -1,0 +1,371 @@
+//! The servers under test, each started as a process in a data folder of its own: Itinera
+//! (durable and relaxed), the Node automerge-repo sync server and a samod server.
+//!
+//! ```ignore
+//! let server = Server::start(Peer::Node, &paths, &dir)?;
+//! let cpu = server.cpu_seconds();
+//! server.stop();
+//! ```
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to say it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One of the servers compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// Itinera with its default: every change fsynced before it is acknowledged.
+    ItineraDurable,
+    /// Itinera with `--relaxed-durability`: commits without fsync, like the peers.
+    ItineraRelaxed,
+    /// npm `@automerge/automerge-repo` 2.5.6, websocket + nodefs adapters.
+    Node,
+    /// samod 0.16 with its tokio filesystem storage.
+    Samod,
+}
+
+impl Peer {
+    pub const ALL: [Peer; 4] = [
+        Peer::ItineraDurable,
+        Peer::ItineraRelaxed,
+        Peer::Node,
+        Peer::Samod,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Peer::ItineraDurable => "Itinera durable",
+            Peer::ItineraRelaxed => "Itinera relaxed",
+            Peer::Node => "Node",
+            Peer::Samod => "samod",
+        }
+    }
+
+    pub fn short(self) -> &'static str {
+        match self {
+            Peer::ItineraDurable => "durable",
+            Peer::ItineraRelaxed => "relaxed",
+            Peer::Node => "node",
+            Peer::Samod => "samod",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Peer> {
+        Peer::ALL.into_iter().find(|p| p.short() == text)
+    }
+
+    pub fn is_itinera(self) -> bool {
+        matches!(self, Peer::ItineraDurable | Peer::ItineraRelaxed)
+    }
+}
+
+/// Where the programs are.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    pub itinera: PathBuf,
+    pub samod: PathBuf,
+    pub node_script: PathBuf,
+    /// `tests/`, where `node_modules` is.
+    pub tests_dir: PathBuf,
+}
+
+impl Programs {
+    /// Builds what is missing: the Itinera server (release), the samod server (its own target
+    /// folder, outside the workspace), and the npm packages from the lockfile.
+    pub fn prepare(root: &Path) -> Result<Self, String> {
+        let tests_dir = root.join("tests");
+        run(Command::new("cargo").current_dir(root).args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "itinera-server",
+        ]))?;
+        run(Command::new("cargo").current_dir(root).args([
+            "build",
+            "--release",
+            "--quiet",
+            "--manifest-path",
+            "tests/bench/samod-server/Cargo.toml",
+            "--target-dir",
+            "target/samod",
+        ]))?;
+        if !tests_dir
+            .join("node_modules/@automerge/automerge-repo-storage-nodefs")
+            .exists()
+        {
+            run(Command::new("npm").current_dir(&tests_dir).args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+            ]))?;
+        }
+        Ok(Self {
+            itinera: root.join("target/release/itinera-server"),
+            samod: root.join("target/samod/release/itinera-bench-samod-server"),
+            node_script: root.join("tests/bench/node-server.mjs"),
+            tests_dir,
+        })
+    }
+}
+
+fn run(command: &mut Command) -> Result<String, String> {
+    let out = command
+        .output()
+        .map_err(|err| format!("cannot run {command:?}: {err}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{command:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    pub peer: Peer,
+    child: Option<Child>,
+    pub pid: u32,
+    pub port: u16,
+    pub data: PathBuf,
+    /// The query string clients add to the URL (Itinera's token).
+    token: String,
+    programs: Programs,
+    /// How long the last start took until the server said it listens.
+    pub started_in: Duration,
+}
+
+impl Server {
+    /// Prepares an empty data folder (a user and a token for Itinera) and starts the server.
+    pub fn start(peer: Peer, programs: &Programs, data: &Path) -> Result<Self, String> {
+        let _ = std::fs::remove_dir_all(data);
+        std::fs::create_dir_all(data).map_err(|err| format!("{}: {err}", data.display()))?;
+        let mut token = String::new();
+        if peer.is_itinera() {
+            let dir = data.to_string_lossy().into_owned();
+            run(Command::new(&programs.itinera)
+                .args(["--data", &dir, "user", "add", "bench", "--role", "admin"]))?;
+            let out = run(Command::new(&programs.itinera)
+                .args(["--data", &dir, "token", "issue", "bench", "--ttl", "1d"]))?;
+            token = out.lines().last().unwrap_or_default().trim().to_string();
+        }
+        let mut server = Self {
+            peer,
+            child: None,
+            pid: 0,
+            port: 0,
+            data: data.to_path_buf(),
+            token,
+            programs: programs.clone(),
+            started_in: Duration::ZERO,
+        };
+        server.launch()?;
+        Ok(server)
+    }
+
+    /// Starts the process on a free port and waits for its "listening" line.
+    fn launch(&mut self) -> Result<(), String> {
+        self.port = free_port()?;
+        let addr = format!("127.0.0.1:{}", self.port);
+        let dir = self.data.to_string_lossy().into_owned();
+        let mut command = match self.peer {
+            Peer::ItineraDurable | Peer::ItineraRelaxed => {
+                let mut c = Command::new(&self.programs.itinera);
+                c.args(["--data", &dir, "serve", "--listen", &addr]);
+                // Benchmark clients are many and busy; the defaults suit phones.
+                c.args(["--client-timeout-ms", "600000"]);
+                if self.peer == Peer::ItineraRelaxed {
+                    c.arg("--relaxed-durability");
+                }
+                c.env("RUST_LOG", "error");
+                c
+            }
+            Peer::Node => {
+                let mut c = Command::new("node");
+                c.current_dir(&self.programs.tests_dir);
+                c.arg(&self.programs.node_script)
+                    .arg(&dir)
+                    .arg(self.port.to_string());
+                c
+            }
+            Peer::Samod => {
+                let mut c = Command::new(&self.programs.samod);
+                c.arg(&dir).arg(&addr);
+                c
+            }
+        };
+        command.stdin(Stdio::null()).stdout(Stdio::piped());
+        command.stderr(Stdio::from(
+            std::fs::File::create(self.data.with_extension("stderr.log"))
+                .map_err(|err| format!("log file: {err}"))?,
+        ));
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|err| format!("cannot start {}: {err}", self.peer.label()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut said = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !said && line.contains("listening") {
+                    said = true;
+                    let _ = tx.send(());
+                }
+            }
+        });
+        self.pid = child.id();
+        self.child = Some(child);
+        match rx.recv_timeout(START_TIMEOUT) {
+            Ok(()) => {
+                self.started_in = started.elapsed();
+                Ok(())
+            }
+            Err(_) => {
+                self.kill();
+                Err(format!(
+                    "{} did not start within {START_TIMEOUT:?}",
+                    self.peer.label()
+                ))
+            }
+        }
+    }
+
+    /// The WebSocket URL clients connect to.
+    pub fn url(&self) -> String {
+        match self.peer {
+            Peer::ItineraDurable | Peer::ItineraRelaxed => {
+                format!("ws://127.0.0.1:{}/sync?token={}", self.port, self.token)
+            }
+            Peer::Node | Peer::Samod => format!("ws://127.0.0.1:{}/", self.port),
+        }
+    }
+
+    /// Stops the server gently (SIGTERM, so it flushes) and waits for it.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts the server on the same data folder (a new port).
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.launch()
+    }
+
+    /// User plus system CPU seconds of the process so far.
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.pid)
+    }
+
+    /// Resident memory now, in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        status_kib(self.pid, "VmRSS:") * 1024
+    }
+
+    /// The highest resident memory of the process so far, in bytes.
+    pub fn peak_bytes(&self) -> u64 {
+        status_kib(self.pid, "VmHWM:") * 1024
+    }
+
+    /// Bytes of every file under the data folder (their lengths).
+    pub fn disk_bytes(&self) -> u64 {
+        dir_bytes(&self.data)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|err| format!("no free port: {err}"))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|err| err.to_string())
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    ticks as f64 / clock_ticks() as f64
+}
+
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+            .unwrap_or(100)
+    })
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|line| line.starts_with(field))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn dir_bytes(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => dir_bytes(&entry.path()),
+            Ok(_) => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}

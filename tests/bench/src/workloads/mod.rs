@@ -1,0 +1,277 @@
+//! The workloads a to f of the benchmark plan, each run against one server at a time.
+//!
+//! ```ignore
+//! let outcome = workloads::run('a', &mut server, &Sizes::quick()).await;
+//! ```
+
+mod cold_sync;
+mod fan_out;
+mod idle_clients;
+mod reconnect_storm;
+mod restart;
+mod storage;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::{Client, Wire};
+use crate::peers::Server;
+use crate::records;
+use crate::report::{Figure, Outcome, Unit};
+
+/// Every workload's name, in order.
+pub const ALL: [char; 6] = ['a', 'b', 'c', 'd', 'e', 'f'];
+
+/// What each workload does, for the table's legend.
+pub fn describe(workload: char, sizes: &Sizes) -> String {
+    match workload {
+        'a' => format!(
+            "cold sync of {} small account records to an empty client",
+            sizes.cold_docs
+        ),
+        'b' => format!(
+            "reconnect storm: {} clients, each {} offline edits on {} shared accounts, all reconnecting within 1 s",
+            sizes.storm_clients, sizes.storm_edits, sizes.storm_docs
+        ),
+        'c' => format!(
+            "fan-out: 1 account, {} subscribers, one writer at {:?} edits/s ({} s each)",
+            sizes.fan_subscribers, sizes.fan_rates, sizes.fan_seconds
+        ),
+        'd' => format!(
+            "restart with {} stored accounts; memory after {} are touched",
+            sizes.restart_docs, sizes.restart_touched
+        ),
+        'e' => format!(
+            "storage: {} accounts, each after {} edits from 2 writers",
+            sizes.storage_records, sizes.storage_edits
+        ),
+        'f' => format!("{} idle WebSocket clients", sizes.idle_clients),
+        _ => String::new(),
+    }
+}
+
+/// How big each workload is.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    pub cold_docs: u32,
+    pub storm_clients: u32,
+    pub storm_edits: u32,
+    pub storm_docs: u32,
+    pub fan_subscribers: u32,
+    pub fan_rates: Vec<u32>,
+    pub fan_seconds: u64,
+    pub restart_docs: u32,
+    pub restart_touched: u32,
+    pub storage_records: u32,
+    pub storage_edits: u32,
+    pub idle_clients: u32,
+}
+
+impl Sizes {
+    /// Small enough that every workload on all four servers takes under three minutes.
+    pub fn quick() -> Self {
+        Self {
+            cold_docs: 1_000,
+            storm_clients: 40,
+            storm_edits: 10,
+            storm_docs: 100,
+            fan_subscribers: 100,
+            fan_rates: vec![20, 100],
+            fan_seconds: 2,
+            restart_docs: 2_000,
+            restart_touched: 500,
+            storage_records: 2,
+            storage_edits: 1_000,
+            idle_clients: 1_000,
+        }
+    }
+
+    /// The sizes of the benchmark plan.
+    pub fn full() -> Self {
+        Self {
+            cold_docs: 10_000,
+            storm_clients: 200,
+            storm_edits: 50,
+            storm_docs: 1_000,
+            fan_subscribers: 100,
+            fan_rates: vec![20, 50, 100, 200, 400],
+            fan_seconds: 5,
+            restart_docs: 100_000,
+            restart_touched: 1_000,
+            storage_records: 10,
+            storage_edits: 1_000,
+            idle_clients: 10_000,
+        }
+    }
+}
+
+/// Runs one workload against a freshly started server.
+pub async fn run(workload: char, server: &mut Server, sizes: &Sizes) -> Outcome {
+    let result = match workload {
+        'a' => cold_sync::run(server, sizes).await,
+        'b' => reconnect_storm::run(server, sizes).await,
+        'c' => fan_out::run(server, sizes).await,
+        'd' => restart::run(server, sizes).await,
+        'e' => storage::run(server, sizes).await,
+        'f' => idle_clients::run(server, sizes).await,
+        other => Err(format!("no workload {other}")),
+    };
+    match result {
+        Ok(outcome) => outcome,
+        Err(why) => {
+            let mut outcome = Outcome::default();
+            outcome.fail(why);
+            outcome
+        }
+    }
+}
+
+/// Wall time, server CPU and bytes on the wire over the timed part of a workload.
+#[derive(Debug)]
+pub struct Meter {
+    started: Instant,
+    cpu: f64,
+    wire: u64,
+    wire_counter: Arc<Wire>,
+}
+
+impl Meter {
+    pub fn start(server: &Server, wire: &Arc<Wire>) -> Self {
+        Self {
+            started: Instant::now(),
+            cpu: server.cpu_seconds(),
+            wire: wire.total(),
+            wire_counter: wire.clone(),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Adds wall time, server CPU seconds, bytes on the wire since the start; the server's
+    /// peak memory and its bytes on disk now.
+    pub fn finish(&self, server: &Server, outcome: &mut Outcome, wall: Duration) {
+        outcome.push(Figure::new("wall time", Unit::Seconds, wall.as_secs_f64()));
+        outcome.push(Figure::new(
+            "server CPU",
+            Unit::Seconds,
+            server.cpu_seconds() - self.cpu,
+        ));
+        outcome.push(Figure::new(
+            "peak server memory",
+            Unit::Bytes,
+            server.peak_bytes() as f64,
+        ));
+        outcome.push(Figure::new(
+            "bytes on the wire",
+            Unit::Bytes,
+            (self.wire_counter.total() - self.wire) as f64,
+        ));
+        outcome.push(Figure::new(
+            "bytes on disk",
+            Unit::Bytes,
+            server.disk_bytes() as f64,
+        ));
+        let dropped = self.wire_counter.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            outcome.push(Figure::new(
+                "connections the server dropped",
+                Unit::Count,
+                dropped as f64,
+            ));
+        }
+    }
+}
+
+/// Accounts a seeding client sends before it waits for their acknowledgement.
+const SEED_BATCH: usize = 100;
+
+/// Stores `count` new accounts (`space`, numbered from 0) on the server through `clients`
+/// concurrent connections, and waits until the server acknowledged all of them.
+pub async fn seed(
+    url: &str,
+    wire: &Arc<Wire>,
+    space: u32,
+    count: u32,
+    clients: u32,
+) -> Result<(), String> {
+    let clients = clients.clamp(1, count.max(1));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (url, wire) = (url.to_string(), wire.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(&url, &format!("seed-{space}-{c}"), wire).await?;
+            let mine: Vec<u32> = (c..count).step_by(clients as usize).collect();
+            // In batches, so no server is flooded: seeding is set-up, not the measurement.
+            for batch in mine.chunks(SEED_BATCH) {
+                let mut pending = Vec::new();
+                for &n in batch {
+                    let id = records::doc_id(space, n);
+                    client.insert(id, records::account(n));
+                    pending.push(id);
+                }
+                let deadline = Instant::now() + Duration::from_secs(3600);
+                let done = client
+                    .run_until(deadline, |c| {
+                        pending.retain(|id| !c.in_sync(id));
+                        pending.is_empty()
+                    })
+                    .await;
+                if !done {
+                    return Err(format!(
+                        "seeding: {} accounts not acknowledged ({:?})",
+                        pending.len(),
+                        client.errors.first()
+                    ));
+                }
+            }
+            client.disconnect().await;
+            Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await.map_err(|err| format!("seeding task: {err}"))??;
+    }
+    Ok(())
+}
+
+/// Fetches documents with a fresh client until all are present, returning it.
+pub async fn fetch(
+    url: &str,
+    wire: &Arc<Wire>,
+    peer: &str,
+    ids: &[itinera_core::DocumentId],
+    timeout: Duration,
+) -> Result<Client, String> {
+    let mut client = Client::connect(url, peer, wire.clone()).await?;
+    for id in ids {
+        client.find(*id);
+    }
+    let total = ids.len();
+    let present = client
+        .run_until(Instant::now() + timeout, |c| c.present_count() >= total)
+        .await;
+    if present {
+        Ok(client)
+    } else {
+        Err(format!(
+            "{peer}: {} of {total} documents arrived ({} unavailable, {:?})",
+            client.present_count(),
+            client.unavailable.len(),
+            client.errors.first()
+        ))
+    }
+}
+
+/// The value at `q` (0 to 1) of sorted numbers.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}

@@ -1,0 +1,98 @@
+//! Workload d: a server with many stored accounts restarts; timed until it accepts a
+//! connection and serves the first account, then its memory once some are touched.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::Wire;
+use crate::peers::Server;
+use crate::records;
+use crate::report::{Figure, Outcome, Unit};
+
+use super::{Sizes, fetch, seed};
+
+const SPACE: u32 = 4;
+const TIMEOUT: Duration = Duration::from_secs(1800);
+
+pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> {
+    let wire = Arc::new(Wire::default());
+    let seeding = Instant::now();
+    seed(&server.url(), &wire, SPACE, sizes.restart_docs, 8).await?;
+    let seeded_in = seeding.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    server.restart()?;
+    let listening = server.started_in;
+    let first = records::doc_id(SPACE, sizes.restart_docs / 2);
+    let mut client = fetch(&server.url(), &wire, "restart-first", &[first], TIMEOUT).await?;
+    let ready = started.elapsed();
+    client.disconnect().await;
+    let memory_ready = server.rss_bytes();
+
+    let step = (sizes.restart_docs / sizes.restart_touched.max(1)).max(1);
+    let touched: Vec<_> = (0..sizes.restart_touched)
+        .map(|n| records::doc_id(SPACE, (n * step) % sizes.restart_docs))
+        .collect();
+    let touching = Instant::now();
+    let mut reader = fetch(&server.url(), &wire, "restart-reader", &touched, TIMEOUT).await?;
+    let touched_in = touching.elapsed();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let memory_touched = server.rss_bytes();
+    reader.disconnect().await;
+
+    let mut outcome = Outcome::default();
+    outcome.push(Figure::new(
+        "ready: listening and first account served",
+        Unit::Seconds,
+        ready.as_secs_f64(),
+    ));
+    outcome.push(Figure::new(
+        "listening after",
+        Unit::Seconds,
+        listening.as_secs_f64(),
+    ));
+    outcome.push(Figure::new(
+        format!("time to serve {} accounts", sizes.restart_touched),
+        Unit::Seconds,
+        touched_in.as_secs_f64(),
+    ));
+    outcome.push(Figure::new(
+        "server CPU since restart",
+        Unit::Seconds,
+        server.cpu_seconds(),
+    ));
+    outcome.push(Figure::new(
+        "memory when ready",
+        Unit::Bytes,
+        memory_ready as f64,
+    ));
+    outcome.push(Figure::new(
+        format!("memory after {} touched", sizes.restart_touched),
+        Unit::Bytes,
+        memory_touched as f64,
+    ));
+    outcome.push(Figure::new(
+        "peak server memory since restart",
+        Unit::Bytes,
+        server.peak_bytes() as f64,
+    ));
+    outcome.push(Figure::new(
+        "bytes on the wire (all)",
+        Unit::Bytes,
+        wire.total() as f64,
+    ));
+    outcome.push(Figure::new(
+        "bytes on disk",
+        Unit::Bytes,
+        server.disk_bytes() as f64,
+    ));
+    outcome.push(Figure::new(
+        format!("seeding {} accounts", sizes.restart_docs),
+        Unit::Seconds,
+        seeded_in.as_secs_f64(),
+    ));
+    Ok(outcome)
+}
