@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each includer (a fuzz target, the test suite) uses its part
 //! What the fuzz targets run, shared with the test suite (`tests/tests/fuzz_targets.rs` includes
 //! this file): each function takes arbitrary bytes and must neither panic nor hang; panics are
 //! the bugs.

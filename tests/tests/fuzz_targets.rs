@@ -170,6 +170,27 @@ proptest! {
         run("session", &data);
     }
 
+    /// Real sessions with one frame mutated and the others intact, so the engine sees a valid
+    /// handshake and real sync messages around the broken one.
+    #[test]
+    fn the_sync_engine_survives_one_broken_frame_in_a_real_session(
+        seed in 0..8usize,
+        frame in any::<usize>(),
+        edits in prop::collection::vec(edit(), 1..8),
+    ) {
+        let seeds = seeds("session");
+        let session = &seeds[seed % seeds.len()];
+        let mut frames: Vec<Vec<u8>> =
+            harness::split_frames(&session[1..]).into_iter().map(<[u8]>::to_vec).collect();
+        let at = frame % frames.len().max(1);
+        if let Some(target) = frames.get_mut(at) {
+            *target = mutate(std::mem::take(target), &edits);
+        }
+        let mut data = vec![session[0]];
+        data.extend(harness::join_frames(&frames));
+        run("session", &data);
+    }
+
     #[test]
     fn document_loading_survives_random_and_mutated_documents(
         data in prop_oneof![prop::collection::vec(any::<u8>(), 0..512), mutated_seed("document")]

@@ -530,6 +530,12 @@ impl Handler<LocalChange> for DocActor {
             return Box::pin(fut::ready(Err(LocalChangeError::Refused(reason.clone()))));
         }
         let existed = self.sync.is_present();
+        if let Some(author) = &change.author {
+            // A document the author may not see does not exist for them, for writes as for reads.
+            if existed && access(author, &self.scope) == Access::None {
+                return Box::pin(fut::ready(Err(LocalChangeError::NotFound)));
+            }
+        }
         let mut candidate = self.sync.document().clone();
         candidate.set_actor(self.services.actor.clone());
         if let Err(reason) = (change.edit)(&mut candidate) {
