@@ -176,7 +176,9 @@ impl Raw {
 
     /// What the server did, in the terms of [`Answer`].
     fn answer(mut self, peer: &str) -> Answer {
-        self.read_until(WAIT, |raw| !raw.errors().is_empty());
+        self.read_until(WAIT, |raw| {
+            !raw.errors().is_empty() || raw.count("peer") > 0
+        });
         let first_error = self.errors().first().map(|e| (*e).to_owned());
         match first_error {
             Some(error) => {

@@ -150,3 +150,39 @@ fn a_full_disk_refuses_writes_keeps_serving_reads_and_recovers() {
         assert_eq!(view["record"]["title"], format!("document {n}"));
     }
 }
+
+#[test]
+fn a_read_only_data_folder_stops_the_server_with_a_clear_error() {
+    let data = DataDir::on_tmpfs("disk-ro", DISK);
+    user_with_token(&data, "olga", "office", &[]);
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(data.path())
+        .status()
+        .expect("mount runs");
+    assert!(remounted.success(), "could not remount the tmpfs read-only");
+    let output = std::process::Command::new(itinera_tests::server::binary())
+        .arg("--data")
+        .arg(data.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .expect("the server runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "the server started on a read-only store"
+    );
+    assert!(
+        stderr.contains("Read-only file system") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    // Nothing was lost: writable again, it starts and knows its user.
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", "remount,rw"])
+        .arg(data.path())
+        .status()
+        .expect("mount runs");
+    assert!(remounted.success());
+    let users = itinera_tests::server::cli(&data, &["user", "list"]);
+    assert!(users.contains("olga"), "{users}");
+}
