@@ -14,6 +14,8 @@ use itinera_core::store::{DocumentStore, Durability};
 use itinera_server::accounts::Directory;
 use itinera_server::clock::{Clock, SystemClock};
 use itinera_server::{ServerConfig, open_store};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Itinera's sync server: offline-first ERP and CRM documents for tour operators, over the
 /// automerge-repo WebSocket protocol.
@@ -151,9 +153,17 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    // automerge instruments `load_changes` at INFO with the whole change graph as a field: a
+    // subscriber that enables it formats every change hash of a document on every load (about a
+    // tenth of the server's CPU on records with long histories, in the benchmarks).
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::level_filters::LevelFilter::INFO)
+        .with_target("automerge", tracing::level_filters::LevelFilter::WARN);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .finish()
+        .with(filter)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

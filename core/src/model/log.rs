@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use automerge::ObjId;
-use autosurgeon::{Hydrate, Prop, ReadDoc, Reconcile};
+use autosurgeon::{Hydrate, HydrateError, Prop, ReadDoc, Reconcile};
 
 use super::{FieldPath, Shape, ShapeError};
 
@@ -10,8 +10,15 @@ use super::{FieldPath, Shape, ShapeError};
 /// Entries written offline on several phones merge as a union, and the keys order them by the
 /// time the device recorded them. A map, not a list: concurrent appends to a list would still
 /// merge, but keyed entries can be referenced (a stage change, a consent event) and deduplicated.
-#[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
+#[derive(Debug, Clone, PartialEq, Reconcile)]
 pub struct Log<T: Reconcile + Hydrate>(BTreeMap<String, T>);
+
+/// In one pass over the map (see `map_entries`), not a look-up per entry.
+impl<T: Reconcile + Hydrate> Hydrate for Log<T> {
+    fn hydrate_map<D: ReadDoc>(doc: &D, obj: &ObjId) -> Result<Self, HydrateError> {
+        super::map_entries::hydrate(doc, obj).map(Self)
+    }
+}
 
 impl<T: Reconcile + Hydrate> Default for Log<T> {
     fn default() -> Self {

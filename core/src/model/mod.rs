@@ -32,6 +32,7 @@ mod invoice;
 mod journal;
 mod lead;
 mod log;
+mod map_entries;
 mod purchase_order;
 mod quantity;
 mod set;

@@ -1,17 +1,24 @@
 use std::collections::BTreeMap;
 
-use automerge::ObjId;
-use autosurgeon::{Hydrate, Prop, ReadDoc, Reconcile};
+use automerge::{ObjId, ObjType, ScalarValue, Value};
+use autosurgeon::{Hydrate, HydrateError, Prop, ReadDoc, Reconcile};
 
-use super::{FieldPath, Shape, ShapeError};
+use super::{FieldPath, PathSegment, Shape, ShapeError};
 
 /// An add-wins set of strings (tags, roles, languages, e-mail addresses).
 ///
 /// Stored as a map from member to `true`. Adding and removing different members on two phones
 /// merges member by member; adding a member on one phone while another removes it keeps it,
 /// because a removal only deletes the entries it has seen.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Reconcile, Hydrate)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Reconcile)]
 pub struct Set(BTreeMap<String, bool>);
+
+/// In one pass over the map (see `map_entries`), not a look-up per member.
+impl Hydrate for Set {
+    fn hydrate_map<D: ReadDoc>(doc: &D, obj: &ObjId) -> Result<Self, HydrateError> {
+        super::map_entries::hydrate(doc, obj).map(Self)
+    }
+}
 
 impl Set {
     /// An empty set.
@@ -63,6 +70,24 @@ impl Shape for Set {
         prop: Prop<'_>,
         path: &mut FieldPath,
     ) -> Result<(), ShapeError> {
-        <BTreeMap<String, bool> as Shape>::check(doc, obj, prop, path)
+        // Members read in one pass over the map: a look-up per member is quadratic in the
+        // size of the set (see `map_entries`).
+        let map = super::shape::object_at(doc, obj, prop, path, ObjType::Map)?;
+        for item in doc.map_range(&map, ..) {
+            let member = matches!(
+                item.value.into_value(),
+                Value::Scalar(scalar) if matches!(*scalar, ScalarValue::Boolean(_))
+            );
+            if !member {
+                path.push(PathSegment::Key(item.key.into_owned()));
+                let error = ShapeError {
+                    path: path.clone(),
+                    reason: "expected a boolean (a set member maps to true)".into(),
+                };
+                path.pop();
+                return Err(error);
+            }
+        }
+        Ok(())
     }
 }
