@@ -8,16 +8,15 @@ use crate::peers::Server;
 use crate::records;
 use crate::report::{Figure, Outcome, Unit};
 
-use super::{Meter, Sizes, fetch, seed};
+use super::{Meter, Sizes, fetch, seed_and_restart};
 
 const SPACE: u32 = 1;
 
 pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> {
-    let url = server.url();
     let wire = Arc::new(Wire::default());
-    seed(&url, &wire, SPACE, sizes.cold_docs, 4).await?;
-    // Let the peers' 100 ms save throttles run out before the clock starts.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every server starts cold: the accounts are on disk, none in memory.
+    seed_and_restart(server, &wire, SPACE, sizes.cold_docs).await?;
+    let url = server.url();
     let ids: Vec<_> = (0..sizes.cold_docs)
         .map(|n| records::doc_id(SPACE, n))
         .collect();

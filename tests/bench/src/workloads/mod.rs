@@ -239,6 +239,51 @@ pub async fn seed(
     Ok(())
 }
 
+/// Stores `count` accounts on a server that is then restarted, so every server serves them
+/// from disk. Itinera takes them through the protocol (it keeps its own store); the Node and
+/// samod servers share automerge-repo's file layout, so their folders are written directly
+/// (one snapshot per document, as their storage would compact to), which is much faster than
+/// their own intake and is not what is measured. Returns how long the seeding took.
+pub async fn seed_and_restart(
+    server: &mut Server,
+    wire: &Arc<Wire>,
+    space: u32,
+    count: u32,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    if server.peer.is_itinera() {
+        seed(&server.url(), wire, space, count, 8).await?;
+        server.stop();
+    } else {
+        server.stop();
+        for n in 0..count {
+            write_snapshot(
+                &server.data,
+                &records::doc_id(space, n),
+                records::account(n),
+            )?;
+        }
+    }
+    let seeded = started.elapsed();
+    server.restart()?;
+    Ok(seeded)
+}
+
+/// `DIR/ab/cdef…/snapshot/HEADS`: where automerge-repo's nodefs storage (and samod's
+/// filesystem storage) keep a document's snapshot.
+fn write_snapshot(
+    dir: &std::path::Path,
+    id: &itinera_core::DocumentId,
+    mut doc: automerge::AutoCommit,
+) -> Result<(), String> {
+    let name = id.to_string();
+    let (head, rest) = name.split_at(2);
+    let folder = dir.join(head).join(rest).join("snapshot");
+    std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
+    let heads: String = doc.get_heads().iter().map(|h| h.to_string()).collect();
+    std::fs::write(folder.join(heads), doc.save()).map_err(|err| format!("snapshot: {err}"))
+}
+
 /// Fetches documents with a fresh client until all are present, returning it.
 pub async fn fetch(
     url: &str,
