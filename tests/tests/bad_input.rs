@@ -3,6 +3,9 @@
 //! and has every change acknowledged; afterwards nothing stored changed: the attacked documents
 //! read the same and the store holds only the bystander's document more.
 
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -217,7 +220,7 @@ fn join(peer: &str, version: &str) -> Vec<u8> {
 fn empty_sync_data() -> Vec<u8> {
     let mut doc = AutoCommit::new();
     let mut state = automerge::sync::State::new();
-    automerge::sync::SyncDoc::generate_sync_message(&mut doc.sync(), &mut state)
+    automerge::sync::SyncDoc::generate_sync_message(&doc.sync(), &mut state)
         .expect("a first sync message")
         .encode()
 }
@@ -230,6 +233,27 @@ fn request(peer: &str, id: DocumentId) -> Vec<u8> {
         data: empty_sync_data(),
     }
     .encode()
+}
+
+/// A sync message from a peer holding one change the server lacks, whose `have` filter says
+/// 1 entry, 0 bits per entry, 7 probes (automerge divides by the bit count when it reads it).
+fn bloom_without_bits() -> Vec<u8> {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from([0x66; 16]));
+    doc.put(ROOT, "poison", true).expect("put");
+    doc.commit();
+    let mut state = automerge::sync::State::new();
+    let honest = automerge::sync::SyncDoc::generate_sync_message(&doc.sync(), &mut state)
+        .expect("a sync message")
+        .encode();
+    // The filter of one change: length 5, then entries 1, 10 bits each, 7 probes, 2 bytes.
+    let at = honest
+        .windows(4)
+        .position(|window| window == [5, 1, 10, 7])
+        .expect("the have filter is in the message");
+    let mut poisoned = honest[..at].to_vec();
+    poisoned.extend([3, 1, 0, 7]);
+    poisoned.extend(&honest[at + 6..]);
+    poisoned
 }
 
 fn sync(peer: &str, id: DocumentId, data: Vec<u8>) -> Vec<u8> {
@@ -518,6 +542,57 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         raw.answer("badid"),
     );
 
+    // The input a fuzzer found that made automerge divide by zero (a Bloom filter with entries
+    // but no bits), replayed over a real connection.
+    let crasher = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/crashers/session/bloom-filter-without-bits"),
+    )
+    .expect("the kept crasher");
+    let mut frames: Vec<Vec<u8>> = harness::split_frames(&crasher[1..])
+        .into_iter()
+        .map(<[u8]>::to_vec)
+        .collect();
+    if crasher[0] % 2 == 0 {
+        frames.insert(0, harness::join_frame());
+    }
+    // Up to the poisoned frame only: the frames after it are the fuzzer's noise.
+    let poisoned = frames
+        .iter()
+        .position(|frame| {
+            Message::decode(frame, &DecodeLimits::default())
+                .is_err_and(|err| err.to_string().contains("Bloom filter"))
+        })
+        .expect("the crasher holds the poisoned frame");
+    frames.truncate(poisoned + 1);
+    let joined_as = match Message::decode(&frames[0], &DecodeLimits::default()) {
+        Ok(Message::Join { sender_id, .. }) => sender_id.to_string(),
+        other => panic!("the crasher does not start with a join: {other:?}"),
+    };
+    // The join first, answered; then the rest.
+    let mut raw = Raw::connect(&url, &olga);
+    raw.send(frames.remove(0));
+    assert!(raw.read_until(WAIT, |raw| raw.count("peer") > 0));
+    raw.received.clear();
+    raw.send_all(frames);
+    check(
+        "a sync message whose Bloom filter has entries but no bits",
+        Answer::ErrorThenClose("Bloom filter"),
+        raw.answer(&joined_as),
+    );
+
+    // The same poison built by hand, for a document the server holds (so that answering it
+    // reads the filter): a peer's `have` claims one change in a filter of zero bits per entry.
+    let mut raw = Raw::joined(&url, &olga, "poison");
+    raw.send(request("poison", notes_id));
+    assert!(raw.read_until(WAIT, |raw| raw.count("sync") > 0));
+    raw.send(sync("poison", notes_id, bloom_without_bits()));
+    check(
+        "a sync message claiming changes in a Bloom filter of no bits",
+        Answer::ErrorThenClose("Bloom filter"),
+        raw.answer("poison"),
+    );
+
     // A change that breaks the account's schema (a number where the name is text), from its
     // owner.
     let mut phone = Device::connect(&url, &ben, "bens-phone").expect("ben");
@@ -669,7 +744,7 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         "rows answered wrongly:\n{}",
         wrong.join("\n")
     );
-    assert_eq!(rows.len(), 19);
+    assert_eq!(rows.len(), 21);
 
     // The bystander synced throughout, and nothing stored changed.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -597,9 +597,9 @@ impl<'a> Typed<'_, 'a> {
 
     fn sync_data(&mut self, field: &'static str) -> Result<Vec<u8>, FrameError> {
         let data = self.bytes(field)?;
-        automerge::sync::Message::decode(&data).map_err(|err| FrameError::NotASyncMessage {
+        super::decode_sync_message(&data).map_err(|reason| FrameError::NotASyncMessage {
             message_type: self.message_type,
-            reason: err.to_string(),
+            reason,
         })?;
         Ok(data)
     }

@@ -23,10 +23,12 @@ mod cbor;
 mod error;
 mod message;
 mod peer_id;
+mod sync_data;
 
 pub use error::FrameError;
 pub use message::{Message, PeerMetadata, RemoteHeads};
 pub use peer_id::{PeerId, StorageId};
+pub use sync_data::decode_sync_message;
 
 /// The only protocol version there is.
 pub const PROTOCOL_VERSION: &str = "1";

@@ -261,9 +261,11 @@ impl DocSync {
             Incoming::Request(data) => (data, true),
             Incoming::Sync(data) => (data, false),
         };
-        let message = sync::Message::decode(data).map_err(|err| SyncError::NotASyncMessage {
-            document: self.id,
-            reason: err.to_string(),
+        let message = crate::protocol::decode_sync_message(data).map_err(|reason| {
+            SyncError::NotASyncMessage {
+                document: self.id,
+                reason,
+            }
         })?;
         if peer.access == Access::None {
             // Answered like a document we do not have; nothing else about it reaches the peer.

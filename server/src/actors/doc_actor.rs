@@ -181,7 +181,10 @@ impl DocActor {
     /// Sends what the engine has to say to each peer.
     fn flush(&mut self) {
         let mut frames: HashMap<PeerId, Vec<Bytes>> = HashMap::new();
-        for message in self.sync.outgoing() {
+        let Some(outgoing) = self.guarded(DocSync::outgoing) else {
+            return;
+        };
+        for message in outgoing {
             let Some(target) = message.target_id().cloned() else {
                 continue;
             };
@@ -284,6 +287,35 @@ impl DocActor {
                 then(actor, ctx, &result);
             },
         ));
+    }
+
+    /// Runs the sync engine, turning a panic inside it (automerge trusting a value it should
+    /// not) into `None`: the document goes back to what the store holds and every peer's sync
+    /// starts over, so one poisoned message costs its sender an error, not the document.
+    fn guarded<T>(&mut self, work: impl FnOnce(&mut DocSync) -> T) -> Option<T> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&mut self.sync))) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                tracing::error!(document = %self.id, "the sync engine panicked; reloading the stored document");
+                self.services.metrics.reject("engine_panic");
+                self.reload();
+                None
+            }
+        }
+    }
+
+    /// Reloads the document from the store and attaches the peers again with fresh sync states.
+    fn reload(&mut self) {
+        let local = PeerId::new(self.services.config.peer_id.clone());
+        self.sync = DocSync::empty(local, self.id);
+        self.durable_heads = Vec::new();
+        self.broken = None;
+        self.load();
+        let peers: Vec<PeerHandle> = self.peers.values().cloned().collect();
+        for handle in peers {
+            let access = self.access_for(&handle.principal);
+            self.sync.add_peer(handle.peer_id.clone(), access, None);
+        }
     }
 
     /// Tells the indexer when what the document says about itself changed.
@@ -394,7 +426,14 @@ impl DocActor {
             )
             .map_err(|refusal| refusal.to_string())
         };
-        let result = self.sync.receive(&from.peer_id, incoming, Some(&check));
+        let Some(result) = self.guarded(|sync| sync.receive(&from.peer_id, incoming, Some(&check)))
+        else {
+            self.send_error(
+                &from,
+                "the server could not process your message and dropped it".into(),
+            );
+            return;
+        };
         self.report_pending(&from.peer_id);
         match result {
             Ok(received) if received.changed => {
