@@ -167,7 +167,7 @@ impl Actor for Indexer {
                     let Ok(Some(bytes)) = store.load(id) else {
                         continue;
                     };
-                    let Ok(doc) = AutoCommit::load(&bytes) else {
+                    let Ok(doc) = itinera_core::document::load_bytes(&bytes) else {
                         continue;
                     };
                     if let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) {

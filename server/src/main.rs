@@ -321,7 +321,7 @@ fn check(data: PathBuf, list: bool) -> Result<(), String> {
     let mut broken = Vec::new();
     for (id, _) in &documents {
         let problem = match store.load(*id) {
-            Ok(Some(bytes)) => match automerge::AutoCommit::load(&bytes) {
+            Ok(Some(bytes)) => match itinera_core::document::load_bytes(&bytes) {
                 Ok(doc) => itinera_core::document::validate(&doc)
                     .err()
                     .map(|err| err.to_string()),

@@ -175,14 +175,45 @@ fn phone_session(frames: &[Vec<u8>]) {
     }
 }
 
-/// Bytes loaded as a stored document, then what the server does with one.
+/// Bytes as Itinera meets untrusted document bytes: loaded as a stored document, then what the
+/// server does with one; and as the changes of a sync message, which the server applies to a
+/// fork under the policy check and a phone to its copy.
 pub fn document(data: &[u8]) {
-    let Ok(doc) = AutoCommit::load(data) else {
-        return;
-    };
     let id = DocumentId::from_bytes([7; 16]);
-    let _ = itinera_core::document::validate(&doc);
-    let _ = DocumentScope::describe(&id, &doc, Some("ana"));
-    let _ = itinera_core::document::title_of(&doc);
-    let _ = itinera_core::reports::summarize(&id, &doc);
+    if let Ok(doc) = itinera_core::document::load_bytes(data) {
+        let _ = itinera_core::document::validate(&doc);
+        let _ = DocumentScope::describe(&id, &doc, Some("ana"));
+        let _ = itinera_core::document::title_of(&doc);
+        let _ = itinera_core::reports::summarize(&id, &doc);
+    }
+    let sync_data = changes_message(data);
+    let principal = Principal::new("ana", Role::Sales);
+    let shared = BTreeSet::new();
+    let check = |before: &AutoCommit, after: &AutoCommit| {
+        check_shared_change(&principal, &id, Some(before), after, Some("ana"), &shared)
+            .map_err(|refusal| refusal.to_string())
+    };
+    let phone = PeerId::new("fuzz-phone");
+    let mut server = DocSync::empty(PeerId::new("itinera-server"), id);
+    server.add_peer(phone.clone(), itinera_core::sync::Access::Write, None);
+    let _ = server.receive(&phone, Incoming::Sync(&sync_data), Some(&check));
+    let _ = server.outgoing();
+    let mut on_phone = DocSync::empty(phone, id);
+    let from = PeerId::new("itinera-server");
+    on_phone.add_peer(from.clone(), itinera_core::sync::Access::Write, None);
+    let _ = on_phone.receive(&from, Incoming::Sync(&sync_data), None);
+    let _ = on_phone.outgoing();
+}
+
+/// A sync message whose one chunk of changes is `chunk`.
+pub fn changes_message(chunk: &[u8]) -> Vec<u8> {
+    automerge::sync::Message {
+        heads: Vec::new(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: automerge::sync::ChunkList::from(vec![chunk.to_vec()]),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode()
 }

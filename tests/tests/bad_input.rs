@@ -593,6 +593,21 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         raw.answer("poison"),
     );
 
+    // The chunk a fuzzer found that makes automerge unwrap a failed decode, sent as changes to
+    // a document the server holds.
+    let chunk = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz/crashers/document/bundle-chunk-with-bad-delta-column"),
+    )
+    .expect("the kept crasher");
+    let mut raw = Raw::joined(&url, &olga, "chunk");
+    raw.send(sync("chunk", notes_id, harness::changes_message(&chunk)));
+    check(
+        "changes automerge panics on while reading them",
+        Answer::ErrorStaysOpen("could not apply these changes"),
+        raw.answer("chunk"),
+    );
+
     // A change that breaks the account's schema (a number where the name is text), from its
     // owner.
     let mut phone = Device::connect(&url, &ben, "bens-phone").expect("ben");
@@ -744,7 +759,7 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         "rows answered wrongly:\n{}",
         wrong.join("\n")
     );
-    assert_eq!(rows.len(), 21);
+    assert_eq!(rows.len(), 22);
 
     // The bystander synced throughout, and nothing stored changed.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);

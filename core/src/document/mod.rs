@@ -85,9 +85,12 @@ impl<R: Record> Document<R> {
 
     /// Loads a saved document (a snapshot, possibly followed by incremental saves) and checks it.
     pub fn load(bytes: &[u8]) -> Result<Self> {
-        let doc = AutoCommit::load(bytes).map_err(|err| Error::NotADocument {
-            expected: Some(R::KIND),
-            reason: err.to_string(),
+        let doc = load_bytes(bytes).map_err(|err| match err {
+            Error::NotADocument { reason, .. } => Error::NotADocument {
+                expected: Some(R::KIND),
+                reason,
+            },
+            other => other,
         })?;
         Self::from_automerge(doc)
     }
@@ -206,6 +209,25 @@ impl<R: Record> Document<R> {
     /// Gives up the typed view.
     pub fn into_automerge(self) -> AutoCommit {
         self.doc
+    }
+}
+
+/// Loads saved Automerge bytes (a snapshot and incremental saves), turning every failure into
+/// [`Error::NotADocument`], including the inputs automerge panics on instead of refusing (a
+/// fuzzer found chunks whose columns make it unwrap a failed decode). Itinera loads every
+/// document through here: a corrupt store entry or a hostile chunk costs that document, not the
+/// process.
+pub fn load_bytes(bytes: &[u8]) -> Result<AutoCommit> {
+    match std::panic::catch_unwind(|| AutoCommit::load(bytes)) {
+        Ok(Ok(doc)) => Ok(doc),
+        Ok(Err(err)) => Err(Error::NotADocument {
+            expected: None,
+            reason: err.to_string(),
+        }),
+        Err(_) => Err(Error::NotADocument {
+            expected: None,
+            reason: "automerge could not read these bytes (it panicked)".into(),
+        }),
     }
 }
 

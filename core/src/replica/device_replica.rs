@@ -210,10 +210,13 @@ impl Replica {
                 .store
                 .load(id)?
                 .ok_or(crate::store::StoreError::DocumentNotFound(id))?;
-            let mut doc = AutoCommit::load(&bytes)
-                .map_err(|err| Error::NotADocument {
-                    expected: slot.kind,
-                    reason: err.to_string(),
+            let mut doc = crate::document::load_bytes(&bytes)
+                .map_err(|err| match err {
+                    Error::NotADocument { reason, .. } => Error::NotADocument {
+                        expected: slot.kind,
+                        reason,
+                    },
+                    other => other,
                 })?
                 .with_actor(self.actor.clone());
             slot.written = doc.get_heads();

@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
@@ -300,13 +301,12 @@ impl DocSync {
         match check {
             Some(check) if !message.changes.is_empty() => {
                 let mut candidate = self.doc.fork().with_actor(self.doc.get_actor().clone());
-                candidate
-                    .sync()
-                    .receive_sync_message(&mut state, message)
-                    .map_err(|err| SyncError::Malformed {
+                apply(&mut candidate, &mut state, message).map_err(|reason| {
+                    SyncError::Malformed {
                         document: self.id,
-                        reason: err.to_string(),
-                    })?;
+                        reason,
+                    }
+                })?;
                 check(&self.doc, &candidate).map_err(|reason| SyncError::Rejected {
                     document: self.id,
                     reason,
@@ -314,13 +314,25 @@ impl DocSync {
                 self.doc = candidate;
             }
             _ => {
-                self.doc
-                    .sync()
-                    .receive_sync_message(&mut state, message)
-                    .map_err(|err| SyncError::Malformed {
+                if let Err(reason) = apply(&mut self.doc, &mut state, message) {
+                    if reason == PANICKED {
+                        // Half-applied, perhaps: keep what still saves and loads, else start
+                        // over and fetch the document again.
+                        let actor = self.doc.get_actor().clone();
+                        let saved = std::panic::catch_unwind(AssertUnwindSafe(|| self.doc.save()));
+                        self.doc = saved
+                            .ok()
+                            .and_then(|bytes| crate::document::load_bytes(&bytes).ok())
+                            .unwrap_or_default()
+                            .with_actor(actor);
+                        self.wanted = true;
+                        peer.sync = sync::State::new();
+                    }
+                    return Err(SyncError::Malformed {
                         document: self.id,
-                        reason: err.to_string(),
-                    })?;
+                        reason,
+                    });
+                }
             }
         }
         peer.sync = state;
@@ -388,5 +400,24 @@ impl DocSync {
             }
         }
         out
+    }
+}
+
+/// Why [`apply`] failed when automerge panicked instead of returning an error.
+const PANICKED: &str = "automerge could not apply these changes (it panicked)";
+
+/// Applies a sync message to `doc`, turning a panic inside automerge (inputs it trusts but
+/// should not) into an error.
+fn apply(
+    doc: &mut AutoCommit,
+    state: &mut sync::State,
+    message: sync::Message,
+) -> Result<(), String> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        doc.sync().receive_sync_message(state, message)
+    })) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(PANICKED.to_owned()),
     }
 }

@@ -88,7 +88,7 @@ impl DocActor {
         let store = &self.services.store;
         match store.load(self.id) {
             Ok(None) => {}
-            Ok(Some(bytes)) => match AutoCommit::load(&bytes) {
+            Ok(Some(bytes)) => match itinera_core::document::load_bytes(&bytes) {
                 Ok(doc) => {
                     let local = PeerId::new(self.services.config.peer_id.clone());
                     self.sync = DocSync::new(local, self.id, doc);

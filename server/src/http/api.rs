@@ -267,7 +267,7 @@ async fn list_records(
             let Some(bytes) = store.load(id).map_err(|e| e.to_string())? else {
                 continue;
             };
-            let Ok(doc) = AutoCommit::load(&bytes) else {
+            let Ok(doc) = itinera_core::document::load_bytes(&bytes) else {
                 continue;
             };
             let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) else {
@@ -305,7 +305,7 @@ async fn get_document(
         .await
         .map_err(|_| change_error(LocalChangeError::Unavailable))?
         .map_err(change_error)?;
-    let doc = AutoCommit::load(&bytes)
+    let doc = itinera_core::document::load_bytes(&bytes)
         .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
     Ok(HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })))
 }
@@ -457,7 +457,7 @@ async fn list_alerts(
         Ok(Err(err)) => return Err(change_error(err)),
         Err(_) => return Err(change_error(LocalChangeError::Unavailable)),
     };
-    let doc = AutoCommit::load(&bytes)
+    let doc = itinera_core::document::load_bytes(&bytes)
         .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
     let alerts: itinera_core::model::Alerts = autosurgeon::hydrate(&doc)
         .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
