@@ -20,6 +20,13 @@ use itinera_core::sync::{
     AllowAll, Connection, DocSync, Handshake, Incoming, Input, Node, NodeConfig, NodeRole,
 };
 
+/// For the fuzz targets: a panic Itinera catches (automerge's, inside `load_bytes` and the sync
+/// engine) is reported on one line and is not a crash; one that escapes still ends the run, as
+/// libFuzzer's shim aborts on it.
+pub fn report_caught_panics() {
+    std::panic::set_hook(Box::new(|info| eprintln!("panic (caught?): {info}")));
+}
+
 /// Limits small enough that a fuzzer reaches them.
 fn limits() -> DecodeLimits {
     DecodeLimits {

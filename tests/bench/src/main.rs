@@ -6,6 +6,7 @@
 //! cargo run --release -p itinera-bench -- quick            # small sizes, a few minutes
 //! cargo run --release -p itinera-bench -- full             # the plan's sizes
 //! cargo run --release -p itinera-bench -- quick --only a,c --peers durable,node
+//! cargo run --release -p itinera-bench -- load --clients 1000 --seconds 60   # Itinera alone
 //! ```
 //!
 //! Not a test: it reports figures; a workload that loses edits or does not converge reports
@@ -89,6 +90,9 @@ fn workspace_root() -> PathBuf {
 
 fn main() {
     let root = workspace_root();
+    if std::env::args().nth(1).as_deref() == Some("load") {
+        std::process::exit(load_main(&root));
+    }
     let options = match parse(&root) {
         Ok(options) => options,
         Err(why) => {
@@ -266,4 +270,108 @@ fn machine() -> String {
         .map(|(_, m)| m.trim().to_string())
         .unwrap_or_default();
     format!("{cores} cores, {cpu}, Linux {kernel}")
+}
+
+const LOAD_USAGE: &str = "usage: itinera-bench load [--clients N] [--seconds S] [--edit-every-ms MS] [--relaxed] [--workdir DIR]";
+
+/// `itinera-bench load`: many devices hold connections to Itinera and edit for a set time; prints
+/// acknowledgement latency, memory and losses. Returns the exit code.
+fn load_main(root: &std::path::Path) -> i32 {
+    let mut sizes = workloads::load::LoadSizes {
+        clients: 1_000,
+        seconds: 60,
+        edit_every: std::time::Duration::from_secs(2),
+    };
+    let mut peer = Peer::ItineraDurable;
+    let mut workdir = root.join("target/itinera-bench");
+    let mut args = std::env::args().skip(2);
+    while let Some(flag) = args.next() {
+        if flag == "--relaxed" {
+            peer = Peer::ItineraRelaxed;
+            continue;
+        }
+        let Some(value) = args.next() else {
+            eprintln!("{LOAD_USAGE}");
+            return 2;
+        };
+        let number = value.parse::<u64>();
+        match (flag.as_str(), number) {
+            ("--clients", Ok(n)) => sizes.clients = u32::try_from(n).unwrap_or(u32::MAX),
+            ("--seconds", Ok(n)) => sizes.seconds = n,
+            ("--edit-every-ms", Ok(n)) => sizes.edit_every = std::time::Duration::from_millis(n),
+            ("--workdir", _) => workdir = PathBuf::from(value),
+            _ => {
+                eprintln!("{LOAD_USAGE}");
+                return 2;
+            }
+        }
+    }
+    eprintln!("building the server…");
+    let programs = match Programs::prepare(root) {
+        Ok(programs) => programs,
+        Err(why) => {
+            eprintln!("{why}");
+            return 1;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("no runtime: {err}");
+            return 1;
+        }
+    };
+    let data = workdir.join("load");
+    eprint!(
+        "load on {}: {} devices, one edit each per {} ms, for {} s",
+        peer.label(),
+        sizes.clients,
+        sizes.edit_every.as_millis(),
+        sizes.seconds
+    );
+    let outcome = match Server::start(peer, &programs, &data) {
+        Ok(mut server) => {
+            let outcome = runtime
+                .block_on(workloads::load::run(&mut server, &sizes))
+                .unwrap_or_else(|why| {
+                    let mut outcome = report::Outcome::default();
+                    outcome.fail(why);
+                    outcome
+                });
+            server.stop();
+            outcome
+        }
+        Err(why) => {
+            let mut outcome = report::Outcome::default();
+            outcome.fail(why);
+            outcome
+        }
+    };
+    eprintln!();
+    println!(
+        "Itinera load run ({}), {} devices for {} s, one edit each per {} ms, on {}\n",
+        peer.label(),
+        sizes.clients,
+        sizes.seconds,
+        sizes.edit_every.as_millis(),
+        machine()
+    );
+    for figure in &outcome.figures {
+        println!(
+            "{:<45} {}",
+            figure.measure,
+            report::format_value(figure.value, figure.unit)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data);
+    match outcome.failure {
+        Some(why) => {
+            println!("FAILED: {why}");
+            1
+        }
+        None => 0,
+    }
 }

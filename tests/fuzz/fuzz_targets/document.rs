@@ -3,4 +3,4 @@
 #[path = "../harness.rs"]
 mod harness;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::document(data));
+libfuzzer_sys::fuzz_target!(init: harness::report_caught_panics(), |data: &[u8]| harness::document(data));

@@ -7,6 +7,7 @@
 mod cold_sync;
 mod fan_out;
 mod idle_clients;
+pub mod load;
 mod reconnect_storm;
 mod restart;
 mod storage;
@@ -37,7 +38,7 @@ pub fn describe(workload: char, sizes: &Sizes) -> String {
             sizes.storm_clients, sizes.storm_edits, sizes.storm_docs
         ),
         'c' => format!(
-            "fan-out: 1 account, {} subscribers, one writer at {:?} edits/s ({} s each)",
+            "fan-out: 1 account, {} subscribers, one writer at {:?} edits/s ({} s each, stopping once p99 > 100 ms)",
             sizes.fan_subscribers, sizes.fan_rates, sizes.fan_seconds
         ),
         'd' => format!(
@@ -79,12 +80,12 @@ impl Sizes {
             storm_edits: 10,
             storm_docs: 100,
             fan_subscribers: 100,
-            fan_rates: vec![20, 100],
+            fan_rates: vec![20, 50],
             fan_seconds: 2,
             restart_docs: 2_000,
             restart_touched: 500,
             storage_records: 2,
-            storage_edits: 1_000,
+            storage_edits: 500,
             idle_clients: 1_000,
         }
     }
