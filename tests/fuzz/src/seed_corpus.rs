@@ -35,7 +35,10 @@ fn node(name: &str, role: NodeRole) -> Node<AllowAll> {
 }
 
 /// Moves frames between the two nodes until both are quiet; returns what each side sent.
-fn exchange(phone: &mut Node<AllowAll>, server: &mut Node<AllowAll>) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+fn exchange(
+    phone: &mut Node<AllowAll>,
+    server: &mut Node<AllowAll>,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let (mut from_phone, mut from_server) = (Vec::new(), Vec::new());
     for _ in 0..100 {
         let mut quiet = true;
@@ -74,7 +77,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "tests/fuzz/corpus".into()));
+    let root = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "tests/fuzz/corpus".into()),
+    );
     let mut documents = Vec::new();
     for (n, kind) in DocumentKind::ALL.iter().enumerate() {
         let actor = ActorId::from([u8::try_from(n).unwrap_or(0) + 1; 16]);
@@ -93,8 +100,12 @@ fn main() {
     let generic = DocumentId::new_v7(1_764_000_000_200, [2; 10]);
     phone.insert(
         account,
-        itinera_core::document::new_record(DocumentKind::Account, ActorId::from([9; 16]), 1_764_000_000_000)
-            .expect("account"),
+        itinera_core::document::new_record(
+            DocumentKind::Account,
+            ActorId::from([9; 16]),
+            1_764_000_000_000,
+        )
+        .expect("account"),
     );
     let mut notes = AutoCommit::new().with_actor(ActorId::from([8; 16]));
     notes.put(ROOT, "title", "pick-up list").expect("put");
@@ -102,7 +113,9 @@ fn main() {
     phone.insert(generic, notes);
     phone.find(DocumentId::new_v7(1_764_000_000_300, [3; 10]));
     let (mut phone_frames, mut server_frames) = exchange(&mut phone, &mut server);
-    phone.change(&account, |doc| doc.put(ROOT, "name", "Harbour Tours").expect("put"));
+    phone.change(&account, |doc| {
+        doc.put(ROOT, "name", "Harbour Tours").expect("put")
+    });
     phone.change(&generic, |doc| doc.put(ROOT, "seats", 12i64).expect("put"));
     phone.broadcast_ephemeral(&generic, b"\xa1\x66cursor\x03".to_vec());
     let (more_phone, more_server) = exchange(&mut phone, &mut server);
@@ -125,7 +138,11 @@ fn main() {
         write(&root.join("document"), name, bytes);
     }
     let mut account_doc = phone.document(&account).expect("account").clone();
-    write(&root.join("document"), "account-edited", &account_doc.save());
+    write(
+        &root.join("document"),
+        "account-edited",
+        &account_doc.save(),
+    );
     println!(
         "seed corpus in {}: {} frames, 3 sessions, {} documents",
         root.display(),

@@ -1,8 +1,8 @@
 //! The load run (`itinera-bench load`): many devices hold a connection to Itinera and edit for a
 //! set time, each timing every acknowledgement. Every device edits an account of its own and,
-//! one edit in five, one of a few accounts all of them share (so changes also fan out). At the
-//! end every acknowledged edit must be in the history the server hands a fresh device; the
-//! server's memory is sampled throughout.
+//! one edit in five, an account it shares with a few other devices (so changes also fan out).
+//! At the end every acknowledged edit must be in the history the server hands a fresh device;
+//! the server's memory is sampled throughout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,8 +19,9 @@ use super::{Meter, fetch, percentile};
 
 /// The document family of the load run.
 const SPACE: u32 = 7;
-/// Accounts every device tags.
-const SHARED: u32 = 10;
+/// Accounts shared among the devices: device `c` also works on shared account `c mod 100`, so
+/// with 1,000 devices ten share each (a territory's accounts, worked on by a few reps).
+const SHARED: u32 = 100;
 /// How long a device waits for one acknowledgement before it counts the edit as late (it keeps
 /// waiting for it until the end).
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
