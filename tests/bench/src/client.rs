@@ -30,6 +30,9 @@ const CONNECTION: u64 = 1;
 /// How long a client waits before connecting again after the server dropped it.
 const REDIAL_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a client waits on a silent socket before it checks its predicate again.
+const QUIET_WAKE: Duration = Duration::from_millis(100);
+
 /// How often a predicate is checked while frames keep arriving.
 const CHECK_EVERY: Duration = Duration::from_millis(10);
 
@@ -307,9 +310,13 @@ impl Client {
                     let Some(socket) = self.socket.as_mut() else {
                         return false;
                     };
-                    match tokio::time::timeout_at(deadline, socket.next()).await {
+                    // Wake now and then even on a silent socket, so `done` sees outside news
+                    // (a stop flag) on servers that send no pings.
+                    let wake = deadline.min(Instant::now() + QUIET_WAKE);
+                    match tokio::time::timeout_at(wake, socket.next()).await {
                         Ok(next) => self.take_frame(next),
-                        Err(_) => return done(self),
+                        Err(_) if wake >= deadline => return done(self),
+                        Err(_) => {}
                     }
                 }
             }

@@ -101,20 +101,10 @@ fn main() {
         }
     };
     eprintln!("building the servers…");
-    let programs = match Programs::prepare(&root) {
-        Ok(programs) => programs,
+    let (programs, runtime) = match prepare(&root) {
+        Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
-            std::process::exit(1);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("no runtime: {err}");
             std::process::exit(1);
         }
     };
@@ -149,6 +139,10 @@ fn main() {
             );
             table.add(peer, workload, outcome);
             let _ = std::fs::remove_dir_all(&data);
+            // What is done so far, so a long run that is stopped still leaves its figures.
+            if let Some(out) = &options.out {
+                let _ = std::fs::write(out, render(&options, &table, started.elapsed()));
+            }
         }
     }
     let elapsed = started.elapsed();
@@ -307,20 +301,10 @@ fn load_main(root: &std::path::Path) -> i32 {
         }
     }
     eprintln!("building the server…");
-    let programs = match Programs::prepare(root) {
-        Ok(programs) => programs,
+    let (programs, runtime) = match prepare(root) {
+        Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
-            return 1;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("no runtime: {err}");
             return 1;
         }
     };
@@ -374,4 +358,14 @@ fn load_main(root: &std::path::Path) -> i32 {
         }
         None => 0,
     }
+}
+
+/// Builds the servers and the runtime the clients run on.
+fn prepare(root: &std::path::Path) -> Result<(Programs, tokio::runtime::Runtime), String> {
+    let programs = Programs::prepare(root)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("no runtime: {err}"))?;
+    Ok((programs, runtime))
 }
