@@ -19,7 +19,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use itinera_core::DocumentId;
 
 use crate::device::Device;
-use crate::server::{DataDir, TestServer, cli, http_get, user_with_token};
+use crate::server::{DataDir, TestServer, cli, user_with_token};
 
 /// How a crash loop runs.
 #[derive(Debug, Clone)]
@@ -211,15 +211,11 @@ fn verify(server: &TestServer, token: &str, writers: &[Writer]) -> usize {
     }
     let mut found = 0;
     for (id, keys) in documents {
-        let (status, body) = http_get(
-            &format!("{}/api/v1/documents/{id}", server.base),
-            Some(token),
-        );
+        let (status, view) = server.document(token, &id);
         assert_eq!(
             status, 200,
-            "document {id} is gone after the restart: {body}"
+            "document {id} is gone after the restart: {view}"
         );
-        let view: serde_json::Value = serde_json::from_str(&body).expect("json view");
         for key in keys {
             assert!(
                 !view["record"][key.as_str()].is_null(),

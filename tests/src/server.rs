@@ -209,6 +209,13 @@ impl TestServer {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// A document as the server holds it, through the REST API: the status and the JSON view
+    /// (`Null` if the body is not JSON).
+    pub fn document(&self, token: &str, id: &itinera_core::DocumentId) -> (u16, serde_json::Value) {
+        let (status, body) = http_get(&format!("{}/api/v1/documents/{id}", self.base), Some(token));
+        (status, serde_json::from_str(&body).unwrap_or_default())
+    }
+
     /// One value of `/metrics`.
     pub fn metric(&self, name: &str) -> Option<f64> {
         let body = http_get(&format!("{}/metrics", self.base), None).1;

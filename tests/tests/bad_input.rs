@@ -17,7 +17,7 @@ use itinera_core::model::Account;
 use itinera_core::protocol::{DecodeLimits, Message, PeerId, PeerMetadata, StorageId};
 use itinera_core::{Document, DocumentId};
 use itinera_tests::device::Device;
-use itinera_tests::server::{DataDir, TestServer, cli, http_get, user_with_token};
+use itinera_tests::server::{DataDir, TestServer, cli, user_with_token};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, http::HeaderValue};
 
@@ -295,14 +295,11 @@ fn with_bad_checksum(id: DocumentId, frame: Vec<u8>) -> Vec<u8> {
     frame
 }
 
-/// The same document as the server holds it, through the REST API.
+/// The document as the server holds it; it must be there.
 fn stored(server: &TestServer, token: &str, id: &DocumentId) -> serde_json::Value {
-    let (status, body) = http_get(
-        &format!("{}/api/v1/documents/{id}", server.base),
-        Some(token),
-    );
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).expect("json")
+    let (status, view) = server.document(token, id);
+    assert_eq!(status, 200, "{view}");
+    view
 }
 
 /// The documents of the store other than the server's own per-user indexes (which appear as

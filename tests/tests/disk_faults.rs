@@ -12,7 +12,7 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use itinera_core::DocumentId;
 use itinera_tests::device::Device;
-use itinera_tests::server::{DataDir, TestServer, http, http_get, user_with_token};
+use itinera_tests::server::{DataDir, TestServer, http, user_with_token};
 
 const WAIT: Duration = Duration::from_secs(30);
 const DISK: u64 = 40 * 1024 * 1024;
@@ -53,14 +53,6 @@ fn fill_disk(dir: &Path) -> std::path::PathBuf {
         }
     }
     path
-}
-
-fn rest_view(server: &TestServer, token: &str, id: &DocumentId) -> (u16, serde_json::Value) {
-    let (status, body) = http_get(
-        &format!("{}/api/v1/documents/{id}", server.base),
-        Some(token),
-    );
-    (status, serde_json::from_str(&body).unwrap_or_default())
 }
 
 #[test]
@@ -109,7 +101,7 @@ fn a_full_disk_refuses_writes_keeps_serving_reads_and_recovers() {
         .and_then(|doc| doc.get(ROOT, "title").ok().flatten())
         .map(|(value, _)| value.as_str().unwrap_or_default().to_owned());
     assert_eq!(title.as_deref(), Some("document 1"));
-    let (status, view) = rest_view(&server, &olga, &doc_id(2));
+    let (status, view) = server.document(&olga, &doc_id(2));
     assert_eq!(status, 200);
     assert_eq!(view["record"]["title"], "document 2");
     let (status, body) = http(
@@ -124,9 +116,9 @@ fn a_full_disk_refuses_writes_keeps_serving_reads_and_recovers() {
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("space") || body.contains("store"), "{body}");
     // The server did not keep the refused change to hand out.
-    let (_, view) = rest_view(&server, &olga, &doc_id(0));
+    let (_, view) = server.document(&olga, &doc_id(0));
     assert!(view["record"]["attachment"].is_null());
-    let (_, view) = rest_view(&server, &olga, &doc_id(3));
+    let (_, view) = server.document(&olga, &doc_id(3));
     assert!(view["record"]["note"].is_null());
 
     // Space returns: the writer's change is asked for again and stored.
@@ -139,14 +131,14 @@ fn a_full_disk_refuses_writes_keeps_serving_reads_and_recovers() {
     // Everything acknowledged survives a crash.
     server.kill9();
     let server = TestServer::start(&data, &[]);
-    let (status, view) = rest_view(&server, &olga, &doc_id(0));
+    let (status, view) = server.document(&olga, &doc_id(0));
     assert_eq!(status, 200);
     assert_eq!(
         view["record"]["attachment"].as_str().map(str::len),
         Some(blob.len())
     );
     for n in 1..5u8 {
-        let (_, view) = rest_view(&server, &olga, &doc_id(n));
+        let (_, view) = server.document(&olga, &doc_id(n));
         assert_eq!(view["record"]["title"], format!("document {n}"));
     }
 }

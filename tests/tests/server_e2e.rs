@@ -24,18 +24,6 @@ fn record<R: itinera_core::Record>(actor: u8, record: &R) -> AutoCommit {
         .into_automerge()
 }
 
-/// The document as the server holds it, through the REST API.
-fn server_view(server: &TestServer, token: &str, id: &DocumentId) -> (u16, serde_json::Value) {
-    let (status, body) = http_get(
-        &format!("{}/api/v1/documents/{id}", server.base),
-        Some(token),
-    );
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    )
-}
-
 #[test]
 fn js_clients_create_find_and_converge_and_another_user_cannot_see_it() {
     let data = DataDir::new("js-generic");
@@ -211,7 +199,7 @@ fn a_guide_cannot_see_an_invoice_and_reps_cannot_write_what_is_not_theirs() {
         "errors: {:?}",
         rep.errors
     );
-    let (_, on_server) = server_view(&server, &olga, &booking);
+    let (_, on_server) = server.document(&olga, &booking);
     assert_eq!(
         on_server["record"]["status"], "draft",
         "the status change was not merged"
@@ -237,7 +225,7 @@ fn a_guide_cannot_see_an_invoice_and_reps_cannot_write_what_is_not_theirs() {
         "errors: {:?}",
         sneaky.errors
     );
-    let (_, on_server) = server_view(&server, &olga, &other_account);
+    let (_, on_server) = server.document(&olga, &other_account);
     assert_eq!(on_server["record"]["name"], "Not Sam's");
 
     // Sam's account is handed to Sofia while Sam is offline: his offline edit is refused.
@@ -279,7 +267,7 @@ fn a_guide_cannot_see_an_invoice_and_reps_cannot_write_what_is_not_theirs() {
         "errors: {:?}",
         phone.errors
     );
-    let (_, on_server) = server_view(&server, &olga, &sams);
+    let (_, on_server) = server.document(&olga, &sams);
     assert_eq!(on_server["record"]["name"], "Was Sam's");
     assert_eq!(on_server["record"]["owner"], "sofia");
 }
@@ -319,7 +307,7 @@ fn every_acknowledged_change_survives_a_kill_9() {
     device.disconnect();
 
     let server = TestServer::start(&data, &[]);
-    let (status, view) = server_view(&server, &olga, &id);
+    let (status, view) = server.document(&olga, &id);
     assert_eq!(status, 200);
     for n in 1..=acknowledged {
         assert_eq!(
@@ -393,7 +381,7 @@ fn bad_frames_close_only_their_connection() {
         good.run_until(WAIT, |d| d.acknowledged(&id)),
         "the good connection stopped syncing"
     );
-    let (_, view) = server_view(&server, &olga, &id);
+    let (_, view) = server.document(&olga, &id);
     assert_eq!(view["record"]["n"], 1);
     let _ = DecodeLimits::default();
 }
@@ -485,7 +473,7 @@ fn sigterm_flushes_even_relaxed_writes_and_exits_cleanly() {
     assert!(server.log().contains("the store is flushed"));
 
     let server = TestServer::start(&data, &[]);
-    let (status, view) = server_view(&server, &olga, &id);
+    let (status, view) = server.document(&olga, &id);
     assert_eq!(status, 200);
     assert_eq!(view["record"]["k19"], 19);
 }
@@ -522,7 +510,7 @@ fn a_generic_document_is_its_creators_until_shared() {
         d.events
             .contains(&itinera_core::sync::Event::DocumentUnavailable(id))
     }));
-    assert_eq!(server_view(&server, &ben, &id).0, 404);
+    assert_eq!(server.document(&ben, &id).0, 404);
 
     // Only the owner may share; then Ben sees it.
     let share = format!("{}/api/v1/documents/{id}/shares/ben", server.base);
@@ -542,7 +530,7 @@ fn a_generic_document_is_its_creators_until_shared() {
     assert_eq!(status, 200, "{body}");
     let login: serde_json::Value = serde_json::from_str(&body).expect("json");
     let pat = login["token"].as_str().expect("token").to_owned();
-    assert_eq!(server_view(&server, &pat, &id).0, 404);
+    assert_eq!(server.document(&pat, &id).0, 404);
     let (status, _) = http(
         "POST",
         &format!("{}/api/v1/login", server.base),
