@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use automerge::AutoCommit;
-use itinera_core::model::{AccessLevel, IndexEntry, UserIndex};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ReadDoc};
+use itinera_core::model::{AccessLevel, IndexEntry};
 use itinera_core::policy::{DocumentScope, access};
 use itinera_core::sync::Access;
 use itinera_core::{DocumentId, DocumentKind};
@@ -85,15 +86,31 @@ impl Indexer {
                         .map_err(|e| e.to_string())?;
                 doc.merge(&mut template).map_err(|e| e.to_string())?;
             }
-            let mut index: UserIndex = autosurgeon::hydrate(doc).map_err(|e| e.to_string())?;
-            index.user = owner;
+            // Only the entries that changed are written: reading and reconciling the whole
+            // index made each new document cost time in proportion to all the user's documents
+            // (an admin's index lists every document).
+            autosurgeon::reconcile_prop(doc, automerge::ROOT, "user", owner.as_str())
+                .map_err(|e| e.to_string())?;
+            let documents = match doc.get(automerge::ROOT, "documents") {
+                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), id))) => id,
+                _ => return Err("the index document has no documents map".to_string()),
+            };
             for (id, entry) in entries {
+                let key = id.to_string();
                 match entry {
-                    Some(entry) => index.documents.insert(id.to_string(), entry),
-                    None => index.documents.remove(&id.to_string()),
-                };
+                    Some(entry) => {
+                        autosurgeon::reconcile_prop(doc, &documents, key.as_str(), &entry)
+                            .map_err(|e| e.to_string())?
+                    }
+                    None => {
+                        if doc.get(&documents, key.as_str()).ok().flatten().is_some() {
+                            doc.delete(&documents, key.as_str())
+                                .map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
             }
-            autosurgeon::reconcile(doc, &index).map_err(|e| e.to_string())
+            Ok(())
         });
         let request = self.hub.send(LocalChange {
             document: index_document_id(user),

@@ -9,7 +9,7 @@ use crate::document::{DocumentHeader, validate};
 use crate::id::DocumentId;
 use crate::model::{
     Account, Booking, DocumentKind, Employee, FieldLog, FieldPath, Lead, Record, StockLocation,
-    Ticket, Transfer, UserIndex,
+    Ticket, Transfer,
 };
 use crate::{Error, Result};
 
@@ -115,8 +115,16 @@ impl DocumentScope {
                 scope.owner = present(employee.user.as_deref());
             }
             DocumentKind::Index => {
-                let index: UserIndex = record(doc)?;
-                scope.subject = present(Some(&index.user));
+                // Only the user: an index lists every document its user sees (all of them for
+                // an admin), and hydrating the whole of it for each change cost time in
+                // proportion to that.
+                let user: String = autosurgeon::hydrate_prop(doc, automerge::ROOT, "user")
+                    .map_err(|err| Error::Malformed {
+                        kind: DocumentKind::Index,
+                        path: FieldPath::root(),
+                        reason: err.to_string(),
+                    })?;
+                scope.subject = present(Some(&user));
             }
             DocumentKind::Invoice
             | DocumentKind::Catalog
