@@ -590,8 +590,8 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         raw.answer("poison"),
     );
 
-    // The chunk a fuzzer found that makes automerge unwrap a failed decode, sent as changes to
-    // a document the server holds.
+    // The chunk a fuzzer found that makes automerge unwrap a failed decode (a bundle, which
+    // Itinera refuses before automerge reads it), sent as changes to a document the server holds.
     let chunk = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/crashers/document/bundle-chunk-with-bad-delta-column"),
@@ -600,8 +600,8 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
     let mut raw = Raw::joined(&url, &olga, "chunk");
     raw.send(sync("chunk", notes_id, harness::changes_message(&chunk)));
     check(
-        "changes automerge panics on while reading them",
-        Answer::ErrorStaysOpen("could not apply these changes"),
+        "changes in a bundle chunk automerge panics on while reading it",
+        Answer::ErrorThenClose("a bundle chunk, which Itinera does not accept"),
         raw.answer("chunk"),
     );
 

@@ -30,6 +30,7 @@
 //! # Ok::<(), itinera_core::Error>(())
 //! ```
 
+mod chunks;
 mod conflicts;
 mod header;
 mod title;
@@ -40,6 +41,7 @@ use std::marker::PhantomData;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
+pub(crate) use chunks::refuse_bundles;
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
 pub use header::{DocumentHeader, validate};
 #[cfg(feature = "redb")]
@@ -214,10 +216,15 @@ impl<R: Record> Document<R> {
 
 /// Loads saved Automerge bytes (a snapshot and incremental saves), turning every failure into
 /// [`Error::NotADocument`], including the inputs automerge panics on instead of refusing (a
-/// fuzzer found chunks whose columns make it unwrap a failed decode). Itinera loads every
-/// document through here: a corrupt store entry or a hostile chunk costs that document, not the
-/// process.
+/// fuzzer found chunks whose columns make it unwrap a failed decode), and refusing bundle
+/// chunks, which Itinera never writes and automerge can spend minutes decoding. Itinera loads
+/// every document through here: a corrupt store entry or a hostile chunk costs that document,
+/// not the process.
 pub fn load_bytes(bytes: &[u8]) -> Result<AutoCommit> {
+    chunks::refuse_bundles(bytes).map_err(|reason| Error::NotADocument {
+        expected: None,
+        reason,
+    })?;
     match std::panic::catch_unwind(|| AutoCommit::load(bytes)) {
         Ok(Ok(doc)) => Ok(doc),
         Ok(Err(err)) => Err(Error::NotADocument {

@@ -9,13 +9,16 @@ const MAX_PROBES: u64 = 64;
 const MAX_BITS_PER_ENTRY: u64 = 64;
 
 /// Decodes `data` as an Automerge sync message and checks what automerge would trust: each
-/// `have`'s Bloom filter must have bits and a sane number of probes. (A filter with entries but
+/// `have`'s Bloom filter must have bits and a sane number of probes (a filter with entries but
 /// no bits divides by zero when it is read; one asking for billions of probes allocates
-/// gigabytes.)
+/// gigabytes), and no change chunk may be a bundle (see `document::load_bytes`).
 pub fn decode_sync_message(data: &[u8]) -> Result<sync::Message, String> {
     let message = sync::Message::decode(data).map_err(|err| err.to_string())?;
     for have in &message.have {
         check_bloom(&have.bloom.to_bytes())?;
+    }
+    for chunk in message.changes.iter() {
+        crate::document::refuse_bundles(chunk)?;
     }
     Ok(message)
 }
