@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use automerge::ChangeHash;
 use futures_util::{SinkExt, StreamExt};
 use itinera_core::DocumentId;
-use itinera_core::protocol::{DecodeLimits, Message, PeerId, PeerMetadata, StorageId};
+use itinera_core::protocol::{DecodeLimits, Message};
 use itinera_core::sync::{AllowAll, Event, Input, Node, NodeConfig, NodeRole, Output};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -50,16 +50,7 @@ impl Device {
             .build()
             .expect("runtime");
         let socket = open_socket(&runtime, url, token)?;
-        let config = NodeConfig {
-            peer_id: PeerId::new(peer),
-            metadata: PeerMetadata {
-                storage_id: Some(StorageId::new(format!("{peer}-storage"))),
-                is_ephemeral: Some(false),
-            },
-            role: NodeRole::Client,
-            limits: DecodeLimits::default(),
-            session_id: format!("{peer}-session"),
-        };
+        let config = NodeConfig::named(peer, NodeRole::Client);
         let mut device = Self {
             node: Node::new(config, AllowAll),
             socket: Some(socket),

@@ -6,7 +6,7 @@ use super::{
     Access, AccessPolicy, Connection, DocSync, EphemeralRelay, Handshake, Incoming, SyncError,
 };
 use crate::DocumentId;
-use crate::protocol::{DecodeLimits, Message, PeerId, PeerMetadata};
+use crate::protocol::{DecodeLimits, Message, PeerId, PeerMetadata, StorageId};
 
 /// Identifies one transport connection; chosen by the caller.
 pub type ConnectionId = u64;
@@ -31,6 +31,24 @@ pub struct NodeConfig {
     /// The session id of the ephemeral messages this node originates (random, chosen by the
     /// caller so runs can be replayed).
     pub session_id: String,
+}
+
+impl NodeConfig {
+    /// A node called `name`: its peer id, a storage id `{name}-storage` (not ephemeral), the
+    /// default limits and the ephemeral session `{name}-session`; what tests and simulated
+    /// devices use.
+    pub fn named(name: &str, role: NodeRole) -> Self {
+        Self {
+            peer_id: PeerId::new(name),
+            metadata: PeerMetadata {
+                storage_id: Some(StorageId::new(format!("{name}-storage"))),
+                is_ephemeral: Some(false),
+            },
+            role,
+            limits: DecodeLimits::default(),
+            session_id: format!("{name}-session"),
+        }
+    }
 }
 
 /// Something that happened, for the caller to act on.

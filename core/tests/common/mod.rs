@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use automerge::{AutoCommit, ChangeHash};
 use itinera_core::DocumentId;
-use itinera_core::protocol::{DecodeLimits, PeerId, PeerMetadata, StorageId};
+use itinera_core::protocol::PeerId;
 use itinera_core::sync::{
     AllowAll, ConnectionId, Event, Input, Node, NodeConfig, NodeRole, Output,
 };
@@ -66,19 +66,6 @@ pub struct Sim {
     next_link: ConnectionId,
 }
 
-pub fn config(name: &str, role: NodeRole) -> NodeConfig {
-    NodeConfig {
-        peer_id: PeerId::new(name),
-        metadata: PeerMetadata {
-            storage_id: Some(StorageId::new(format!("{name}-storage"))),
-            is_ephemeral: Some(false),
-        },
-        role,
-        limits: DecodeLimits::default(),
-        session_id: format!("{name}-session"),
-    }
-}
-
 impl Sim {
     pub fn new() -> Self {
         Self {
@@ -92,7 +79,8 @@ impl Sim {
     }
 
     pub fn add(&mut self, name: &str, role: NodeRole) -> usize {
-        self.nodes.push(Node::new(config(name, role), AllowAll));
+        self.nodes
+            .push(Node::new(NodeConfig::named(name, role), AllowAll));
         self.roles.push(role);
         self.stores.push(HashMap::new());
         self.observed.push(Observed::default());

@@ -15,7 +15,6 @@ use std::time::Duration;
 use automerge::{AutoCommit, ChangeHash};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use itinera_core::DocumentId;
-use itinera_core::protocol::{DecodeLimits, PeerId, PeerMetadata, StorageId};
 use itinera_core::sync::{AllowAll, Event, Input, Node, NodeConfig, NodeRole, Output};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -86,16 +85,7 @@ impl Client {
     /// Opens a connection to `url` as `peer` and starts the handshake.
     pub async fn connect(url: &str, peer: &str, wire: Arc<Wire>) -> Result<Self, String> {
         let socket = open(url).await?;
-        let config = NodeConfig {
-            peer_id: PeerId::new(peer),
-            metadata: PeerMetadata {
-                storage_id: Some(StorageId::new(format!("{peer}-storage"))),
-                is_ephemeral: Some(false),
-            },
-            role: NodeRole::Client,
-            limits: DecodeLimits::default(),
-            session_id: format!("{peer}-session"),
-        };
+        let config = NodeConfig::named(peer, NodeRole::Client);
         let mut client = Self {
             node: Node::new(config, AllowAll),
             socket: Some(socket),

@@ -290,7 +290,7 @@ impl Server {
 
     /// Resident memory now, in bytes.
     pub fn rss_bytes(&self) -> u64 {
-        status_kib(self.pid, "VmRSS:") * 1024
+        rss_of(self.pid)
     }
 
     /// The highest resident memory of the process so far, in bytes.
@@ -344,6 +344,11 @@ fn clock_ticks() -> u64 {
             .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
             .unwrap_or(100)
     })
+}
+
+/// Resident memory of process `pid` now, in bytes (0 if it is gone).
+pub fn rss_of(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:") * 1024
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {

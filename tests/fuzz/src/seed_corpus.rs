@@ -14,24 +14,11 @@ use std::path::{Path, PathBuf};
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
-use itinera_core::protocol::{DecodeLimits, PeerId, PeerMetadata, StorageId};
 use itinera_core::sync::{AllowAll, Event, Input, Node, NodeConfig, NodeRole, Output};
 use itinera_core::{DocumentId, DocumentKind};
 
 fn node(name: &str, role: NodeRole) -> Node<AllowAll> {
-    Node::new(
-        NodeConfig {
-            peer_id: PeerId::new(name),
-            metadata: PeerMetadata {
-                storage_id: Some(StorageId::new(format!("{name}-storage"))),
-                is_ephemeral: Some(false),
-            },
-            role,
-            limits: DecodeLimits::default(),
-            session_id: format!("{name}-session"),
-        },
-        AllowAll,
-    )
+    Node::new(NodeConfig::named(name, role), AllowAll)
 }
 
 /// Moves frames between the two nodes until both are quiet; returns what each side sent.

@@ -117,10 +117,8 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
         let pid = server.pid;
         tokio::spawn(async move {
             while sampling.load(Ordering::Relaxed) {
-                if let Some(rss) = rss_of(pid) {
-                    if let Ok(mut samples) = samples.lock() {
-                        samples.push(rss);
-                    }
+                if let Ok(mut samples) = samples.lock() {
+                    samples.push(crate::peers::rss_of(pid));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -290,17 +288,4 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
         outcome.fail(format!("{unacknowledged} edits were never acknowledged"));
     }
     Ok(outcome)
-}
-
-/// Resident memory of process `pid`, in bytes.
-fn rss_of(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
 }
