@@ -204,3 +204,104 @@ fn a_server_that_rewinds_after_a_failed_write_is_sent_the_dropped_change_again()
     );
     assert!(server.document().get(ROOT, "edit").expect("get").is_some());
 }
+
+/// Delivers every message in `out` (from the hub) to its target among `phones`, and returns
+/// what the phones answer.
+fn deliver(out: Vec<Message>, phones: &mut [(PeerId, DocSync)]) -> Vec<(PeerId, Vec<u8>)> {
+    let mut answers = Vec::new();
+    for message in out {
+        let (Message::Sync {
+            target_id, data, ..
+        }
+        | Message::Request {
+            target_id, data, ..
+        }) = message
+        else {
+            continue;
+        };
+        let (_, phone) = phones
+            .iter_mut()
+            .find(|(peer, _)| *peer == target_id)
+            .expect("a message for a known phone");
+        phone
+            .receive(&PeerId::new("server"), Incoming::Sync(&data), None)
+            .expect("phone receives");
+        for answer in phone.outgoing() {
+            if let Message::Sync { data, .. } | Message::Request { data, .. } = answer {
+                answers.push((target_id.clone(), data));
+            }
+        }
+    }
+    answers
+}
+
+#[test]
+fn an_acknowledgement_makes_the_server_generate_for_its_sender_only() {
+    const PHONES: usize = 40;
+    let id = doc_id(10);
+    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "base", 1));
+    let mut phones: Vec<(PeerId, DocSync)> = (0..PHONES)
+        .map(|n| {
+            let peer = PeerId::new(format!("phone-{n}"));
+            let mut phone = DocSync::empty(peer.clone(), id);
+            phone.want();
+            phone.add_peer(PeerId::new("server"), Access::Write, None);
+            server.add_peer(peer.clone(), Access::Write, None);
+            (peer, phone)
+        })
+        .collect();
+
+    // Every phone fetches the document and the conversation dies down.
+    let mut answers: Vec<(PeerId, Vec<u8>)> = Vec::new();
+    for (peer, phone) in &mut phones {
+        for message in phone.outgoing() {
+            if let Message::Request { data, .. } | Message::Sync { data, .. } = message {
+                answers.push((peer.clone(), data));
+            }
+        }
+    }
+    for _ in 0..20 {
+        for (peer, data) in std::mem::take(&mut answers) {
+            server
+                .receive(&peer, Incoming::Sync(&data), None)
+                .expect("server receives");
+        }
+        let out = server.outgoing();
+        answers = deliver(out, &mut phones);
+        if answers.is_empty() {
+            break;
+        }
+    }
+    assert!(answers.is_empty(), "the fetch settled");
+    for (_, phone) in &mut phones {
+        assert_eq!(phone.heads(), server.heads());
+    }
+
+    // One change on the server reaches every phone; each answers on its own, and the server
+    // takes each answer and flushes, as the doc actor does.
+    server.document_mut().put(ROOT, "edit", 2i64).expect("put");
+    server.document_mut().commit();
+    let before = server.generations();
+    let out = server.outgoing();
+    assert_eq!(out.len(), PHONES, "the change goes to every phone");
+    let answers = deliver(out, &mut phones);
+    assert_eq!(answers.len(), PHONES, "every phone acknowledges");
+    for (peer, data) in answers {
+        server
+            .receive(&peer, Incoming::Sync(&data), None)
+            .expect("server receives");
+        assert!(
+            server.outgoing().is_empty(),
+            "an acknowledgement needs no answer"
+        );
+    }
+    let generated = server.generations() - before;
+    assert_eq!(
+        generated,
+        2 * PHONES as u64,
+        "one generation per phone for the change and one per acknowledgement, not one per phone per acknowledgement"
+    );
+    for (_, phone) in &mut phones {
+        assert_eq!(phone.heads(), server.heads());
+    }
+}

@@ -605,6 +605,20 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         raw.answer("chunk"),
     );
 
+    // A deflate bomb: a compressed change of 300 kB that inflates to 300 MiB, which automerge
+    // would inflate whole before reading it.
+    let mut raw = Raw::joined(&url, &olga, "bomb");
+    raw.send(sync(
+        "bomb",
+        notes_id,
+        harness::changes_message(&compressed_change_of_zeros(300 << 20)),
+    ));
+    check(
+        "a compressed change that inflates to 300 MiB",
+        Answer::ErrorThenClose("inflates to more than 256 MiB"),
+        raw.answer("bomb"),
+    );
+
     // A change that breaks the account's schema (a number where the name is text), from its
     // owner.
     let mut phone = Device::connect(&url, &ben, "bens-phone").expect("ben");
@@ -756,7 +770,7 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
         "rows answered wrongly:\n{}",
         wrong.join("\n")
     );
-    assert_eq!(rows.len(), 22);
+    assert_eq!(rows.len(), 23);
 
     // The bystander synced throughout, and nothing stored changed.
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -775,4 +789,25 @@ fn hostile_input_gets_its_answer_and_changes_nothing() {
     expected.push(format!("{} generic olga", doc_id(3)));
     expected.sort();
     assert_eq!(documents_in_store(&data), expected);
+}
+
+/// A compressed change chunk whose body is `size` zero bytes, deflated (about a thousandth of
+/// that on the wire).
+fn compressed_change_of_zeros(size: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..size / zeros.len() {
+        encoder.write_all(&zeros).expect("deflate");
+    }
+    let body = encoder.finish().expect("deflate");
+    // The magic bytes, a checksum (read only after inflating), chunk type 2, the length.
+    let mut chunk = vec![0x85, 0x6f, 0x4a, 0x83, 0, 0, 0, 0, 2];
+    let mut length = body.len();
+    while length >= 0x80 {
+        chunk.push((length & 0x7f) as u8 | 0x80);
+        length >>= 7;
+    }
+    chunk.push(length as u8);
+    chunk.extend(body);
+    chunk
 }

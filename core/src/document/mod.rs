@@ -41,7 +41,8 @@ use std::marker::PhantomData;
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
-pub(crate) use chunks::refuse_bundles;
+pub use chunks::MAX_INFLATED_BYTES;
+pub(crate) use chunks::check_untrusted;
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
 pub use header::{DocumentHeader, validate};
 #[cfg(feature = "redb")]

@@ -11,14 +11,17 @@ const MAX_BITS_PER_ENTRY: u64 = 64;
 /// Decodes `data` as an Automerge sync message and checks what automerge would trust: each
 /// `have`'s Bloom filter must have bits and a sane number of probes (a filter with entries but
 /// no bits divides by zero when it is read; one asking for billions of probes allocates
-/// gigabytes), and no change chunk may be a bundle (see `document::load_bytes`).
+/// gigabytes), no change chunk may be a bundle (see `document::load_bytes`), and the deflated
+/// parts of all its chunks together may inflate to at most
+/// [`MAX_INFLATED_BYTES`](crate::document::MAX_INFLATED_BYTES).
 pub fn decode_sync_message(data: &[u8]) -> Result<sync::Message, String> {
     let message = sync::Message::decode(data).map_err(|err| err.to_string())?;
     for have in &message.have {
         check_bloom(&have.bloom.to_bytes())?;
     }
+    let mut budget = crate::document::MAX_INFLATED_BYTES;
     for chunk in message.changes.iter() {
-        crate::document::refuse_bundles(chunk)?;
+        crate::document::check_untrusted(chunk, &mut budget)?;
     }
     Ok(message)
 }

@@ -52,6 +52,22 @@ struct PeerState {
     access: Access,
     /// Whether we told the peer we do not have the document (so we say it once).
     told_unavailable: bool,
+    /// Our heads when automerge last generated for this peer, while neither the document nor
+    /// this peer's sync state has changed since: generating again would give the same answer
+    /// (nothing to send), so [`DocSync::outgoing`] skips the peer.
+    settled_at: Option<Vec<ChangeHash>>,
+}
+
+impl PeerState {
+    fn new(sync: sync::State, access: Access) -> Self {
+        Self {
+            sync,
+            status: PeerStatus::Unknown,
+            access,
+            told_unavailable: false,
+            settled_at: None,
+        }
+    }
 }
 
 /// One document and the sync state of every peer that shares it.
@@ -93,6 +109,8 @@ pub struct DocSync {
     /// Whether we asked peers for the document (we lack it and want it).
     wanted: bool,
     peers: BTreeMap<PeerId, PeerState>,
+    /// How many times automerge was asked for a sync message (see [`DocSync::generations`]).
+    generations: u64,
 }
 
 impl DocSync {
@@ -104,6 +122,7 @@ impl DocSync {
             doc,
             wanted: false,
             peers: BTreeMap::new(),
+            generations: 0,
         }
     }
 
@@ -139,7 +158,24 @@ impl DocSync {
 
     /// The document, to change locally; call [`DocSync::outgoing`] afterwards.
     pub fn document_mut(&mut self) -> &mut AutoCommit {
+        self.unsettle_all();
         &mut self.doc
+    }
+
+    /// How many sync messages automerge was asked to generate so far, including the times it
+    /// had nothing to send. Generating costs a Bloom filter and a walk of the change graph per
+    /// peer, so a document shared by many peers generates only for the peers whose answer can
+    /// have changed: every peer after the document changes, only the sender after a message
+    /// without changes (an acknowledgement).
+    pub fn generations(&self) -> u64 {
+        self.generations
+    }
+
+    /// Every peer's next [`DocSync::outgoing`] asks automerge again.
+    fn unsettle_all(&mut self) {
+        for peer in self.peers.values_mut() {
+            peer.settled_at = None;
+        }
     }
 
     /// Goes back to the document as it was at `heads`, dropping every change after them, and
@@ -169,6 +205,7 @@ impl DocSync {
             fresh.read_only = peer.access != Access::Write;
             fresh.needs_reset = true;
             peer.sync = fresh;
+            peer.settled_at = None;
         }
         Ok(())
     }
@@ -181,19 +218,12 @@ impl DocSync {
         if let Some(existing) = self.peers.get_mut(&peer) {
             existing.access = access;
             existing.sync.set_read_only(access != Access::Write);
+            existing.settled_at = None;
             return;
         }
         let mut sync = state.unwrap_or_default();
         sync.set_read_only(access != Access::Write);
-        self.peers.insert(
-            peer,
-            PeerState {
-                sync,
-                status: PeerStatus::Unknown,
-                access,
-                told_unavailable: false,
-            },
-        );
+        self.peers.insert(peer, PeerState::new(sync, access));
     }
 
     /// Changes what `peer` may do from now on (a grant or a revocation).
@@ -201,6 +231,7 @@ impl DocSync {
         if let Some(state) = self.peers.get_mut(peer) {
             state.access = access;
             state.sync.set_read_only(access != Access::Write);
+            state.settled_at = None;
         }
     }
 
@@ -251,6 +282,7 @@ impl DocSync {
                 peer: from.clone(),
             });
         };
+        peer.settled_at = None;
         let (data, is_request) = match incoming {
             Incoming::Unavailable => {
                 peer.status = PeerStatus::Unavailable;
@@ -293,6 +325,7 @@ impl DocSync {
         if is_request && message.heads.is_empty() {
             peer.status = PeerStatus::Wants;
         }
+        let carries_changes = !message.changes.is_empty();
         if !message.heads.is_empty() {
             peer.status = PeerStatus::Has;
         }
@@ -336,6 +369,11 @@ impl DocSync {
             }
         }
         peer.sync = state;
+        if carries_changes {
+            // Changes can fill in what another peer's sync was waiting for even when our heads
+            // stay the same (changes queued for a missing dependency).
+            self.unsettle_all();
+        }
         let heads = self.doc.get_heads();
         Ok(Received {
             changed: heads != before,
@@ -350,6 +388,7 @@ impl DocSync {
             .peers
             .values()
             .any(|p| p.status == PeerStatus::Has && p.access != Access::None);
+        let heads = self.doc.get_heads();
         let mut out = Vec::new();
         for (peer_id, peer) in &mut self.peers {
             let unavailable = Message::DocUnavailable {
@@ -378,7 +417,13 @@ impl DocSync {
                 }
                 (false, _) => continue,
             };
-            if let Some(message) = self.doc.sync().generate_sync_message(&mut peer.sync) {
+            if peer.settled_at.as_ref() == Some(&heads) {
+                continue;
+            }
+            self.generations += 1;
+            let generated = self.doc.sync().generate_sync_message(&mut peer.sync);
+            peer.settled_at = Some(heads.clone());
+            if let Some(message) = generated {
                 let data = message.encode();
                 let (sender_id, target_id, document_id) =
                     (self.local.clone(), peer_id.clone(), self.id);
