@@ -65,17 +65,40 @@ pub(crate) fn refuse_bundles(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses bundles (see [`refuse_bundles`]) and chunks whose deflated parts would inflate past
-/// what is left of `budget` (bytes), which it counts down: the deflated columns of a document
-/// chunk and the body of a compressed change. Inflating stops at the limit, so a bomb costs a
-/// budget's worth of work and no memory.
-pub(crate) fn check_untrusted(bytes: &[u8], budget: &mut u64) -> Result<(), String> {
+/// Refuses bundles (see [`refuse_bundles`]) and bytes whose deflated parts (the deflated
+/// columns of document chunks and the bodies of compressed changes), all `pieces` together,
+/// would inflate to more than `limit` bytes. Inflating stops at the limit, so a bomb costs a
+/// limit's worth of work and no memory.
+pub(crate) fn check_untrusted<'a>(
+    pieces: impl IntoIterator<Item = &'a [u8]>,
+    limit: u64,
+) -> Result<(), String> {
+    let mut budget = limit;
+    for bytes in pieces {
+        check_chunks(bytes, &mut budget).map_err(|refusal| match refusal {
+            Refusal::Bundle => "a bundle chunk, which Itinera does not accept".to_owned(),
+            Refusal::Inflates => {
+                format!("deflated data that inflates to more than {}", size(limit))
+            }
+        })?;
+    }
+    Ok(())
+}
+
+enum Refusal {
+    Bundle,
+    Inflates,
+}
+
+fn check_chunks(bytes: &[u8], budget: &mut u64) -> Result<(), Refusal> {
     for chunk in chunks(bytes) {
         match chunk.kind {
-            BUNDLE => return Err("a bundle chunk, which Itinera does not accept".into()),
+            BUNDLE => return Err(Refusal::Bundle),
             COMPRESSED_CHANGE => inflate(chunk.data, budget)?,
             DOCUMENT => {
-                for column in deflated_columns(chunk.data)? {
+                // Columns that cannot be read are automerge's to refuse; it reads them the
+                // same way and stops at the same place.
+                for column in deflated_columns(chunk.data).unwrap_or_default() {
                     inflate(column, budget)?;
                 }
             }
@@ -85,8 +108,17 @@ pub(crate) fn check_untrusted(bytes: &[u8], budget: &mut u64) -> Result<(), Stri
     Ok(())
 }
 
+/// `bytes` as people write it: 256 MiB, 512 KiB, 1000 bytes.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// Inflates `deflated` into nothing, counting its size down from `budget`.
-fn inflate(deflated: &[u8], budget: &mut u64) -> Result<(), String> {
+fn inflate(deflated: &[u8], budget: &mut u64) -> Result<(), Refusal> {
     let decoder = flate2::bufread::DeflateDecoder::new(deflated);
     // One byte past the budget tells "exactly the budget" from "more".
     let inflated = std::io::copy(
@@ -96,10 +128,7 @@ fn inflate(deflated: &[u8], budget: &mut u64) -> Result<(), String> {
     // Broken deflate data is automerge's to refuse; it stops at the same place.
     .unwrap_or(0);
     if inflated > *budget {
-        return Err(format!(
-            "deflated data that inflates to more than {} MiB",
-            MAX_INFLATED_BYTES >> 20
-        ));
+        return Err(Refusal::Inflates);
     }
     *budget -= inflated;
     Ok(())
@@ -107,35 +136,34 @@ fn inflate(deflated: &[u8], budget: &mut u64) -> Result<(), String> {
 
 /// The deflated columns of a document chunk's data: actors, heads, the change columns' and the
 /// op columns' specifications and lengths, then the columns' data in that order.
-fn deflated_columns(data: &[u8]) -> Result<Vec<&[u8]>, String> {
-    let malformed = || "a document chunk whose columns cannot be read".to_owned();
+fn deflated_columns(data: &[u8]) -> Option<Vec<&[u8]>> {
     let mut rest = data;
-    let actors = leb128(&mut rest).ok_or_else(malformed)?;
+    let actors = leb128(&mut rest)?;
     for _ in 0..actors {
-        let length = leb128(&mut rest).ok_or_else(malformed)?;
-        rest = skip(rest, length).ok_or_else(malformed)?;
+        let length = leb128(&mut rest)?;
+        rest = skip(rest, length)?;
     }
-    let heads = leb128(&mut rest).ok_or_else(malformed)?;
-    rest = skip(rest, heads.checked_mul(32).ok_or_else(malformed)?).ok_or_else(malformed)?;
+    let heads = leb128(&mut rest)?;
+    rest = skip(rest, heads.checked_mul(32)?)?;
     let mut columns = Vec::new();
     for _ in 0..2 {
-        let count = leb128(&mut rest).ok_or_else(malformed)?;
+        let count = leb128(&mut rest)?;
         for _ in 0..count {
-            let spec = leb128(&mut rest).ok_or_else(malformed)?;
-            let length = leb128(&mut rest).ok_or_else(malformed)?;
+            let spec = leb128(&mut rest)?;
+            let length = leb128(&mut rest)?;
             columns.push((spec & DEFLATED_COLUMN != 0, length));
         }
     }
     let mut deflated = Vec::new();
     for (is_deflated, length) in columns {
-        let length = usize::try_from(length).map_err(|_| malformed())?;
-        let column = rest.get(..length).ok_or_else(malformed)?;
+        let length = usize::try_from(length).ok()?;
+        let column = rest.get(..length)?;
         if is_deflated {
             deflated.push(column);
         }
         rest = &rest[length..];
     }
-    Ok(deflated)
+    Some(deflated)
 }
 
 fn skip(bytes: &[u8], length: u64) -> Option<&[u8]> {
@@ -201,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn a_real_document_inflates_within_the_budget_and_is_counted() {
+    fn a_real_document_inflates_within_the_limit_and_is_counted() {
         let mut doc = automerge::AutoCommit::new();
         for n in 0..2_000 {
             doc.put(automerge::ROOT, format!("key-{n}"), format!("value {n}"))
@@ -209,30 +237,31 @@ mod tests {
         }
         doc.commit();
         let bytes = doc.save();
+        check_untrusted([bytes.as_slice()], MAX_INFLATED_BYTES).expect("a real document passes");
         let mut budget = MAX_INFLATED_BYTES;
-        check_untrusted(&bytes, &mut budget).expect("a real document passes");
+        check_chunks(&bytes, &mut budget).ok().expect("passes");
         assert!(
             budget < MAX_INFLATED_BYTES,
             "automerge deflated some of this document's columns, and they were inflated"
         );
+        // Exactly what they inflate to is allowed; a byte less is not.
+        let inflated = MAX_INFLATED_BYTES - budget;
+        assert!(check_untrusted([bytes.as_slice()], inflated).is_ok());
+        assert!(check_untrusted([bytes.as_slice()], inflated - 1).is_err());
         assert!(automerge::AutoCommit::load(&bytes).is_ok());
     }
 
     #[test]
-    fn a_compressed_change_that_inflates_past_the_budget_is_refused() {
+    fn a_compressed_change_that_inflates_past_the_limit_is_refused() {
         let bomb = chunk(COMPRESSED_CHANGE, &deflate(&vec![0; 4 << 20]));
         assert!(bomb.len() < 16 << 10, "{} bytes", bomb.len());
-        let mut budget = 1 << 20;
-        let refused = check_untrusted(&bomb, &mut budget).expect_err("refused");
-        assert!(refused.contains("inflates to more than"), "{refused}");
-
-        let mut budget = 8 << 20;
-        check_untrusted(&bomb, &mut budget).expect("within a larger budget");
-        assert_eq!(budget, 4 << 20, "the inflated size is counted");
+        let refused = check_untrusted([bomb.as_slice()], 1 << 20).expect_err("refused");
+        assert_eq!(refused, "deflated data that inflates to more than 1 MiB");
+        assert!(check_untrusted([bomb.as_slice()], 4 << 20).is_ok());
     }
 
     #[test]
-    fn a_document_column_that_inflates_past_the_budget_is_refused() {
+    fn a_document_column_that_inflates_past_the_limit_is_refused() {
         let column = deflate(&vec![0; 4 << 20]);
         // No actors, no heads, one deflated change column (id 1, type 0), no op columns.
         let mut data = vec![0, 0, 1, 0b1_1000];
@@ -245,21 +274,25 @@ mod tests {
         data.push(0);
         data.extend(&column);
         let bomb = chunk(DOCUMENT, &data);
-        let mut budget = 1 << 20;
-        assert!(check_untrusted(&bomb, &mut budget).is_err());
+        assert!(check_untrusted([bomb.as_slice()], 1 << 20).is_err());
+        assert!(check_untrusted([bomb.as_slice()], 6 << 20).is_ok());
 
-        // The budget is for all chunks together: two halves of it in two chunks are refused.
-        let mut two = bomb.clone();
-        two.extend(&bomb);
-        let mut budget = 6 << 20;
-        assert!(check_untrusted(&two, &mut budget).is_err());
+        // The limit is for all chunks of a message together.
+        let two = [bomb.as_slice(), bomb.as_slice()];
+        assert!(check_untrusted(two, 6 << 20).is_err());
+        let mut both = bomb.clone();
+        both.extend(&bomb);
+        assert!(check_untrusted([both.as_slice()], 6 << 20).is_err());
     }
 
     #[test]
-    fn a_document_chunk_whose_columns_run_past_its_end_is_refused() {
+    fn a_document_chunk_whose_columns_run_past_its_end_is_left_to_automerge() {
         // One deflated column said to be 1,000 bytes long, with 3 bytes there.
         let bytes = chunk(DOCUMENT, &[0, 0, 1, 0b1_1000, 0xe8, 0x07, 0, 1, 2, 3]);
-        assert!(check_untrusted(&bytes, &mut MAX_INFLATED_BYTES.clone()).is_err());
+        let mut budget = MAX_INFLATED_BYTES;
+        assert!(check_chunks(&bytes, &mut budget).is_ok());
+        assert_eq!(budget, MAX_INFLATED_BYTES, "nothing was inflated");
+        assert!(automerge::AutoCommit::load(&bytes).is_err());
     }
 
     #[test]

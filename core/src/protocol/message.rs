@@ -193,6 +193,7 @@ impl Message {
             return Err(FrameError::NotAMap(value.describe()));
         };
         let mut fields = Fields::new(entries)?;
+        fields.max_inflated_bytes = limits.max_inflated_bytes;
         let type_name = match fields.remove("type") {
             Some(Value::Text(name)) => name,
             Some(_) | None => return Err(FrameError::MissingType),
@@ -473,6 +474,8 @@ fn write_metadata(w: &mut Writer, metadata: &PeerMetadata) {
 /// The fields of a message map, by key.
 struct Fields<'a> {
     entries: BTreeMap<Cow<'a, str>, Value<'a>>,
+    /// How far sync data in these fields may inflate ([`DecodeLimits::max_inflated_bytes`]).
+    max_inflated_bytes: u64,
 }
 
 impl<'a> Fields<'a> {
@@ -490,7 +493,10 @@ impl<'a> Fields<'a> {
             }
             map.insert(key, value);
         }
-        Ok(Self { entries: map })
+        Ok(Self {
+            entries: map,
+            max_inflated_bytes: crate::document::MAX_INFLATED_BYTES,
+        })
     }
 
     fn remove(&mut self, key: &str) -> Option<Value<'a>> {
@@ -597,9 +603,11 @@ impl<'a> Typed<'_, 'a> {
 
     fn sync_data(&mut self, field: &'static str) -> Result<Vec<u8>, FrameError> {
         let data = self.bytes(field)?;
-        super::decode_sync_message(&data).map_err(|reason| FrameError::NotASyncMessage {
-            message_type: self.message_type,
-            reason,
+        super::decode_sync_message(&data, self.fields.max_inflated_bytes).map_err(|reason| {
+            FrameError::NotASyncMessage {
+                message_type: self.message_type,
+                reason,
+            }
         })?;
         Ok(data)
     }

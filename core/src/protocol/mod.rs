@@ -42,6 +42,9 @@ pub struct DecodeLimits {
     pub max_depth: usize,
     /// The most items in one map or array.
     pub max_items: usize,
+    /// The most that the deflated parts of one sync message may inflate to (automerge would
+    /// inflate them without a limit).
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for DecodeLimits {
@@ -50,6 +53,7 @@ impl Default for DecodeLimits {
             max_frame_bytes: 64 * 1024 * 1024,
             max_depth: 8,
             max_items: 100_000,
+            max_inflated_bytes: crate::document::MAX_INFLATED_BYTES,
         }
     }
 }

@@ -12,17 +12,15 @@ const MAX_BITS_PER_ENTRY: u64 = 64;
 /// `have`'s Bloom filter must have bits and a sane number of probes (a filter with entries but
 /// no bits divides by zero when it is read; one asking for billions of probes allocates
 /// gigabytes), no change chunk may be a bundle (see `document::load_bytes`), and the deflated
-/// parts of all its chunks together may inflate to at most
-/// [`MAX_INFLATED_BYTES`](crate::document::MAX_INFLATED_BYTES).
-pub fn decode_sync_message(data: &[u8]) -> Result<sync::Message, String> {
+/// parts of all its chunks together may inflate to at most `max_inflated_bytes` (a frame's
+/// [`DecodeLimits::max_inflated_bytes`](super::DecodeLimits::max_inflated_bytes), or
+/// [`MAX_INFLATED_BYTES`](crate::document::MAX_INFLATED_BYTES)).
+pub fn decode_sync_message(data: &[u8], max_inflated_bytes: u64) -> Result<sync::Message, String> {
     let message = sync::Message::decode(data).map_err(|err| err.to_string())?;
     for have in &message.have {
         check_bloom(&have.bloom.to_bytes())?;
     }
-    let mut budget = crate::document::MAX_INFLATED_BYTES;
-    for chunk in message.changes.iter() {
-        crate::document::check_untrusted(chunk, &mut budget)?;
-    }
+    crate::document::check_untrusted(message.changes.iter(), max_inflated_bytes)?;
     Ok(message)
 }
 

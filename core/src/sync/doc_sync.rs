@@ -294,12 +294,12 @@ impl DocSync {
             Incoming::Request(data) => (data, true),
             Incoming::Sync(data) => (data, false),
         };
-        let message = crate::protocol::decode_sync_message(data).map_err(|reason| {
-            SyncError::NotASyncMessage {
-                document: self.id,
-                reason,
-            }
-        })?;
+        let message =
+            crate::protocol::decode_sync_message(data, crate::document::MAX_INFLATED_BYTES)
+                .map_err(|reason| SyncError::NotASyncMessage {
+                    document: self.id,
+                    reason,
+                })?;
         if peer.access == Access::None {
             // Answered like a document we do not have; nothing else about it reaches the peer.
             peer.status = PeerStatus::Wants;

@@ -77,6 +77,8 @@ impl Session {
         let local = PeerId::new(services.config.peer_id.clone());
         let limits = DecodeLimits {
             max_frame_bytes: services.config.max_frame_bytes,
+            // A frame may inflate to eight times the largest frame: 256 MiB by default.
+            max_inflated_bytes: (services.config.max_frame_bytes as u64).saturating_mul(8),
             ..DecodeLimits::default()
         };
         Self {
