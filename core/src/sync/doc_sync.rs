@@ -163,10 +163,10 @@ impl DocSync {
     }
 
     /// How many sync messages automerge was asked to generate so far, including the times it
-    /// had nothing to send. Generating costs a Bloom filter and a walk of the change graph per
-    /// peer, so a document shared by many peers generates only for the peers whose answer can
-    /// have changed: every peer after the document changes, only the sender after a message
-    /// without changes (an acknowledgement).
+    /// had nothing to send. Generating costs a Bloom filter and a walk of the change graph, so
+    /// a document shared by many peers generates only for the peers whose answer can have
+    /// changed (every peer after the document changes, only the sender after a message without
+    /// changes, an acknowledgement), and once for all the peers in the same sync state.
     pub fn generations(&self) -> u64 {
         self.generations
     }
@@ -389,6 +389,11 @@ impl DocSync {
             .values()
             .any(|p| p.status == PeerStatus::Has && p.access != Access::None);
         let heads = self.doc.get_heads();
+        // Peers whose sync states are equal are sent the same message and move on to the same
+        // state (automerge's generation is a function of the document and the state alone), so
+        // each distinct state is generated for once: a change to a document that a hundred
+        // caught-up devices share costs one generation, not a hundred.
+        let mut generated: Vec<Generated> = Vec::new();
         let mut out = Vec::new();
         for (peer_id, peer) in &mut self.peers {
             let unavailable = Message::DocUnavailable {
@@ -420,11 +425,29 @@ impl DocSync {
             if peer.settled_at.as_ref() == Some(&heads) {
                 continue;
             }
-            self.generations += 1;
-            let generated = self.doc.sync().generate_sync_message(&mut peer.sync);
             peer.settled_at = Some(heads.clone());
-            if let Some(message) = generated {
-                let data = message.encode();
+            let data = match generated.iter().find(|done| done.before == peer.sync) {
+                Some(done) => {
+                    peer.sync.clone_from(&done.after);
+                    done.data.clone()
+                }
+                None => {
+                    self.generations += 1;
+                    let before = peer.sync.clone();
+                    let data = self
+                        .doc
+                        .sync()
+                        .generate_sync_message(&mut peer.sync)
+                        .map(sync::Message::encode);
+                    generated.push(Generated {
+                        before,
+                        after: peer.sync.clone(),
+                        data: data.clone(),
+                    });
+                    data
+                }
+            };
+            if let Some(data) = data {
                 let (sender_id, target_id, document_id) =
                     (self.local.clone(), peer_id.clone(), self.id);
                 out.push(if send_as_request {
@@ -446,6 +469,14 @@ impl DocSync {
         }
         out
     }
+}
+
+/// One sync message generated during [`DocSync::outgoing`], for reuse by peers in the same
+/// state.
+struct Generated {
+    before: sync::State,
+    after: sync::State,
+    data: Option<Vec<u8>>,
 }
 
 /// Why [`apply`] failed when automerge panicked instead of returning an error.
