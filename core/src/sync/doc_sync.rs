@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 
 use automerge::sync::{self, SyncDoc};
@@ -52,10 +52,6 @@ struct PeerState {
     access: Access,
     /// Whether we told the peer we do not have the document (so we say it once).
     told_unavailable: bool,
-    /// Our heads when automerge last generated for this peer, while neither the document nor
-    /// this peer's sync state has changed since: generating again would give the same answer
-    /// (nothing to send), so [`DocSync::outgoing`] skips the peer.
-    settled_at: Option<Vec<ChangeHash>>,
 }
 
 impl PeerState {
@@ -65,7 +61,6 @@ impl PeerState {
             status: PeerStatus::Unknown,
             access,
             told_unavailable: false,
-            settled_at: None,
         }
     }
 }
@@ -109,6 +104,13 @@ pub struct DocSync {
     /// Whether we asked peers for the document (we lack it and want it).
     wanted: bool,
     peers: BTreeMap<PeerId, PeerState>,
+    /// Our heads at the last [`DocSync::outgoing`]. A peer whose sync state has not changed
+    /// since, while the heads have not either, would get the same answer as then (automerge's
+    /// generation is a function of the two), so only the peers in `to_visit` are looked at
+    /// again, or all of them when the heads or something every peer depends on changed.
+    visited_heads: Vec<ChangeHash>,
+    to_visit: BTreeSet<PeerId>,
+    visit_all: bool,
     /// How many times automerge was asked for a sync message (see [`DocSync::generations`]).
     generations: u64,
 }
@@ -122,6 +124,9 @@ impl DocSync {
             doc,
             wanted: false,
             peers: BTreeMap::new(),
+            visited_heads: Vec::new(),
+            to_visit: BTreeSet::new(),
+            visit_all: true,
             generations: 0,
         }
     }
@@ -139,6 +144,7 @@ impl DocSync {
     /// Asks every peer for the document if we do not have it: `outgoing` sends `request`s.
     pub fn want(&mut self) {
         self.wanted = true;
+        self.visit_all = true;
     }
 
     /// Whether we hold any of the document.
@@ -149,6 +155,26 @@ impl DocSync {
     /// Our heads.
     pub fn heads(&mut self) -> Vec<ChangeHash> {
         self.doc.get_heads()
+    }
+
+    /// Whether we hold every change in `hashes` (a peer's heads, say). Cheap when they are
+    /// among our heads, as a caught-up peer's are.
+    pub fn holds(&mut self, hashes: &[ChangeHash]) -> bool {
+        let heads = self.doc.get_heads();
+        hashes.iter().all(|hash| {
+            heads.contains(hash)
+                || automerge::ReadDoc::get_change_by_hash(&self.doc, hash).is_some()
+        })
+    }
+
+    /// The document, saved whole.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes after `heads`, saved (what a store appends).
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
     }
 
     /// The document.
@@ -172,11 +198,9 @@ impl DocSync {
         self.generations
     }
 
-    /// Every peer's next [`DocSync::outgoing`] asks automerge again.
+    /// The next [`DocSync::outgoing`] looks at every peer again.
     fn unsettle_all(&mut self) {
-        for peer in self.peers.values_mut() {
-            peer.settled_at = None;
-        }
+        self.visit_all = true;
     }
 
     /// Goes back to the document as it was at `heads`, dropping every change after them, and
@@ -206,8 +230,8 @@ impl DocSync {
             fresh.read_only = peer.access != Access::Write;
             fresh.needs_reset = true;
             peer.sync = fresh;
-            peer.settled_at = None;
         }
+        self.unsettle_all();
         Ok(())
     }
 
@@ -219,11 +243,12 @@ impl DocSync {
         if let Some(existing) = self.peers.get_mut(&peer) {
             existing.access = access;
             existing.sync.set_read_only(access != Access::Write);
-            existing.settled_at = None;
+            self.to_visit.insert(peer);
             return;
         }
         let mut sync = state.unwrap_or_default();
         sync.set_read_only(access != Access::Write);
+        self.to_visit.insert(peer.clone());
         self.peers.insert(peer, PeerState::new(sync, access));
     }
 
@@ -232,12 +257,14 @@ impl DocSync {
         if let Some(state) = self.peers.get_mut(peer) {
             state.access = access;
             state.sync.set_read_only(access != Access::Write);
-            state.settled_at = None;
+            self.to_visit.insert(peer.clone());
         }
     }
 
     /// Stops syncing with `peer`; returns its sync state to persist for its next visit.
     pub fn remove_peer(&mut self, peer: &PeerId) -> Option<sync::State> {
+        // Who else has the document may have changed for the peers that want it.
+        self.unsettle_all();
         self.peers.remove(peer).map(|state| state.sync)
     }
 
@@ -283,7 +310,7 @@ impl DocSync {
                 peer: from.clone(),
             });
         };
-        peer.settled_at = None;
+        self.to_visit.insert(from.clone());
         let (data, is_request) = match incoming {
             Incoming::Unavailable => {
                 peer.status = PeerStatus::Unavailable;
@@ -331,7 +358,14 @@ impl DocSync {
             peer.status = PeerStatus::Has;
         }
         let before = self.doc.get_heads();
-        let mut state = peer.sync.clone();
+        // Changes are applied with a copy of the state, kept only if they are accepted. A
+        // message without changes (most are acknowledgements) cannot be refused by the check
+        // and has nothing to undo, so its state is taken rather than copied.
+        let mut state = if carries_changes {
+            peer.sync.clone()
+        } else {
+            std::mem::take(&mut peer.sync)
+        };
         match check {
             Some(check) if !message.changes.is_empty() => {
                 let mut candidate = self.doc.fork().with_actor(self.doc.get_actor().clone());
@@ -360,7 +394,10 @@ impl DocSync {
                             .unwrap_or_default()
                             .with_actor(actor);
                         self.wanted = true;
+                        self.visit_all = true;
                         peer.sync = sync::State::new();
+                    } else if !carries_changes {
+                        peer.sync = state;
                     }
                     return Err(SyncError::Malformed {
                         document: self.id,
@@ -384,110 +421,152 @@ impl DocSync {
 
     /// The messages to send now, one per peer at most.
     pub fn outgoing(&mut self) -> Vec<Message> {
-        let present = self.is_present();
-        let someone_has = self
-            .peers
-            .values()
-            .any(|p| p.status == PeerStatus::Has && p.access != Access::None);
         let heads = self.doc.get_heads();
-        // Peers whose sync states are equal are sent the same message and move on to the same
-        // state (automerge's generation is a function of the document and the state alone), so
-        // each distinct state is generated for once: a change to a document that a hundred
-        // caught-up devices share costs one generation, not a hundred.
-        let mut generated: Vec<Generated> = Vec::new();
-        let mut out = Vec::new();
-        for (peer_id, peer) in &mut self.peers {
-            let unavailable = Message::DocUnavailable {
-                sender_id: self.local.clone(),
-                target_id: peer_id.clone(),
-                document_id: self.id,
-            };
-            if peer.access == Access::None {
-                if peer.status == PeerStatus::Wants && !peer.told_unavailable {
+        let visit_all = std::mem::take(&mut self.visit_all) || heads != self.visited_heads;
+        let to_visit = std::mem::take(&mut self.to_visit);
+        let present = !heads.is_empty();
+        let mut pass = Pass {
+            local: &self.local,
+            id: self.id,
+            doc: &mut self.doc,
+            present,
+            wanted: self.wanted,
+            someone_has: !present
+                && self
+                    .peers
+                    .values()
+                    .any(|p| p.status == PeerStatus::Has && p.access != Access::None),
+            heads: &heads,
+            generated: Vec::new(),
+            generations: 0,
+            out: Vec::new(),
+        };
+        if visit_all {
+            for (peer_id, peer) in &mut self.peers {
+                pass.visit(peer_id, peer);
+            }
+        } else {
+            for peer_id in &to_visit {
+                if let Some(peer) = self.peers.get_mut(peer_id) {
+                    pass.visit(peer_id, peer);
+                }
+            }
+        }
+        let Pass {
+            out, generations, ..
+        } = pass;
+        self.generations += generations;
+        self.visited_heads = heads;
+        out
+    }
+}
+
+/// One [`DocSync::outgoing`]: what it needs of the document, and what it has made so far.
+struct Pass<'a> {
+    local: &'a PeerId,
+    id: DocumentId,
+    doc: &'a mut AutoCommit,
+    present: bool,
+    wanted: bool,
+    /// Whether a peer that may see the document says it has it (computed only when we lack it).
+    someone_has: bool,
+    heads: &'a [ChangeHash],
+    /// Peers whose sync states are equal are sent the same message and move on to the same
+    /// state (automerge's generation is a function of the document and the state alone), so
+    /// each distinct state is generated for once: a change to a document that a hundred
+    /// caught-up devices share costs one generation, not a hundred.
+    generated: Vec<Generated>,
+    generations: u64,
+    out: Vec<Message>,
+}
+
+impl Pass<'_> {
+    fn visit(&mut self, peer_id: &PeerId, peer: &mut PeerState) {
+        let unavailable = |peer_id: &PeerId| Message::DocUnavailable {
+            sender_id: self.local.clone(),
+            target_id: peer_id.clone(),
+            document_id: self.id,
+        };
+        if peer.access == Access::None {
+            if peer.status == PeerStatus::Wants && !peer.told_unavailable {
+                peer.told_unavailable = true;
+                self.out.push(unavailable(peer_id));
+            }
+            return;
+        }
+        let send_as_request = match (self.present, peer.status) {
+            (true, _) | (false, PeerStatus::Has) => false,
+            (false, PeerStatus::Unknown) if self.wanted => true,
+            (false, PeerStatus::Wants) if !self.someone_has => {
+                // Nobody connected has it: say so, once. A peer that is uploading it would
+                // have status `Has`, and then the requester waits for it instead.
+                if !peer.told_unavailable {
                     peer.told_unavailable = true;
-                    out.push(unavailable);
+                    self.out.push(unavailable(peer_id));
                 }
-                continue;
+                return;
             }
-            let send_as_request = match (present, peer.status) {
-                (true, _) | (false, PeerStatus::Has) => false,
-                (false, PeerStatus::Unknown) if self.wanted => true,
-                (false, PeerStatus::Wants) if !someone_has => {
-                    // Nobody connected has it: say so, once. A peer that is uploading it would
-                    // have status `Has`, and then the requester waits for it instead.
-                    if !peer.told_unavailable {
-                        peer.told_unavailable = true;
-                        out.push(unavailable);
-                    }
-                    continue;
-                }
-                (false, _) => continue,
-            };
-            if peer.settled_at.as_ref() == Some(&heads) {
-                continue;
-            }
-            peer.settled_at = Some(heads.clone());
-            if caught_up(&peer.sync, &heads) {
-                // The suite's debug builds check the shortcut against automerge every time.
-                debug_assert!(
+            (false, _) => return,
+        };
+        if caught_up(&peer.sync, self.heads) {
+            // The suite's debug builds check the shortcut against automerge every time.
+            debug_assert!(
+                self.doc
+                    .sync()
+                    .generate_sync_message(&mut peer.sync.clone())
+                    .is_none(),
+                "a caught-up peer would have been sent something"
+            );
+            return;
+        }
+        let data = match self.generated.iter().find(|done| done.before == peer.sync) {
+            Some(done) => {
+                debug_assert_eq!(
                     self.doc
                         .sync()
                         .generate_sync_message(&mut peer.sync.clone())
-                        .is_none(),
-                    "a caught-up peer would have been sent something"
+                        .map(sync::Message::encode),
+                    done.data,
+                    "peers in the same state were sent different messages"
                 );
-                continue;
+                peer.sync.clone_from(&done.after);
+                done.data.clone()
             }
-            let data = match generated.iter().find(|done| done.before == peer.sync) {
-                Some(done) => {
-                    debug_assert_eq!(
-                        self.doc
-                            .sync()
-                            .generate_sync_message(&mut peer.sync.clone())
-                            .map(sync::Message::encode),
-                        done.data,
-                        "peers in the same state were sent different messages"
-                    );
-                    peer.sync.clone_from(&done.after);
-                    done.data.clone()
-                }
-                None => {
-                    self.generations += 1;
-                    let before = peer.sync.clone();
-                    let data = self
-                        .doc
-                        .sync()
-                        .generate_sync_message(&mut peer.sync)
-                        .map(sync::Message::encode);
-                    generated.push(Generated {
-                        before,
-                        after: peer.sync.clone(),
-                        data: data.clone(),
-                    });
-                    data
-                }
-            };
-            if let Some(data) = data {
-                let (sender_id, target_id, document_id) =
-                    (self.local.clone(), peer_id.clone(), self.id);
-                out.push(if send_as_request {
-                    Message::Request {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                } else {
-                    Message::Sync {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
+            None => {
+                self.generations += 1;
+                let before = peer.sync.clone();
+                let data = self
+                    .doc
+                    .sync()
+                    .generate_sync_message(&mut peer.sync)
+                    .map(sync::Message::encode);
+                self.generated.push(Generated {
+                    before,
+                    after: peer.sync.clone(),
+                    data: data.clone(),
                 });
+                data
             }
-        }
-        out
+        };
+        let Some(data) = data else {
+            return;
+        };
+        let (sender_id, target_id, document_id) = (self.local.clone(), peer_id.clone(), self.id);
+        self.out.push(if send_as_request {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        });
     }
 }
 

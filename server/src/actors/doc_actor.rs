@@ -248,7 +248,7 @@ impl DocActor {
             then(self, ctx, &Ok(()));
             return;
         }
-        let changes = self.sync.document_mut().save_after(&self.durable_heads);
+        let changes = self.sync.save_after(&self.durable_heads);
         let mut batch = WriteBatch::new();
         batch.append_changes(self.id, changes, self.meta());
         // The document's summary for reports changes in the same transaction as the document.
@@ -348,10 +348,7 @@ impl DocActor {
             .sync_state(peer)
             .and_then(|state| state.their_heads.clone())
             .unwrap_or_default();
-        let doc = self.sync.document_mut();
-        let pending = their_heads
-            .iter()
-            .any(|head| doc.get_change_by_hash(head).is_none());
+        let pending = !self.sync.holds(&their_heads);
         if let Some(devices) = self.services.devices.get() {
             devices.do_send(super::messages::DevicePending {
                 peer_id: peer.clone(),
@@ -643,7 +640,7 @@ impl Handler<ReadDocument> for DocActor {
         if access(&read.reader, &self.scope) == Access::None {
             return Err(LocalChangeError::NotFound);
         }
-        Ok(self.sync.document_mut().save())
+        Ok(self.sync.save())
     }
 }
 
