@@ -102,6 +102,31 @@ pub enum Message {
 }
 
 impl Message {
+    /// A `request` (the sender lacks the document and asks for it) or a `sync` message.
+    pub fn sync_or_request(
+        is_request: bool,
+        sender_id: PeerId,
+        target_id: PeerId,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    ) -> Self {
+        if is_request {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }
+    }
+
     /// The `type` on the wire.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -235,21 +260,7 @@ impl Message {
                 let target_id = f.peer_id("targetId")?;
                 let document_id = f.document_id("documentId")?;
                 let data = f.sync_data("data")?;
-                if is_request {
-                    Message::Request {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                } else {
-                    Message::Sync {
-                        sender_id,
-                        target_id,
-                        document_id,
-                        data,
-                    }
-                }
+                Message::sync_or_request(is_request, sender_id, target_id, document_id, data)
             }
             "doc-unavailable" => {
                 let mut f = fields.of("doc-unavailable");

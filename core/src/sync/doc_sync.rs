@@ -551,22 +551,13 @@ impl Pass<'_> {
         let Some(data) = data else {
             return;
         };
-        let (sender_id, target_id, document_id) = (self.local.clone(), peer_id.clone(), self.id);
-        self.out.push(if send_as_request {
-            Message::Request {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        } else {
-            Message::Sync {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        });
+        self.out.push(Message::sync_or_request(
+            send_as_request,
+            self.local.clone(),
+            peer_id.clone(),
+            self.id,
+            data,
+        ));
     }
 }
 
