@@ -562,18 +562,28 @@ impl Pass<'_> {
 }
 
 /// Whether automerge would have nothing to send a peer in `state` while our heads are `heads`,
-/// without asking it: the peer said it has exactly our heads and needs nothing, and was told
-/// our heads. (Its `have` filter then covers every change since the last sync, so automerge
-/// finds no change to send, and with the heads already told it answers `None`.) An
+/// without asking it: the peer said it has exactly our heads, needs nothing, and last synced
+/// at our heads (so there is no change since to offer it), and was told our heads. An
 /// acknowledgement from a device that is caught up, the most common message there is, then
 /// costs no generation at all.
 fn caught_up(state: &sync::State, heads: &[ChangeHash]) -> bool {
+    // The changes automerge offers are those after the union of the `have`s' last syncs.
+    let synced_at_our_heads = state.their_have.as_ref().is_none_or(|haves| {
+        haves
+            .iter()
+            .all(|have| have.last_sync.iter().all(|hash| heads.contains(hash)))
+            && (haves.is_empty()
+                || heads
+                    .iter()
+                    .all(|head| haves.iter().any(|have| have.last_sync.contains(head))))
+    });
     !heads.is_empty()
         && state.have_responded
         && !state.needs_reset
         && state.last_sent_heads == heads
         && state.their_heads.as_deref() == Some(heads)
         && state.their_need.as_ref().is_none_or(Vec::is_empty)
+        && synced_at_our_heads
 }
 
 /// One sync message generated during [`DocSync::outgoing`], for reuse by peers in the same
