@@ -18,6 +18,8 @@ const COMPRESSED_CHANGE: u8 = 2;
 const BUNDLE: u8 = 3;
 /// The bit of a column specification that says the column's data is deflated.
 const DEFLATED_COLUMN: u64 = 0b1000;
+/// Why bytes holding a bundle are refused.
+const BUNDLE_REFUSED: &str = "a bundle chunk, which Itinera does not accept";
 
 /// The most the deflated parts of one sync message may inflate to. Automerge inflates columns
 /// and compressed changes without a limit, and deflate packs up to about a thousand bytes into
@@ -60,7 +62,7 @@ fn chunks(bytes: &[u8]) -> impl Iterator<Item = Chunk<'_>> {
 /// writes bundles and the sync protocol never sends them.
 pub(crate) fn refuse_bundles(bytes: &[u8]) -> Result<(), String> {
     if chunks(bytes).any(|chunk| chunk.kind == BUNDLE) {
-        return Err("a bundle chunk, which Itinera does not accept".into());
+        return Err(BUNDLE_REFUSED.into());
     }
     Ok(())
 }
@@ -76,7 +78,7 @@ pub(crate) fn check_untrusted<'a>(
     let mut budget = limit;
     for bytes in pieces {
         check_chunks(bytes, &mut budget).map_err(|refusal| match refusal {
-            Refusal::Bundle => "a bundle chunk, which Itinera does not accept".to_owned(),
+            Refusal::Bundle => BUNDLE_REFUSED.to_owned(),
             Refusal::Inflates => {
                 format!("deflated data that inflates to more than {}", size(limit))
             }
@@ -170,8 +172,9 @@ fn skip(bytes: &[u8], length: u64) -> Option<&[u8]> {
     bytes.get(usize::try_from(length).ok()?..)
 }
 
-/// An unsigned LEB128 number, as automerge writes lengths and counts.
-fn leb128(input: &mut &[u8]) -> Option<u64> {
+/// An unsigned LEB128 number, as automerge writes lengths and counts (at most ten bytes); `None`
+/// when the input ends first or the number is longer.
+pub(crate) fn leb128(input: &mut &[u8]) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..64).step_by(7) {
         let (&byte, rest) = input.split_first()?;
@@ -206,18 +209,17 @@ mod tests {
     fn chunk(kind: u8, data: &[u8]) -> Vec<u8> {
         let mut bytes = MAGIC.to_vec();
         bytes.extend([0, 0, 0, 0, kind]);
-        let mut length = data.len();
-        loop {
-            let byte = (length & 0x7f) as u8;
-            length >>= 7;
-            if length == 0 {
-                bytes.push(byte);
-                break;
-            }
-            bytes.push(byte | 0x80);
-        }
+        push_leb128(&mut bytes, data.len());
         bytes.extend(data);
         bytes
+    }
+
+    fn push_leb128(bytes: &mut Vec<u8>, mut value: usize) {
+        while value >= 0x80 {
+            bytes.push((value & 0x7f) as u8 | 0x80);
+            value >>= 7;
+        }
+        bytes.push(value as u8);
     }
 
     fn deflate(bytes: &[u8]) -> Vec<u8> {
@@ -265,12 +267,7 @@ mod tests {
         let column = deflate(&vec![0; 4 << 20]);
         // No actors, no heads, one deflated change column (id 1, type 0), no op columns.
         let mut data = vec![0, 0, 1, 0b1_1000];
-        let mut length = column.len();
-        while length >= 0x80 {
-            data.push((length & 0x7f) as u8 | 0x80);
-            length >>= 7;
-        }
-        data.push(length as u8);
+        push_leb128(&mut data, column.len());
         data.push(0);
         data.extend(&column);
         let bomb = chunk(DOCUMENT, &data);

@@ -42,7 +42,7 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
 pub use chunks::MAX_INFLATED_BYTES;
-pub(crate) use chunks::check_untrusted;
+pub(crate) use chunks::{check_untrusted, leb128};
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
 pub use header::{DocumentHeader, validate};
 #[cfg(feature = "redb")]

@@ -48,19 +48,15 @@ fn check_bloom(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// A LEB128 number of a Bloom filter.
 fn leb128(input: &mut &[u8]) -> Result<u64, String> {
-    let mut value = 0u64;
-    for shift in (0..64).step_by(7) {
-        let Some((&byte, rest)) = input.split_first() else {
-            return Err("a truncated Bloom filter".into());
-        };
-        *input = rest;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(value);
+    crate::document::leb128(input).ok_or_else(|| {
+        if input.is_empty() {
+            "a truncated Bloom filter".to_owned()
+        } else {
+            "a Bloom filter number too long".to_owned()
         }
-    }
-    Err("a Bloom filter number too long".into())
+    })
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ impl DocSync {
 
     /// The document, to change locally; call [`DocSync::outgoing`] afterwards.
     pub fn document_mut(&mut self) -> &mut AutoCommit {
-        self.unsettle_all();
+        self.visit_all = true;
         &mut self.doc
     }
 
@@ -196,11 +196,6 @@ impl DocSync {
     /// sync state.
     pub fn generations(&self) -> u64 {
         self.generations
-    }
-
-    /// The next [`DocSync::outgoing`] looks at every peer again.
-    fn unsettle_all(&mut self) {
-        self.visit_all = true;
     }
 
     /// Goes back to the document as it was at `heads`, dropping every change after them, and
@@ -231,7 +226,7 @@ impl DocSync {
             fresh.needs_reset = true;
             peer.sync = fresh;
         }
-        self.unsettle_all();
+        self.visit_all = true;
         Ok(())
     }
 
@@ -264,7 +259,7 @@ impl DocSync {
     /// Stops syncing with `peer`; returns its sync state to persist for its next visit.
     pub fn remove_peer(&mut self, peer: &PeerId) -> Option<sync::State> {
         // Who else has the document may have changed for the peers that want it.
-        self.unsettle_all();
+        self.visit_all = true;
         self.peers.remove(peer).map(|state| state.sync)
     }
 
@@ -367,7 +362,7 @@ impl DocSync {
             std::mem::take(&mut peer.sync)
         };
         match check {
-            Some(check) if !message.changes.is_empty() => {
+            Some(check) if carries_changes => {
                 let mut candidate = self.doc.fork().with_actor(self.doc.get_actor().clone());
                 apply(&mut candidate, &mut state, message).map_err(|reason| {
                     SyncError::Malformed {
@@ -410,7 +405,7 @@ impl DocSync {
         if carries_changes {
             // Changes can fill in what another peer's sync was waiting for even when our heads
             // stay the same (changes queued for a missing dependency).
-            self.unsettle_all();
+            self.visit_all = true;
         }
         let heads = self.doc.get_heads();
         Ok(Received {
