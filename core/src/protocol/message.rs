@@ -2,7 +2,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::cbor::{self, Value, Writer};
-use super::{DecodeLimits, FrameError, PeerId, StorageId};
+use super::{DecodeLimits, FrameError, PeerId, StorageId, SyncData};
 use crate::DocumentId;
 
 /// What a peer says about itself in `join` and `peer`.
@@ -59,14 +59,14 @@ pub enum Message {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
-        data: Vec<u8>,
+        data: SyncData,
     },
     /// An Automerge sync message for one document.
     Sync {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
-        data: Vec<u8>,
+        data: SyncData,
     },
     /// The sender does not have the document (or may not show it).
     DocUnavailable {
@@ -108,7 +108,7 @@ impl Message {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
-        data: Vec<u8>,
+        data: SyncData,
     ) -> Self {
         if is_request {
             Message::Request {
@@ -306,11 +306,13 @@ impl Message {
 
     /// Encodes the message as one binary frame, as cbor-x would.
     pub fn encode(&self) -> Vec<u8> {
+        let sync_data = match self {
+            Message::Request { data, .. } | Message::Sync { data, .. } => Some(data.to_bytes()),
+            _ => None,
+        };
         let data_len = match self {
-            Message::Request { data, .. }
-            | Message::Sync { data, .. }
-            | Message::Ephemeral { data, .. } => data.len(),
-            _ => 0,
+            Message::Ephemeral { data, .. } => data.len(),
+            _ => sync_data.as_ref().map_or(0, |data| data.len()),
         };
         let mut w = Writer::with_capacity(data_len + 128);
         match self {
@@ -372,13 +374,13 @@ impl Message {
                 sender_id,
                 target_id,
                 document_id,
-                data,
+                ..
             }
             | Message::Sync {
                 sender_id,
                 target_id,
                 document_id,
-                data,
+                ..
             } => {
                 w.map(5);
                 w.entry_text("type", self.type_name());
@@ -386,7 +388,7 @@ impl Message {
                 w.entry_text("targetId", target_id.as_str());
                 w.entry_text("documentId", &document_id.to_string());
                 w.text("data");
-                w.bytes(data);
+                w.bytes(sync_data.as_deref().unwrap_or_default());
             }
             Message::DocUnavailable {
                 sender_id,
@@ -612,15 +614,18 @@ impl<'a> Typed<'_, 'a> {
         }
     }
 
-    fn sync_data(&mut self, field: &'static str) -> Result<Vec<u8>, FrameError> {
-        let data = self.bytes(field)?;
-        super::decode_sync_message(&data, self.fields.max_inflated_bytes).map_err(|reason| {
+    /// The sync message, decoded and checked here once: the engine takes it as it is.
+    fn sync_data(&mut self, field: &'static str) -> Result<SyncData, FrameError> {
+        let data = match self.take(field)? {
+            Value::Bytes(bytes) => bytes,
+            other => return Err(self.wrong(field, "a byte string", &other)),
+        };
+        SyncData::decode(&data, self.fields.max_inflated_bytes).map_err(|reason| {
             FrameError::NotASyncMessage {
                 message_type: self.message_type,
                 reason,
             }
-        })?;
-        Ok(data)
+        })
     }
 
     /// A non-negative whole number, sent by JS as an integer or a float.

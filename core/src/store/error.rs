@@ -65,9 +65,9 @@ pub enum StoreError {
     StorageFull {
         /// What the store was doing.
         operation: StoreOperation,
-        /// The error redb reported.
+        /// The error the storage engine reported.
         #[source]
-        source: redb::Error,
+        source: BackendError,
     },
     /// Another process (or another store in this process) has the file open.
     #[error("could not open the store at {}: another process has it open", path.display())]
@@ -80,9 +80,9 @@ pub enum StoreError {
     Storage {
         /// What the store was doing.
         operation: StoreOperation,
-        /// The error redb reported.
+        /// The error the storage engine reported.
         #[source]
-        source: redb::Error,
+        source: BackendError,
     },
     /// The folder that should hold the store file could not be created.
     #[error("could not create the folder {}: {source}", path.display())]
@@ -139,6 +139,9 @@ pub enum StoreError {
     },
 }
 
+/// The error a storage engine reported (redb's, or another backend's), kept whole for the log.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// `Result` with [`StoreError`] as the default error.
 pub type StoreResult<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -148,27 +151,50 @@ impl StoreError {
         matches!(self, Self::StorageFull { .. })
     }
 
-    /// Wraps a redb error, telling a full disk apart from other failures.
-    pub(crate) fn from_redb(operation: StoreOperation, source: impl Into<redb::Error>) -> Self {
-        let source = source.into();
-        if is_full(&source) {
+    /// Wraps a storage engine's error for `operation`; an I/O error that says the disk is full
+    /// becomes [`StoreError::StorageFull`].
+    pub fn backend(operation: StoreOperation, source: BackendError) -> Self {
+        let full = source
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(is_full_io);
+        if full {
             Self::StorageFull { operation, source }
         } else {
             Self::Storage { operation, source }
         }
     }
 
+    /// Wraps a redb error, telling a full disk apart from other failures.
+    #[cfg(feature = "redb")]
+    pub(crate) fn from_redb(operation: StoreOperation, source: impl Into<redb::Error>) -> Self {
+        let source = source.into();
+        if is_full(&source) {
+            Self::StorageFull {
+                operation,
+                source: Box::new(source),
+            }
+        } else {
+            Self::Storage {
+                operation,
+                source: Box::new(source),
+            }
+        }
+    }
+
     /// Whether redb has latched an I/O failure, after which its handle refuses every operation
     /// until the database is closed and opened again.
+    #[cfg(feature = "redb")]
     pub(crate) fn needs_reopen(&self) -> bool {
         match self {
             Self::StorageFull { .. } => true,
             Self::Storage { source, .. } => matches!(
-                source,
-                redb::Error::Io(_)
-                    | redb::Error::Backend(_)
-                    | redb::Error::PreviousIo
-                    | redb::Error::DatabaseClosed
+                source.downcast_ref::<redb::Error>(),
+                Some(
+                    redb::Error::Io(_)
+                        | redb::Error::Backend(_)
+                        | redb::Error::PreviousIo
+                        | redb::Error::DatabaseClosed
+                )
             ),
             _ => false,
         }
@@ -176,33 +202,39 @@ impl StoreError {
 }
 
 /// Names the operation a redb call served, on any of redb's error types.
+#[cfg(feature = "redb")]
 pub(crate) trait During<T> {
     /// Converts the error into a [`StoreError`] for `operation`.
     fn during(self, operation: StoreOperation) -> StoreResult<T>;
 }
 
+#[cfg(feature = "redb")]
 impl<T, E: Into<redb::Error>> During<T> for Result<T, E> {
     fn during(self, operation: StoreOperation) -> StoreResult<T> {
         self.map_err(|error| StoreError::from_redb(operation, error))
     }
 }
 
+#[cfg(feature = "redb")]
 fn is_full(error: &redb::Error) -> bool {
-    use std::io::ErrorKind;
     let io = match error {
         redb::Error::Io(io) => Some(io),
         redb::Error::Backend(inner) => inner.downcast_ref::<std::io::Error>(),
         _ => None,
     };
-    io.is_some_and(|io| {
-        matches!(
-            io.kind(),
-            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
-        )
-    })
+    io.is_some_and(is_full_io)
 }
 
-#[cfg(test)]
+/// Whether an I/O error says there is no room left.
+fn is_full_io(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        io.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
+}
+
+#[cfg(all(test, feature = "redb"))]
 mod tests {
     use super::*;
 

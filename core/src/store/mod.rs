@@ -38,8 +38,11 @@ mod document_meta;
 mod document_store;
 mod durability;
 mod error;
+#[cfg(feature = "redb")]
 mod redb_store;
+#[cfg(feature = "redb")]
 mod shared_backend;
+#[cfg(feature = "redb")]
 mod tables;
 mod write_batch;
 
@@ -47,6 +50,7 @@ pub use compaction_report::CompactionReport;
 pub use document_meta::{DocumentMeta, MetaDecodeError};
 pub use document_store::DocumentStore;
 pub use durability::Durability;
-pub use error::{StoreError, StoreOperation, StoreResult};
+pub use error::{BackendError, StoreError, StoreOperation, StoreResult};
+#[cfg(feature = "redb")]
 pub use redb_store::RedbStore;
 pub use write_batch::{WriteBatch, WriteOp};

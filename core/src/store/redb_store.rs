@@ -405,6 +405,20 @@ impl<'txn> WriteTables<'txn> {
                 };
                 self.put_meta(doc, &meta)
             }
+            WriteOp::UpdateMeta { doc, meta } => {
+                // Only the caller's fields change; a document the store does not hold gets no
+                // metadata (it would list a document without a body).
+                let Some(previous) = read_meta(&self.metas, doc, self.operation)? else {
+                    return Ok(());
+                };
+                let meta = DocumentMeta {
+                    snapshot_bytes: previous.snapshot_bytes,
+                    incremental_bytes: previous.incremental_bytes,
+                    incremental_chunks: previous.incremental_chunks,
+                    ..meta
+                };
+                self.put_meta(doc, &meta)
+            }
             WriteOp::PutSyncState {
                 doc,
                 storage_id,
