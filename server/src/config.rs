@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub workers: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// Seed the demo company into an empty data folder at start (`serve --demo`).
+    pub seed_demo: bool,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             max_batch: 512,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             clock: Arc::new(SystemClock),
+            seed_demo: false,
         }
     }
 }

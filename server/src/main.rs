@@ -197,20 +197,22 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
             Durability::Immediate
         },
         workers: args.workers.unwrap_or(defaults.workers),
+        seed_demo: args.demo,
         ..defaults
     };
-    if args.demo {
-        let store = open_store(&config).map_err(|e| e.to_string())?;
-        let tokens =
-            itinera_server::demo::seed(store, SystemClock.now_ms()).map_err(|e| e.to_string())?;
-        println!("demo company seeded; tokens:");
-        for (user, role, token) in tokens {
-            println!("  {user:<8} {role:<7} {token}");
-        }
-    }
     let system = actix_web::rt::System::new();
     system
-        .block_on(itinera_server::serve(config, |address| {
+        .block_on(itinera_server::serve(config, |started| {
+            if !started.demo_users.is_empty() {
+                println!(
+                    "demo company seeded; every demo user's password is {:?}; tokens:",
+                    itinera_server::demo::DEMO_PASSWORD
+                );
+                for (user, role, token) in &started.demo_users {
+                    println!("  {user:<8} {role:<7} {token}");
+                }
+            }
+            let address = started.address;
             println!(
                 "itinera-server listening on http://{address} (WebSocket: ws://{address}/sync)"
             );
@@ -225,7 +227,8 @@ fn directory(data: PathBuf) -> Result<Directory, String> {
     };
     let store = open_store(&config).map_err(|e| e.to_string())?;
     let store: Arc<dyn DocumentStore> = store;
-    Directory::load(store).map_err(|e| e.to_string())
+    let writes = Arc::new(itinera_server::store_writer::DirectWrites(store.clone()));
+    Directory::load(&*store, writes).map_err(|e| e.to_string())
 }
 
 fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
@@ -347,7 +350,7 @@ fn check(data: PathBuf, list: bool) -> Result<(), String> {
             println!(
                 "  {id} {} {}",
                 meta.kind.as_deref().unwrap_or("generic"),
-                meta.owner.as_deref().unwrap_or("-")
+                meta.creator.as_deref().unwrap_or("-")
             );
         }
     }

@@ -258,9 +258,11 @@ fn seed(data: &DataDir) -> Documents {
             for user in users {
                 let id = id_for(kind, relation, user);
                 let (mut doc, owner) = build(kind, relation, user, &grants);
+                // Written as stores did before the metadata kept scopes and titles (shares in
+                // their own table): the server describes them at start.
                 let meta = DocumentMeta {
                     kind: kind.map(|kind| kind.as_str().to_owned()),
-                    owner,
+                    creator: owner,
                     heads: doc.get_heads(),
                     ..DocumentMeta::default()
                 };

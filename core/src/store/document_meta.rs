@@ -172,6 +172,30 @@ impl DocumentMeta {
         })
     }
 
+    /// The metadata the server keeps for `doc` (document `id`, created by `creator`): its kind,
+    /// creator, scope (no shares: they are the server's to add), title and heads, changed at
+    /// `at`. A document whose scope cannot be read (it does not fit its kind) gets none.
+    pub fn describe(
+        id: &DocumentId,
+        doc: &mut automerge::AutoCommit,
+        creator: Option<&str>,
+        at: i64,
+    ) -> Self {
+        let scope = DocumentScope::describe(id, doc, creator).ok();
+        Self {
+            kind: scope
+                .as_ref()
+                .and_then(|scope| scope.kind)
+                .map(|kind| kind.as_str().to_owned()),
+            creator: creator.map(str::to_owned),
+            scope,
+            title: crate::document::title_of(doc),
+            heads: doc.get_heads(),
+            last_change_at: at,
+            ..Self::default()
+        }
+    }
+
     /// Bytes the document occupies in the store, snapshot and increments together.
     pub fn stored_bytes(&self) -> u64 {
         self.snapshot_bytes.saturating_add(self.incremental_bytes)

@@ -2,17 +2,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use itinera_core::policy::{Grant, Principal, Role};
-use itinera_core::store::{DocumentStore, Durability, WriteBatch};
+use itinera_core::store::{DocumentStore, WriteBatch};
 
 use super::secret::{hash_password, new_token, token_hash, verify_password};
 use super::{AccountError, AuthError, TokenRecord, User};
+use crate::store_writer::DurableWrites;
 
 const USER_PREFIX: &str = "user:";
 const TOKEN_PREFIX: &str = "token:";
 
-/// Every user and token, cached in memory and written through to the store.
+/// Every user and token, cached in memory and written through to the store (through the store
+/// writer in a running server).
 pub struct Directory {
-    store: Arc<dyn DocumentStore>,
+    writes: Arc<dyn DurableWrites>,
     users: RwLock<BTreeMap<String, User>>,
     tokens: RwLock<HashMap<String, TokenRecord>>,
 }
@@ -27,8 +29,12 @@ impl std::fmt::Debug for Directory {
 }
 
 impl Directory {
-    /// Reads users and tokens from the store.
-    pub fn load(store: Arc<dyn DocumentStore>) -> Result<Self, AccountError> {
+    /// Reads users and tokens from `store`; changes go through `writes`, and each is durable
+    /// before the call that made it returns (so it blocks: call it off the async workers).
+    pub fn load(
+        store: &dyn DocumentStore,
+        writes: Arc<dyn DurableWrites>,
+    ) -> Result<Self, AccountError> {
         let mut users = BTreeMap::new();
         for (key, value) in store.values_with_prefix(USER_PREFIX)? {
             match serde_json::from_slice::<User>(&value) {
@@ -48,7 +54,7 @@ impl Directory {
             }
         }
         Ok(Self {
-            store,
+            writes,
             users: RwLock::new(users),
             tokens: RwLock::new(tokens),
         })
@@ -240,7 +246,7 @@ impl Directory {
             serde_json::to_vec(user).map_err(|err| AccountError::Invalid(err.to_string()))?;
         let mut batch = WriteBatch::new();
         batch.put_value(&format!("{USER_PREFIX}{}", user.name), bytes);
-        self.store.commit(batch, Durability::Immediate)?;
+        self.writes.write_and_wait(batch)?;
         if let Ok(mut users) = self.users.write() {
             users.insert(user.name.clone(), user.clone());
         }
@@ -252,7 +258,7 @@ impl Directory {
             serde_json::to_vec(record).map_err(|err| AccountError::Invalid(err.to_string()))?;
         let mut batch = WriteBatch::new();
         batch.put_value(&format!("{TOKEN_PREFIX}{hash}"), bytes);
-        self.store.commit(batch, Durability::Immediate)?;
+        self.writes.write_and_wait(batch)?;
         if let Ok(mut tokens) = self.tokens.write() {
             tokens.insert(hash.to_owned(), record.clone());
         }
@@ -278,9 +284,11 @@ mod tests {
     use itinera_core::store::RedbStore;
 
     use super::*;
+    use crate::store_writer::DirectWrites;
 
     fn directory() -> Directory {
-        Directory::load(Arc::new(RedbStore::in_memory().expect("store"))).expect("load")
+        let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
+        Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("load")
     }
 
     #[test]
@@ -323,12 +331,13 @@ mod tests {
     fn users_and_tokens_survive_a_reload() {
         let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
         let token = {
-            let dir = Directory::load(store.clone()).expect("load");
+            let dir =
+                Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("load");
             dir.add_user("olga", Role::Office, &[], Some("pw"), 0)
                 .expect("add");
             dir.issue_token("olga", None, 0).expect("token")
         };
-        let dir = Directory::load(store).expect("reload");
+        let dir = Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("reload");
         assert_eq!(
             dir.authenticate(&token, 1).map(|p| p.role),
             Ok(Role::Office)

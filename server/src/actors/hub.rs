@@ -7,8 +7,8 @@ use itinera_core::DocumentId;
 
 use super::DocActor;
 use super::messages::{
-    DevicePending, DeviceSeen, Devices, LocalChange, LocalChangeError, PeerLeft, ReadDocument,
-    Route, SessionClosed, SessionId, ShareDocument, Unload,
+    DevicePending, DeviceSeen, Devices, EditDocument, PeerLeft, ReadDocument, Route, SessionClosed,
+    SessionId, ShareDocument, Unload,
 };
 use crate::services::Services;
 
@@ -27,6 +27,8 @@ pub struct Hub {
     tick: Duration,
     /// Every device seen since start, by peer id, for the sync-health report.
     devices: HashMap<String, DeviceSeen>,
+    /// Where doc actors report the devices' pending documents (this hub, once started).
+    pending: Option<Recipient<DevicePending>>,
 }
 
 struct Entry {
@@ -55,22 +57,27 @@ impl Hub {
             sessions: HashMap::new(),
             tick,
             devices: HashMap::new(),
+            pending: None,
         }
     }
 
-    fn entry(&mut self, document: DocumentId) -> &mut Entry {
+    fn entry(&mut self, document: DocumentId, ctx: &mut Context<Self>) -> &mut Entry {
         let services = &self.services;
         let arbiters = &self.arbiters;
+        let hub = self
+            .pending
+            .get_or_insert_with(|| ctx.address().recipient())
+            .clone();
         self.documents.entry(document).or_insert_with(|| {
             let index = document.as_bytes().iter().fold(0usize, |h, b| {
                 h.wrapping_mul(31).wrapping_add(usize::from(*b))
             });
             let services = services.clone();
+            let start =
+                move |_: &mut Context<DocActor>| DocActor::new(document, services, hub, true);
             let addr = match arbiters.get(index % arbiters.len().max(1)) {
-                Some(arbiter) => {
-                    DocActor::start_in_arbiter(arbiter, move |_| DocActor::new(document, services))
-                }
-                None => DocActor::new(document, services).start(),
+                Some(arbiter) => DocActor::start_in_arbiter(arbiter, start),
+                None => DocActor::create(start),
             };
             Entry {
                 addr,
@@ -115,7 +122,7 @@ impl Actor for Hub {
 impl Handler<Route> for Hub {
     type Result = ();
 
-    fn handle(&mut self, route: Route, _: &mut Self::Context) {
+    fn handle(&mut self, route: Route, ctx: &mut Self::Context) {
         let now = self.services.now_ms();
         let device = self
             .devices
@@ -134,7 +141,7 @@ impl Handler<Route> for Hub {
             .entry(session)
             .or_default()
             .insert(route.document);
-        let entry = self.entry(route.document);
+        let entry = self.entry(route.document, ctx);
         entry.sessions.insert(session);
         entry.idle_ticks = 0;
         entry.addr.do_send(route);
@@ -166,22 +173,28 @@ macro_rules! forward {
         impl Handler<$message> for Hub {
             type Result = ResponseFuture<$output>;
 
-            fn handle(&mut self, message: $message, _: &mut Self::Context) -> Self::Result {
-                let entry = self.entry(message.document);
+            fn handle(&mut self, message: $message, ctx: &mut Self::Context) -> Self::Result {
+                let entry = self.entry(message.document, ctx);
                 entry.idle_ticks = 0;
                 let sent = entry.addr.send(message);
-                Box::pin(async move { sent.await.unwrap_or(Err(LocalChangeError::Unavailable)) })
+                Box::pin(async move {
+                    sent.await
+                        .unwrap_or(Err(itinera_core::engine::EditError::Unavailable))
+                })
             }
         }
     };
 }
 
 forward!(
-    LocalChange,
-    Result<Vec<automerge::ChangeHash>, LocalChangeError>
+    EditDocument,
+    Result<Vec<automerge::ChangeHash>, itinera_core::engine::EditError>
 );
-forward!(ReadDocument, Result<Vec<u8>, LocalChangeError>);
-forward!(ShareDocument, Result<(), LocalChangeError>);
+forward!(
+    ReadDocument,
+    Result<Vec<u8>, itinera_core::engine::EditError>
+);
+forward!(ShareDocument, Result<(), itinera_core::engine::EditError>);
 
 impl Handler<DevicePending> for Hub {
     type Result = ();

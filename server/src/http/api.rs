@@ -2,10 +2,14 @@
 
 use std::sync::Arc;
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use automerge::AutoCommit;
+use itinera_core::engine::{EditError, ServerEdit};
+use itinera_core::model::{Account, AlertStatus, Alerts};
 use itinera_core::policy::{DocumentScope, Grant, Principal, Role, access};
 use itinera_core::reports;
+use itinera_core::store::{DocumentMeta, DocumentStore, StoreError};
 use itinera_core::sync::Access;
 use itinera_core::{DocumentId, DocumentKind};
 use serde::Deserialize;
@@ -13,9 +17,9 @@ use serde_json::{Value as Json, json};
 
 use super::AppState;
 use super::auth::{ApiError, authenticate, authenticate_admin};
-use crate::actors::{Edit, LocalChange, LocalChangeError, ReadDocument, ShareDocument};
-use crate::index_documents::index_document_id;
+use crate::actors::{EditDocument, ReadDocument, ShareDocument};
 use crate::json_view::{apply_patch, document_to_json};
+use crate::server_documents::{alerts_document_id, index_document_id};
 
 /// How long a token from a password login lasts.
 const LOGIN_TTL_MS: i64 = 12 * 60 * 60 * 1000;
@@ -52,7 +56,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
 
 type Reply = Result<HttpResponse, ApiError>;
 
-fn error(status: actix_web::http::StatusCode, message: impl std::fmt::Display) -> ApiError {
+fn error(status: StatusCode, message: impl std::fmt::Display) -> ApiError {
     ApiError::new(status, message)
 }
 
@@ -60,22 +64,13 @@ fn bad_request(message: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(message)
 }
 
-fn not_found() -> ApiError {
-    error(actix_web::http::StatusCode::NOT_FOUND, "no such document")
+fn internal(message: impl std::fmt::Display) -> ApiError {
+    error(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
-fn change_error(err: LocalChangeError) -> ApiError {
-    match err {
-        LocalChangeError::NotFound => not_found(),
-        LocalChangeError::Refused(reason) => error(actix_web::http::StatusCode::FORBIDDEN, reason),
-        LocalChangeError::Store(reason) => {
-            error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, reason)
-        }
-        LocalChangeError::Unavailable => error(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "shutting down",
-        ),
-    }
+/// The hub did not answer: the server is stopping.
+fn unavailable<E>(_: E) -> ApiError {
+    ApiError::from(EditError::Unavailable)
 }
 
 fn parse_id(text: &str) -> Result<DocumentId, ApiError> {
@@ -149,26 +144,37 @@ async fn add_user(
         .ok_or_else(|| bad_request(format!("unknown role {:?}", body.role)))?;
     let grants = parse_grants(&body.grants)?;
     let now = state.services.now_ms();
-    let user = state
-        .services
-        .directory
-        .add_user(&body.name, role, &grants, body.password.as_deref(), now)
-        .map_err(bad_request)?;
+    let services = state.services.clone();
+    let body = body.into_inner();
+    let user = web::block(move || {
+        services
+            .directory
+            .add_user(&body.name, role, &grants, body.password.as_deref(), now)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(bad_request)?;
     state.services.user_changed(&user.name);
     Ok(HttpResponse::Created().json(user_json(&user)))
 }
 
-/// An admin's change to one user: the indexer rebuilds that user's index, and the answer is the
-/// user as it now is.
-fn user_changed(
+/// An admin's change to one user, made off the async workers (it waits for the store): the
+/// indexer rebuilds that user's index, and the answer is the user as it now is.
+async fn user_changed(
     state: &AppState,
     request: &HttpRequest,
     change: impl FnOnce(
         &crate::accounts::Directory,
-    ) -> Result<crate::accounts::User, crate::accounts::AccountError>,
+    ) -> Result<crate::accounts::User, crate::accounts::AccountError>
+    + Send
+    + 'static,
 ) -> Reply {
     authenticate_admin(state, request)?;
-    let user = change(&state.services.directory).map_err(bad_request)?;
+    let services = state.services.clone();
+    let user = web::block(move || change(&services.directory))
+        .await
+        .map_err(internal)?
+        .map_err(bad_request)?;
     state.services.user_changed(&user.name);
     Ok(HttpResponse::Ok().json(user_json(&user)))
 }
@@ -178,7 +184,11 @@ async fn disable_user(
     request: HttpRequest,
     name: web::Path<String>,
 ) -> Reply {
-    user_changed(&state, &request, |directory| directory.disable_user(&name))
+    let name = name.into_inner();
+    user_changed(&state, &request, move |directory| {
+        directory.disable_user(&name)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -193,9 +203,11 @@ async fn set_grants(
     body: web::Json<Grants>,
 ) -> Reply {
     let grants = parse_grants(&body.grants)?;
-    user_changed(&state, &request, |directory| {
+    let name = name.into_inner();
+    user_changed(&state, &request, move |directory| {
         directory.set_grants(&name, &grants)
     })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -211,10 +223,11 @@ async fn issue_token(
 ) -> Reply {
     authenticate_admin(&state, &request)?;
     let ttl = body.ttl_seconds.map(|s| s.saturating_mul(1000));
-    let token = state
-        .services
-        .directory
-        .issue_token(&name, ttl, state.services.now_ms())
+    let (services, name) = (state.services.clone(), name.into_inner());
+    let now = services.now_ms();
+    let token = web::block(move || services.directory.issue_token(&name, ttl, now))
+        .await
+        .map_err(internal)?
         .map_err(bad_request)?;
     Ok(HttpResponse::Created().json(json!({ "token": token })))
 }
@@ -231,12 +244,21 @@ async fn revoke_token(
     body: web::Json<Revoke>,
 ) -> Reply {
     authenticate_admin(&state, &request)?;
-    let directory = &state.services.directory;
-    let revoked = match (&body.token, &body.user) {
-        (Some(token), _) => directory.revoke_token(token).map(|()| 1),
-        (None, Some(user)) => directory.revoke_user_tokens(user),
-        (None, None) => return Err(bad_request("give a token or a user")),
+    let Revoke { token, user } = body.into_inner();
+    if token.is_none() && user.is_none() {
+        return Err(bad_request("give a token or a user"));
     }
+    let services = state.services.clone();
+    let revoked = web::block(move || {
+        let directory = &services.directory;
+        match (token, user) {
+            (Some(token), _) => directory.revoke_token(&token).map(|()| 1),
+            (None, Some(user)) => directory.revoke_user_tokens(&user),
+            (None, None) => Ok(0),
+        }
+    })
+    .await
+    .map_err(internal)?
     .map_err(bad_request)?;
     Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
 }
@@ -247,8 +269,8 @@ struct RecordFilter {
     owner: Option<String>,
 }
 
-/// Lists the documents of a kind the caller may read, as JSON. Reads the store, which holds
-/// every acknowledged change.
+/// Lists the documents of a kind the caller may read, as JSON. Who may read each is decided from
+/// the scope the store keeps in its metadata; only the documents listed are loaded.
 async fn list_records(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -257,36 +279,72 @@ async fn list_records(
     let principal = authenticate(&state, &request)?;
     let store = state.services.store.clone();
     let filter = filter.into_inner();
-    let internal = |e: String| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e);
-    let records = web::block(move || -> Result<Vec<Json>, String> {
+    let records = web::block(move || -> Result<Vec<Json>, StoreError> {
         let mut out = Vec::new();
-        for (id, meta) in store.documents().map_err(|e| e.to_string())? {
+        for (id, meta) in store.documents()? {
             if filter.kind.is_some() && meta.kind != filter.kind {
                 continue;
             }
-            let Some(bytes) = store.load(id).map_err(|e| e.to_string())? else {
-                continue;
-            };
-            let Ok(doc) = itinera_core::document::load_bytes(&bytes) else {
-                continue;
-            };
-            let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) else {
-                continue;
-            };
-            if access(&principal, &scope) == Access::None {
-                continue;
+            if let Some(record) = listed(&*store, &principal, &filter, id, &meta)? {
+                out.push(record);
             }
-            if filter.owner.is_some() && scope.owner != filter.owner {
-                continue;
-            }
-            out.push(json!({ "id": id.to_url(), "record": document_to_json(&doc) }));
         }
         Ok(out)
     })
     .await
-    .map_err(|e| internal(e.to_string()))?
+    .map_err(internal)?
     .map_err(internal)?;
     Ok(HttpResponse::Ok().json(records))
+}
+
+/// Document `id` as JSON, if `principal` may read it and it passes `filter`. Access is decided
+/// from the scope in the metadata before the document is loaded.
+fn listed(
+    store: &dyn DocumentStore,
+    principal: &Principal,
+    filter: &RecordFilter,
+    id: DocumentId,
+    meta: &DocumentMeta,
+) -> Result<Option<Json>, StoreError> {
+    let shown = |scope: &DocumentScope| {
+        access(principal, scope) != Access::None
+            && (filter.owner.is_none() || scope.owner == filter.owner)
+    };
+    if meta.scope.as_ref().is_some_and(|scope| !shown(scope)) {
+        return Ok(None);
+    }
+    let Some(bytes) = store.load(id)? else {
+        return Ok(None);
+    };
+    let Ok(doc) = itinera_core::document::load_bytes(&bytes) else {
+        return Ok(None);
+    };
+    if meta.scope.is_none() {
+        // Stored before scopes were kept and not described yet (the start-up scan writes
+        // them): decided from the content, as the scan will.
+        let scope = legacy_scope(store, &id, &doc, meta.creator.as_deref());
+        if !scope.is_some_and(|scope| shown(&scope)) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(
+        json!({ "id": id.to_url(), "record": document_to_json(&doc) }),
+    ))
+}
+
+/// The scope of a document stored before the metadata kept one, with its shares from the
+/// sharing table such stores had.
+fn legacy_scope(
+    store: &dyn DocumentStore,
+    id: &DocumentId,
+    doc: &AutoCommit,
+    creator: Option<&str>,
+) -> Option<DocumentScope> {
+    let mut scope = DocumentScope::describe(id, doc, creator).ok()?;
+    if let Ok(Some(shared)) = store.value(&format!("share:{id}")) {
+        scope.shared_with = serde_json::from_slice(&shared).unwrap_or_default();
+    }
+    Some(scope)
 }
 
 async fn get_document(
@@ -296,37 +354,35 @@ async fn get_document(
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
     let id = parse_id(&id)?;
+    let doc = read(&state, id, principal).await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })))
+}
+
+/// Document `id` as the store holds it, if `reader` may see it.
+async fn read(state: &AppState, id: DocumentId, reader: Principal) -> Result<AutoCommit, ApiError> {
     let bytes = state
         .hub
         .send(ReadDocument {
             document: id,
-            reader: Arc::new(principal),
+            reader: Arc::new(reader),
         })
         .await
-        .map_err(|_| change_error(LocalChangeError::Unavailable))?
-        .map_err(change_error)?;
-    let doc = itinera_core::document::load_bytes(&bytes)
-        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    Ok(HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })))
+        .map_err(unavailable)??;
+    itinera_core::document::load_bytes(&bytes).map_err(internal)
 }
 
+/// Makes `principal`'s change of document `id`; answers with the durable heads.
 async fn change(
     state: &AppState,
     principal: Principal,
     id: DocumentId,
-    edit: Edit,
+    edit: ServerEdit,
 ) -> Result<Json, ApiError> {
     let heads = state
         .hub
-        .send(LocalChange {
-            document: id,
-            author: Some(Arc::new(principal)),
-            edit,
-            with: None,
-        })
+        .send(EditDocument::by(Arc::new(principal), id, edit))
         .await
-        .map_err(|_| change_error(LocalChangeError::Unavailable))?
-        .map_err(change_error)?;
+        .map_err(unavailable)??;
     Ok(
         json!({ "id": id.to_url(), "heads": heads.iter().map(ToString::to_string).collect::<Vec<_>>() }),
     )
@@ -347,19 +403,11 @@ async fn create_record(
             "the body must be a JSON object of the record's fields",
         ));
     };
-    let random = crate::accounts::random_id_bytes()
-        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let random = crate::accounts::random_id_bytes().map_err(internal)?;
     let now = state.services.now_ms();
     let id = DocumentId::new_v7(u64::try_from(now).unwrap_or(0), random);
-    let actor = state.services.actor.clone();
-    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
-        if doc.get_heads().is_empty() {
-            let mut template =
-                itinera_core::document::new_record(kind, actor, now).map_err(|e| e.to_string())?;
-            doc.merge(&mut template).map_err(|e| e.to_string())?;
-        }
-        apply_patch(doc, &automerge::ROOT, &fields, true)
-    });
+    let edit = ServerEdit::new(move |doc| Ok(apply_patch(doc, &automerge::ROOT, &fields, true)?))
+        .or_create(kind);
     let created = change(&state, principal, id, edit).await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -378,12 +426,7 @@ async fn update_document(
             "the body must be a JSON merge patch (an object)",
         ));
     };
-    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
-        if doc.get_heads().is_empty() {
-            return Err("no such document".into());
-        }
-        apply_patch(doc, &automerge::ROOT, &patch, true)
-    });
+    let edit = ServerEdit::new(move |doc| Ok(apply_patch(doc, &automerge::ROOT, &patch, true)?));
     Ok(HttpResponse::Ok().json(change(&state, principal, id, edit).await?))
 }
 
@@ -408,8 +451,7 @@ async fn share_with(
             share,
         })
         .await
-        .map_err(|_| change_error(LocalChangeError::Unavailable))?
-        .map_err(change_error)?;
+        .map_err(unavailable)??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -441,26 +483,14 @@ async fn list_alerts(
     filter: web::Query<AlertFilter>,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
-    let id = crate::authority::alerts_document_id();
-    let read = state
-        .hub
-        .send(ReadDocument {
-            document: id,
-            reader: Arc::new(principal),
-        })
-        .await;
-    let bytes = match read {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(LocalChangeError::NotFound)) => {
+    let doc = match read(&state, alerts_document_id(), principal).await {
+        Ok(doc) => doc,
+        Err(err) if err.status == StatusCode::NOT_FOUND => {
             return Ok(HttpResponse::Ok().json(Vec::<Json>::new()));
         }
-        Ok(Err(err)) => return Err(change_error(err)),
-        Err(_) => return Err(change_error(LocalChangeError::Unavailable)),
+        Err(err) => return Err(err),
     };
-    let doc = itinera_core::document::load_bytes(&bytes)
-        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    let alerts: itinera_core::model::Alerts = autosurgeon::hydrate(&doc)
-        .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+    let alerts: Alerts = autosurgeon::hydrate(&doc).map_err(internal)?;
     let mut listed: Vec<Json> = alerts
         .alerts
         .iter()
@@ -481,32 +511,22 @@ async fn set_alert_status(
     state: web::Data<AppState>,
     request: HttpRequest,
     key: web::Path<String>,
-    status: itinera_core::model::AlertStatus,
+    status: AlertStatus,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
     let user = principal.user.clone();
     let now = state.services.now_ms();
     let key = key.into_inner();
-    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
-        let mut alerts: itinera_core::model::Alerts =
-            autosurgeon::hydrate(doc).map_err(|e| e.to_string())?;
-        let alert = alerts.alerts.get_mut(&key).ok_or("no such alert")?;
+    let edit = ServerEdit::record(move |alerts: &mut Alerts| {
+        let alert = alerts.alerts.get_mut(&key).ok_or(EditError::NotFound)?;
         alert.status = status;
-        if status == itinera_core::model::AlertStatus::Resolved {
+        if status == AlertStatus::Resolved {
             alert.resolved_by = Some(user);
             alert.resolved_at = Some(now);
         }
-        autosurgeon::reconcile(doc, &alerts).map_err(|e| e.to_string())
+        Ok(true)
     });
-    Ok(HttpResponse::Ok().json(
-        change(
-            &state,
-            principal,
-            crate::authority::alerts_document_id(),
-            edit,
-        )
-        .await?,
-    ))
+    Ok(HttpResponse::Ok().json(change(&state, principal, alerts_document_id(), edit).await?))
 }
 
 async fn acknowledge_alert(
@@ -514,13 +534,7 @@ async fn acknowledge_alert(
     request: HttpRequest,
     key: web::Path<String>,
 ) -> Reply {
-    set_alert_status(
-        state,
-        request,
-        key,
-        itinera_core::model::AlertStatus::Acknowledged,
-    )
-    .await
+    set_alert_status(state, request, key, AlertStatus::Acknowledged).await
 }
 
 async fn resolve_alert(
@@ -528,13 +542,7 @@ async fn resolve_alert(
     request: HttpRequest,
     key: web::Path<String>,
 ) -> Reply {
-    set_alert_status(
-        state,
-        request,
-        key,
-        itinera_core::model::AlertStatus::Resolved,
-    )
-    .await
+    set_alert_status(state, request, key, AlertStatus::Resolved).await
 }
 
 #[derive(Deserialize)]
@@ -553,7 +561,7 @@ async fn report(
     let principal = authenticate(&state, &request)?;
     if !matches!(principal.role, Role::Admin | Role::Office) {
         return Err(error(
-            actix_web::http::StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
             "reports are for office and admins",
         ));
     }
@@ -563,7 +571,7 @@ async fn report(
             .hub
             .send(crate::actors::Devices)
             .await
-            .map_err(|_| change_error(LocalChangeError::Unavailable))?;
+            .map_err(unavailable)?;
         let devices: Vec<reports::DeviceHealth> = devices
             .into_iter()
             .map(|d| reports::DeviceHealth {
@@ -576,11 +584,11 @@ async fn report(
             .collect();
         return Ok(HttpResponse::Ok().json(reports::sync_health(&devices, now)));
     }
-    let services = state.services.clone();
+    let read_model = state.services.read_model.clone();
     let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
     let name = name.into_inner();
-    let body = web::block(move || -> Result<Json, String> {
-        let summaries = crate::authority::load_summaries(&services);
+    let body = web::block(move || -> Result<Json, ApiError> {
+        let summaries = read_model.summaries();
         let value = match name.as_str() {
             "pipeline" => serde_json::to_value(reports::pipeline(&summaries, now)),
             "conversion" => serde_json::to_value(reports::conversion(&summaries)),
@@ -589,13 +597,17 @@ async fn report(
             "guides" => serde_json::to_value(reports::guides(&summaries)),
             "invoices" => serde_json::to_value(reports::invoices(&summaries, now)),
             "trial-balance" => serde_json::to_value(reports::trial_balance(&summaries)),
-            other => return Err(format!("no report named {other:?}")),
+            other => {
+                return Err(error(
+                    StatusCode::NOT_FOUND,
+                    format!("no report named {other:?}"),
+                ));
+            }
         };
-        value.map_err(|e| e.to_string())
+        value.map_err(internal)
     })
     .await
-    .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?
-    .map_err(|e| error(actix_web::http::StatusCode::NOT_FOUND, e))?;
+    .map_err(internal)??;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -619,12 +631,10 @@ async fn merge_contacts(
         survivor,
         duplicate,
     } = body.into_inner();
-    let edit: Edit = Box::new(move |doc: &mut AutoCommit| {
-        let mut account: itinera_core::model::Account =
-            autosurgeon::hydrate(doc).map_err(|e| e.to_string())?;
-        itinera_core::rules::merge_contacts(&mut account, &survivor, &duplicate, now)
-            .map_err(|e| e.to_string())?;
-        autosurgeon::reconcile(doc, &account).map_err(|e| e.to_string())
+    let edit = ServerEdit::record(move |account: &mut Account| {
+        itinera_core::rules::merge_contacts(account, &survivor, &duplicate, now)
+            .map_err(|err| EditError::Invalid(err.to_string()))?;
+        Ok(true)
     });
     Ok(HttpResponse::Ok().json(change(&state, principal, id, edit).await?))
 }
