@@ -95,7 +95,9 @@ fn start_services(config: ServerConfig) -> Result<(Arc<Services>, Vec<demo::Demo
         engine,
     });
     let demo_users = if services.config.seed_demo {
-        demo::seed(&services)?
+        let users = demo::seed(&services)?;
+        services.read_model.load_from(&*services.store)?;
+        users
     } else {
         Vec::new()
     };

@@ -19,6 +19,13 @@ pub struct ReadModel {
 impl ReadModel {
     /// Loads every summary the store holds; an unreadable one is left out (and logged).
     pub fn load(store: &dyn DocumentStore) -> StoreResult<Self> {
+        let model = Self::default();
+        model.load_from(store)?;
+        Ok(model)
+    }
+
+    /// Adds every summary the store holds (after the demo company was seeded, say).
+    pub fn load_from(&self, store: &dyn DocumentStore) -> StoreResult<()> {
         let mut summaries = HashMap::new();
         for (key, bytes) in store.values_with_prefix(itinera_core::reports::SUMMARY_PREFIX)? {
             let Some(id) = key
@@ -36,9 +43,10 @@ impl ReadModel {
                 }
             }
         }
-        Ok(Self {
-            summaries: RwLock::new(summaries),
-        })
+        if let Ok(mut current) = self.summaries.write() {
+            current.extend(summaries);
+        }
+        Ok(())
     }
 
     /// Takes in a commit's summary.

@@ -242,7 +242,8 @@ impl DocumentEngine {
     /// The document as the store holds it, for `reader` (REST reads): what is not durable yet
     /// is not shown. [`EditError::NotFound`] if it does not exist or `reader` may not see it.
     pub fn read(&mut self, reader: &Principal) -> Result<Vec<u8>, EditError> {
-        if !self.sync.is_present() || self.broken.is_some() {
+        // A document whose first write is still in flight does not exist yet.
+        if self.durable_heads.is_empty() || self.broken.is_some() {
             return Err(EditError::NotFound);
         }
         if access(reader, &self.scope) == Access::None {
@@ -657,7 +658,9 @@ impl DocumentEngine {
             .with_actor(self.config.actor.clone());
         let before_heads = candidate.get_heads();
         edit.apply(&mut candidate, &self.config.actor, self.now)?;
-        if candidate.get_heads() == before_heads {
+        // An edit that changes nothing is still checked for a user: one who may only read is
+        // told so, whatever they sent.
+        if candidate.get_heads() == before_heads && author.is_none() {
             return Ok(());
         }
         match author {
