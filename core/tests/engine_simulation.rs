@@ -354,11 +354,8 @@ impl World {
     fn finish_write(&mut self, fail: bool) {
         match self.writes.pop_front() {
             None => {}
-            Some(Queued::Unanswered(batch)) => {
-                if !fail {
-                    self.durable.apply(batch);
-                }
-            }
+            Some(Queued::Unanswered(batch)) if !fail => self.durable.apply(batch),
+            Some(Queued::Unanswered(_)) => {}
             Some(Queued::Answered(write, batch)) => {
                 let result = if fail {
                     Err(WriteFailed("no space left on device".into()))

@@ -8,7 +8,7 @@
 //! ```no_run
 //! # async fn example() -> itinera_server::Result<()> {
 //! let config = itinera_server::ServerConfig::default();
-//! itinera_server::serve(config, |address| println!("listening on {address}")).await
+//! itinera_server::serve(config, |started| println!("listening on {}", started.address)).await
 //! # }
 //! ```
 

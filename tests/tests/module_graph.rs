@@ -163,6 +163,7 @@ fn find_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>
 }
 
 #[test]
+#[allow(clippy::print_stdout)] // the graph, for whoever runs it with --nocapture
 fn the_servers_modules_import_each_other_without_a_circle() {
     let graph = server_graph();
     for (module, used) in &graph {

@@ -341,11 +341,9 @@ impl DocumentEngine {
     fn start_write(&mut self, heads: Vec<ChangeHash>) {
         let write = self.next_write;
         self.next_write += 1;
-        let summary = match crate::reports::summarize(&self.id, self.sync.document()) {
-            Ok(summary) => summary,
-            // A document this build cannot summarise still syncs; reports skip it.
-            Err(_) => None,
-        };
+        // A document this build cannot summarise still syncs; reports skip it.
+        let summary =
+            crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
         if heads == self.durable_heads {

@@ -119,9 +119,9 @@ pub enum StoreError {
     Unloadable {
         /// The document.
         doc: DocumentId,
-        /// What Automerge said (boxed: it is large, and rare).
+        /// Why the bytes do not load (boxed: it is large, and rare).
         #[source]
-        source: Box<automerge::AutomergeError>,
+        source: Box<crate::Error>,
     },
     /// Compaction refused: the new snapshot does not load back to the same heads. The chunks
     /// are left as they were.

@@ -2,7 +2,6 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use automerge::Automerge;
 use redb::{
     Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     StorageBackend, Table, TableError, WriteTransaction,
@@ -566,13 +565,17 @@ fn build_snapshot(database: &Database, doc: DocumentId) -> StoreResult<SnapshotB
             chunks_folded: 0,
         }));
     }
-    let loaded = Automerge::load(&folded.bytes).map_err(|source| StoreError::Unloadable {
-        doc,
-        source: Box::new(source),
-    })?;
+    // Through `load_bytes`, which refuses bundles and turns automerge's panics into errors: a
+    // hostile or damaged document is refused here, never a crash of the caller's thread.
+    let mut loaded =
+        crate::document::load_bytes(&folded.bytes).map_err(|source| StoreError::Unloadable {
+            doc,
+            source: Box::new(source),
+        })?;
     let snapshot = loaded.save();
-    let reproduces_heads =
-        Automerge::load(&snapshot).is_ok_and(|reloaded| reloaded.get_heads() == loaded.get_heads());
+    let heads = loaded.get_heads();
+    let reproduces_heads = crate::document::load_bytes(&snapshot)
+        .is_ok_and(|mut reloaded| reloaded.get_heads() == heads);
     if !reproduces_heads {
         return Err(StoreError::CompactionMismatch { doc });
     }
@@ -1035,6 +1038,37 @@ mod tests {
             matches!(error, StoreError::DocumentNotFound(doc) if doc == id(2)),
             "{error:?}"
         );
+    }
+
+    /// Bytes that make automerge 0.12 panic when it loads them (a fuzzer found them): the store
+    /// refuses to fold them, and the thread that asked carries on.
+    #[test]
+    fn compaction_refuses_a_document_automerge_panics_on_without_panicking() {
+        let store = RedbStore::in_memory().expect("store");
+        for (n, crasher) in [
+            &include_bytes!(
+                "../../../tests/fuzz/crashers/document/bundle-chunk-with-bad-delta-column"
+            )[..],
+            &include_bytes!("../../../tests/fuzz/crashers/document/rle-column-past-its-end")[..],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let doc = id(10 + n as u8);
+            commit(&store, |batch| {
+                batch.append_changes(doc, crasher.to_vec(), DocumentMeta::default());
+                batch.append_changes(doc, crasher.to_vec(), DocumentMeta::default());
+            });
+            let error = store.compact(doc).expect_err("refused");
+            assert!(matches!(error, StoreError::Unloadable { .. }), "{error:?}");
+        }
+        // The store still takes writes.
+        let mut good = AutoCommit::new();
+        let bytes = set(&mut good, "a", 1);
+        commit(&store, |batch| {
+            batch.append_changes(id(30), bytes, DocumentMeta::default());
+        });
+        assert!(store.load(id(30)).expect("load").is_some());
     }
 
     #[test]
