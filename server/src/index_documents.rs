@@ -194,35 +194,9 @@ fn scan(
             found.push((id, scope, meta.title.clone()));
             continue;
         }
-        let Ok(Some(bytes)) = store.load(id) else {
+        let Some((scope, title)) = backfill_one(store, read_model, id, meta, &mut backfill) else {
             continue;
         };
-        let Ok(doc) = itinera_core::document::load_bytes(&bytes) else {
-            continue;
-        };
-        let Ok(mut scope) = DocumentScope::describe(&id, &doc, meta.creator.as_deref()) else {
-            continue;
-        };
-        if let Ok(Some(shared)) = store.value(&format!("share:{id}")) {
-            scope.shared_with = serde_json::from_slice(&shared).unwrap_or_default();
-        }
-        let title = itinera_core::document::title_of(&doc);
-        backfill.update_meta(
-            id,
-            itinera_core::store::DocumentMeta {
-                scope: Some(scope.clone()),
-                title: title.clone(),
-                ..meta
-            },
-        );
-        if read_model.summary(&id).is_none() {
-            if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
-                if let Ok(bytes) = serde_json::to_vec(&summary) {
-                    backfill.put_value(&itinera_core::reports::summary_key(&id), bytes);
-                }
-                read_model.insert(id, summary);
-            }
-        }
         found.push((id, scope, title));
     }
     if !backfill.is_empty() {
@@ -231,6 +205,41 @@ fn scan(
         }
     }
     found
+}
+
+/// Describes a document stored before the metadata kept its scope and title (and summarises
+/// it if it has no summary), adding what it lacked to `backfill`.
+fn backfill_one(
+    store: &dyn DocumentStore,
+    read_model: &ReadModel,
+    id: DocumentId,
+    meta: itinera_core::store::DocumentMeta,
+    backfill: &mut WriteBatch,
+) -> Option<(DocumentScope, String)> {
+    let bytes = store.load(id).ok()??;
+    let doc = itinera_core::document::load_bytes(&bytes).ok()?;
+    let mut scope = DocumentScope::describe(&id, &doc, meta.creator.as_deref()).ok()?;
+    if let Ok(Some(shared)) = store.value(&format!("share:{id}")) {
+        scope.shared_with = serde_json::from_slice(&shared).unwrap_or_default();
+    }
+    let title = itinera_core::document::title_of(&doc);
+    backfill.update_meta(
+        id,
+        itinera_core::store::DocumentMeta {
+            scope: Some(scope.clone()),
+            title: title.clone(),
+            ..meta
+        },
+    );
+    if read_model.summary(&id).is_none() {
+        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
+            if let Ok(bytes) = serde_json::to_vec(&summary) {
+                backfill.put_value(&itinera_core::reports::summary_key(&id), bytes);
+            }
+            read_model.insert(id, summary);
+        }
+    }
+    Some((scope, title))
 }
 
 impl Actor for Indexer {

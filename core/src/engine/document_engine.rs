@@ -342,8 +342,7 @@ impl DocumentEngine {
         let write = self.next_write;
         self.next_write += 1;
         // A document this build cannot summarise still syncs; reports skip it.
-        let summary =
-            crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
+        let summary = crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
         if heads == self.durable_heads {
