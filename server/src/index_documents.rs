@@ -107,8 +107,15 @@ impl Indexer {
         }
     }
 
-    fn write_entries(&self, user: &str, entries: BTreeMap<DocumentId, Option<IndexEntry>>) {
-        if entries.is_empty() {
+    /// Writes `entries` into `user`'s index; with nothing to write, only a rebuild (`always`)
+    /// writes, so that every user has an index even before they may see anything.
+    fn write_entries(
+        &self,
+        user: &str,
+        entries: BTreeMap<DocumentId, Option<IndexEntry>>,
+        always: bool,
+    ) {
+        if entries.is_empty() && !always {
             return;
         }
         let edit = index_edit(user.to_owned(), entries);
@@ -139,7 +146,7 @@ impl Indexer {
                 (*id, entry)
             })
             .collect();
-        self.write_entries(&user.name, entries);
+        self.write_entries(&user.name, entries, true);
     }
 
     /// A document's scope or title is now `scope` and `title`: write what changes for each user.
@@ -163,7 +170,7 @@ impl Indexer {
                 .and_then(|(scope, title)| entry_for(&principal, scope, title));
             let after = entry_for(&principal, &scope, &title);
             if before != after {
-                self.write_entries(&user.name, BTreeMap::from([(document, after)]));
+                self.write_entries(&user.name, BTreeMap::from([(document, after)]), false);
             }
         }
     }

@@ -61,9 +61,17 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<RedbStore>> {
     Ok(Arc::new(RedbStore::open(config.store_path())?))
 }
 
-/// Opens the store, starts the store writer, loads users and the read model, and seeds the demo
-/// if asked to (returning its users).
-fn start_services(config: ServerConfig) -> Result<(Arc<Services>, Vec<demo::DemoUser>)> {
+/// What the server's start finds to report.
+type StartReport = (
+    Arc<Services>,
+    Vec<demo::DemoUser>,
+    Vec<itinera_core::rules::Finding>,
+);
+
+/// Opens the store, starts the store writer, loads users, repairs the server's documents of
+/// older stores, loads the read model, and seeds the demo if asked to (returning its users);
+/// also returns the alerts the repair raises.
+fn start_services(config: ServerConfig) -> Result<StartReport> {
     let store: Arc<dyn DocumentStore> = open_store(&config)?;
     let metrics = Arc::new(Metrics::default());
     let (writer, _writer_thread) = StoreWriter::spawn(
@@ -77,6 +85,7 @@ fn start_services(config: ServerConfig) -> Result<(Arc<Services>, Vec<demo::Demo
         source,
     })?;
     let directory = Arc::new(Directory::load(&*store, Arc::new(writer.clone()))?);
+    let repaired = repair_server_documents(&*store, &writer, &directory)?;
     let read_model = Arc::new(ReadModel::load(&*store)?);
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
@@ -101,7 +110,7 @@ fn start_services(config: ServerConfig) -> Result<(Arc<Services>, Vec<demo::Demo
     } else {
         Vec::new()
     };
-    Ok((services, demo_users))
+    Ok((services, demo_users, repaired))
 }
 
 /// Subscribes the read model, the indexer and the authority (on a thread of its own) to the
@@ -125,6 +134,26 @@ fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Arbite
     };
     services.events.subscribe_committed(authority.recipient());
     authority_thread
+}
+
+/// Moves the server's documents from the ids older stores kept them under, removing those a
+/// client had created there; returns an alert for each of those.
+fn repair_server_documents(
+    store: &dyn DocumentStore,
+    writer: &StoreWriter,
+    directory: &Directory,
+) -> Result<Vec<itinera_core::rules::Finding>> {
+    let users: Vec<String> = directory
+        .users()
+        .into_iter()
+        .map(|user| user.name)
+        .collect();
+    let repair = server_documents::repair_legacy_ids(store, &users)?;
+    if !repair.batch.is_empty() {
+        store_writer::DurableWrites::write_and_wait(writer, repair.batch)
+            .map_err(|_| Error::WriterStopped)?;
+    }
+    Ok(repair.findings)
 }
 
 /// The server's storage id, made once and kept in the store.
@@ -165,7 +194,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         context: "local address".into(),
         source,
     })?;
-    let (services, demo_users) = start_services(config)?;
+    let (services, demo_users, repaired) = start_services(config)?;
     let workers = services.config.workers.max(1);
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
     let hub = Hub::new(
@@ -174,6 +203,13 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     )
     .start();
     let authority_thread = start_subscribers(&services, &hub);
+    if !repaired.is_empty() {
+        let edit = server_documents::raise_alerts(repaired, services.now_ms());
+        hub.do_send(actors::EditDocument::by_server(
+            server_documents::alerts_document_id(),
+            edit,
+        ));
+    }
     let server_metadata = PeerMetadata {
         storage_id: Some(storage_id(&services)?),
         is_ephemeral: Some(false),

@@ -351,12 +351,12 @@ impl DocSync {
             peer.status = PeerStatus::Wants;
             // A peer that lost access (an account handed to another rep) may still hold the
             // document and have edited it offline: tell it its changes are refused, rather than
-            // leave it waiting for an answer that never comes.
-            let has_unknown_changes = !self.doc.get_heads().is_empty()
-                && message
-                    .heads
-                    .iter()
-                    .any(|head| self.doc.get_change_by_hash(head).is_none());
+            // leave it waiting for an answer that never comes. Whether we hold the document or
+            // not, the answer is the same, so it tells nobody which documents exist.
+            let has_unknown_changes = message
+                .heads
+                .iter()
+                .any(|head| self.doc.get_change_by_hash(head).is_none());
             if !message.changes.is_empty() || has_unknown_changes {
                 return Err(SyncError::Forbidden { document: self.id });
             }

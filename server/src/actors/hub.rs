@@ -73,8 +73,11 @@ impl Hub {
                 h.wrapping_mul(31).wrapping_add(usize::from(*b))
             });
             let services = services.clone();
-            let start =
-                move |_: &mut Context<DocActor>| DocActor::new(document, services, hub, true);
+            // Only the server creates documents at the ids it reserves for its own.
+            let clients_may_create = !document.is_reserved();
+            let start = move |_: &mut Context<DocActor>| {
+                DocActor::new(document, services, hub, clients_may_create)
+            };
             let addr = match arbiters.get(index % arbiters.len().max(1)) {
                 Some(arbiter) => DocActor::start_in_arbiter(arbiter, start),
                 None => DocActor::create(start),

@@ -1,0 +1,168 @@
+//! Attacks a signed-in outsider tried against the real server, one test per class, each
+//! asserting what must hold instead (SECURITY.md lists them).
+
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+use itinera_core::DocumentId;
+use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
+use itinera_tests::device::Device;
+use itinera_tests::server::{DataDir, TestServer, http, user_with_token};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A plain automerge document, as any client could create one.
+fn squatter_document(text: &str) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "note", text).expect("put");
+    doc.commit();
+    doc
+}
+
+/// The alerts head office sees.
+fn alerts(server: &TestServer, token: &str) -> Vec<serde_json::Value> {
+    let (status, body) = http(
+        "GET",
+        &format!("{}/api/v1/alerts", server.base),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+/// Class 1: the ids of the server's own documents (alerts, journals, users' indexes, those of
+/// users added later included) cannot be taken by a client, whatever the timing.
+#[test]
+fn no_client_can_create_a_document_at_an_id_the_server_reserves() {
+    let data = DataDir::new("squat");
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let admin = user_with_token(&data, "root", "admin", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    let targets = [
+        DocumentId::named("alerts"),
+        DocumentId::named("journal:2026-12"),
+        DocumentId::index_of("newbie"),
+        DocumentId::index_of("root"),
+    ];
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    for id in targets {
+        guide.node.insert(id, squatter_document("mine now"));
+    }
+    // Each is refused the same way, whether the server holds the document yet or not.
+    assert!(
+        guide.run_until(WAIT, |d| d.errors.len() >= targets.len()),
+        "every creation is refused: {:?}",
+        guide.errors
+    );
+    assert!(
+        guide
+            .errors
+            .iter()
+            .all(|error| error.contains("you may not write this document")),
+        "{:?}",
+        guide.errors
+    );
+    for id in targets {
+        assert!(!guide.acknowledged(&id), "the server took the guide's {id}");
+        // Absent, or the server's own: never the guide's content.
+        let (status, body) = server.document(&admin, &id);
+        assert!(
+            status == 404 || (status == 200 && body["record"].get("note").is_none()),
+            "{id}: {status} {body}"
+        );
+    }
+
+    // A user added later gets the server's index, not the guide's document.
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/users", server.base),
+        Some(&admin),
+        Some(r#"{"name": "newbie", "role": "office", "password": "long enough password"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/users/newbie/tokens", server.base),
+        Some(&admin),
+        Some("{}"),
+    );
+    assert_eq!(status, 201, "{body}");
+    let newbie: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let newbie = newbie["token"].as_str().expect("token").to_owned();
+    let index = DocumentId::index_of("newbie");
+    let deadline = std::time::Instant::now() + WAIT;
+    let record = loop {
+        let (status, body) = server.document(&newbie, &index);
+        if status == 200 || std::time::Instant::now() > deadline {
+            assert_eq!(status, 200, "{body}");
+            break body["record"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(record["kind"], "index");
+    assert_eq!(record["user"], "newbie");
+    assert!(record.get("note").is_none(), "nothing of the guide's in it");
+}
+
+/// Class 1, older stores: documents a client created at the ids the server used to compute are
+/// removed at start-up with an alert; the server's own move to their reserved ids.
+#[test]
+fn a_store_holding_a_squatted_server_id_is_repaired_at_start_with_an_alert() {
+    let data = DataDir::new("squat-repair");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let _gus = user_with_token(&data, "gus", "guide", &[]);
+    let squatted = DocumentId::legacy_named("alerts");
+    let journal = DocumentId::legacy_named("journal:2026-10");
+    {
+        let store = RedbStore::open(data.path().join("itinera.redb")).expect("store");
+        let mut batch = WriteBatch::new();
+        let mut guide_doc = squatter_document("the guide's");
+        batch.put_snapshot(
+            squatted,
+            guide_doc.save(),
+            DocumentMeta::describe(&squatted, &mut guide_doc, Some("gus"), 1),
+        );
+        let mut ledger = itinera_core::document::new_record(
+            itinera_core::DocumentKind::Journal,
+            automerge::ActorId::from([9u8; 16]),
+            1,
+        )
+        .expect("journal");
+        ledger.put(ROOT, "period", "2026-10").expect("put");
+        ledger.commit();
+        batch.put_snapshot(
+            journal,
+            ledger.save(),
+            DocumentMeta::describe(&journal, &mut ledger, None, 1),
+        );
+        store.commit(batch, Durability::Immediate).expect("stored");
+        store.close().expect("closed");
+    }
+    let server = TestServer::start(&data, &[]);
+    let deadline = std::time::Instant::now() + WAIT;
+    let raised = loop {
+        let raised = alerts(&server, &olga);
+        if !raised.is_empty() || std::time::Instant::now() > deadline {
+            break raised;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        raised
+            .iter()
+            .any(|alert| alert["rule"] == "reserved_id_taken"
+                && alert["message"].as_str().is_some_and(|m| m.contains("gus"))),
+        "{raised:?}"
+    );
+    assert_eq!(
+        server.document(&olga, &squatted).0,
+        404,
+        "the guide's copy is gone"
+    );
+    let (status, moved) = server.document(&olga, &DocumentId::named("journal:2026-10"));
+    assert_eq!(status, 200, "the server's journal moved to its reserved id");
+    assert_eq!(moved["record"]["period"], "2026-10");
+}
