@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod read_model;
 pub mod server_documents;
 pub mod services;
+pub mod sessions;
 pub mod store_writer;
 
 use std::net::{SocketAddr, TcpListener};
@@ -102,6 +103,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
         events: Events::default(),
         read_model,
         engine,
+        sessions: sessions::SessionRegistry::default(),
     });
     let demo_users = if services.config.seed_demo {
         let users = demo::seed(&services)?;

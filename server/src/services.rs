@@ -11,6 +11,7 @@ use crate::config::ServerConfig;
 use crate::events::Events;
 use crate::metrics::Metrics;
 use crate::read_model::ReadModel;
+use crate::sessions::SessionRegistry;
 use crate::store_writer::StoreWriter;
 
 /// Configuration, the store (read directly, written only through the store writer), users,
@@ -29,6 +30,8 @@ pub struct Services {
     pub read_model: Arc<ReadModel>,
     /// How each document's engine is set up.
     pub engine: EngineConfig,
+    /// The open WebSocket sessions of each user.
+    pub sessions: SessionRegistry,
 }
 
 impl std::fmt::Debug for Services {
@@ -45,8 +48,11 @@ impl Services {
         self.config.clock.now_ms()
     }
 
-    /// Tells the subscribers (the indexer) that a user changed.
+    /// Tells the subscribers (the indexer) and the user's open sessions that a user changed
+    /// (a token revoked, the account disabled, another role or other grants): the sessions
+    /// check their token again at once.
     pub fn user_changed(&self, user: &str) {
         self.events.user_changed(user);
+        self.sessions.reauthenticate(user);
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ROOT};
+use automerge::{AutoCommit, ROOT, ReadDoc};
 use itinera_core::DocumentId;
 use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
 use itinera_tests::device::Device;
@@ -165,4 +165,164 @@ fn a_store_holding_a_squatted_server_id_is_repaired_at_start_with_an_alert() {
     let (status, moved) = server.document(&olga, &DocumentId::named("journal:2026-10"));
     assert_eq!(status, 200, "the server's journal moved to its reserved id");
     assert_eq!(moved["record"]["period"], "2026-10");
+}
+
+/// POSTs `body` to `path` as `token`; the status and body.
+fn post(server: &TestServer, path: &str, token: &str, body: &str) -> (u16, String) {
+    http(
+        "POST",
+        &format!("{}/api/v1{path}", server.base),
+        Some(token),
+        Some(body),
+    )
+}
+
+/// The id of a record created through the REST API.
+fn created_id(body: &str) -> DocumentId {
+    let created: serde_json::Value = serde_json::from_str(body).expect("json");
+    created["id"]
+        .as_str()
+        .and_then(|url| DocumentId::parse(url).ok())
+        .expect("an id")
+}
+
+/// Class 2: a revoked token, a disabled user and a removed grant reach sockets that are already
+/// open, at once: the first two close with an error, the third stops the document flowing and
+/// refuses writes to it.
+#[test]
+fn revocation_reaches_open_sockets() {
+    let data = DataDir::new("revoke");
+    let admin = user_with_token(&data, "root", "admin", &[]);
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    let mut ana_phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    ana_phone.node.find(DocumentId::index_of("ana"));
+    assert!(ana_phone.run_until(WAIT, |d| {
+        d.node.document(&DocumentId::index_of("ana")).is_some()
+    }));
+    let started = std::time::Instant::now();
+    let (status, body) = post(
+        &server,
+        "/tokens/revoke",
+        &admin,
+        &format!(r#"{{"token": "{ana}"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        ana_phone.run_until(WAIT, |d| d.closed),
+        "the revoked token's socket closes"
+    );
+    println!(
+        "revoked token: socket closed {:?} after the revocation",
+        started.elapsed()
+    );
+    assert!(
+        ana_phone.errors.iter().any(|e| e.contains("revoked")),
+        "{:?}",
+        ana_phone.errors
+    );
+
+    let mut ben_phone = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("connect");
+    ben_phone.node.find(DocumentId::index_of("ben"));
+    assert!(ben_phone.run_until(WAIT, |d| {
+        d.node.document(&DocumentId::index_of("ben")).is_some()
+    }));
+    let started = std::time::Instant::now();
+    assert_eq!(post(&server, "/users/ben/disable", &admin, "{}").0, 200);
+    assert!(
+        ben_phone.run_until(WAIT, |d| d.closed),
+        "the disabled user's socket closes"
+    );
+    println!(
+        "disabled user: socket closed {:?} after the change",
+        started.elapsed()
+    );
+    assert!(
+        ben_phone.errors.iter().any(|e| e.contains("disabled")),
+        "{:?}",
+        ben_phone.errors
+    );
+
+    // A guide whose stock grant is removed keeps his socket, but the kit stops flowing to him
+    // and his writes to it are refused.
+    let (status, body) = post(
+        &server,
+        "/records/stock",
+        &olga,
+        r#"{"name": "Tour kit 9", "custodian": "olga"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let kit = created_id(&body);
+    let gus = {
+        let (status, body) = post(
+            &server,
+            "/users",
+            &admin,
+            &format!(r#"{{"name": "gus", "role": "guide", "grants": ["stock:{kit}"]}}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = post(&server, "/users/gus/tokens", &admin, "{}");
+        assert_eq!(status, 201, "{body}");
+        let token: serde_json::Value = serde_json::from_str(&body).expect("json");
+        token["token"].as_str().expect("token").to_owned()
+    };
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    guide.node.find(kit);
+    assert!(
+        guide.run_until(WAIT, |d| d.node.document(&kit).is_some()),
+        "the grant lets him sync the kit"
+    );
+    let (status, body) = http(
+        "PUT",
+        &format!("{}/api/v1/users/gus/grants", server.base),
+        Some(&admin),
+        Some(r#"{"grants": []}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let patch = format!("{}/api/v1/documents/{kit}", server.base);
+    assert_eq!(
+        http(
+            "PATCH",
+            &patch,
+            Some(&olga),
+            Some(r#"{"name": "Tour kit 9 (spare)"}"#)
+        )
+        .0,
+        200
+    );
+    guide.node.change(&kit, |doc| {
+        doc.put(
+            ROOT,
+            "name",
+            automerge::ScalarValue::Str("gus's kit".into()),
+        )
+        .expect("put");
+    });
+    assert!(
+        guide.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("may not write"))),
+        "his write is refused: {:?}",
+        guide.errors
+    );
+    assert!(!guide.closed, "a changed grant does not close the socket");
+    let name = guide
+        .node
+        .document(&kit)
+        .and_then(|doc| doc.get(ROOT, "name").ok().flatten())
+        .map(|(value, _)| value.to_string());
+    assert_ne!(
+        name.as_deref(),
+        Some("\"Tour kit 9 (spare)\""),
+        "office's edit after the grant was removed did not reach him"
+    );
+    let (_, kit_now) = server.document(&olga, &kit);
+    assert_eq!(
+        kit_now["record"]["name"], "Tour kit 9 (spare)",
+        "his write was not taken"
+    );
 }

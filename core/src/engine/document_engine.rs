@@ -299,6 +299,7 @@ impl DocumentEngine {
             Input::PeerJoined { peer, stored_state } => self.join(peer, stored_state),
             Input::Message { from, message } => self.receive(from, message),
             Input::PeerLeft { peer, session } => self.leave(&peer, session),
+            Input::PeerUpdated { peer } => self.update_peer(peer),
             Input::Edit {
                 edit_id,
                 author,
@@ -493,6 +494,18 @@ impl DocumentEngine {
         let access = self.access_for(&peer.principal);
         self.sync.add_peer(peer.peer_id.clone(), access, state);
         self.peers.insert(peer.peer_id.clone(), peer);
+    }
+
+    fn update_peer(&mut self, peer: EnginePeer) {
+        let Some(known) = self.peers.get_mut(&peer.peer_id) else {
+            return;
+        };
+        if known.session != peer.session {
+            return;
+        }
+        known.principal = peer.principal.clone();
+        let access = self.access_for(&peer.principal);
+        self.sync.set_access(&peer.peer_id, access);
     }
 
     fn leave(&mut self, peer: &PeerId, session: SessionId) {

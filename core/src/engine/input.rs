@@ -37,6 +37,13 @@ pub enum Input {
         /// The message.
         message: Message,
     },
+    /// A peer's user has other rights now (another role, other grants): what it may see and
+    /// write is decided again; a document it may no longer read is announced unavailable and
+    /// stops flowing to it.
+    PeerUpdated {
+        /// The peer, with its user's new rights.
+        peer: EnginePeer,
+    },
     /// A peer's session ended.
     PeerLeft {
         /// The peer.

@@ -269,10 +269,22 @@ impl DocSync {
         self.peers.insert(peer, PeerState::new(sync, access));
     }
 
-    /// Changes what `peer` may do from now on (a grant or a revocation).
+    /// Changes what `peer` may do from now on (a grant or a revocation). A peer that may no
+    /// longer see the document is told it is unavailable, once, and is sent nothing more; one
+    /// that may see it again starts its sync over.
     pub fn set_access(&mut self, peer: &PeerId, access: Access) {
         if let Some(state) = self.peers.get_mut(peer) {
+            let was = state.access;
             state.access = access;
+            if access == Access::None && was != Access::None {
+                state.status = PeerStatus::Wants;
+                state.told_unavailable = false;
+            } else if was == Access::None && access != Access::None {
+                let mut fresh = sync::State::new();
+                fresh.their_capabilities = state.sync.their_capabilities.take();
+                state.sync = fresh;
+                state.told_unavailable = false;
+            }
             state.sync.set_read_only(access != Access::Write);
             self.to_visit.insert(peer.clone());
         }

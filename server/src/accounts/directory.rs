@@ -142,7 +142,8 @@ impl Directory {
     }
 
     /// Revokes one token.
-    pub fn revoke_token(&self, token: &str) -> Result<(), AccountError> {
+    /// Revokes a token; returns whose it was.
+    pub fn revoke_token(&self, token: &str) -> Result<String, AccountError> {
         let hash = token_hash(token);
         let mut record = self
             .tokens
@@ -151,7 +152,8 @@ impl Directory {
             .and_then(|tokens| tokens.get(&hash).cloned())
             .ok_or(AccountError::NoSuchToken)?;
         record.revoked = true;
-        self.save_token(&hash, &record)
+        self.save_token(&hash, &record)?;
+        Ok(record.user)
     }
 
     /// Revokes every token of a user; returns how many.

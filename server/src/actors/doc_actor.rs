@@ -18,8 +18,8 @@ use itinera_core::sync::SyncError;
 use tokio::sync::oneshot;
 
 use super::messages::{
-    Deliver, DevicePending, EditDocument, PeerLeft, ReadDocument, Route, SessionId, ShareDocument,
-    Unload,
+    Deliver, DevicePending, EditDocument, PeerLeft, PeerUpdated, ReadDocument, Route, SessionId,
+    ShareDocument, Unload,
 };
 use crate::services::Services;
 
@@ -327,6 +327,14 @@ impl Handler<PeerLeft> for DocActor {
             },
             ctx,
         );
+    }
+}
+
+impl Handler<PeerUpdated> for DocActor {
+    type Result = ();
+
+    fn handle(&mut self, updated: PeerUpdated, ctx: &mut Self::Context) {
+        self.step(Input::PeerUpdated { peer: updated.peer }, ctx);
     }
 }
 

@@ -7,8 +7,8 @@ use itinera_core::DocumentId;
 
 use super::DocActor;
 use super::messages::{
-    DevicePending, DeviceSeen, Devices, EditDocument, PeerLeft, ReadDocument, Route, SessionClosed,
-    SessionId, ShareDocument, Unload,
+    DevicePending, DeviceSeen, Devices, EditDocument, PeerLeft, PeerUpdated, PrincipalChanged,
+    ReadDocument, Route, SessionClosed, SessionId, ShareDocument, Unload,
 };
 use crate::services::Services;
 
@@ -165,6 +165,35 @@ impl Handler<SessionClosed> for Hub {
                         peer_id: peer_id.clone(),
                     });
                 }
+            }
+        }
+    }
+}
+
+impl Handler<PrincipalChanged> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, changed: PrincipalChanged, _: &mut Self::Context) {
+        let documents = self
+            .sessions
+            .get(&changed.session)
+            .cloned()
+            .unwrap_or_default();
+        let storage_id = self
+            .devices
+            .get(changed.peer_id.as_str())
+            .and_then(|device| device.storage_id.clone())
+            .map(itinera_core::protocol::StorageId::new);
+        for document in documents {
+            if let Some(entry) = self.documents.get(&document) {
+                entry.addr.do_send(PeerUpdated {
+                    peer: itinera_core::engine::EnginePeer {
+                        peer_id: changed.peer_id.clone(),
+                        session: changed.session,
+                        principal: changed.principal.clone(),
+                        storage_id: storage_id.clone(),
+                    },
+                });
             }
         }
     }

@@ -71,6 +71,22 @@ pub struct SessionClosed {
     pub peer_id: Option<PeerId>,
 }
 
+/// From a session to the hub: its user's rights changed (another role, other grants).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PrincipalChanged {
+    pub session: SessionId,
+    pub peer_id: PeerId,
+    pub principal: Arc<Principal>,
+}
+
+/// From the hub to a doc actor: a peer's user has other rights now.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PeerUpdated {
+    pub peer: EnginePeer,
+}
+
 /// From the hub to a doc actor: a peer left.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]

@@ -12,8 +12,9 @@ use itinera_core::sync::{Connection, Handshake};
 use tokio::sync::mpsc;
 
 use super::Hub;
-use super::messages::{Deliver, PeerHandle, Route, SessionClosed, SessionId};
+use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
 use crate::services::Services;
+use crate::sessions::Reauthenticate;
 
 /// What the writer task sends on the socket.
 enum Outbound {
@@ -31,6 +32,9 @@ enum Outbound {
 pub struct Session {
     id: SessionId,
     principal: Arc<Principal>,
+    /// The token the session was opened with, checked again whenever its user changes and at
+    /// every heartbeat (it may expire). Never logged.
+    token: String,
     services: Arc<Services>,
     hub: Addr<Hub>,
     connection: Connection,
@@ -61,6 +65,7 @@ impl Session {
     pub fn new(
         id: SessionId,
         principal: Principal,
+        token: String,
         services: Arc<Services>,
         hub: Addr<Hub>,
         socket: actix_ws::Session,
@@ -84,6 +89,7 @@ impl Session {
         Self {
             id,
             principal: Arc::new(principal),
+            token,
             services,
             hub,
             connection: Connection::accept(local, server_metadata),
@@ -202,6 +208,43 @@ impl Session {
         });
     }
 
+    /// Checks the session's token again: a revoked or expired token or a disabled user closes
+    /// the session with an error; another role or other grants apply to it from now on.
+    fn reauthenticate(&mut self, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
+        let now = self.services.now_ms();
+        match self.services.directory.authenticate(&self.token, now) {
+            Ok(principal) => {
+                if principal == *self.principal {
+                    return;
+                }
+                tracing::info!(session = self.id, user = %principal.user, "rights changed");
+                self.principal = Arc::new(principal);
+                if let Some(peer_id) = self.peer_id.clone() {
+                    self.hub.do_send(PrincipalChanged {
+                        session: self.id,
+                        peer_id,
+                        principal: self.principal.clone(),
+                    });
+                }
+            }
+            Err(refused) => {
+                tracing::info!(session = self.id, user = %self.principal.user, %refused, "access ended");
+                self.services.metrics.reject("access_ended");
+                let reply = ProtocolMessage::Error {
+                    sender_id: self.connection.local().clone(),
+                    target_id: self.peer_id.clone(),
+                    message: format!("your access has ended: {refused}"),
+                    document_id: None,
+                };
+                self.send_message(&reply, ctx);
+                self.close(CloseCode::Policy, "access ended", ctx);
+            }
+        }
+    }
+
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
         let config = &self.services.config;
         let limit = config.client_timeout.as_millis() / config.ping_interval.as_millis().max(1);
@@ -212,6 +255,7 @@ impl Session {
             return;
         }
         let _ = self.outbound.send(Outbound::Ping);
+        self.reauthenticate(ctx);
     }
 }
 
@@ -219,6 +263,9 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.services
+            .sessions
+            .register(&self.principal.user, self.id, ctx.address().recipient());
         self.services
             .metrics
             .connections
@@ -233,6 +280,9 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.services
+            .sessions
+            .unregister(&self.principal.user, self.id);
         self.services
             .metrics
             .connections
@@ -293,6 +343,14 @@ impl Handler<Deliver> for Session {
             }
             self.send(frame, ctx);
         }
+    }
+}
+
+impl Handler<Reauthenticate> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Reauthenticate, ctx: &mut Self::Context) {
+        self.reauthenticate(ctx);
     }
 }
 

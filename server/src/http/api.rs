@@ -249,17 +249,23 @@ async fn revoke_token(
         return Err(bad_request("give a token or a user"));
     }
     let services = state.services.clone();
-    let revoked = web::block(move || {
+    let (revoked, owner) = web::block(move || {
         let directory = &services.directory;
         match (token, user) {
-            (Some(token), _) => directory.revoke_token(&token).map(|()| 1),
-            (None, Some(user)) => directory.revoke_user_tokens(&user),
-            (None, None) => Ok(0),
+            (Some(token), _) => directory.revoke_token(&token).map(|owner| (1, Some(owner))),
+            (None, Some(user)) => directory
+                .revoke_user_tokens(&user)
+                .map(|count| (count, Some(user))),
+            (None, None) => Ok((0, None)),
         }
     })
     .await
     .map_err(internal)?
     .map_err(bad_request)?;
+    // Open sessions opened with a revoked token close now.
+    if let Some(owner) = owner {
+        state.services.user_changed(&owner);
+    }
     Ok(HttpResponse::Ok().json(json!({ "revoked": revoked })))
 }
 
