@@ -36,6 +36,14 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Seed the demo company into an empty data folder at start (`serve --demo`).
     pub seed_demo: bool,
+    /// The most documents one connection may have open at once.
+    pub max_documents_per_session: usize,
+    /// The most messages one connection may send per second (a burst of ten seconds' worth is
+    /// allowed: a first sync asks for thousands of documents at once); a client over it is
+    /// disconnected with an error.
+    pub max_messages_per_second: u32,
+    /// The largest REST request body, in bytes.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +62,9 @@ impl Default for ServerConfig {
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             clock: Arc::new(SystemClock),
             seed_demo: false,
+            max_documents_per_session: 20_000,
+            max_messages_per_second: 5_000,
+            max_body_bytes: 1024 * 1024,
         }
     }
 }

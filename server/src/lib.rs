@@ -223,7 +223,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         server_metadata,
         next_session: AtomicU64::new(1),
     });
-    let max_body = services.config.max_frame_bytes;
+    let max_body = services.config.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -75,6 +75,19 @@ struct ServeArgs {
     /// Disconnect a client silent for this many milliseconds.
     #[arg(long, env = "ITINERA_CLIENT_TIMEOUT_MS", default_value_t = 30_000)]
     client_timeout_ms: u64,
+    /// The most documents one connection may have open at once.
+    #[arg(
+        long,
+        env = "ITINERA_MAX_DOCUMENTS_PER_SESSION",
+        default_value_t = 20_000
+    )]
+    max_documents_per_session: usize,
+    /// The most messages one connection may send per second (bursts of ten seconds' worth).
+    #[arg(long, env = "ITINERA_MAX_MESSAGES_PER_SECOND", default_value_t = 5_000)]
+    max_messages_per_second: u32,
+    /// The largest REST request body, in bytes.
+    #[arg(long, env = "ITINERA_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
     /// Commit without fsync (for benchmarks): a crash may lose acknowledged changes.
     #[arg(long, env = "ITINERA_RELAXED_DURABILITY")]
     relaxed_durability: bool,
@@ -189,6 +202,9 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
         idle_unload: Duration::from_millis(args.idle_unload_ms),
         max_frame_bytes: args.max_frame_bytes,
         max_outgoing_bytes: args.max_outgoing_bytes,
+        max_documents_per_session: args.max_documents_per_session,
+        max_messages_per_second: args.max_messages_per_second,
+        max_body_bytes: args.max_body_bytes,
         ping_interval: Duration::from_millis(args.ping_interval_ms.max(1)),
         client_timeout: Duration::from_millis(args.client_timeout_ms),
         durability: if args.relaxed_durability {

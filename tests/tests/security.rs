@@ -190,6 +190,7 @@ fn created_id(body: &str) -> DocumentId {
 /// open, at once: the first two close with an error, the third stops the document flowing and
 /// refuses writes to it.
 #[test]
+#[allow(clippy::print_stdout)] // how long the revocation took, for the record
 fn revocation_reaches_open_sockets() {
     let data = DataDir::new("revoke");
     let admin = user_with_token(&data, "root", "admin", &[]);
@@ -324,5 +325,241 @@ fn revocation_reaches_open_sockets() {
     assert_eq!(
         kit_now["record"]["name"], "Tour kit 9 (spare)",
         "his write was not taken"
+    );
+}
+
+/// The server's resident memory, in bytes.
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Class 3: one signed-in user cannot exhaust the server. Requests for ids that do not exist
+/// create nothing that outlives the answer; a connection holds a bounded number of documents and
+/// sends a bounded number of messages a second; every cap answers with a clear error.
+#[test]
+#[allow(clippy::print_stdout)] // the memory figures, for the record
+fn one_signed_in_user_cannot_exhaust_the_server() {
+    let data = DataDir::new("exhaust");
+    let ana = user_with_token(&data, "ana", "admin", &[]);
+    let server = TestServer::start(
+        &data,
+        &[
+            "--max-documents-per-session",
+            "50",
+            "--max-messages-per-second",
+            "2000",
+        ],
+    );
+    let before = rss_of(server.pid());
+    let mut phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    const RANDOM_IDS: u32 = 15_000;
+    for n in 0..RANDOM_IDS {
+        let mut random = [0u8; 10];
+        random[..4].copy_from_slice(&n.to_be_bytes());
+        phone
+            .node
+            .find(DocumentId::new_v7(1_700_000_000_000, random));
+    }
+    let answered = |d: &mut Device| {
+        d.events
+            .iter()
+            .filter(|event| matches!(event, itinera_core::sync::Event::DocumentUnavailable(_)))
+            .count()
+    };
+    assert!(
+        phone.run_until(WAIT, |d| answered(d) == RANDOM_IDS as usize),
+        "every request is answered doc-unavailable ({} of {RANDOM_IDS})",
+        answered(&mut phone)
+    );
+    // Only the server's own (the user's index) are open: none for the ids that do not exist.
+    let open = server.metric("itinera_open_documents").expect("the metric");
+    assert!(
+        open <= 2.0,
+        "{open} documents open after {RANDOM_IDS} requests"
+    );
+    let after = rss_of(server.pid());
+    println!(
+        "{RANDOM_IDS} requests for unknown ids: server memory {:.1} MiB before, {:.1} MiB after",
+        before as f64 / 1_048_576.0,
+        after as f64 / 1_048_576.0
+    );
+    assert!(!phone.closed, "the connection keeps working");
+
+    // A connection opens at most 50 documents; the 51st is refused, and the others still sync.
+    for n in 0..51u8 {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "n", i64::from(n)).expect("put");
+        doc.commit();
+        phone
+            .node
+            .insert(DocumentId::new_v7(1_764_000_000_000, [n; 10]), doc);
+    }
+    assert!(
+        phone.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("documents open"))),
+        "the 51st document is refused: {:?}",
+        phone.errors
+    );
+    let first = DocumentId::new_v7(1_764_000_000_000, [0; 10]);
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&first)));
+
+    // A client sending faster than allowed is disconnected with an error; others carry on.
+    drop(phone);
+    drop(server);
+    let server = TestServer::start(&data, &["--max-messages-per-second", "200"]);
+    let mut flood = Device::connect(&server.sync_url(), &ana, "flood").expect("connect");
+    assert!(flood.run_until(WAIT, |d| !d.events.is_empty()), "joined");
+    for n in 0..10_000u32 {
+        let mut random = [1u8; 10];
+        random[..4].copy_from_slice(&n.to_be_bytes());
+        flood
+            .node
+            .find(DocumentId::new_v7(1_600_000_000_000, random));
+    }
+    assert!(flood.run_until(WAIT, |d| d.closed), "the flood is cut off");
+    assert!(
+        flood.errors.iter().any(|e| e.contains("messages a second")),
+        "{:?}",
+        flood.errors
+    );
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "after", 1i64).expect("put");
+    doc.commit();
+    let mut bystander = Device::connect(&server.sync_url(), &ana, "bystander").expect("connect");
+    let id = DocumentId::new_v7(1_764_000_000_001, [9; 10]);
+    bystander.node.insert(id, doc);
+    assert!(
+        bystander.run_until(WAIT, |d| d.acknowledged(&id)),
+        "others keep working"
+    );
+}
+
+/// Class 7: a record refuses fields its kind does not define, naming the path; who resolved an
+/// alert and when is written by the server from the session, never taken from the client.
+#[test]
+fn records_refuse_unknown_fields_and_alert_resolutions_are_stamped_by_the_server() {
+    let data = DataDir::new("integrity");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (status, body) = post(
+        &server,
+        "/records/account",
+        &sam,
+        r#"{"name": "Lakeside", "owner": "sam"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let account = created_id(&body);
+    let patch = format!("{}/api/v1/documents/{account}", server.base);
+    let (status, body) = http(
+        "PATCH",
+        &patch,
+        Some(&sam),
+        Some(r#"{"address": {"smuggled": "x"}}"#),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("/address/smuggled"),
+        "the error names the path: {body}"
+    );
+
+    // Over the protocol too.
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    phone.node.find(account);
+    assert!(phone.run_until(WAIT, |d| d.node.document(&account).is_some()));
+    phone.node.change(&account, |doc| {
+        doc.put(ROOT, "loyalty_points", 1_000_000i64).expect("put");
+    });
+    assert!(
+        phone.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("/loyalty_points"))),
+        "{:?}",
+        phone.errors
+    );
+
+    // An alert: raised by the server (a stock location below zero), resolved by office.
+    let (status, body) = post(
+        &server,
+        "/records/stock",
+        &olga,
+        r#"{"name": "Depot", "custodian": "olga"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let depot = created_id(&body);
+    let mut kit = Device::connect(&server.sync_url(), &olga, "olga-laptop").expect("connect");
+    kit.node.find(depot);
+    assert!(kit.run_until(WAIT, |d| d.node.document(&depot).is_some()));
+    kit.node.change(&depot, |doc| {
+        let mut location: itinera_core::model::StockLocation =
+            autosurgeon::hydrate(doc).expect("hydrate");
+        location
+            .post_movement(
+                itinera_core::model::LogKey::new(1, "olga-1"),
+                itinera_core::model::StockMovement {
+                    item: "water".into(),
+                    quantity: -5,
+                    reason: itinera_core::model::MovementReason::Consumption,
+                    reference: None,
+                    actor: "olga".into(),
+                    at: 1,
+                },
+            )
+            .expect("movement");
+        autosurgeon::reconcile(doc, &location).expect("reconcile");
+    });
+    assert!(kit.run_until(WAIT, |d| d.acknowledged(&depot)));
+    let deadline = std::time::Instant::now() + WAIT;
+    let key = loop {
+        if let Some(alert) = alerts(&server, &olga)
+            .into_iter()
+            .find(|a| a["rule"] == "negative_stock")
+        {
+            break alert["key"].as_str().expect("key").to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "the alert was raised");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Office cannot write the alerts document itself (it would say who and when)...
+    let alerts_id = DocumentId::named("alerts");
+    let raw = format!(
+        r#"{{"alerts": {{"{key}": {{"status": "resolved", "resolved_by": "admin", "resolved_at": 0}}}}}}"#
+    );
+    let (status, _) = http(
+        "PATCH",
+        &format!("{}/api/v1/documents/{alerts_id}", server.base),
+        Some(&olga),
+        Some(&raw),
+    );
+    assert_eq!(status, 403, "the alerts document is the server's");
+    // ...it resolves through the API, and the server says who and when.
+    let (status, body) = post(&server, &format!("/alerts/{key}/resolve"), &olga, "{}");
+    assert_eq!(status, 200, "{body}");
+    let resolved = alerts(&server, &olga)
+        .into_iter()
+        .find(|a| a["key"] == key.as_str())
+        .expect("the alert");
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["resolved_by"], "olga");
+    assert!(
+        resolved["resolved_at"].as_i64().unwrap_or(0) > 1_700_000_000_000,
+        "{resolved}"
+    );
+    // A rep cannot resolve anything.
+    assert_eq!(
+        post(&server, &format!("/alerts/{key}/acknowledge"), &sam, "{}").0,
+        404
     );
 }

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use super::messages::{
     Deliver, DevicePending, EditDocument, PeerLeft, PeerUpdated, ReadDocument, Route, SessionId,
-    ShareDocument, Unload,
+    ShareDocument, Stop, Unload,
 };
 use crate::services::Services;
 
@@ -339,13 +339,19 @@ impl Handler<PeerUpdated> for DocActor {
 }
 
 impl Handler<Unload> for DocActor {
+    type Result = bool;
+
+    fn handle(&mut self, _: Unload, _: &mut Self::Context) -> bool {
+        // A write still failing or in flight keeps the document loaded rather than drop changes.
+        self.engine.is_idle()
+    }
+}
+
+impl Handler<Stop> for DocActor {
     type Result = ();
 
-    fn handle(&mut self, _: Unload, ctx: &mut Self::Context) {
-        // A write still failing or in flight keeps the document loaded rather than drop changes.
-        if self.engine.is_idle() {
-            ctx.stop();
-        }
+    fn handle(&mut self, _: Stop, ctx: &mut Self::Context) {
+        ctx.stop();
     }
 }
 

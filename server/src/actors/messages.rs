@@ -95,10 +95,16 @@ pub struct PeerLeft {
     pub peer_id: PeerId,
 }
 
-/// From the hub to a doc actor: nobody used the document for a while; stop.
+/// From the hub to a doc actor: nobody used the document for a while; answers whether it can
+/// stop (nothing in flight, everything stored).
+#[derive(Debug, Message)]
+#[rtype(result = "bool")]
+pub struct Unload;
+
+/// From the hub to a doc actor that said it can stop: the hub forgot it; stop.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct Unload;
+pub struct Stop;
 
 /// A change the server makes (REST writes, the authority, index documents); answered with the
 /// durable heads once it is durable, and sent to the document's peers like any other change.

@@ -45,6 +45,10 @@ pub struct Session {
     queued: Arc<AtomicUsize>,
     /// Heartbeats since the client last sent anything.
     silent_ticks: u32,
+    /// Messages the client may still send now (refilled at the configured rate).
+    budget: f64,
+    /// When the budget was last refilled (unix ms).
+    refilled_at: i64,
     closing: bool,
 }
 
@@ -86,6 +90,7 @@ impl Session {
             max_inflated_bytes: (services.config.max_frame_bytes as u64).saturating_mul(8),
             ..DecodeLimits::default()
         };
+        let (burst, now) = (services_burst(&services), services.now_ms());
         Self {
             id,
             principal: Arc::new(principal),
@@ -99,8 +104,24 @@ impl Session {
             outbound,
             queued,
             silent_ticks: 0,
+            budget: f64::from(burst),
+            refilled_at: now,
             closing: false,
         }
+    }
+
+    /// Takes one message from the budget; `false` when the client sends faster than allowed.
+    fn within_rate(&mut self) -> bool {
+        let now = self.services.now_ms();
+        let rate = f64::from(self.services.config.max_messages_per_second);
+        let elapsed = (now - self.refilled_at).max(0) as f64 / 1_000.0;
+        self.refilled_at = now;
+        self.budget = (self.budget + elapsed * rate).min(f64::from(services_burst(&self.services)));
+        if self.budget < 1.0 {
+            return false;
+        }
+        self.budget -= 1.0;
+        true
     }
 
     fn send(&mut self, frame: Bytes, ctx: &mut Context<Self>) {
@@ -141,6 +162,22 @@ impl Session {
     }
 
     fn frame(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
+        if !self.within_rate() {
+            self.services.metrics.reject("too_many_messages");
+            tracing::warn!(session = self.id, user = %self.principal.user, "client sends too fast; disconnecting");
+            let reply = ProtocolMessage::Error {
+                sender_id: self.connection.local().clone(),
+                target_id: self.peer_id.clone(),
+                message: format!(
+                    "more than {} messages a second; slow down and reconnect",
+                    self.services.config.max_messages_per_second
+                ),
+                document_id: None,
+            };
+            self.send_message(&reply, ctx);
+            self.close(CloseCode::Policy, "too many messages", ctx);
+            return;
+        }
         let metrics = &self.services.metrics;
         metrics.messages_in.fetch_add(1, Ordering::Relaxed);
         metrics
@@ -352,6 +389,11 @@ impl Handler<Reauthenticate> for Session {
     fn handle(&mut self, _: Reauthenticate, ctx: &mut Self::Context) {
         self.reauthenticate(ctx);
     }
+}
+
+/// The most messages a client may send in one burst: ten seconds' worth.
+fn services_burst(services: &Services) -> u32 {
+    services.config.max_messages_per_second.saturating_mul(10)
 }
 
 /// Drains a session's queue into the socket, one frame at a time.
