@@ -563,3 +563,124 @@ fn records_refuse_unknown_fields_and_alert_resolutions_are_stamped_by_the_server
         404
     );
 }
+
+/// Class 5: a peer id belongs to one session of one user at a time; a newer connection of the
+/// same user takes it over.
+#[test]
+fn a_peer_id_belongs_to_one_session_of_one_user() {
+    let data = DataDir::new("peer-ids");
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut first = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    assert!(first.run_until(WAIT, |d| !d.events.is_empty()), "joined");
+
+    let mut impostor = Device::connect(&server.sync_url(), &gus, "sam-phone").expect("connect");
+    assert!(
+        impostor.run_until(WAIT, |d| d.closed),
+        "another user's join is refused"
+    );
+    assert!(
+        impostor
+            .errors
+            .iter()
+            .any(|e| e.contains("in use by another user")),
+        "{:?}",
+        impostor.errors
+    );
+    assert!(!first.closed);
+
+    let mut second = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    let id = DocumentId::new_v7(1_764_000_000_000, [5; 10]);
+    second.node.insert(id, squatter_document("sam's own"));
+    assert!(
+        second.run_until(WAIT, |d| d.acknowledged(&id)),
+        "the newer connection works"
+    );
+    assert!(
+        first.run_until(WAIT, |d| d.closed),
+        "the older one is closed"
+    );
+}
+
+/// Class 6: to a user who may not read, a missing document and an unreadable one look the same,
+/// over REST and over the protocol; sharing does not tell which user names exist.
+#[test]
+fn missing_and_unreadable_documents_look_the_same() {
+    let data = DataDir::new("oracle");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (status, body) = post(&server, "/records/invoice", &olga, r#"{"customer": "x"}"#);
+    assert_eq!(status, 201, "{body}");
+    let unreadable = created_id(&body);
+    let missing = DocumentId::new_v7(1_764_000_000_000, [8; 10]);
+
+    let answer = |id: &DocumentId| {
+        let url = format!("{}/api/v1/documents/{id}", server.base);
+        (
+            http("GET", &url, Some(&gus), None),
+            http("PATCH", &url, Some(&gus), Some(r#"{"customer": "y"}"#)),
+        )
+    };
+    assert_eq!(answer(&unreadable), answer(&missing), "REST answers alike");
+    assert_eq!(answer(&missing).1.0, 404);
+
+    // Over the protocol: the index of a user who exists and of one who does not.
+    let existing = DocumentId::index_of("sam");
+    let nobody = DocumentId::index_of("no-such-user");
+    let mut probe = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    probe.node.find(existing);
+    probe.node.find(nobody);
+    let unavailable = |d: &Device, id: &DocumentId| {
+        d.events
+            .iter()
+            .any(|e| matches!(e, itinera_core::sync::Event::DocumentUnavailable(u) if u == id))
+    };
+    assert!(
+        probe.run_until(WAIT, |d| unavailable(d, &existing)
+            && unavailable(d, &nobody)),
+        "both are unavailable"
+    );
+    let mut offer = Device::connect(&server.sync_url(), &gus, "gus-laptop").expect("connect");
+    offer.node.insert(existing, squatter_document("a"));
+    offer.node.insert(nobody, squatter_document("b"));
+    assert!(
+        offer.run_until(WAIT, |d| d.errors.len() >= 2),
+        "{:?}",
+        offer.errors
+    );
+    let texts: Vec<String> = offer
+        .errors
+        .iter()
+        .map(|e| {
+            e.replace(&existing.to_string(), "ID")
+                .replace(&nobody.to_string(), "ID")
+        })
+        .collect();
+    assert_eq!(texts[0], texts[1], "the same answer for both");
+
+    // Sharing a document with a user name that exists and one that does not.
+    let mut owner = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    let notes = DocumentId::new_v7(1_764_000_000_000, [6; 10]);
+    owner.node.insert(notes, squatter_document("sam's notes"));
+    assert!(owner.run_until(WAIT, |d| d.acknowledged(&notes)));
+    let share = |by: &str, with: &str| {
+        http(
+            "PUT",
+            &format!("{}/api/v1/documents/{notes}/shares/{with}", server.base),
+            Some(by),
+            None,
+        )
+        .0
+    };
+    assert_eq!(
+        share(&gus, "olga"),
+        share(&gus, "no-such-user"),
+        "a stranger learns nothing"
+    );
+    assert_eq!(share(&gus, "olga"), 404);
+    assert_eq!(share(&sam, "olga"), share(&sam, "no-such-user"));
+    assert_eq!(share(&sam, "no-such-user"), 204);
+}

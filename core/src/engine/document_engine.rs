@@ -734,15 +734,15 @@ impl DocumentEngine {
 
     fn ephemeral(&mut self, from: &EnginePeer, message: &Message) {
         let Message::Ephemeral {
-            sender_id,
-            count,
-            session_id,
-            ..
+            count, session_id, ..
         } = message
         else {
             return;
         };
-        if sender_id != &from.peer_id || !self.relay.admit(sender_id, session_id, *count) {
+        // The sender is who the server saw on the connection, whatever the message says, so
+        // nobody speaks (or spends the duplicate counter) in another peer's name.
+        let sender_id = &from.peer_id;
+        if !self.relay.admit(sender_id, session_id, *count) {
             return;
         }
         if !self.sync.is_present() || self.access_for(&from.principal) == Access::None {
@@ -758,10 +758,14 @@ impl DocumentEngine {
             if self.access_for(&target.principal) == Access::None {
                 continue;
             }
+            let mut relayed = message.retargeted(&target.peer_id);
+            if let Message::Ephemeral { sender_id, .. } = &mut relayed {
+                sender_id.clone_from(&from.peer_id);
+            }
             self.outputs.push(Output::Send {
                 to: target.peer_id.clone(),
                 session: target.session,
-                message: message.retargeted(&target.peer_id),
+                message: relayed,
             });
         }
     }

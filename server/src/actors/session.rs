@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::Hub;
 use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
 use crate::services::Services;
-use crate::sessions::Reauthenticate;
+use crate::sessions::{Reauthenticate, Superseded};
 
 /// What the writer task sends on the socket.
 enum Outbound {
@@ -205,6 +205,24 @@ impl Session {
                 metadata,
                 reply,
             }) => {
+                let claimed = self.services.sessions.claim_peer(
+                    &remote,
+                    &self.principal.user,
+                    self.id,
+                    ctx.address().recipient(),
+                );
+                if let Err(taken) = claimed {
+                    metrics.reject("peer_id_taken");
+                    let refusal = ProtocolMessage::Error {
+                        sender_id: self.connection.local().clone(),
+                        target_id: Some(remote),
+                        message: taken.to_string(),
+                        document_id: None,
+                    };
+                    self.send_message(&refusal, ctx);
+                    self.close(CloseCode::Policy, "peer id in use", ctx);
+                    return;
+                }
                 self.peer_id = Some(remote);
                 self.storage_id = metadata.storage_id;
                 self.send_message(&reply, ctx);
@@ -320,6 +338,9 @@ impl Actor for Session {
         self.services
             .sessions
             .unregister(&self.principal.user, self.id);
+        if let Some(peer) = &self.peer_id {
+            self.services.sessions.release_peer(peer, self.id);
+        }
         self.services
             .metrics
             .connections
@@ -380,6 +401,15 @@ impl Handler<Deliver> for Session {
             }
             self.send(frame, ctx);
         }
+    }
+}
+
+impl Handler<Superseded> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Superseded, ctx: &mut Self::Context) {
+        tracing::info!(session = self.id, user = %self.principal.user, "superseded by a newer connection of the same peer");
+        self.close(CloseCode::Normal, "superseded by a newer connection", ctx);
     }
 }
 
