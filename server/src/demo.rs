@@ -91,12 +91,20 @@ impl Ids {
 }
 
 /// Seeds the demo into an empty store, through the store writer, and gives each demo user a
-/// token; returns each user with their token. Refuses a store that holds documents.
+/// token; returns each user with their token. Refuses a store that holds documents or users:
+/// the demo hands out 30-day tokens (an admin's among them) and a well-known password, which a
+/// real company's data folder must never get.
 pub fn seed(services: &Services) -> Result<Vec<DemoUser>> {
     let existing = services.store.documents()?.len();
     if existing > 0 {
         return Err(Error::Demo(format!(
             "the data folder already holds {existing} documents; the demo seeds only an empty one"
+        )));
+    }
+    let users = services.directory.users().len();
+    if users > 0 {
+        return Err(Error::Demo(format!(
+            "the data folder already has {users} users; the demo seeds only an empty one"
         )));
     }
     let now = services.now_ms();

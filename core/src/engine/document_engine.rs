@@ -16,6 +16,20 @@ use crate::protocol::{Message, PeerId};
 use crate::store::{DocumentMeta, WriteBatch};
 use crate::sync::{Access, DocSync, EphemeralRelay, Incoming};
 
+/// The most characters of an error sent to a peer: a refusal may quote what the peer sent, and
+/// that can be megabytes.
+pub const MAX_ERROR_CHARS: usize = 1_000;
+
+/// `text` cut to `max` characters (ending in `…` when cut).
+pub fn clip(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 /// How a document's engine is set up; the same for every document of a server but
 /// `clients_may_create`.
 #[derive(Debug, Clone)]
@@ -788,6 +802,7 @@ impl DocumentEngine {
     }
 
     fn send_error(&mut self, to: &EnginePeer, text: String) {
+        let text = clip(text, MAX_ERROR_CHARS);
         self.outputs.push(Output::Send {
             to: to.peer_id.clone(),
             session: to.session,

@@ -41,7 +41,7 @@ mod output;
 mod server_edit;
 
 pub use committed::{Author, Committed};
-pub use document_engine::{DocumentEngine, EngineConfig, StoredDocument};
+pub use document_engine::{DocumentEngine, EngineConfig, MAX_ERROR_CHARS, StoredDocument, clip};
 pub use engine_peer::{EnginePeer, SessionId};
 pub use input::{EditId, Input, WriteFailed, WriteId};
 pub use output::Output;

@@ -3,6 +3,10 @@ use std::collections::BTreeMap;
 
 use super::cbor::{self, Value, Writer};
 use super::{DecodeLimits, FrameError, PeerId, StorageId, SyncData};
+
+/// The longest peer id or storage id accepted, in bytes (automerge-repo makes ids of a few
+/// dozen characters).
+pub const MAX_ID_BYTES: usize = 256;
 use crate::DocumentId;
 
 /// What a peer says about itself in `join` and `peer`.
@@ -277,7 +281,11 @@ impl Message {
                     target_id: f.peer_id("targetId")?,
                     document_id: f.document_id("documentId")?,
                     count: f.count("count")?,
-                    session_id: f.string("sessionId")?,
+                    session_id: {
+                        let session = f.string("sessionId")?;
+                        f.bounded_id("sessionId", &session)?;
+                        session
+                    },
                     data: f.bytes("data")?,
                 }
             }
@@ -582,7 +590,22 @@ impl<'a> Typed<'_, 'a> {
                 found: "an empty string",
             });
         }
+        self.bounded_id(field, &id)?;
         Ok(PeerId::new(id))
+    }
+
+    /// Refuses a peer or storage id longer than [`MAX_ID_BYTES`]: the server keeps them (in
+    /// its device list, under stored sync states), so their size must be bounded.
+    fn bounded_id(&self, field: &'static str, id: &str) -> Result<(), FrameError> {
+        if id.len() > MAX_ID_BYTES {
+            return Err(FrameError::WrongFieldType {
+                message_type: self.message_type,
+                field,
+                expected: "an id of at most 256 bytes",
+                found: "a longer string",
+            });
+        }
+        Ok(())
     }
 
     fn document_id(&mut self, field: &'static str) -> Result<DocumentId, FrameError> {
@@ -646,7 +669,11 @@ impl<'a> Typed<'_, 'a> {
         };
         let mut inner = Fields::new(entries)?;
         let mut f = inner.of(self.message_type);
-        let storage_id = f.opt_string("storageId")?.map(StorageId::new);
+        let storage_id = f.opt_string("storageId")?;
+        if let Some(id) = &storage_id {
+            f.bounded_id("storageId", id)?;
+        }
+        let storage_id = storage_id.map(StorageId::new);
         let is_ephemeral = match f.optional("isEphemeral") {
             None => None,
             Some(Value::Bool(b)) => Some(b),
@@ -675,12 +702,11 @@ impl<'a> Typed<'_, 'a> {
     }
 
     fn storage_ids(&mut self, field: &'static str) -> Result<Vec<StorageId>, FrameError> {
-        Ok(self
-            .opt_strings(field)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(StorageId::new)
-            .collect())
+        let ids = self.opt_strings(field)?.unwrap_or_default();
+        for id in &ids {
+            self.bounded_id(field, id)?;
+        }
+        Ok(ids.into_iter().map(StorageId::new).collect())
     }
 
     fn new_heads(

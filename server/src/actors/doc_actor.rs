@@ -224,6 +224,7 @@ impl DocActor {
             _ => "other",
         };
         self.services.metrics.reject(reason);
+        let error = itinera_core::engine::clip(error.to_string(), 500);
         tracing::info!(document = %self.id, %peer, user, %error, "change refused");
     }
 

@@ -153,9 +153,17 @@ impl Session {
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
         if !self.closing {
             self.closing = true;
+            // A close frame's reason holds at most 123 bytes.
+            let mut reason = String::new();
+            for c in description.chars() {
+                if reason.len() + c.len_utf8() > 120 {
+                    break;
+                }
+                reason.push(c);
+            }
             let _ = self.outbound.send(Outbound::Close(CloseReason {
                 code,
-                description: Some(description.to_owned()),
+                description: Some(reason),
             }));
         }
         ctx.stop();
@@ -191,7 +199,10 @@ impl Session {
                 let reply = ProtocolMessage::Error {
                     sender_id: self.connection.local().clone(),
                     target_id: self.peer_id.clone(),
-                    message: format!("bad frame: {err}"),
+                    message: itinera_core::engine::clip(
+                        format!("bad frame: {err}"),
+                        itinera_core::engine::MAX_ERROR_CHARS,
+                    ),
                     document_id: None,
                 };
                 self.send_message(&reply, ctx);
