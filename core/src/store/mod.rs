@@ -33,20 +33,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod backup;
 mod compaction_report;
 mod document_meta;
 mod document_store;
 mod durability;
 mod error;
+mod layout;
 mod redb_store;
 mod shared_backend;
 mod tables;
 mod write_batch;
 
+pub use backup::{BackupReport, FORMAT as BACKUP_FORMAT};
 pub use compaction_report::CompactionReport;
 pub use document_meta::{DocumentMeta, MetaDecodeError};
 pub use document_store::DocumentStore;
 pub use durability::Durability;
 pub use error::{StoreError, StoreOperation, StoreResult};
+pub use layout::{LAYOUT, LayoutStep, MIGRATIONS, Migration};
 pub use redb_store::RedbStore;
 pub use write_batch::{WriteBatch, WriteOp};
