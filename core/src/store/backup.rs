@@ -150,6 +150,54 @@ impl RedbStore {
     }
 }
 
+/// Reads a whole backup stream and checks its record count and digest without restoring it:
+/// what a backup tool runs on a download before keeping it.
+pub fn verify(input: &mut dyn Read) -> StoreResult<BackupReport> {
+    let mut input = Unhashing::new(input);
+    let layout = read_header(&mut input)?;
+    let mut records = 0u64;
+    loop {
+        let tag: [u8; 1] = input.array()?;
+        if tag[0] == END {
+            break;
+        }
+        Table::from_tag(tag[0])
+            .ok_or_else(|| StoreError::BadBackup(format!("unknown table tag {}", tag[0])))?;
+        input.field(MAX_KEY_LEN)?;
+        input.field(u32::MAX)?;
+        records += 1;
+    }
+    let counted = u64::from_be_bytes(input.array()?);
+    input.verify(counted, records)?;
+    Ok(BackupReport {
+        layout,
+        records,
+        bytes: input.bytes,
+    })
+}
+
+/// Reads the stream's header; returns the layout of the store it holds.
+fn read_header(input: &mut Unhashing<'_>) -> StoreResult<u64> {
+    let magic: [u8; 16] = input.array()?;
+    if &magic != MAGIC {
+        return Err(StoreError::BadBackup("not an Itinera backup".into()));
+    }
+    let format = u32::from_be_bytes(input.array()?);
+    if format > FORMAT {
+        return Err(StoreError::BadBackup(format!(
+            "written in backup format {format} by a newer build; this build reads format {FORMAT}"
+        )));
+    }
+    let layout = u64::from_be_bytes(input.array()?);
+    if layout > LAYOUT {
+        return Err(StoreError::UnsupportedLayout {
+            found: layout,
+            supported: LAYOUT,
+        });
+    }
+    Ok(layout)
+}
+
 /// Refuses a file with a table this build would not copy.
 fn check_tables(read: &ReadTransaction) -> StoreResult<()> {
     for table in read.list_tables().during(StoreOperation::Backup)? {
@@ -253,23 +301,7 @@ fn write_tables(read: &ReadTransaction, out: &mut Hashing<'_>) -> StoreResult<Ba
 
 fn restore_into(input: &mut dyn Read, path: &Path) -> StoreResult<BackupReport> {
     let mut input = Unhashing::new(input);
-    let magic: [u8; 16] = input.array()?;
-    if &magic != MAGIC {
-        return Err(StoreError::BadBackup("not an Itinera backup".into()));
-    }
-    let format = u32::from_be_bytes(input.array()?);
-    if format > FORMAT {
-        return Err(StoreError::BadBackup(format!(
-            "written in backup format {format} by a newer build; this build reads format {FORMAT}"
-        )));
-    }
-    let layout = u64::from_be_bytes(input.array()?);
-    if layout > LAYOUT {
-        return Err(StoreError::UnsupportedLayout {
-            found: layout,
-            supported: LAYOUT,
-        });
-    }
+    let layout = read_header(&mut input)?;
     let database = redb::Builder::new()
         .create(path)
         .map_err(|error| StoreError::from_redb(StoreOperation::Restore, error))?;
@@ -595,9 +627,16 @@ mod tests {
         assert!(error.to_string().contains("incomplete"), "{error}");
         assert!(!path.exists());
 
+        assert!(verify(&mut &truncated[..]).is_err());
+        assert_eq!(
+            verify(&mut stream.as_slice()).expect("verify").bytes,
+            stream.len() as u64
+        );
+
         let mut flipped = stream.clone();
         let middle = flipped.len() / 2;
         flipped[middle] ^= 0x40;
+        assert!(verify(&mut flipped.as_slice()).is_err());
         let error = RedbStore::restore(&mut flipped.as_slice(), &path).expect_err("damaged");
         assert!(matches!(error, StoreError::BadBackup(_)), "{error}");
         assert!(!path.exists());

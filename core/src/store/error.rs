@@ -131,6 +131,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// This store backend has no consistent backup of its own.
+    #[error("this store backend cannot back itself up; export its documents instead")]
+    BackupUnsupported,
     /// The backup stream is not a complete Itinera backup this build can restore.
     #[error("the backup cannot be restored: {0}")]
     BadBackup(String),

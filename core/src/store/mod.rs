@@ -45,7 +45,7 @@ mod shared_backend;
 mod tables;
 mod write_batch;
 
-pub use backup::{BackupReport, FORMAT as BACKUP_FORMAT};
+pub use backup::{BackupReport, FORMAT as BACKUP_FORMAT, verify as verify_backup};
 pub use compaction_report::CompactionReport;
 pub use document_meta::{DocumentMeta, MetaDecodeError};
 pub use document_store::DocumentStore;

@@ -181,6 +181,10 @@ fn open_database(source: &Source) -> StoreResult<Database> {
 }
 
 impl DocumentStore for RedbStore {
+    fn backup(&self, out: &mut dyn std::io::Write) -> StoreResult<crate::store::BackupReport> {
+        RedbStore::backup(self, out)
+    }
+
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
