@@ -171,8 +171,15 @@ impl Actor for Indexer {
     fn started(&mut self, ctx: &mut Self::Context) {
         let store = self.services.store.clone();
         let me = ctx.address();
+        // Unready (`/readyz`) until the scan is done.
+        let startup = self
+            .services
+            .metrics
+            .readiness
+            .begin_startup("document scan");
         // Reading every document takes time; the server serves meanwhile.
         std::thread::spawn(move || {
+            let _startup = startup;
             let mut found = Vec::new();
             // Documents stored before the read model existed get their report summary now.
             let mut summaries = itinera_core::store::WriteBatch::new();
