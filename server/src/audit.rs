@@ -78,11 +78,16 @@ impl AuditEntry {
     }
 }
 
-/// The actor name of the offline command line: `cli:` and the system user running it.
+/// The actor name of the offline command line: `cli:` and the system user running it (its
+/// login name, else its uid).
 pub fn cli_actor() -> String {
+    use std::os::unix::fs::MetadataExt;
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .unwrap_or_else(|_| {
+            std::fs::metadata("/proc/self")
+                .map_or_else(|_| "unknown".into(), |proc| format!("uid {}", proc.uid()))
+        });
     format!("cli:{user}")
 }
 

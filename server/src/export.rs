@@ -184,9 +184,12 @@ fn value_line(key: String, value: &[u8]) -> Line {
             token: token.clone(),
         };
     }
-    // Only where the JSON writes back to the very same bytes: a long run of digits would come
-    // back as a float.
-    let exact = json.filter(|json| serde_json::to_vec(json).is_ok_and(|again| again == value));
+    // As JSON where nothing is lost: the very same bytes, or an object or array whose numbers
+    // are all integers (a long run of digits or a fraction could come back altered).
+    let exact = json.filter(|json| {
+        serde_json::to_vec(json).is_ok_and(|again| again == value)
+            || (matches!(json, Json::Object(_) | Json::Array(_)) && integers_only(json))
+    });
     match exact {
         Some(json) => Line::Value {
             key,
@@ -198,6 +201,16 @@ fn value_line(key: String, value: &[u8]) -> Line {
             json: None,
             base64: Some(base64::engine::general_purpose::STANDARD.encode(value)),
         },
+    }
+}
+
+/// Whether every number inside `json` is an integer JSON keeps exactly.
+fn integers_only(json: &Json) -> bool {
+    match json {
+        Json::Number(number) => number.is_i64() || number.is_u64(),
+        Json::Array(items) => items.iter().all(integers_only),
+        Json::Object(fields) => fields.values().all(integers_only),
+        Json::Null | Json::Bool(_) | Json::String(_) => true,
     }
 }
 

@@ -305,6 +305,7 @@ fn restore_into(input: &mut dyn Read, path: &Path) -> StoreResult<BackupReport> 
     let database = redb::Builder::new()
         .create(path)
         .map_err(|error| StoreError::from_redb(StoreOperation::Restore, error))?;
+    create_tables(&database)?;
     let records = restore_records(&database, &mut input)?;
     database
         .close()
@@ -314,6 +315,19 @@ fn restore_into(input: &mut dyn Read, path: &Path) -> StoreResult<BackupReport> 
         records,
         bytes: input.bytes,
     })
+}
+
+/// Creates every table, so that those the backup holds no entry of exist too.
+fn create_tables(database: &Database) -> StoreResult<()> {
+    let during = StoreOperation::Restore;
+    let write = database.begin_write().during(during)?;
+    write.open_table(STORE_INFO).during(during)?;
+    write.open_table(LAYOUT_HISTORY).during(during)?;
+    write.open_table(CHUNKS).during(during)?;
+    write.open_table(METAS).during(during)?;
+    write.open_table(SYNC_STATES).during(during)?;
+    write.open_table(VALUES).during(during)?;
+    write.commit().during(during)
 }
 
 /// Reads records into write transactions of about [`RESTORE_BATCH_BYTES`]; the last one,
@@ -610,6 +624,21 @@ mod tests {
             restored.layout_history().expect("history"),
             store.layout_history().expect("history")
         );
+        drop(restored);
+        let _ = std::fs::remove_dir_all(folder);
+    }
+
+    #[test]
+    fn a_backup_of_an_empty_store_restores_a_usable_store() {
+        let store = RedbStore::in_memory().expect("store");
+        let mut stream = Vec::new();
+        store.backup(&mut stream).expect("backup");
+        let folder = folder("empty");
+        let path = folder.join("restored.redb");
+        RedbStore::restore(&mut stream.as_slice(), &path).expect("restore");
+        let restored = RedbStore::open(&path).expect("open");
+        assert!(restored.documents().expect("list").is_empty());
+        assert_eq!(restored.value("any").expect("value"), None);
         drop(restored);
         let _ = std::fs::remove_dir_all(folder);
     }
