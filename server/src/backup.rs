@@ -51,12 +51,7 @@ fn write_backup(
             moved_aside: None,
         });
     }
-    if dest.exists() {
-        return Err(OperationError::Refused(format!(
-            "{} exists; backups never overwrite one another: choose a new name",
-            dest.display()
-        )));
-    }
+    refuse_existing(dest)?;
     let partial = partial_path(dest);
     let file = File::create(&partial).map_err(OperationError::file(&partial))?;
     let mut out = BufWriter::with_capacity(1024 * 1024, file);
@@ -89,6 +84,17 @@ fn write_backup(
     })
 }
 
+/// Backups never overwrite one another.
+fn refuse_existing(dest: &Path) -> Result<(), OperationError> {
+    if dest != Path::new("-") && dest.exists() {
+        return Err(OperationError::Refused(format!(
+            "{} exists; backups never overwrite one another: choose a new name",
+            dest.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Makes a rename in `path`'s folder durable.
 fn sync_folder(path: &Path) {
     if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
@@ -108,6 +114,7 @@ pub fn backup_running(client: &AdminClient, dest: &Path) -> Result<Outcome, Oper
 
 /// Backs up the store of a stopped server.
 pub fn backup_stopped(store_path: &Path, dest: &Path) -> Result<Outcome, OperationError> {
+    refuse_existing(dest)?;
     if !store_path.exists() {
         return Err(OperationError::Refused(format!(
             "there is no store at {}",
