@@ -83,4 +83,12 @@ mod tests {
         let file: ConfigFile = toml::from_str("log_format = \"text\"").expect("parses");
         assert_eq!(file.log_format, Some(LogFormat::Text));
     }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let file: ConfigFile =
+            toml::from_str(include_str!("../../deploy/itinera.toml")).expect("parses");
+        assert_eq!(file.log_format, Some(LogFormat::Json));
+        assert!(file.serve.listen.is_some());
+    }
 }
