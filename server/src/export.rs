@@ -381,3 +381,36 @@ fn read_document(
     let heads = doc.get_heads();
     Ok((id, bytes, heads))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(line: &Line) -> &'static str {
+        match line {
+            Line::User { .. } => "user",
+            Line::Token { .. } => "token",
+            Line::Value { json: Some(_), .. } => "json",
+            Line::Value {
+                base64: Some(_), ..
+            } => "base64",
+            _ => "other",
+        }
+    }
+
+    #[test]
+    fn values_are_json_only_where_they_come_back_unchanged() {
+        let cases: [(&str, &[u8], &str); 6] = [
+            ("user:ana", br#"{"name":"ana","role":"sales"}"#, "user"),
+            ("token:ab12", br#"{"user":"ana","revoked":false}"#, "token"),
+            ("summary:x", br#"{"total":12345,"lines":[1,2]}"#, "json"),
+            ("server:stopped-at", b"1796017876356", "json"),
+            // Twenty-four digits would come back as a float.
+            ("server:storage-id", b"123456789012345678901234", "base64"),
+            ("blob", &[0xff, 0x00, 0x10], "base64"),
+        ];
+        for (key, value, expected) in cases {
+            assert_eq!(kind(&value_line(key.to_owned(), value)), expected, "{key}");
+        }
+    }
+}

@@ -10,9 +10,10 @@ use itinera_core::store::{DocumentStore, RedbStore};
 use crate::accounts::Directory;
 use crate::operation_error::OperationError;
 
-/// Creates `folder` (and its parents) if missing and makes it `0700`: the store holds password
-/// hashes and every record.
-pub fn create_private_folder(folder: &Path) -> Result<(), OperationError> {
+/// Creates `folder` (and its parents) with mode `0700` if it is missing: the store holds
+/// password hashes and every record. An existing folder keeps its mode (it may be the working
+/// directory); returns whether others than its owner may enter it.
+pub fn create_private_folder(folder: &Path) -> Result<bool, OperationError> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !folder.exists() {
         std::fs::DirBuilder::new()
@@ -22,11 +23,7 @@ pub fn create_private_folder(folder: &Path) -> Result<(), OperationError> {
             .map_err(OperationError::file(folder))?;
     }
     let metadata = std::fs::metadata(folder).map_err(OperationError::file(folder))?;
-    if metadata.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
-            .map_err(OperationError::file(folder))?;
-    }
-    Ok(())
+    Ok(metadata.permissions().mode() & 0o077 != 0)
 }
 
 /// Makes the data folder and its first admin; returns a token for them valid for `ttl_ms`.
@@ -40,7 +37,12 @@ pub fn init(
     actor: &str,
     now: i64,
 ) -> Result<String, OperationError> {
-    create_private_folder(folder)?;
+    if create_private_folder(folder)? {
+        tracing::warn!(
+            folder = %folder.display(),
+            "the data folder is open to other users; `chmod 700` it"
+        );
+    }
     let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::open(store_file)?);
     let directory = Directory::load(store)?;
     if !directory.users().is_empty() {
