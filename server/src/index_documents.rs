@@ -255,8 +255,15 @@ impl Actor for Indexer {
     fn started(&mut self, ctx: &mut Self::Context) {
         let services = self.services.clone();
         let me = ctx.address();
+        // Unready (`/readyz`) until the scan is done.
+        let startup = self
+            .services
+            .metrics
+            .readiness
+            .begin_startup("document scan");
         // Reading every document's metadata takes time; the server serves meanwhile.
         std::thread::spawn(move || {
+            let _startup = startup;
             let found = scan(&*services.store, &services.writer, &services.read_model);
             me.do_send(Scanned(found));
         });

@@ -12,19 +12,31 @@
 //! # }
 //! ```
 
+pub mod account_admin;
 pub mod accounts;
 pub mod actors;
+pub mod admin_client;
+pub mod audit;
 pub mod authority;
+pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod demo;
 mod error;
 pub mod events;
+pub mod export;
 pub mod http;
 pub mod index_documents;
+pub mod init;
 pub mod json_view;
+pub mod logging;
 pub mod metrics;
+pub mod operation_error;
+mod process_metrics;
 pub mod read_model;
+pub mod readiness;
+pub mod secret_input;
 pub mod server_documents;
 pub mod services;
 pub mod sessions;
@@ -226,6 +238,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     let max_body = services.config.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(http::request_log))
             .app_data(state.clone())
             .app_data(web::JsonConfig::default().limit(max_body))
             .configure(http::configure)

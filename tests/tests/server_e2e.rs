@@ -483,6 +483,9 @@ fn a_generic_document_is_its_creators_until_shared() {
     let data = DataDir::new("sharing");
     let ana = user_with_token(&data, "ana", "sales", &[]);
     let ben = user_with_token(&data, "ben", "sales", &[]);
+    // Passwords never travel as flags (the process list shows them): from a file here.
+    let password = data.path().join("pat-password");
+    std::fs::write(&password, "s3cret\n").expect("password file");
     cli(
         &data,
         &[
@@ -491,8 +494,8 @@ fn a_generic_document_is_its_creators_until_shared() {
             "pat",
             "--role",
             "office",
-            "--password",
-            "s3cret",
+            "--password-file",
+            password.to_str().expect("utf-8"),
         ],
     );
     let server = TestServer::start(&data, &[]);

@@ -31,6 +31,12 @@ pub enum StoreOperation {
     ListValues,
     /// Closing the store.
     Close,
+    /// Bringing an older file to this build's layout.
+    Migrate,
+    /// Writing a backup of the store.
+    Backup,
+    /// Rebuilding a store from a backup.
+    Restore,
 }
 
 impl fmt::Display for StoreOperation {
@@ -46,6 +52,9 @@ impl fmt::Display for StoreOperation {
             Self::ReadValue => "read a value",
             Self::ListValues => "list values",
             Self::Close => "close the store",
+            Self::Migrate => "upgrade the store's layout",
+            Self::Backup => "back up the store",
+            Self::Restore => "restore the store from a backup",
         })
     }
 }
@@ -94,7 +103,10 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// The file was written by a newer build with a table layout this build does not know.
-    #[error("the store has layout {found}; this build reads layout {supported} and older")]
+    #[error(
+        "the store has layout {found}, written by a newer Itinera; this build reads layouts up \
+         to {supported}: run the newer build, or restore a backup taken before the upgrade"
+    )]
     UnsupportedLayout {
         /// The layout recorded in the file.
         found: u64,
@@ -110,6 +122,21 @@ pub enum StoreError {
         #[source]
         source: MetaDecodeError,
     },
+    /// Reading or writing a backup stream failed.
+    #[error("could not {operation}: {source}")]
+    BackupIo {
+        /// Backing up or restoring.
+        operation: StoreOperation,
+        /// The error of the stream.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This store backend has no consistent backup of its own.
+    #[error("this store backend cannot back itself up; export its documents instead")]
+    BackupUnsupported,
+    /// The backup stream is not a complete Itinera backup this build can restore.
+    #[error("the backup cannot be restored: {0}")]
+    BadBackup(String),
     /// The operation needs a document the store does not hold.
     #[error("document {0} is not in the store")]
     DocumentNotFound(DocumentId),

@@ -4,15 +4,16 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use redb::{
     Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    StorageBackend, Table, TableError, WriteTransaction,
+    StorageBackend, Table, WriteTransaction,
 };
 
 use crate::DocumentId;
 use crate::store::error::During;
+use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHUNK_KEY_LEN, CHUNKS, LAYOUT, LAYOUT_KEY, METAS, STORE_INFO, SYNC_STATES, VALUES,
-    chunk_bounds, chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
+    CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds, chunk_key, chunk_sequence,
+    sync_state_bounds, sync_state_key,
 };
 use crate::store::{
     CompactionReport, DocumentMeta, DocumentStore, Durability, StoreError, StoreOperation,
@@ -111,7 +112,10 @@ impl RedbStore {
 
     /// Runs `work` on an open database; after a failure that leaves redb's handle unusable,
     /// opens the storage again for the next call.
-    fn with_database<T>(&self, work: impl FnOnce(&Database) -> StoreResult<T>) -> StoreResult<T> {
+    pub(crate) fn with_database<T>(
+        &self,
+        work: impl FnOnce(&Database) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let (result, generation) = {
             let handle = self.ready_handle()?;
             let Some(database) = handle.database.as_ref() else {
@@ -171,46 +175,15 @@ fn open_database(source: &Source) -> StoreResult<Database> {
             .map_err(|error| StoreError::from_redb(StoreOperation::Open, error)),
     };
     let database = opened?;
-    prepare_tables(&database)?;
+    layout::prepare(&database)?;
     Ok(database)
 }
 
-/// Creates the tables of a new file, so that read transactions can always open them, and
-/// refuses a file written with a newer layout.
-fn prepare_tables(database: &Database) -> StoreResult<()> {
-    let read = database.begin_read().during(StoreOperation::Open)?;
-    match read.open_table(STORE_INFO) {
-        Ok(info) => {
-            let layout = info
-                .get(LAYOUT_KEY)
-                .during(StoreOperation::Open)?
-                .map(|layout| layout.value());
-            return match layout {
-                Some(found) if found > LAYOUT => Err(StoreError::UnsupportedLayout {
-                    found,
-                    supported: LAYOUT,
-                }),
-                _ => Ok(()),
-            };
-        }
-        Err(TableError::TableDoesNotExist(_)) => {}
-        Err(error) => return Err(StoreError::from_redb(StoreOperation::Open, error)),
-    }
-    drop(read);
-    let write = database.begin_write().during(StoreOperation::Open)?;
-    {
-        write.open_table(CHUNKS).during(StoreOperation::Open)?;
-        write.open_table(METAS).during(StoreOperation::Open)?;
-        write.open_table(SYNC_STATES).during(StoreOperation::Open)?;
-        write.open_table(VALUES).during(StoreOperation::Open)?;
-        let mut info = write.open_table(STORE_INFO).during(StoreOperation::Open)?;
-        info.insert(LAYOUT_KEY, LAYOUT)
-            .during(StoreOperation::Open)?;
-    }
-    write.commit().during(StoreOperation::Open)
-}
-
 impl DocumentStore for RedbStore {
+    fn backup(&self, out: &mut dyn std::io::Write) -> StoreResult<crate::store::BackupReport> {
+        RedbStore::backup(self, out)
+    }
+
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
@@ -694,6 +667,8 @@ mod tests {
     use redb::backends::InMemoryBackend;
 
     use super::*;
+    use crate::store::layout::{LAYOUT, LAYOUT_KEY};
+    use crate::store::tables::STORE_INFO;
 
     fn id(byte: u8) -> DocumentId {
         DocumentId::from_bytes([byte; 16])
