@@ -17,8 +17,7 @@
 use itinera_core::store::{DocumentStore, StoreResult, WriteBatch};
 use serde::{Deserialize, Serialize};
 
-use crate::services::Services;
-use crate::store_writer::WriteError;
+use crate::store_writer::{StoreWriter, WriteError};
 
 /// The key prefix of audit entries.
 pub const AUDIT_PREFIX: &str = "audit:";
@@ -52,8 +51,10 @@ impl AuditEntry {
         target: &str,
         detail: impl Into<String>,
     ) -> Self {
-        let nonce = crate::accounts::random_id_bytes()
-            .map(|bytes| bytes[..6].iter().map(|b| format!("{b:02x}")).collect())
+        // Two entries of the same moment get different keys.
+        let mut random = [0u8; 6];
+        let nonce = getrandom::fill(&mut random)
+            .map(|()| random.iter().map(|b| format!("{b:02x}")).collect())
             .unwrap_or_default();
         Self {
             at,
@@ -92,10 +93,10 @@ pub fn cli_actor() -> String {
 }
 
 /// Writes an entry durably through the store writer.
-pub async fn record(services: &Services, entry: AuditEntry) -> Result<(), WriteError> {
+pub async fn record(writer: &StoreWriter, entry: AuditEntry) -> Result<(), WriteError> {
     let mut batch = WriteBatch::new();
     entry.put(&mut batch);
-    match services.writer.write(batch).await {
+    match writer.write(batch).await {
         Ok(result) => result,
         Err(_) => Err(WriteError::Stopped),
     }
@@ -103,9 +104,9 @@ pub async fn record(services: &Services, entry: AuditEntry) -> Result<(), WriteE
 
 /// Writes an entry and logs (rather than fails) when that does not work: the action it records
 /// has already happened.
-pub async fn record_or_log(services: &Services, entry: AuditEntry) {
+pub async fn record_or_log(writer: &StoreWriter, entry: AuditEntry) {
     let action = entry.action.clone();
-    if let Err(err) = record(services, entry).await {
+    if let Err(err) = record(writer, entry).await {
         tracing::error!(%action, error = %err, "the audit entry of an admin action was not stored");
     }
 }

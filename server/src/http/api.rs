@@ -596,7 +596,7 @@ async fn share_with(
         })
         .await
         .map_err(unavailable)??;
-    audit::record_or_log(&state.services, entry).await;
+    audit::record_or_log(&state.services.writer, entry).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -700,7 +700,7 @@ async fn set_alert_status(
         .send(EditDocument::by_server(alerts_document_id(), edit))
         .await
         .map_err(unavailable)??;
-    audit::record_or_log(&state.services, entry).await;
+    audit::record_or_log(&state.services.writer, entry).await;
     Ok(HttpResponse::Ok().json(json!({
         "id": alerts_document_id().to_url(),
         "heads": heads.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -837,7 +837,7 @@ async fn merge_contacts(
         Ok(true)
     });
     let changed = change(&state, principal, id, edit).await?;
-    audit::record_or_log(&state.services, entry).await;
+    audit::record_or_log(&state.services.writer, entry).await;
     Ok(HttpResponse::Ok().json(changed))
 }
 
