@@ -75,7 +75,9 @@ pub(crate) async fn read(
     for row in transaction.query(sql::COMPACTION_CHUNKS, &[&id]).await? {
         let bytes: &[u8] = row.try_get(1)?;
         folded.bytes.extend_from_slice(bytes);
-        folded.chunks.push((row.try_get(0)?, column_size(bytes.len())));
+        folded
+            .chunks
+            .push((row.try_get(0)?, column_size(bytes.len())));
     }
     transaction.commit().await?;
     Ok(Some(folded))
@@ -174,4 +176,110 @@ pub(crate) async fn swap_in(
         bytes_after: pending.snapshot.len() as u64,
         chunks_folded: pending.increments_folded,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+    use itinera_core::store::{
+        DocumentMeta, DocumentStore, Durability, StoreOperation, WriteBatch,
+    };
+
+    use super::*;
+    use crate::PgStore;
+
+    /// A store in a schema of its own on the test cluster; fails without one.
+    fn store(test: &str) -> PgStore {
+        let url = std::env::var("ITINERA_TEST_POSTGRES_URL")
+            .expect("ITINERA_TEST_POSTGRES_URL: run the tests through tests/run.sh");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        PgStore::open_in_schema(&url, &format!("u{nanos}_{test}")).expect("open")
+    }
+
+    fn doc_id() -> DocumentId {
+        DocumentId::from_bytes([1; 16])
+    }
+
+    fn append(store: &PgStore, doc: &mut AutoCommit, round: i64) -> Vec<u8> {
+        doc.put(ROOT, "round", round).expect("put");
+        let changes = doc.save_incremental();
+        let mut batch = WriteBatch::new();
+        batch.append_changes(doc_id(), changes.clone(), DocumentMeta::default());
+        store.commit(batch, Durability::Immediate).expect("commit");
+        changes
+    }
+
+    /// Reads and builds the snapshot, as the first step of `compact` does.
+    fn pending(store: &PgStore) -> PendingCompaction {
+        let folded = store
+            .with_client(StoreOperation::Compact, |client| read(client, doc_id()))
+            .expect("read")
+            .expect("stored");
+        match build(doc_id(), folded).expect("build") {
+            SnapshotBuild::Built(pending) => pending,
+            SnapshotBuild::AlreadyCompact(report) => panic!("nothing to fold: {report:?}"),
+        }
+    }
+
+    fn swap(store: &PgStore, pending: PendingCompaction) -> Swap {
+        store
+            .with_client(StoreOperation::Compact, |client| {
+                swap_in(client, doc_id(), pending, None)
+            })
+            .expect("swap")
+    }
+
+    #[test]
+    fn increments_appended_while_the_snapshot_was_built_stay_after_it() {
+        let store = store("appended_meanwhile");
+        let mut doc = AutoCommit::new();
+        for round in 0..5 {
+            append(&store, &mut doc, round);
+        }
+        let pending = pending(&store);
+        let late = append(&store, &mut doc, 5);
+        let Swap::Done(report) = swap(&store, pending) else {
+            panic!("an append does not stop the compaction");
+        };
+        assert_eq!(report.chunks_folded, 5);
+        let bytes = store.load(doc_id()).expect("load").expect("stored");
+        assert!(bytes.ends_with(&late));
+        let meta = store.meta(doc_id()).expect("meta").expect("stored");
+        assert_eq!(meta.snapshot_bytes, report.bytes_after);
+        assert_eq!(
+            (meta.incremental_chunks, meta.incremental_bytes),
+            (1, late.len() as u64)
+        );
+        assert_eq!(meta.stored_bytes(), bytes.len() as u64);
+        let mut loaded = AutoCommit::load(&bytes).expect("loads");
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn a_snapshot_or_a_delete_meanwhile_makes_the_swap_give_way() {
+        let store = store("replaced_meanwhile");
+        let mut doc = AutoCommit::new();
+        for round in 0..3 {
+            append(&store, &mut doc, round);
+        }
+        let before_snapshot = pending(&store);
+        let snapshot = doc.save();
+        let mut batch = WriteBatch::new();
+        batch.put_snapshot(doc_id(), snapshot.clone(), DocumentMeta::default());
+        store.commit(batch, Durability::Immediate).expect("commit");
+        assert!(matches!(swap(&store, before_snapshot), Swap::Replaced));
+        assert_eq!(store.load(doc_id()).expect("load"), Some(snapshot));
+
+        append(&store, &mut doc, 3);
+        let before_delete = pending(&store);
+        let mut batch = WriteBatch::new();
+        batch.delete_document(doc_id());
+        store.commit(batch, Durability::Immediate).expect("commit");
+        assert!(matches!(swap(&store, before_delete), Swap::Replaced));
+        assert_eq!(store.load(doc_id()).expect("load"), None);
+        assert_eq!(store.meta(doc_id()).expect("meta"), None);
+    }
 }

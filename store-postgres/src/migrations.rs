@@ -68,7 +68,10 @@ pub(crate) async fn migrate(
     }
     transaction.batch_execute(VERSION_TABLE).await?;
     let applied: i64 = transaction
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await?
         .try_get(0)?;
     if applied > latest() {
@@ -118,7 +121,16 @@ mod tests {
         for good in ["tenant_a", "_x", "t1", &"a".repeat(63)] {
             assert!(is_plain_identifier(good), "{good}");
         }
-        for bad in ["", "1t", "Tenant", "a-b", "a b", "a;drop", "é", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "1t",
+            "Tenant",
+            "a-b",
+            "a b",
+            "a;drop",
+            "é",
+            &"a".repeat(64),
+        ] {
             assert!(!is_plain_identifier(bad), "{bad}");
         }
     }

@@ -78,10 +78,16 @@ impl PgStore {
 
     fn connect(url: &str, schema: Option<&str>) -> StoreResult<Self> {
         let open = |error: PgError| error.during(StoreOperation::Open);
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|error| open(PgError::Postgres(error)))?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|error| open(PgError::Postgres(error)))?;
         if let Some(schema) = schema {
-            config.options(format!("-c search_path={schema}"));
+            // After any options of the URL, so that this one wins.
+            let options = match config.get_options() {
+                Some(given) => format!("{given} -c search_path={schema}"),
+                None => format!("-c search_path={schema}"),
+            };
+            config.options(options);
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -110,8 +116,11 @@ impl PgStore {
             runtime
                 .run(async move {
                     let mut client = pool.get().await?;
+                    // Settings first: a database that is not UTF-8 is refused before it is
+                    // written to.
+                    let settings = settings::read(&client).await?;
                     let version = migrations::migrate(&mut client, schema.as_deref()).await?;
-                    Ok((settings::read(&client).await?, version))
+                    Ok((settings, version))
                 })
                 .map_err(open)?
         };
@@ -129,7 +138,7 @@ impl PgStore {
     }
 
     /// Runs `work` with a connection of the pool, on the store's runtime.
-    fn with_client<T, F, W>(&self, operation: StoreOperation, work: W) -> StoreResult<T>
+    pub(crate) fn with_client<T, F, W>(&self, operation: StoreOperation, work: W) -> StoreResult<T>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, PgError>> + Send + 'static,
@@ -193,7 +202,11 @@ impl DocumentStore for PgStore {
     }
 
     fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
-        let rows = self.rows(StoreOperation::Load, sql::LOAD, Params::Document(doc.as_bytes().to_vec()))?;
+        let rows = self.rows(
+            StoreOperation::Load,
+            sql::LOAD,
+            Params::Document(doc.as_bytes().to_vec()),
+        )?;
         if rows.is_empty() {
             return Ok(None);
         }
@@ -208,7 +221,11 @@ impl DocumentStore for PgStore {
     }
 
     fn meta(&self, doc: DocumentId) -> StoreResult<Option<DocumentMeta>> {
-        let rows = self.rows(StoreOperation::ReadMeta, sql::META, Params::Document(doc.as_bytes().to_vec()))?;
+        let rows = self.rows(
+            StoreOperation::ReadMeta,
+            sql::META,
+            Params::Document(doc.as_bytes().to_vec()),
+        )?;
         rows.first()
             .map(|row| meta_from_row(doc, row, StoreOperation::ReadMeta))
             .transpose()

@@ -91,8 +91,11 @@ pub(crate) const LOAD: &str =
 pub(crate) const META: &str = concat!("SELECT ", meta_columns!(), " FROM documents WHERE id = $1");
 
 /// The id first, then the metadata columns.
-pub(crate) const DOCUMENTS: &str =
-    concat!("SELECT ", meta_columns!(), ", id FROM documents ORDER BY id");
+pub(crate) const DOCUMENTS: &str = concat!(
+    "SELECT ",
+    meta_columns!(),
+    ", id FROM documents ORDER BY id"
+);
 
 /// `$1` id, `$2` storage id.
 pub(crate) const SYNC_STATE: &str =

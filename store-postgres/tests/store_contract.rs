@@ -36,7 +36,9 @@ struct Postgres {
 
 impl Backend for Postgres {
     fn open(&self) -> Box<dyn DocumentStore> {
-        Box::new(PgStore::open_in_schema(&self.url, &self.schema).expect("open the PostgreSQL store"))
+        Box::new(
+            PgStore::open_in_schema(&self.url, &self.schema).expect("open the PostgreSQL store"),
+        )
     }
 }
 
@@ -213,7 +215,10 @@ fn appends_follow_each_other_and_the_store_keeps_the_sizes(backend: &dyn Backend
     assert_eq!(stored.heads, doc.get_heads());
     assert_eq!(stored.last_change_at, -5);
     assert_eq!(stored.snapshot_bytes, 0);
-    assert_eq!(stored.incremental_bytes, (first.len() + second.len()) as u64);
+    assert_eq!(
+        stored.incremental_bytes,
+        (first.len() + second.len()) as u64
+    );
     assert_eq!(stored.incremental_chunks, 2);
     assert_eq!(loaded(&*store, id(1)).get_heads(), doc.get_heads());
 }
@@ -250,7 +255,10 @@ fn a_snapshot_replaces_every_chunk_and_later_appends_follow_it(backend: &dyn Bac
     });
     let created = store.meta(id(2)).expect("meta").expect("stored");
     assert_eq!(created.snapshot_bytes, snapshot.len() as u64);
-    assert_eq!((created.incremental_bytes, created.incremental_chunks), (0, 0));
+    assert_eq!(
+        (created.incremental_bytes, created.incremental_chunks),
+        (0, 0)
+    );
 }
 
 fn delete_removes_the_document_and_nothing_of_its_neighbours(backend: &dyn Backend) {
@@ -284,7 +292,10 @@ fn delete_removes_the_document_and_nothing_of_its_neighbours(backend: &dyn Backe
     for doc in &ids[1..] {
         assert!(store.load(*doc).expect("load").is_some());
         assert_eq!(store.sync_state(*doc, "").expect("state"), Some(vec![1]));
-        assert_eq!(store.sync_state(*doc, "phone").expect("state"), Some(vec![2]));
+        assert_eq!(
+            store.sync_state(*doc, "phone").expect("state"),
+            Some(vec![2])
+        );
     }
     assert_eq!(listed_ids(&*store), [ids[2], ids[1], ids[4], ids[3]]);
     let error = store.compact(ids[0]).expect_err("deleted");
@@ -325,7 +336,10 @@ fn writes_apply_in_batch_order(backend: &dyn Backend) {
     let meta = store.meta(id(1)).expect("meta").expect("stored");
     assert_eq!(meta.incremental_chunks, 1);
     assert_eq!(meta.incremental_bytes, second.len() as u64);
-    assert_eq!(store.sync_state(id(1), "phone").expect("state"), Some(vec![7]));
+    assert_eq!(
+        store.sync_state(id(1), "phone").expect("state"),
+        Some(vec![7])
+    );
     store
         .commit(WriteBatch::new(), Durability::Immediate)
         .expect("an empty batch is fine");
@@ -334,7 +348,17 @@ fn writes_apply_in_batch_order(backend: &dyn Backend) {
 fn values_with_prefix_returns_exactly_the_prefixed_keys(backend: &dyn Backend) {
     let store = backend.open();
     let keys = [
-        "use", "user:", "user:b", "user:a", "user;", "users", "v", "é", "éa", "ê", "\u{10FFFF}",
+        "use",
+        "user:",
+        "user:b",
+        "user:a",
+        "user;",
+        "users",
+        "v",
+        "é",
+        "éa",
+        "ê",
+        "\u{10FFFF}",
         "\u{10FFFF}x",
     ];
     commit(&*store, |batch| {
@@ -424,8 +448,14 @@ fn sync_states_and_values_survive_a_reopen(backend: &dyn Backend) {
         store.sync_state(id(3), "phone-storage-2").expect("read"),
         Some(vec![])
     );
-    assert_eq!(store.sync_state(id(3), "phone-storage-3").expect("read"), None);
-    assert_eq!(store.sync_state(id(4), "phone-storage-1").expect("read"), None);
+    assert_eq!(
+        store.sync_state(id(3), "phone-storage-3").expect("read"),
+        None
+    );
+    assert_eq!(
+        store.sync_state(id(4), "phone-storage-1").expect("read"),
+        None
+    );
     assert_eq!(
         store.value("invoice-number:2026").expect("read"),
         Some(42u64.to_be_bytes().to_vec())
@@ -475,14 +505,20 @@ fn compaction_keeps_content_and_heads_across_reopens(backend: &dyn Backend) {
     let after = store.meta(id(1)).expect("meta").expect("stored");
     assert_eq!((after.incremental_chunks, after.incremental_bytes), (0, 0));
     assert!(after.snapshot_bytes <= before.stored_bytes());
-    assert_eq!(after.heads, expected_heads, "compaction keeps the caller's heads");
+    assert_eq!(
+        after.heads, expected_heads,
+        "compaction keeps the caller's heads"
+    );
     assert_eq!(after.last_change_at, 13);
     let bytes = store.load(id(1)).expect("load").expect("stored");
     assert_eq!(bytes.len() as u64, after.snapshot_bytes);
     let mut stored = AutoCommit::load(&bytes).expect("loads");
     assert_eq!(stored.get_heads(), expected_heads);
     assert_eq!(number(&stored, "visits"), Some(11));
-    assert_eq!(text(&stored, "note-7").as_deref(), Some("called, no answer"));
+    assert_eq!(
+        text(&stored, "note-7").as_deref(),
+        Some("called, no answer")
+    );
 
     // A compact document is left alone.
     let again = store.compact(id(1)).expect("compact");
@@ -500,7 +536,14 @@ fn compaction_keeps_content_and_heads_across_reopens(backend: &dyn Backend) {
     let mut stored = loaded(&*store, id(1));
     assert_eq!(stored.get_heads(), heads);
     assert_eq!(number(&stored, "visits"), Some(99));
-    assert_eq!(store.meta(id(1)).expect("meta").expect("stored").incremental_chunks, 1);
+    assert_eq!(
+        store
+            .meta(id(1))
+            .expect("meta")
+            .expect("stored")
+            .incremental_chunks,
+        1
+    );
 }
 
 fn compaction_refuses_what_does_not_load_and_changes_nothing(backend: &dyn Backend) {
@@ -541,7 +584,9 @@ fn relaxed_commits_are_visible_at_once_and_kept_by_the_next_durable_one(backend:
         for n in 0..20u8 {
             let mut batch = WriteBatch::new();
             batch.put_value(&format!("relaxed:{n:02}"), [n]);
-            store.commit(batch, Durability::Relaxed).expect("relaxed commit");
+            store
+                .commit(batch, Durability::Relaxed)
+                .expect("relaxed commit");
             assert_eq!(
                 store.value(&format!("relaxed:{n:02}")).expect("read"),
                 Some(vec![n])
@@ -552,7 +597,10 @@ fn relaxed_commits_are_visible_at_once_and_kept_by_the_next_durable_one(backend:
         });
     }
     let store = backend.open();
-    assert_eq!(store.values_with_prefix("relaxed:").expect("list").len(), 21);
+    assert_eq!(
+        store.values_with_prefix("relaxed:").expect("list").len(),
+        21
+    );
 }
 
 fn readers_see_whole_commits_while_a_writer_commits(backend: &dyn Backend) {
@@ -570,7 +618,10 @@ fn readers_see_whole_commits_while_a_writer_commits(backend: &dyn Backend) {
             while !done.load(Ordering::Acquire) || reads == 0 {
                 let mut stored = loaded(&*store, id(1));
                 let visits = number(&stored, "visits").expect("visits");
-                let mirror = store.value("visits").expect("value").map(|bytes| bytes.len());
+                let mirror = store
+                    .value("visits")
+                    .expect("value")
+                    .map(|bytes| bytes.len());
                 // The value is written in the same batch as the change that sets visits, but
                 // read after it: it may only be ahead, never behind.
                 assert!(mirror.unwrap_or(1) as i64 >= visits, "{visits} {mirror:?}");
@@ -633,6 +684,9 @@ fn concurrent_writers_of_one_document_lose_nothing(backend: &dyn Backend) {
         }
     }
     let meta = store.meta(id(7)).expect("meta").expect("stored");
-    assert_eq!(meta.incremental_chunks, 1 + u64::from(WRITERS) * CHANGES as u64);
+    assert_eq!(
+        meta.incremental_chunks,
+        1 + u64::from(WRITERS) * CHANGES as u64
+    );
     assert_eq!(meta.incremental_bytes, (base_bytes.len() + written) as u64);
 }
