@@ -8,7 +8,7 @@ use std::sync::Arc;
 use automerge::ActorId;
 use itinera_core::model::*;
 use itinera_core::policy::{Grant, Role};
-use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
+use itinera_core::store::{DocumentMeta, DocumentStore, Durability, WriteBatch};
 use itinera_core::{Document, DocumentId, Record};
 
 use crate::accounts::Directory;
@@ -52,7 +52,7 @@ impl Seeder {
 }
 
 /// Seeds the demo into `store` if it holds no records; returns each demo user with a token.
-pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
+pub fn seed(store: Arc<dyn DocumentStore>, now: i64) -> Result<Vec<DemoUser>> {
     let existing = store.documents()?.len();
     if existing > 0 {
         return Err(Error::Demo(format!(
@@ -378,7 +378,6 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
 
     store.commit(s.batch, Durability::Immediate)?;
 
-    let store: Arc<dyn DocumentStore> = store;
     let directory = Directory::load(store)?;
     let users: [(&str, Role, Vec<Grant>); 5] = [
         ("admin", Role::Admin, vec![]),

@@ -5,15 +5,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use itinera_core::policy::{Grant, Role};
-use itinera_core::store::{DocumentStore, Durability};
+use itinera_core::store::Durability;
 use itinera_server::accounts::Directory;
 use itinera_server::clock::{Clock, SystemClock};
-use itinera_server::{ServerConfig, open_store};
+use itinera_server::{ServerConfig, StoreLocation, open_store};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -30,6 +29,11 @@ struct Cli {
         default_value = "./itinera-data"
     )]
     data: PathBuf,
+    /// Where documents, users and tokens are kept: a PostgreSQL URL
+    /// (postgres://user@host:port/database) that several nodes may share; by default the redb
+    /// file in the data folder.
+    #[arg(long, global = true, env = "ITINERA_STORE", value_parser = StoreLocation::parse)]
+    store: Option<StoreLocation>,
     #[command(subcommand)]
     command: Command,
 }
@@ -166,11 +170,16 @@ fn main() -> ExitCode {
         .with(filter)
         .init();
     let cli = Cli::parse();
+    let base = ServerConfig {
+        data_dir: cli.data,
+        store: cli.store.unwrap_or_default(),
+        ..ServerConfig::default()
+    };
     let result = match cli.command {
-        Command::Serve(args) => serve(cli.data, args),
-        Command::User(command) => user(cli.data, command),
-        Command::Token(command) => token(cli.data, command),
-        Command::Check { list } => check(cli.data, list),
+        Command::Serve(args) => serve(base, args),
+        Command::User(command) => user(&base, command),
+        Command::Token(command) => token(&base, command),
+        Command::Check { list } => check(&base, list),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -181,10 +190,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
-    let defaults = ServerConfig::default();
+fn serve(base: ServerConfig, args: ServeArgs) -> Result<(), String> {
     let config = ServerConfig {
-        data_dir: data,
         listen: args.listen,
         idle_unload: Duration::from_millis(args.idle_unload_ms),
         max_frame_bytes: args.max_frame_bytes,
@@ -196,8 +203,8 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
         } else {
             Durability::Immediate
         },
-        workers: args.workers.unwrap_or(defaults.workers),
-        ..defaults
+        workers: args.workers.unwrap_or(base.workers),
+        ..base
     };
     if args.demo {
         let store = open_store(&config).map_err(|e| e.to_string())?;
@@ -218,18 +225,13 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn directory(data: PathBuf) -> Result<Directory, String> {
-    let config = ServerConfig {
-        data_dir: data,
-        ..ServerConfig::default()
-    };
-    let store = open_store(&config).map_err(|e| e.to_string())?;
-    let store: Arc<dyn DocumentStore> = store;
+fn directory(config: &ServerConfig) -> Result<Directory, String> {
+    let store = open_store(config).map_err(|e| e.to_string())?;
     Directory::load(store).map_err(|e| e.to_string())
 }
 
-fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
-    let directory = directory(data)?;
+fn user(config: &ServerConfig, command: UserCommand) -> Result<(), String> {
+    let directory = directory(config)?;
     match command {
         UserCommand::Add {
             name,
@@ -275,8 +277,8 @@ fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn token(data: PathBuf, command: TokenCommand) -> Result<(), String> {
-    let directory = directory(data)?;
+fn token(config: &ServerConfig, command: TokenCommand) -> Result<(), String> {
+    let directory = directory(config)?;
     match command {
         TokenCommand::Issue { name, ttl } => {
             let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
@@ -311,12 +313,8 @@ fn token(data: PathBuf, command: TokenCommand) -> Result<(), String> {
 
 /// Opens the store (redb repairs it first if the server stopped without closing it), loads
 /// every document and validates it; prints what it found and fails if anything is broken.
-fn check(data: PathBuf, list: bool) -> Result<(), String> {
-    let config = ServerConfig {
-        data_dir: data,
-        ..ServerConfig::default()
-    };
-    let store = open_store(&config).map_err(|e| e.to_string())?;
+fn check(config: &ServerConfig, list: bool) -> Result<(), String> {
+    let store = open_store(config).map_err(|e| e.to_string())?;
     let documents = store.documents().map_err(|e| e.to_string())?;
     let mut broken = Vec::new();
     for (id, _) in &documents {
