@@ -1,6 +1,6 @@
-//! A write batch as one PostgreSQL transaction: one statement per write, all sent at once
-//! (pipelined on the connection, executed in batch order), then one commit, so that a batch of
-//! a hundred writes costs a few round trips rather than a hundred.
+//! A write batch as one PostgreSQL transaction: one statement per write, all sent at once with
+//! the transaction's `BEGIN` and `COMMIT` (pipelined on the connection, executed in batch
+//! order), so that a batch of a hundred writes costs one round trip rather than a hundred.
 
 use deadpool_postgres::{ClientWrapper, Object};
 use std::task::Poll;
@@ -8,7 +8,7 @@ use std::task::Poll;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use itinera_core::store::{WriteBatch, WriteOp};
-use tokio_postgres::{Statement, Transaction};
+use tokio_postgres::{Client, Statement};
 
 use crate::error::PgError;
 use crate::meta_row::{column_size, heads_to_bytes};
@@ -44,26 +44,33 @@ impl WriteStatements {
     }
 }
 
-/// Commits `batch` in one transaction, after `setting` (a `SET LOCAL` of the durability).
-/// Any failure drops the transaction, which rolls it back whole.
+/// Commits `batch` in one transaction, after `setting` (a `SET LOCAL` of the durability):
+/// `BEGIN`, the setting, the writes and `COMMIT` all go out at once, so that a commit costs
+/// one round trip (and the flush). After a failed write PostgreSQL answers the `COMMIT` with a
+/// rollback; after any failure a `ROLLBACK` follows anyway, so that no connection returns to
+/// the pool inside a transaction.
 pub(crate) async fn commit(
-    mut client: Object,
+    client: Object,
     batch: WriteBatch,
     setting: Option<&'static str>,
 ) -> Result<(), PgError> {
     let statements = WriteStatements::prepare(&client).await?;
-    let transaction = client.transaction().await?;
-    let mut writes: Vec<BoxFuture<'_, Result<(), tokio_postgres::Error>>> =
-        Vec::with_capacity(batch.len() + 1);
+    let mut requests: Vec<BoxFuture<'_, Result<(), tokio_postgres::Error>>> =
+        Vec::with_capacity(batch.len() + 3);
+    requests.push(client.batch_execute("BEGIN").boxed());
     if let Some(setting) = setting {
-        writes.push(transaction.batch_execute(setting).boxed());
+        requests.push(client.batch_execute(setting).boxed());
     }
     for operation in batch.into_operations() {
-        writes.push(write(&transaction, &statements, operation).boxed());
+        requests.push(write(&client, &statements, operation).boxed());
     }
-    pipeline(writes).await?;
-    transaction.commit().await?;
-    Ok(())
+    requests.push(client.batch_execute("COMMIT").boxed());
+    let outcome = pipeline(requests).await;
+    if outcome.is_err() {
+        // A broken connection fails this too, and the pool drops it.
+        let _ = client.batch_execute("ROLLBACK").await;
+    }
+    Ok(outcome?)
 }
 
 /// Sends every request before waiting for any answer, in order, then waits for the answers in
@@ -89,7 +96,7 @@ async fn pipeline(
 }
 
 async fn write(
-    transaction: &Transaction<'_>,
+    client: &Client,
     statements: &WriteStatements,
     operation: WriteOp,
 ) -> Result<(), tokio_postgres::Error> {
@@ -98,7 +105,7 @@ async fn write(
             let heads = heads_to_bytes(&meta.heads);
             let len = column_size(changes.len());
             let id = doc.as_bytes().as_slice();
-            transaction
+            client
                 .execute(
                     &statements.append,
                     &[
@@ -122,7 +129,7 @@ async fn write(
             let heads = heads_to_bytes(&meta.heads);
             let len = column_size(snapshot.len());
             let id = doc.as_bytes().as_slice();
-            transaction
+            client
                 .execute(
                     &statements.snapshot,
                     &[
@@ -144,25 +151,21 @@ async fn write(
             state,
         } => {
             let id = doc.as_bytes().as_slice();
-            transaction
+            client
                 .execute(&statements.sync_state, &[&id, &storage_id, &state])
                 .await?;
         }
         WriteOp::DeleteDocument { doc } => {
             let id = doc.as_bytes().as_slice();
-            transaction
-                .execute(&statements.delete_document, &[&id])
-                .await?;
+            client.execute(&statements.delete_document, &[&id]).await?;
         }
         WriteOp::PutValue { key, value } => {
-            transaction
+            client
                 .execute(&statements.put_value, &[&key, &value])
                 .await?;
         }
         WriteOp::DeleteValue { key } => {
-            transaction
-                .execute(&statements.delete_value, &[&key])
-                .await?;
+            client.execute(&statements.delete_value, &[&key]).await?;
         }
     }
     Ok(())
