@@ -14,6 +14,18 @@
 //! (the server's actix workers), so the store runs the asynchronous driver on a small runtime
 //! of its own and its callers wait on a channel (see `io_runtime.rs`).
 //!
+//! ```no_run
+//! use itinera_core::store::{DocumentStore, Durability, WriteBatch};
+//! use itinera_store_postgres::PgStore;
+//!
+//! let store = PgStore::open("postgres://itinera@127.0.0.1/itinera")?;
+//! let mut batch = WriteBatch::new();
+//! batch.put_value("invoice-number:2026", 42u64.to_be_bytes());
+//! store.commit(batch, Durability::Immediate)?;
+//! assert_eq!(store.value("invoice-number:2026")?, Some(42u64.to_be_bytes().to_vec()));
+//! # Ok::<(), itinera_core::store::StoreError>(())
+//! ```
+//!
 //! [`Durability::Immediate`]: itinera_core::store::Durability::Immediate
 
 mod batch_writer;

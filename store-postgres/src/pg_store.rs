@@ -1,3 +1,6 @@
+//! [`PgStore`]: the trait's methods over a pool of connections, each call's work run on the
+//! store's runtime; opening checks the database and applies the migrations it lacks.
+
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
@@ -78,37 +81,7 @@ impl PgStore {
 
     fn connect(url: &str, schema: Option<&str>) -> StoreResult<Self> {
         let open = |error: PgError| error.during(StoreOperation::Open);
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|error| open(PgError::Postgres(error)))?;
-        if let Some(schema) = schema {
-            // After any options of the URL, so that this one wins.
-            let options = match config.get_options() {
-                Some(given) => format!("{given} -c search_path={schema}"),
-                None => format!("-c search_path={schema}"),
-            };
-            config.options(options);
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name(APPLICATION_NAME);
-        }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(POOL_WAIT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|error| open(PgError::BuildPool(error)))?;
+        let pool = pool(connection_config(url, schema).map_err(open)?).map_err(open)?;
         let runtime = IoRuntime::new().map_err(open)?;
         let (settings, version) = {
             let pool = pool.clone();
@@ -163,6 +136,45 @@ impl PgStore {
             Ok(client.query(&prepared, &params).await?)
         })
     }
+}
+
+/// The URL's connection settings, with the store's defaults where the URL says nothing, and
+/// `schema` first on the search path.
+fn connection_config(url: &str, schema: Option<&str>) -> Result<tokio_postgres::Config, PgError> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    if let Some(schema) = schema {
+        // After any options of the URL, so that this one wins.
+        let options = match config.get_options() {
+            Some(given) => format!("{given} -c search_path={schema}"),
+            None => format!("-c search_path={schema}"),
+        };
+        config.options(options);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name(APPLICATION_NAME);
+    }
+    Ok(config)
+}
+
+/// The pool; it connects when a connection is first wanted.
+fn pool(config: tokio_postgres::Config) -> Result<Pool, PgError> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(POOL_SIZE)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(PgError::BuildPool)
 }
 
 /// The parameters of a read, owned so that they can move to the store's runtime.
