@@ -339,3 +339,57 @@ fn a_database_that_does_not_store_utf8_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn connections_the_database_drops_are_replaced_without_reopening_the_store() {
+    let schema = fresh_schema("dropped_connections");
+    let url = postgres_url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let store = PgStore::open_in_schema(
+        &format!("{url}{separator}application_name={schema}"),
+        &schema,
+    )
+    .expect("open");
+    put(&store, "before", Durability::Immediate).expect("commit");
+    let terminated = query(
+        "public",
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = '{schema}'"
+        ),
+    );
+    assert!(
+        !terminated.is_empty(),
+        "the store had no connection to drop"
+    );
+    // A call may fail on a connection whose end the pool has not noticed yet, never more
+    // often than there are connections; then the store works again.
+    let mut failures = 0;
+    let recovered = (0..10).any(|_| match put(&store, "after", Durability::Immediate) {
+        Ok(()) => true,
+        Err(error) => {
+            assert!(
+                matches!(
+                    error,
+                    StoreError::Database {
+                        operation: StoreOperation::Commit,
+                        ..
+                    }
+                ),
+                "{error:?}"
+            );
+            failures += 1;
+            false
+        }
+    });
+    assert!(
+        recovered,
+        "the store did not recover after {failures} failures"
+    );
+    assert!(failures <= terminated.len(), "{failures} failures");
+    assert_eq!(
+        store.value("before").expect("read"),
+        Some(b"before".to_vec())
+    );
+    assert_eq!(store.value("after").expect("read"), Some(b"after".to_vec()));
+}
