@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Itinera test: unit, property, end-to-end, interop and doc tests of the whole
-# workspace. Installs what the tests need first and stops loudly when something cannot be had.
+# workspace. Installs what the tests need first (npm packages, Debian's libjna-java and
+# postgresql) and stops loudly when something cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +47,11 @@ bash mobile/python/build.sh
 bash mobile/kotlin/build.sh
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# The PostgreSQL store's tests and the server on it: a private cluster for this run only
+# (tests/postgres.sh), stopped and removed on exit however the run ends.
+source tests/postgres.sh
+trap 'stop_private_postgres; rm -f "$log"' EXIT
+start_private_postgres
 cargo test --workspace --all-features --locked -- --skip docker_image 2>&1 | tee "$log"
 # The container image builds where a Docker engine runs; elsewhere the test prints why not.
 cargo test -p itinera-tests --locked --test packaging -- --nocapture 2>&1 | tee -a "$log"

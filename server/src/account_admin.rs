@@ -81,7 +81,15 @@ impl AccountAdmin {
             )),
             other => other.into(),
         })?;
-        let store: Arc<dyn DocumentStore> = Arc::new(store);
+        Self::with_store(Arc::new(store), actor)
+    }
+
+    /// The users of `store`, changed directly (no server writes it meanwhile, or, for a shared
+    /// database, each change is its own transaction).
+    pub fn with_store(
+        store: Arc<dyn DocumentStore>,
+        actor: String,
+    ) -> Result<Self, OperationError> {
         let writes = Arc::new(crate::store_writer::DirectWrites(store.clone()));
         let directory = Directory::load(&*store, writes)?;
         Ok(Self::Offline {

@@ -52,7 +52,7 @@ use itinera_core::engine::EngineConfig;
 use itinera_core::protocol::{PeerId, PeerMetadata, StorageId};
 use itinera_core::store::{DocumentStore, RedbStore, WriteBatch};
 
-pub use config::ServerConfig;
+pub use config::{ServerConfig, StoreLocation};
 pub use error::{Error, Result};
 
 use crate::accounts::Directory;
@@ -69,9 +69,13 @@ use crate::store_writer::StoreWriter;
 /// The key under which the server keeps its automerge-repo storage id.
 const STORAGE_ID_KEY: &str = "server:storage-id";
 
-/// Opens (creating if needed) the store in the data folder.
-pub fn open_store(config: &ServerConfig) -> Result<Arc<RedbStore>> {
-    Ok(Arc::new(RedbStore::open(config.store_path())?))
+/// Opens (creating if needed) the store the configuration names: the redb file in the data
+/// folder, or a PostgreSQL database.
+pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn DocumentStore>> {
+    Ok(match &config.store {
+        StoreLocation::DataFolder => Arc::new(RedbStore::open(config.store_path())?),
+        StoreLocation::Postgres(url) => Arc::new(itinera_store_postgres::PgStore::open(url)?),
+    })
 }
 
 /// What the server's start finds to report.

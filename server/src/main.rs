@@ -21,7 +21,7 @@ use itinera_server::config_file::ConfigFile;
 use itinera_server::logging::LogFormat;
 use itinera_server::operation_error::OperationError;
 use itinera_server::secret_input::PasswordSource;
-use itinera_server::{ServerConfig, audit, backup, export, open_store};
+use itinera_server::{ServerConfig, StoreLocation, audit, backup, export, open_store};
 
 /// Itinera's sync server: offline-first ERP and CRM documents for tour operators, over the
 /// automerge-repo WebSocket protocol.
@@ -41,6 +41,11 @@ struct Cli {
     /// Log lines as text or one JSON object per line [default: text].
     #[arg(long, global = true, env = "ITINERA_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// Where documents, users and tokens are kept: a PostgreSQL URL
+    /// (postgres://user@host:port/database) that several nodes may share [default: the redb
+    /// file in the data folder].
+    #[arg(long, global = true, env = "ITINERA_STORE", value_parser = StoreLocation::parse)]
+    store: Option<StoreLocation>,
     #[command(subcommand)]
     command: Command,
 }
@@ -267,6 +272,7 @@ fn millis(duration: Duration) -> i64 {
 struct Context {
     file: ConfigFile,
     data: PathBuf,
+    store: StoreLocation,
 }
 
 impl Context {
@@ -277,6 +283,7 @@ impl Context {
     fn server_config(&self) -> ServerConfig {
         ServerConfig {
             data_dir: self.data.clone(),
+            store: self.store.clone(),
             ..ServerConfig::default()
         }
     }
@@ -286,7 +293,17 @@ impl Context {
     fn accounts(&self, remote: &Remote) -> Result<AccountAdmin, OperationError> {
         match self.client(remote)? {
             Some(client) => Ok(AccountAdmin::Online(client)),
-            None => AccountAdmin::offline(&self.store_path(), audit::cli_actor()),
+            None => match &self.store {
+                StoreLocation::DataFolder => {
+                    AccountAdmin::offline(&self.store_path(), audit::cli_actor())
+                }
+                // A shared database: the same users whether a node runs or not.
+                StoreLocation::Postgres(_) => {
+                    let store = open_store(&self.server_config())
+                        .map_err(|err| OperationError::Refused(err.to_string()))?;
+                    AccountAdmin::with_store(store, audit::cli_actor())
+                }
+            },
         }
     }
 
@@ -334,7 +351,8 @@ fn run(cli: Cli) -> Result<(), OperationError> {
         .data
         .or_else(|| file.data.clone())
         .unwrap_or_else(|| PathBuf::from("./itinera-data"));
-    let context = Context { file, data };
+    let store = cli.store.unwrap_or(StoreLocation::DataFolder);
+    let context = Context { file, data, store };
     let now = SystemClock.now_ms();
     match cli.command {
         Command::Init(args) => init(&context, args, now),
@@ -382,6 +400,7 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
     let relaxed = args.relaxed_durability || file.relaxed_durability.unwrap_or(false);
     let config = ServerConfig {
         data_dir: context.data.clone(),
+        store: context.store.clone(),
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
         idle_unload: args
             .idle_unload_ms

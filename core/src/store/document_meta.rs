@@ -94,24 +94,7 @@ impl DocumentMeta {
             None => out.push(0),
             Some(scope) => {
                 out.push(1);
-                put_optional_text(&mut out, scope.owner.as_deref());
-                put_optional_text(&mut out, scope.territory.as_deref());
-                match &scope.departure {
-                    None => out.push(0),
-                    Some(id) => {
-                        out.push(1);
-                        out.extend_from_slice(id.as_bytes());
-                    }
-                }
-                put_varint(&mut out, scope.locations.len() as u64);
-                for location in &scope.locations {
-                    out.extend_from_slice(location.as_bytes());
-                }
-                put_optional_text(&mut out, scope.subject.as_deref());
-                put_varint(&mut out, scope.shared_with.len() as u64);
-                for user in &scope.shared_with {
-                    put_text(&mut out, user);
-                }
+                put_scope(&mut out, scope);
             }
         }
         put_text(&mut out, &self.title);
@@ -196,9 +179,51 @@ impl DocumentMeta {
         }
     }
 
+    /// A scope alone, as [`DocumentMeta::encode`] lays it out (for a store that keeps the scope
+    /// in a column of its own).
+    pub fn encode_scope(scope: &DocumentScope) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32);
+        put_scope(&mut out, scope);
+        out
+    }
+
+    /// Decodes what [`DocumentMeta::encode_scope`] made; `kind` is the document's kind.
+    pub fn decode_scope(
+        bytes: &[u8],
+        kind: Option<&str>,
+    ) -> Result<DocumentScope, MetaDecodeError> {
+        let mut reader = Reader { rest: bytes };
+        let scope = reader.scope_fields(kind)?;
+        if !reader.rest.is_empty() {
+            return Err(MetaDecodeError::TrailingBytes(reader.rest.len()));
+        }
+        Ok(scope)
+    }
+
     /// Bytes the document occupies in the store, snapshot and increments together.
     pub fn stored_bytes(&self) -> u64 {
         self.snapshot_bytes.saturating_add(self.incremental_bytes)
+    }
+}
+
+fn put_scope(out: &mut Vec<u8>, scope: &DocumentScope) {
+    put_optional_text(out, scope.owner.as_deref());
+    put_optional_text(out, scope.territory.as_deref());
+    match &scope.departure {
+        None => out.push(0),
+        Some(id) => {
+            out.push(1);
+            out.extend_from_slice(id.as_bytes());
+        }
+    }
+    put_varint(out, scope.locations.len() as u64);
+    for location in &scope.locations {
+        out.extend_from_slice(location.as_bytes());
+    }
+    put_optional_text(out, scope.subject.as_deref());
+    put_varint(out, scope.shared_with.len() as u64);
+    for user in &scope.shared_with {
+        put_text(out, user);
     }
 }
 
@@ -309,6 +334,10 @@ impl<'a> Reader<'a> {
         if !self.flag("scope")? {
             return Ok(None);
         }
+        self.scope_fields(kind).map(Some)
+    }
+
+    fn scope_fields(&mut self, kind: Option<&str>) -> Result<DocumentScope, MetaDecodeError> {
         let owner = self.optional_text("scope.owner")?;
         let territory = self.optional_text("scope.territory")?;
         let departure = if self.flag("scope.departure")? {
@@ -325,7 +354,7 @@ impl<'a> Reader<'a> {
         let shared_with = (0..share_count)
             .map(|_| self.text("scope.shared_with"))
             .collect::<Result<BTreeSet<_>, _>>()?;
-        Ok(Some(DocumentScope {
+        Ok(DocumentScope {
             kind: kind.and_then(DocumentKind::parse),
             owner,
             territory,
@@ -333,7 +362,7 @@ impl<'a> Reader<'a> {
             locations,
             subject,
             shared_with,
-        }))
+        })
     }
 }
 

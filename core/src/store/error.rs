@@ -93,6 +93,19 @@ pub enum StoreError {
         #[source]
         source: BackendError,
     },
+    /// The database server behind the store (PostgreSQL) failed, refused the operation or
+    /// could not be reached.
+    #[error("could not {operation}: {source}")]
+    Database {
+        /// What the store was doing.
+        operation: StoreOperation,
+        /// Whether the server said it has no room left, for which freeing disk space on the
+        /// database server is the remedy.
+        storage_full: bool,
+        /// What the database or its driver reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The folder that should hold the store file could not be created.
     #[error("could not create the folder {}: {source}", path.display())]
     CreateFolder {
@@ -102,7 +115,8 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The file was written by a newer build with a table layout this build does not know.
+    /// The store (a file, or a database's schema) was written by a newer build with a layout
+    /// this build does not know.
     #[error(
         "the store has layout {found}, written by a newer Itinera; this build reads layouts up \
          to {supported}: run the newer build, or restore a backup taken before the upgrade"
@@ -146,9 +160,10 @@ pub enum StoreError {
     Unloadable {
         /// The document.
         doc: DocumentId,
-        /// Why the bytes do not load (boxed: it is large, and rare).
+        /// Why the bytes do not load, as `document::load_bytes` said (boxed: it is large, and
+        /// rare).
         #[source]
-        source: Box<crate::Error>,
+        source: BackendError,
     },
     /// Compaction refused: the new snapshot does not load back to the same heads. The chunks
     /// are left as they were.
@@ -175,7 +190,14 @@ pub type StoreResult<T, E = StoreError> = std::result::Result<T, E>;
 impl StoreError {
     /// Whether the failure is a lack of space, for which freeing disk space is the remedy.
     pub fn is_storage_full(&self) -> bool {
-        matches!(self, Self::StorageFull { .. })
+        matches!(
+            self,
+            Self::StorageFull { .. }
+                | Self::Database {
+                    storage_full: true,
+                    ..
+                }
+        )
     }
 
     /// Wraps a storage engine's error for `operation`; an I/O error that says the disk is full
