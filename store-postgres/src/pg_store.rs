@@ -248,8 +248,8 @@ impl DocumentStore for PgStore {
         let rows = self.rows(operation, sql::DOCUMENTS, Params::None)?;
         rows.iter()
             .map(|row| {
-                // The id follows the eight metadata columns.
-                let doc = document_id(row, 8).map_err(|error| error.during(operation))?;
+                // The id follows the nine metadata columns.
+                let doc = document_id(row, 9).map_err(|error| error.during(operation))?;
                 Ok((doc, meta_from_row(doc, row, operation)?))
             })
             .collect()

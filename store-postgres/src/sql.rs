@@ -101,7 +101,7 @@ pub(crate) const LOAD: &str =
 /// `$1` id.
 pub(crate) const META: &str = concat!("SELECT ", meta_columns!(), " FROM documents WHERE id = $1");
 
-/// The id first, then the metadata columns.
+/// The metadata columns, then the id.
 pub(crate) const DOCUMENTS: &str = concat!(
     "SELECT ",
     meta_columns!(),

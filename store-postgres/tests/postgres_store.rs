@@ -36,7 +36,13 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
     let applied = versions(&schema);
     assert_eq!(
         applied,
-        [[Some("1".to_owned()), Some("documents".to_owned())]]
+        [
+            [Some("1".to_owned()), Some("documents".to_owned())],
+            [
+                Some("2".to_owned()),
+                Some("document scope and title".to_owned())
+            ]
+        ]
     );
     let tables = query(
         &schema,
@@ -74,7 +80,7 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
             error,
             StoreError::UnsupportedLayout {
                 found: 7,
-                supported: 1
+                supported: 2
             }
         ),
         "{error:?}"
@@ -101,7 +107,7 @@ fn nodes_opening_a_fresh_schema_at_once_migrate_it_once() {
     for node in nodes {
         node.join().expect("node thread");
     }
-    assert_eq!(versions(&schema).len(), 1);
+    assert_eq!(versions(&schema).len(), 2);
     assert_eq!(
         open(&schema)
             .values_with_prefix("node:")
