@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub workers: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// The certificate and key to serve TLS with; `None` serves plain HTTP (behind a reverse
+    /// proxy that terminates TLS, or on loopback).
+    pub tls: Option<crate::tls::TlsFiles>,
     /// Seed the demo company into an empty data folder at start (`serve --demo`).
     pub seed_demo: bool,
     /// The most documents one connection may have open at once.
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             max_batch: 512,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             clock: Arc::new(SystemClock),
+            tls: None,
             seed_demo: false,
             max_documents_per_session: 20_000,
             max_messages_per_second: 5_000,

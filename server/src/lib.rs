@@ -41,6 +41,7 @@ pub mod server_documents;
 pub mod services;
 pub mod sessions;
 pub mod store_writer;
+pub mod tls;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -195,6 +196,8 @@ fn storage_id(services: &Services) -> Result<StorageId> {
 pub struct Started {
     /// The bound address (useful with port 0).
     pub address: SocketAddr,
+    /// Whether it serves TLS (`https://`, `wss://`).
+    pub tls: bool,
     /// The demo users and their tokens, when the demo was seeded.
     pub demo_users: Vec<demo::DemoUser>,
 }
@@ -248,8 +251,14 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
             .configure(http::configure)
     })
     .workers(workers)
-    .shutdown_timeout(5)
-    .listen(listener)
+    .shutdown_timeout(5);
+    let server = match &services.config.tls {
+        Some(files) => {
+            let tls = files.server_config().map_err(Error::Tls)?;
+            server.listen_rustls_0_23(listener, tls)
+        }
+        None => server.listen(listener),
+    }
     .map_err(|source| Error::Io {
         context: "could not serve".into(),
         source,
@@ -259,6 +268,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     tracing::info!(%address, "listening");
     on_listening(&Started {
         address,
+        tls: services.config.tls.is_some(),
         demo_users,
     });
     let served = server.await;

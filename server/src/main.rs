@@ -158,6 +158,12 @@ struct ServeArgs {
     /// The largest REST request body, in bytes [default: 1048576].
     #[arg(long, env = "ITINERA_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// Serve TLS (https://, wss://) with this PEM certificate chain; needs --tls-key.
+    #[arg(long, env = "ITINERA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ITINERA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Commit without fsync (for benchmarks): a crash may lose acknowledged changes.
     #[arg(long, env = "ITINERA_RELAXED_DURABILITY")]
     relaxed_durability: bool,
@@ -443,6 +449,18 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
         seed_demo: args.demo,
+        tls: match (
+            args.tls_cert.or_else(|| file.tls_cert.clone()),
+            args.tls_key.or_else(|| file.tls_key.clone()),
+        ) {
+            (Some(cert), Some(key)) => Some(itinera_server::tls::TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(OperationError::Refused(
+                    "TLS needs both a certificate (tls_cert) and its key (tls_key)".into(),
+                ));
+            }
+        },
         ..defaults
     };
     itinera_server::init::create_private_folder(&config.data_dir)?;
@@ -459,8 +477,13 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
                 }
             }
             let address = started.address;
+            let (http, ws) = if started.tls {
+                ("https", "wss")
+            } else {
+                ("http", "ws")
+            };
             println!(
-                "itinera-server listening on http://{address} (WebSocket: ws://{address}/sync)"
+                "itinera-server listening on {http}://{address} (WebSocket: {ws}://{address}/sync)"
             );
         }))
         .map_err(|e| OperationError::Refused(e.to_string()))
