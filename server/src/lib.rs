@@ -114,6 +114,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
         config,
         store,
         writer,
+        logins: accounts::Logins::new(directory.clone()),
         directory,
         metrics,
         actor,

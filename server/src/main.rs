@@ -158,6 +158,10 @@ struct ServeArgs {
     /// The largest REST request body, in bytes [default: 1048576].
     #[arg(long, env = "ITINERA_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// A reverse proxy stands in front: take each client's address (for the login limits)
+    /// from the last X-Forwarded-For entry, which the proxy appends.
+    #[arg(long, env = "ITINERA_BEHIND_PROXY")]
+    behind_proxy: bool,
     /// Serve TLS (https://, wss://) with this PEM certificate chain; needs --tls-key.
     #[arg(long, env = "ITINERA_TLS_CERT", requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -252,22 +256,20 @@ fn parse_grant(text: &str) -> Result<Grant, String> {
     text.parse::<Grant>().map_err(|err| err.to_string())
 }
 
+/// A token lifetime as people write it (`90d`, `12h 30m`, `45s`; `0s` is expired at once),
+/// refused when longer than the directory allows.
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
+    let ttl = humantime::parse_duration(text).map_err(|err| format!("{text:?}: {err}"))?;
+    let max = Duration::from_millis(
+        u64::try_from(itinera_server::accounts::MAX_TOKEN_TTL_MS).unwrap_or(u64::MAX),
     );
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}"))?;
-    let seconds = match unit {
-        "d" => number.saturating_mul(86_400),
-        "h" => number.saturating_mul(3_600),
-        "m" => number.saturating_mul(60),
-        "s" | "" => number,
-        _ => return Err(format!("bad duration unit in {text:?}: use d, h, m or s")),
-    };
-    Ok(Duration::from_secs(seconds))
+    if ttl > max {
+        return Err(format!(
+            "{text:?}: a token lasts at most {}",
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(ttl)
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -448,6 +450,7 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
+        behind_proxy: args.behind_proxy || file.behind_proxy.unwrap_or(false),
         seed_demo: args.demo,
         tls: match (
             args.tls_cert.or_else(|| file.tls_cert.clone()),

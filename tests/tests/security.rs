@@ -684,3 +684,168 @@ fn missing_and_unreadable_documents_look_the_same() {
     assert_eq!(share(&sam, "olga"), share(&sam, "no-such-user"));
     assert_eq!(share(&sam, "no-such-user"), 204);
 }
+
+/// Adds a user who signs in with `password` (read from a file, never from the command line).
+fn user_with_password(data: &DataDir, name: &str, role: &str, password: &str) {
+    let file = data.path().join(format!("{name}.password"));
+    std::fs::write(&file, password).expect("password file");
+    let file = file.to_str().expect("utf-8");
+    itinera_tests::server::cli(
+        data,
+        &["user", "add", name, "--role", role, "--password-file", file],
+    );
+    std::fs::remove_file(file).expect("remove");
+}
+
+fn login(server: &TestServer, user: &str, password: &str) -> itinera_tests::server::Response {
+    let body = serde_json::json!({ "user": user, "password": password }).to_string();
+    itinera_tests::server::request(
+        "POST",
+        &format!("{}/api/v1/login", server.base),
+        None,
+        Some(&body),
+        &[],
+    )
+}
+
+/// Class 4: an unknown user, a disabled user with the right password and a wrong password are
+/// answered alike, so a login tells nobody which names exist or who was let go.
+#[test]
+fn unknown_and_disabled_users_are_answered_like_a_wrong_password() {
+    let data = DataDir::new("login-oracle");
+    user_with_password(&data, "olga", "office", "right one");
+    user_with_password(&data, "leaver", "sales", "still right");
+    itinera_tests::server::cli(&data, &["user", "disable", "leaver"]);
+    let server = TestServer::start(&data, &[]);
+
+    let wrong = login(&server, "olga", "wrong one");
+    let unknown = login(&server, "nobody", "right one");
+    let disabled = login(&server, "leaver", "still right");
+    for answer in [&wrong, &unknown, &disabled] {
+        assert_eq!(answer.status, 401, "{answer:?}");
+        assert_eq!(answer.body, wrong.body, "{answer:?}");
+    }
+    assert!(
+        wrong.body.contains("wrong user name or password"),
+        "{}",
+        wrong.body
+    );
+    assert_eq!(login(&server, "olga", "right one").status, 200);
+}
+
+/// Class 4: guesses at one user name run out, whoever sends them, and the answer says when to
+/// come back; other users still sign in.
+#[test]
+fn login_attempts_are_limited_per_user_name() {
+    let data = DataDir::new("login-limit");
+    user_with_password(&data, "olga", "office", "right one");
+    user_with_password(&data, "ana", "sales", "hers");
+    let server = TestServer::start(&data, &[]);
+
+    let limited = (0..20)
+        .map(|n| login(&server, "olga", &format!("guess {n}")))
+        .find(|answer| answer.status != 401)
+        .expect("the guesses are cut off");
+    assert_eq!(limited.status, 429, "{limited:?}");
+    let wait: u64 = limited
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The right password waits too: the limit is on the name, not on wrong answers.
+    assert_eq!(login(&server, "olga", "right one").status, 429);
+    assert_eq!(login(&server, "ana", "hers").status, 200);
+}
+
+/// Class 4: one address runs out of attempts whatever names it tries; behind a proxy, the
+/// address is the one the proxy appended, not one the client claims.
+#[test]
+fn login_attempts_are_limited_per_address() {
+    let data = DataDir::new("login-address");
+    user_with_password(&data, "olga", "office", "right one");
+    let server = TestServer::start(&data, &["--behind-proxy"]);
+    let attempt = |name: &str, forwarded: &str| {
+        let body = serde_json::json!({ "user": name, "password": "guess" }).to_string();
+        itinera_tests::server::request(
+            "POST",
+            &format!("{}/api/v1/login", server.base),
+            None,
+            Some(&body),
+            &[("X-Forwarded-For", forwarded)],
+        )
+        .status
+    };
+    // The client claims a new address each time; the proxy appended the real one last. The
+    // address's thirty attempts are answered, then it is cut off (budgets refill with time,
+    // so a few more may pass first).
+    let first_refused = (0..200)
+        .map(|n| {
+            attempt(
+                &format!("name{n}"),
+                &format!("10.1.{}.{}, 203.0.113.7", n / 200, n % 200),
+            )
+        })
+        .position(|status| status != 401)
+        .expect("the address is cut off");
+    assert!(first_refused >= 30, "{first_refused}");
+    assert_eq!(attempt("name0", "10.9.9.9, 203.0.113.7"), 429);
+    // Another client of the same proxy is not held back.
+    assert_eq!(attempt("olga", "198.51.100.9"), 401);
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Class 8: the store file (password and token hashes, every record) and backups are readable
+/// by their owner only, an older world-readable store is tightened at start, and token
+/// lifetimes are parsed as durations with out-of-range ones refused.
+#[test]
+fn store_files_and_backups_are_private_and_lifetimes_are_bounded() {
+    use itinera_tests::server::cli;
+    let data = DataDir::new("files");
+    user_with_token(&data, "root", "admin", &[]);
+    let store_files: Vec<std::path::PathBuf> = std::fs::read_dir(data.path())
+        .expect("folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    assert!(!store_files.is_empty());
+    for file in &store_files {
+        assert_eq!(mode_of(file), 0o600, "{}", file.display());
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .expect("loosen");
+    }
+    let server = TestServer::start(&data, &[]);
+    drop(server);
+    for file in &store_files {
+        assert_eq!(mode_of(file), 0o600, "tightened: {}", file.display());
+    }
+    let backup = data.path().join("copy.bak");
+    cli(&data, &["backup", backup.to_str().expect("utf-8")]);
+    assert_eq!(mode_of(&backup), 0o600);
+
+    let run = |ttl: &str| {
+        std::process::Command::new(itinera_tests::server::binary())
+            .arg("--data")
+            .arg(data.path())
+            .args(["token", "issue", "root", "--ttl", ttl])
+            .output()
+            .expect("runs")
+    };
+    for bad in ["99999999999999999999d", "5000y", "12 parsecs"] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(bad), "{bad}: {stderr}");
+    }
+    for good in ["90d", "12h 30m", "0s"] {
+        assert!(run(good).status.success(), "{good}");
+    }
+}

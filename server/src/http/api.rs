@@ -84,6 +84,23 @@ fn parse_id(text: &str) -> Result<DocumentId, ApiError> {
     DocumentId::parse(text).map_err(bad_request)
 }
 
+/// The address a request came from: the TCP peer, or behind a reverse proxy the address it
+/// appended last to `X-Forwarded-For` (earlier entries are the client's own claims).
+fn client_address(request: &HttpRequest, behind_proxy: bool) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr().map(|address| address.ip());
+    if !behind_proxy {
+        return peer;
+    }
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .last()
+        .and_then(|entry| entry.trim().parse().ok())
+        .or(peer)
+}
+
 /// A password login.
 #[derive(Deserialize, ToSchema)]
 pub(super) struct Login {
@@ -93,13 +110,17 @@ pub(super) struct Login {
 
 #[utoipa::path(post, path = "/api/v1/login", tag = "users", request_body = Login,
     responses((status = 200, description = "A token valid for 12 hours: `{\"token\", \"expires_at\"}`"),
-              (status = 401, description = "Wrong user name or password")))]
-async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> Reply {
+              (status = 401, description = "Wrong user name or password"),
+              (status = 429, description = "Too many attempts for the user name or from the address; `Retry-After` says when to try again")))]
+async fn login(state: web::Data<AppState>, request: HttpRequest, body: web::Json<Login>) -> Reply {
     let now = state.services.now_ms();
+    let address = client_address(&request, state.services.config.behind_proxy);
+    let Login { user, password } = body.into_inner();
     let token = state
         .services
-        .directory
-        .login(&body.user, &body.password, LOGIN_TTL_MS, now)?;
+        .logins
+        .sign_in(user, password, address, LOGIN_TTL_MS, now)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "token": token, "expires_at": now + LOGIN_TTL_MS })))
 }
 
