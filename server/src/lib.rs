@@ -246,9 +246,10 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     let max_body = services.config.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(http::guard_bodies))
             .wrap(actix_web::middleware::from_fn(http::request_log))
             .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(max_body))
+            .app_data(http::json_config(max_body))
             .configure(http::configure)
     })
     .workers(workers)

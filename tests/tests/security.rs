@@ -849,3 +849,149 @@ fn store_files_and_backups_are_private_and_lifetimes_are_bounded() {
         assert!(run(good).status.success(), "{good}");
     }
 }
+
+/// Bytes nothing compresses (automerge deflates what it stores and sends).
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// Class 10, slow clients: a session that never reads is disconnected once the bytes queued
+/// for it pass the cap, frames handed to the WebSocket layer included, while they are answered
+/// one at a time (the counting itself is tested beside `OutgoingBytes`).
+#[test]
+fn a_client_that_never_reads_is_cut_off_by_every_byte_queued_for_it() {
+    let data = DataDir::new("never-reads");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let ids: Vec<DocumentId> = (0..30u8)
+        .map(|n| DocumentId::new_v7(1_764_300_000_000 + u64::from(n), [n; 10]))
+        .collect();
+    {
+        let store = RedbStore::open(data.path().join("itinera.redb")).expect("store");
+        let mut batch = WriteBatch::new();
+        for (n, id) in ids.iter().enumerate() {
+            let mut doc = AutoCommit::new();
+            doc.put(ROOT, "scan", noise(n as u64 + 1, 1 << 20))
+                .expect("put");
+            doc.commit();
+            batch.put_snapshot(
+                *id,
+                doc.save(),
+                DocumentMeta::describe(id, &mut doc, Some("olga"), 1),
+            );
+        }
+        store.commit(batch, Durability::Immediate).expect("stored");
+        store.close().expect("closed");
+    }
+    let server = TestServer::start(&data, &["--max-outgoing-bytes", "4194304"]);
+
+    let mut device = Device::connect(&server.sync_url(), &olga, "never-reads").expect("connect");
+    let joined = |d: &mut Device| {
+        d.events
+            .iter()
+            .any(|e| matches!(e, itinera_core::sync::Event::PeerJoined { .. }))
+    };
+    assert!(device.run_until(WAIT, joined), "joined");
+    // One request at a time, each answered (a 1 MiB frame handed to the WebSocket layer)
+    // before the next; the device reads nothing.
+    let slow = |server: &TestServer| {
+        server
+            .metric("itinera_slow_clients_disconnected_total")
+            .unwrap_or(0.0)
+            >= 1.0
+    };
+    let handed = |server: &TestServer| server.metric("itinera_bytes_out_total").unwrap_or(0.0);
+    for id in &ids {
+        let before = handed(&server);
+        device.node.find(*id);
+        device.run_until(Duration::ZERO, |_| true);
+        let deadline = std::time::Instant::now() + WAIT;
+        while handed(&server) < before + 1_000_000.0 && !slow(&server) {
+            assert!(std::time::Instant::now() < deadline, "{id} was never sent");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if slow(&server) {
+            break;
+        }
+    }
+    assert!(
+        slow(&server),
+        "30 MiB were handed to a client that reads nothing, against a 4 MiB cap"
+    );
+    drop(device);
+}
+
+/// Sends a request head (and `body_start` of its body) on a fresh connection and reads the
+/// answer, if one comes within `wait`.
+fn half_request(server: &TestServer, head: &str, body_start: &[u8], wait: Duration) -> String {
+    use std::io::{Read, Write};
+    let host = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    stream.set_read_timeout(Some(wait)).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(body_start).expect("body start");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Class 3 and 10: a body is read only for a valid token (anyone else is answered before the
+/// body is sent), a login body is small, and a body that stalls is cut off with 408.
+#[test]
+fn bodies_are_read_only_for_valid_tokens_and_only_while_they_keep_coming() {
+    let data = DataDir::new("bodies");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    // 900 KB announced, nothing sent: the answer comes without the body.
+    for auth in ["", "Authorization: Bearer itn_not-a-token\r\n"] {
+        let answer = half_request(
+            &server,
+            &format!(
+                "POST /api/v1/records/account HTTP/1.1\r\nHost: x\r\n{auth}\
+                 Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n"
+            ),
+            b"",
+            WAIT,
+        );
+        assert!(answer.starts_with("HTTP/1.1 401"), "{auth:?}: {answer}");
+    }
+
+    let answer = half_request(
+        &server,
+        "POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 100000\r\n\r\n",
+        b"",
+        WAIT,
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // A signed-in client that stops sending its body mid-way is answered 408.
+    let answer = half_request(
+        &server,
+        &format!(
+            "POST /api/v1/records/account HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {olga}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        ),
+        br#"{"name":"#,
+        WAIT,
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("stalled"), "{answer}");
+
+    // Meanwhile the server serves everyone else.
+    let (status, _) = http(
+        "GET",
+        &format!("{}/api/v1/me", server.base),
+        Some(&olga),
+        None,
+    );
+    assert_eq!(status, 200);
+}

@@ -4,6 +4,7 @@
 mod admin;
 mod api;
 mod auth;
+mod body_guard;
 mod openapi;
 mod request_log;
 mod sync_route;
@@ -17,6 +18,7 @@ use actix_web::{HttpResponse, web};
 use itinera_core::protocol::PeerMetadata;
 use itinera_core::store::WriteBatch;
 
+pub use body_guard::{guard_bodies, json_config};
 pub use request_log::{ACCESS_TARGET, request_log};
 
 use crate::actors::Hub;

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::auth::{authenticate, request_token};
-use crate::actors::Session;
+use crate::actors::{OutgoingBytes, Session};
 
 /// `GET /sync`: the automerge-repo WebSocket endpoint. The token is checked before the upgrade:
 /// without a valid one the answer is a plain 401.
@@ -20,6 +20,8 @@ pub async fn sync(
     };
     let token = request_token(&request).unwrap_or_default();
     let (response, socket, stream) = actix_ws::handle(&request, body)?;
+    let queued = OutgoingBytes::default();
+    let response = queued.count_sent(response);
     let config = &state.services.config;
     let stream = stream
         .max_frame_size(config.max_frame_bytes)
@@ -33,7 +35,7 @@ pub async fn sync(
         token,
         state.services.clone(),
         state.hub.clone(),
-        socket,
+        (socket, queued),
         state.server_metadata.clone(),
     );
     Session::create(move |ctx| {
