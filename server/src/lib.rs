@@ -26,6 +26,7 @@ pub mod demo;
 mod error;
 pub mod events;
 pub mod export;
+pub mod history_budget;
 pub mod http;
 pub mod index_documents;
 pub mod init;
@@ -34,6 +35,7 @@ pub mod logging;
 pub mod metrics;
 pub mod operation_error;
 mod process_metrics;
+pub mod rate;
 pub mod read_model;
 pub mod readiness;
 pub mod secret_input;
@@ -108,6 +110,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
         carry_content: authority::reads_content,
+        history: Some(Arc::new(history_budget::UserHistory::default())),
         ..EngineConfig::new(PeerId::new(config.peer_id.clone()), actor.clone())
     };
     let services = Arc::new(Services {

@@ -995,3 +995,37 @@ fn bodies_are_read_only_for_valid_tokens_and_only_while_they_keep_coming() {
     );
     assert_eq!(status, 200);
 }
+
+/// Class 10, history bombs: one message may not add thousands of writers to a document (each
+/// makes every later load and merge of it slower); the refusal is an error to that device, and
+/// a normal edit still goes through.
+#[test]
+fn a_message_adding_thousands_of_writers_is_refused() {
+    let data = DataDir::new("history-bomb");
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut device = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+
+    let mut bomb = AutoCommit::new();
+    for writer in 0..2_000u32 {
+        bomb.set_actor(automerge::ActorId::from(writer.to_be_bytes().repeat(4)));
+        bomb.put(ROOT, "n", i64::from(writer)).expect("put");
+        bomb.commit();
+    }
+    let bomb_id = DocumentId::new_v7(1_764_400_000_000, [1; 10]);
+    device.node.insert(bomb_id, bomb);
+    assert!(
+        device.run_until(WAIT, |d| !d.errors.is_empty()),
+        "the bomb was taken"
+    );
+    assert!(
+        device.errors[0].contains("2000 new writers in one message"),
+        "{:?}",
+        device.errors
+    );
+    assert!(!device.acknowledged(&bomb_id));
+
+    let plain_id = DocumentId::new_v7(1_764_400_000_001, [2; 10]);
+    device.node.insert(plain_id, squatter_document("a note"));
+    assert!(device.run_until(WAIT, |d| d.acknowledged(&plain_id)));
+}

@@ -36,6 +36,7 @@
 mod committed;
 mod document_engine;
 mod engine_peer;
+mod history;
 mod input;
 mod output;
 mod server_edit;
@@ -43,6 +44,7 @@ mod server_edit;
 pub use committed::{Author, Committed};
 pub use document_engine::{DocumentEngine, EngineConfig, MAX_ERROR_CHARS, StoredDocument, clip};
 pub use engine_peer::{EnginePeer, SessionId};
+pub use history::{HistoryBudget, MAX_CHANGES_PER_MESSAGE, MAX_NEW_ACTORS_PER_MESSAGE};
 pub use input::{EditId, Input, WriteFailed, WriteId};
 pub use output::Output;
 pub use server_edit::{EditError, ServerEdit};

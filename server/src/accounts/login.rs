@@ -8,103 +8,60 @@
 //! core and 19 MiB each) run on the blocking pool, at most half the cores at once, so a flood of
 //! logins queues behind itself and never in front of sync, `/healthz` or another request.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
 use super::{AuthError, Directory};
-
-/// How many attempts a key may make at once, and how soon it earns another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AttemptLimit {
-    pub burst: u32,
-    pub every: Duration,
-}
+use crate::rate::{Buckets, Rate};
 
 /// Attempts at one user name: ten, then one every 30 seconds (120 an hour at most).
-pub const PER_USER: AttemptLimit = AttemptLimit {
+pub const PER_USER: Rate = Rate {
     burst: 10,
     every: Duration::from_secs(30),
 };
 
 /// Attempts from one address: thirty, then one every 2 seconds.
-pub const PER_ADDRESS: AttemptLimit = AttemptLimit {
+pub const PER_ADDRESS: Rate = Rate {
     burst: 30,
     every: Duration::from_secs(2),
 };
 
-/// The most keys remembered; past it, keys whose budget has refilled are forgotten first.
-const MAX_KEYS: usize = 100_000;
-
 /// How long a login waits for a hashing slot before it is told to come back.
 const QUEUE_WAIT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    User(String),
-    Address(IpAddr),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Budget {
-    /// Attempts left, in thousandths (refills are fractional).
-    left_milli: u64,
-    updated: Instant,
-}
-
-/// Per-key attempt budgets (token buckets).
+/// Login attempts left per user name and per address.
 #[derive(Debug)]
 pub struct AttemptBudgets {
-    per_user: AttemptLimit,
-    per_address: AttemptLimit,
-    budgets: Mutex<HashMap<Key, Budget>>,
+    per_user: Buckets<String>,
+    per_address: Buckets<IpAddr>,
 }
 
 impl AttemptBudgets {
-    pub fn new(per_user: AttemptLimit, per_address: AttemptLimit) -> Self {
+    pub fn new(per_user: Rate, per_address: Rate) -> Self {
         Self {
-            per_user,
-            per_address,
-            budgets: Mutex::new(HashMap::new()),
+            per_user: Buckets::new(per_user),
+            per_address: Buckets::new(per_address),
         }
     }
 
     /// Spends one attempt of `user` and one of `address`, or tells how long until both have
     /// one (and spends nothing).
     pub fn spend(&self, user: &str, address: Option<IpAddr>, now: Instant) -> Result<(), Duration> {
-        let mut keys = vec![(Key::User(user.to_owned()), self.per_user)];
-        if let Some(address) = address {
-            keys.push((Key::Address(address_key(address)), self.per_address));
-        }
-        let Ok(mut budgets) = self.budgets.lock() else {
-            return Err(Duration::from_secs(1));
-        };
-        if budgets.len() >= MAX_KEYS {
-            forget_refilled(&mut budgets, self.per_user, self.per_address, now);
-        }
-        let refilled: Vec<(Key, AttemptLimit, Budget)> = keys
-            .into_iter()
-            .map(|(key, limit)| {
-                let budget = budgets
-                    .get(&key)
-                    .map_or_else(|| full(limit, now), |budget| refill(*budget, limit, now));
-                (key, limit, budget)
-            })
-            .collect();
-        let wait = refilled
-            .iter()
-            .filter(|(_, _, budget)| budget.left_milli < 1000)
-            .map(|(_, limit, budget)| wait_for_one(*budget, *limit))
-            .max();
-        if let Some(wait) = wait {
+        let user = user.to_owned();
+        let address = address.map(address_key);
+        let wait = address
+            .map(|address| self.per_address.wait(&address, 1, now))
+            .unwrap_or_default()
+            .max(self.per_user.wait(&user, 1, now));
+        if !wait.is_zero() {
             return Err(wait);
         }
-        for (key, _, mut budget) in refilled {
-            budget.left_milli -= 1000;
-            budgets.insert(key, budget);
+        self.per_user.take(&user, 1, now);
+        if let Some(address) = address {
+            self.per_address.take(&address, 1, now);
         }
         Ok(())
     }
@@ -121,54 +78,6 @@ fn address_key(address: IpAddr) -> IpAddr {
             }
         },
         v4 => v4,
-    }
-}
-
-fn full(limit: AttemptLimit, now: Instant) -> Budget {
-    Budget {
-        left_milli: u64::from(limit.burst) * 1000,
-        updated: now,
-    }
-}
-
-fn refill(budget: Budget, limit: AttemptLimit, now: Instant) -> Budget {
-    let elapsed = now.saturating_duration_since(budget.updated);
-    let earned = elapsed.as_millis() * 1000 / limit.every.as_millis().max(1);
-    let cap = u64::from(limit.burst) * 1000;
-    Budget {
-        left_milli: u64::try_from(earned)
-            .unwrap_or(u64::MAX)
-            .saturating_add(budget.left_milli)
-            .min(cap),
-        updated: now,
-    }
-}
-
-fn wait_for_one(budget: Budget, limit: AttemptLimit) -> Duration {
-    let missing = 1000u64.saturating_sub(budget.left_milli);
-    let millis = u128::from(missing) * limit.every.as_millis() / 1000;
-    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
-}
-
-fn forget_refilled(
-    budgets: &mut HashMap<Key, Budget>,
-    per_user: AttemptLimit,
-    per_address: AttemptLimit,
-    now: Instant,
-) {
-    budgets.retain(|key, budget| {
-        let limit = match key {
-            Key::User(_) => per_user,
-            Key::Address(_) => per_address,
-        };
-        refill(*budget, limit, now).left_milli < u64::from(limit.burst) * 1000
-    });
-    if budgets.len() >= MAX_KEYS {
-        // Every key is mid-attack: forget the oldest half rather than grow without bound.
-        let mut ages: Vec<Instant> = budgets.values().map(|budget| budget.updated).collect();
-        ages.sort_unstable();
-        let cut = ages[ages.len() / 2];
-        budgets.retain(|_, budget| budget.updated > cut);
     }
 }
 
@@ -222,7 +131,7 @@ impl Logins {
 mod tests {
     use super::*;
 
-    const TIGHT: AttemptLimit = AttemptLimit {
+    const TIGHT: Rate = Rate {
         burst: 3,
         every: Duration::from_secs(10),
     };
@@ -270,16 +179,5 @@ mod tests {
         assert_eq!(budgets.spend("f", Some(elsewhere), now), Ok(()));
         // A refused attempt spends nothing: the name "d" still has its budget.
         assert_eq!(budgets.spend("d", Some(elsewhere), now), Ok(()));
-    }
-
-    #[test]
-    fn remembered_keys_stay_bounded() {
-        let budgets = AttemptBudgets::new(PER_USER, PER_ADDRESS);
-        let now = Instant::now();
-        for i in 0..MAX_KEYS + 10 {
-            let _ = budgets.spend(&format!("user{i}"), None, now);
-        }
-        let len = budgets.budgets.lock().map(|b| b.len()).unwrap_or(0);
-        assert!(len <= MAX_KEYS, "{len}");
     }
 }

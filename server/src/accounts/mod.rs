@@ -15,7 +15,7 @@ mod user;
 pub use audited_directory::AuditedDirectory;
 pub use directory::Directory;
 pub use error::{AccountError, AuthError};
-pub use login::{AttemptBudgets, AttemptLimit, Logins, PER_ADDRESS, PER_USER};
+pub use login::{AttemptBudgets, Logins, PER_ADDRESS, PER_USER};
 pub use user::{TokenRecord, User};
 
 /// The longest a token may last: ten years.
