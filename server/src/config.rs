@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub max_messages_per_second: u32,
     /// The largest REST request body, in bytes.
     pub max_body_bytes: usize,
+    /// The most WebSocket connections one user may hold open at once (phones, tablets, browser
+    /// tabs); one more is answered 429.
+    pub max_sessions_per_user: usize,
     /// Whether a reverse proxy stands in front: a client's address (for the login limits) is
     /// then the last one in `X-Forwarded-For`, the one the proxy appended.
     pub behind_proxy: bool,
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             max_documents_per_session: 20_000,
             max_messages_per_second: 5_000,
             max_body_bytes: 1024 * 1024,
+            max_sessions_per_user: 32,
             behind_proxy: false,
         }
     }

@@ -158,6 +158,9 @@ struct ServeArgs {
     /// The largest REST request body, in bytes [default: 1048576].
     #[arg(long, env = "ITINERA_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// The most connections one user may hold open at once [default: 32].
+    #[arg(long, env = "ITINERA_MAX_SESSIONS_PER_USER")]
+    max_sessions_per_user: Option<usize>,
     /// A reverse proxy stands in front: take each client's address (for the login limits)
     /// from the last X-Forwarded-For entry, which the proxy appends.
     #[arg(long, env = "ITINERA_BEHIND_PROXY")]
@@ -450,6 +453,10 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
+        max_sessions_per_user: args
+            .max_sessions_per_user
+            .or(file.max_sessions_per_user)
+            .unwrap_or(defaults.max_sessions_per_user),
         behind_proxy: args.behind_proxy || file.behind_proxy.unwrap_or(false),
         seed_demo: args.demo,
         tls: match (

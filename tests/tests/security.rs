@@ -1029,3 +1029,37 @@ fn a_message_adding_thousands_of_writers_is_refused() {
     device.node.insert(plain_id, squatter_document("a note"));
     assert!(device.run_until(WAIT, |d| d.acknowledged(&plain_id)));
 }
+
+/// Class 3: one user holds a bounded number of connections; one more is answered 429 before
+/// the upgrade, and a connection closed frees its place.
+#[test]
+fn one_user_holds_a_bounded_number_of_connections() {
+    let data = DataDir::new("sessions-cap");
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let server = TestServer::start(&data, &["--max-sessions-per-user", "2"]);
+    let connections = || server.metric("itinera_connections").unwrap_or(0.0);
+    let wait_for = |count: f64| {
+        let deadline = std::time::Instant::now() + WAIT;
+        while connections() != count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} connections",
+                connections()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let first = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("first");
+    let _second = Device::connect(&server.sync_url(), &ana, "ana-tablet").expect("second");
+    wait_for(2.0);
+    match Device::connect(&server.sync_url(), &ana, "ana-laptop") {
+        Err(itinera_tests::device::ConnectError::Status(429)) => {}
+        other => panic!("a third connection: {other:?}"),
+    }
+    let _bens = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("another user");
+    wait_for(3.0);
+    drop(first);
+    wait_for(2.0);
+    Device::connect(&server.sync_url(), &ana, "ana-laptop").expect("a place was freed");
+}

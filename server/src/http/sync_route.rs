@@ -4,7 +4,7 @@ use actix::{Actor, AsyncContext};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::auth::{authenticate, request_token};
+use super::auth::{ApiError, authenticate, request_token};
 use crate::actors::{OutgoingBytes, Session};
 
 /// `GET /sync`: the automerge-repo WebSocket endpoint. The token is checked before the upgrade:
@@ -18,6 +18,19 @@ pub async fn sync(
         Ok(principal) => principal,
         Err(refused) => return Ok(actix_web::ResponseError::error_response(&refused)),
     };
+    let most = state.services.config.max_sessions_per_user;
+    if state.services.sessions.count(&principal.user) >= most {
+        state.services.metrics.reject("too_many_sessions");
+        let refused = ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "{} has {most} connections open already; close one first",
+                principal.user
+            ),
+        )
+        .retry_after(5);
+        return Ok(actix_web::ResponseError::error_response(&refused));
+    }
     let token = request_token(&request).unwrap_or_default();
     let (response, socket, stream) = actix_ws::handle(&request, body)?;
     let queued = OutgoingBytes::default();
