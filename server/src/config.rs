@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub max_messages_per_second: u32,
     /// The largest REST request body, in bytes.
     pub max_body_bytes: usize,
+    /// How long a document's title must stay unchanged before a new one is written again into
+    /// the users' indexes (the latest title waits until then).
+    pub index_title_quiet: Duration,
     /// The most WebSocket connections one user may hold open at once (phones, tablets, browser
     /// tabs); one more is answered 429.
     pub max_sessions_per_user: usize,
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             max_messages_per_second: 5_000,
             max_body_bytes: 1024 * 1024,
             max_sessions_per_user: 32,
+            index_title_quiet: Duration::from_secs(60),
             behind_proxy: false,
         }
     }

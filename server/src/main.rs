@@ -158,6 +158,10 @@ struct ServeArgs {
     /// The largest REST request body, in bytes [default: 1048576].
     #[arg(long, env = "ITINERA_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// How long a title stays unchanged before a new one is written to the indexes again, in
+    /// milliseconds [default: 60000].
+    #[arg(long, env = "ITINERA_INDEX_TITLE_QUIET_MS", hide = true)]
+    index_title_quiet_ms: Option<u64>,
     /// The most connections one user may hold open at once [default: 32].
     #[arg(long, env = "ITINERA_MAX_SESSIONS_PER_USER")]
     max_sessions_per_user: Option<usize>,
@@ -453,6 +457,9 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
+        index_title_quiet: args
+            .index_title_quiet_ms
+            .map_or(defaults.index_title_quiet, Duration::from_millis),
         max_sessions_per_user: args
             .max_sessions_per_user
             .or(file.max_sessions_per_user)

@@ -1063,3 +1063,59 @@ fn one_user_holds_a_bounded_number_of_connections() {
     wait_for(2.0);
     Device::connect(&server.sync_url(), &ana, "ana-laptop").expect("a place was freed");
 }
+
+/// Class 10, derived documents stay bounded: renaming a record in a loop writes its title into
+/// other users' indexes (whose whole history every device syncs first) once per quiet period,
+/// with the latest title, not once per rename.
+#[test]
+fn renaming_in_a_loop_grows_other_users_indexes_by_a_bounded_amount() {
+    let data = DataDir::new("rename-loop");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let ben = user_with_token(&data, "ben", "office", &[]);
+    let server = TestServer::start(&data, &["--index-title-quiet-ms", "1000"]);
+    let (status, body) = post(
+        &server,
+        "/records/account",
+        &olga,
+        r#"{"name": "Lakeside"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let account = created_id(&body);
+
+    let index_id = DocumentId::index_of("ben");
+    let mut phone = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("connect");
+    phone.node.find(index_id);
+    let title_in_index = |device: &mut Device| {
+        let doc = device.node.document(&index_id)?;
+        let index: itinera_core::model::UserIndex = autosurgeon::hydrate(doc).ok()?;
+        index
+            .documents
+            .get(&account.to_string())
+            .map(|entry| entry.title.clone())
+    };
+    let history = |device: &mut Device| {
+        device
+            .node
+            .document(&index_id)
+            .map_or(0, |doc| doc.clone().get_changes(&[]).len())
+    };
+    assert!(phone.run_until(WAIT, |d| title_in_index(d).as_deref() == Some("Lakeside")));
+    let before = history(&mut phone);
+
+    let patch = format!("{}/api/v1/documents/{account}", server.base);
+    for n in 0..40 {
+        let body = format!(r#"{{"name": "Lakeside {n}"}}"#);
+        assert_eq!(http("PATCH", &patch, Some(&olga), Some(&body)).0, 200);
+    }
+    assert!(
+        phone.run_until(WAIT, |d| title_in_index(d).as_deref()
+            == Some("Lakeside 39")),
+        "the latest title reaches the index: {:?}",
+        title_in_index(&mut phone)
+    );
+    let grown = history(&mut phone) - before;
+    assert!(
+        (1..=3).contains(&grown),
+        "40 renames wrote {grown} changes into another user's index"
+    );
+}
