@@ -569,7 +569,7 @@ fn a_counter_created_on_two_phones_at_once_is_set_right_from_the_movement_log() 
                 quantity: 5,
                 reason: MovementReason::Receipt,
                 reference: None,
-                actor: name.into(),
+                actor: "olga".into(),
                 at: 3,
             };
             k.post_movement(LogKey::new(3, name), receipt)

@@ -1119,3 +1119,213 @@ fn renaming_in_a_loop_grows_other_users_indexes_by_a_bounded_amount() {
         "40 renames wrote {grown} changes into another user's index"
     );
 }
+
+fn typed<R: itinera_core::model::Record>(actor: u8, record: &R) -> AutoCommit {
+    itinera_core::Document::create(automerge::ActorId::from([actor; 16]), 0, record)
+        .expect("create")
+        .into_automerge()
+}
+
+fn edit_record<R: itinera_core::model::Record>(
+    device: &mut Device,
+    id: &DocumentId,
+    change: impl FnOnce(&mut R),
+) {
+    device.node.change(id, |doc| {
+        let mut record: R = autosurgeon::hydrate(doc).expect("hydrate");
+        change(&mut record);
+        autosurgeon::reconcile(doc, &record).expect("reconcile");
+    });
+}
+
+/// Runs until the server refuses the device's last change, and returns the refusal.
+fn refused(device: &mut Device) -> String {
+    let seen = device.errors.len();
+    assert!(
+        device.run_until(WAIT, |d| d.errors.len() > seen),
+        "the change was taken"
+    );
+    device.errors[seen].clone()
+}
+
+/// Class 10, scope fields: a guide granted a location for a while cannot make himself its
+/// custodian (and so keep it after the grant ends), a custodian cannot hand his kit to someone
+/// else, and a rep cannot give her account away or move it to another territory. Office can.
+#[test]
+fn who_holds_a_record_changes_only_as_head_office_decides() {
+    use itinera_core::model::StockLocation;
+    let data = DataDir::new("custody");
+    let kit = DocumentId::new_v7(1_764_500_000_000, [5; 10]);
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[&format!("stock:{kit}")]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
+    office.node.insert(
+        kit,
+        typed(
+            1,
+            &StockLocation {
+                name: "Tour kit 3".into(),
+                ..Default::default()
+            },
+        ),
+    );
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&kit)));
+
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    guide.node.find(kit);
+    assert!(guide.run_until(WAIT, |d| d.node.document(&kit).is_some()));
+    edit_record::<StockLocation>(&mut guide, &kit, |k| k.custodian = Some("gus".into()));
+    let error = refused(&mut guide);
+    assert!(
+        error.contains("may not change who holds this stock"),
+        "{error}"
+    );
+
+    // Office makes him the custodian; he still cannot hand the kit on.
+    edit_record::<StockLocation>(&mut office, &kit, |k| k.custodian = Some("gus".into()));
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&kit)));
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone-2").expect("connect");
+    guide.node.find(kit);
+    assert!(guide.run_until(WAIT, |d| {
+        d.node
+            .document(&kit)
+            .and_then(|doc| autosurgeon::hydrate::<_, StockLocation>(doc).ok())
+            .is_some_and(|k| k.custodian.as_deref() == Some("gus"))
+    }));
+    edit_record::<StockLocation>(&mut guide, &kit, |k| k.custodian = Some("ida".into()));
+    let error = refused(&mut guide);
+    assert!(
+        error.contains("may not change who holds this stock"),
+        "{error}"
+    );
+
+    // A rep's account stays hers and in its territory.
+    let (status, body) = post(
+        &server,
+        "/records/account",
+        &sam,
+        r#"{"name": "Lakeside", "owner": "sam", "territory": "north"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let account = created_id(&body);
+    let patch = format!("{}/api/v1/documents/{account}", server.base);
+    for change in [r#"{"owner": "sofia"}"#, r#"{"territory": "south"}"#] {
+        let (status, body) = http("PATCH", &patch, Some(&sam), Some(change));
+        assert_eq!(status, 403, "{change}: {body}");
+    }
+    let (status, body) = post(
+        &server,
+        "/records/account",
+        &sam,
+        r#"{"name": "For Sofia", "owner": "sofia"}"#,
+    );
+    assert_eq!(status, 403, "created for another rep: {body}");
+    let (status, body) = http("PATCH", &patch, Some(&olga), Some(r#"{"owner": "sofia"}"#));
+    assert_eq!(status, 200, "office reassigns: {body}");
+}
+
+/// Class 10, append-only logs: an activity cannot be written in another user's name, a consent
+/// event cannot be rewritten or erased, an incident cannot be removed from a field log.
+#[test]
+fn log_entries_are_never_rewritten_and_name_who_wrote_them() {
+    use itinera_core::model::{
+        Account, Activity, ActivityKind, ConsentEvent, Contact, FieldLog, Incident, LogKey,
+        Severity,
+    };
+    let data = DataDir::new("logs");
+    let departure = DocumentId::new_v7(1_764_500_000_100, [6; 10]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[&format!("departure:{departure}")]);
+    let server = TestServer::start(&data, &[]);
+
+    let account = DocumentId::new_v7(1_764_500_000_200, [7; 10]);
+    let mut lakeside = Account {
+        name: "Lakeside".into(),
+        owner: "sam".into(),
+        ..Default::default()
+    };
+    let mut ilona = Contact {
+        first_name: "Ilona".into(),
+        ..Default::default()
+    };
+    ilona
+        .consent
+        .append(
+            LogKey::new(1, "sam"),
+            ConsentEvent {
+                channel: "email".into(),
+                granted: false,
+                source: "phone call".into(),
+                at: 1,
+            },
+        )
+        .expect("append");
+    lakeside.contacts.insert("c-1".into(), ilona);
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    phone.node.insert(account, typed(2, &lakeside));
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&account)));
+
+    let as_olga = Activity {
+        activity_kind: ActivityKind::Meeting,
+        subject: "Approved the discount".into(),
+        actor: "olga".into(),
+        at: 2,
+        ..Default::default()
+    };
+    edit_record::<Account>(&mut phone, &account, |a| {
+        a.activities
+            .append(LogKey::new(2, "sam"), as_olga)
+            .expect("append");
+    });
+    let error = refused(&mut phone);
+    assert!(error.contains("cannot name \"olga\""), "{error}");
+
+    for rewrite in [true, false] {
+        let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone-2").expect("connect");
+        phone.node.find(account);
+        assert!(phone.run_until(WAIT, |d| {
+            d.node
+                .document(&account)
+                .and_then(|doc| autosurgeon::hydrate::<_, Account>(doc).ok())
+                .is_some_and(|a| a.contacts.contains_key("c-1"))
+        }));
+        edit_record::<Account>(&mut phone, &account, |a| {
+            let contact = a.contacts.get_mut("c-1").expect("contact");
+            if rewrite {
+                if let Some(event) = contact.consent.get_mut(LogKey::new(1, "sam").as_str()) {
+                    event.granted = true;
+                }
+            } else {
+                contact.consent = Default::default();
+            }
+        });
+        let error = refused(&mut phone);
+        assert!(error.contains("never rewritten or removed"), "{error}");
+    }
+
+    let log_id = DocumentId::new_v7(1_764_500_000_300, [8; 10]);
+    let mut log = FieldLog {
+        departure: departure.to_string(),
+        ..Default::default()
+    };
+    log.incidents
+        .append(
+            LogKey::new(3, "gus"),
+            Incident {
+                severity: Severity::default(),
+                summary: "Coach broke down".into(),
+                actor: "gus".into(),
+                at: 3,
+            },
+        )
+        .expect("append");
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    guide.node.insert(log_id, typed(3, &log));
+    assert!(guide.run_until(WAIT, |d| d.acknowledged(&log_id)));
+    edit_record::<FieldLog>(&mut guide, &log_id, |l| l.incidents = Default::default());
+    let error = refused(&mut guide);
+    assert!(error.contains("never rewritten or removed"), "{error}");
+}

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use automerge::AutoCommit;
 
-use super::{DocumentScope, Principal, Refusal, access, field_rules};
+use super::{DocumentScope, Principal, Refusal, access, custody, field_rules, log_rules};
 use crate::document::{DocumentHeader, validate};
 use crate::id::DocumentId;
 use crate::model::DocumentKind;
@@ -91,14 +91,16 @@ pub fn check_shared_change(
     };
     let who = format!("{} ({})", principal.user, principal.role);
     let what = after_kind.map_or("document", DocumentKind::as_str);
-    if let Some(before) = before {
-        if access(principal, &scope(before)?) != Access::Write {
+    let was = before.map(scope).transpose()?;
+    let now = scope(after)?;
+    if let Some(was) = &was {
+        if access(principal, was) != Access::Write {
             return Err(Refusal::Forbidden {
                 reason: format!("{who} may not change this {what}"),
             });
         }
     }
-    if access(principal, &scope(after)?) != Access::Write {
+    if access(principal, &now) != Access::Write {
         let reason = match before {
             Some(_) => format!(
                 "{who} may not change this {what} into one they may not write \
@@ -110,7 +112,11 @@ pub fn check_shared_change(
     }
 
     match after_kind {
-        Some(kind) => field_rules::check_fields(kind, before, after),
+        Some(kind) => {
+            custody::check_custody(principal, kind, was.as_ref(), &now)?;
+            field_rules::check_fields(kind, before, after)?;
+            log_rules::check_logs(principal, kind, before, after)
+        }
         None => Ok(()),
     }
 }

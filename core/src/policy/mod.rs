@@ -41,9 +41,11 @@
 
 mod access;
 mod check_change;
+mod custody;
 mod document_scope;
 mod field_rules;
 mod grant;
+mod log_rules;
 mod principal;
 mod refusal;
 mod role;
