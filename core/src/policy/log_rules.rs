@@ -54,7 +54,7 @@ pub(super) fn check_logs(
                 logs.check(&path, was, &now.consent, |_| None, PartialEq::eq)?;
             }
             for (key, was) in before.contacts.iter() {
-                if !after.contacts.contains_key(key) && was.consent.len() > 0 {
+                if !after.contacts.contains_key(key) && !was.consent.is_empty() {
                     return Err(logs.rewritten(&root("contacts").key(key).key("consent")));
                 }
             }
