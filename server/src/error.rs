@@ -23,6 +23,9 @@ pub enum Error {
     /// The demo could not be seeded.
     #[error("demo: {0}")]
     Demo(String),
+    /// The configuration is not usable; the text says which setting and why.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The store writer has stopped (the server is shutting down).
     #[error("the store writer has stopped")]
     WriterStopped,

@@ -81,6 +81,7 @@ fn start_services(config: ServerConfig) -> Result<(Arc<Services>, Vec<demo::Demo
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
         carry_content: authority::reads_content,
+        decides: authority::decides,
         ..EngineConfig::new(PeerId::new(config.peer_id.clone()), actor.clone())
     };
     let services = Arc::new(Services {
@@ -105,8 +106,9 @@ fn start_services(config: ServerConfig) -> Result<(Arc<Services>, Vec<demo::Demo
 }
 
 /// Subscribes the read model, the indexer and the authority (on a thread of its own) to the
-/// committed events; returns the authority's thread.
-fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Arbiter {
+/// committed events; returns the authority's thread. The company's settings are checked here
+/// (an unknown time zone stops the server with its name).
+fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Result<Arbiter> {
     let read_model = services.read_model.clone();
     services
         .events
@@ -117,14 +119,11 @@ fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Arbite
         .subscribe_committed(indexer.clone().recipient());
     services.events.subscribe_users(indexer.recipient());
     let authority_thread = Arbiter::new();
-    let authority = {
-        let (services, hub) = (services.clone(), hub.clone());
-        Authority::start_in_arbiter(&authority_thread.handle(), move |_| {
-            Authority::new(services, hub)
-        })
-    };
+    let authority = Authority::new(services.clone(), hub.clone())
+        .map_err(|err| Error::Config(err.to_string()))?;
+    let authority = Authority::start_in_arbiter(&authority_thread.handle(), move |_| authority);
     services.events.subscribe_committed(authority.recipient());
-    authority_thread
+    Ok(authority_thread)
 }
 
 /// The server's storage id, made once and kept in the store.
@@ -173,7 +172,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
-    let authority_thread = start_subscribers(&services, &hub);
+    let authority_thread = start_subscribers(&services, &hub)?;
     let server_metadata = PeerMetadata {
         storage_id: Some(storage_id(&services)?),
         is_ephemeral: Some(false),

@@ -81,6 +81,23 @@ struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long, env = "ITINERA_WORKERS")]
     workers: Option<usize>,
+    /// The IANA time zone the company keeps its books in.
+    #[arg(long, env = "ITINERA_TIME_ZONE", default_value = "Europe/Budapest")]
+    time_zone: String,
+    /// The invoice number series in use, comma-separated (an empty item is the unnamed series).
+    #[arg(
+        long,
+        env = "ITINERA_INVOICE_SERIES",
+        default_value = ",A,B,CN",
+        value_delimiter = ','
+    )]
+    invoice_series: Vec<String>,
+    /// The region (ISO 3166, such as HU) phone numbers without a country code are read in.
+    #[arg(long, env = "ITINERA_PHONE_REGION", default_value = "HU")]
+    phone_region: String,
+    /// Issue and payment dates older than this many days need office's approval.
+    #[arg(long, env = "ITINERA_BACKDATE_LIMIT_DAYS", default_value_t = 60)]
+    backdate_limit_days: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +215,12 @@ fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
         },
         workers: args.workers.unwrap_or(defaults.workers),
         seed_demo: args.demo,
+        company: itinera_server::config::CompanySettings {
+            time_zone: args.time_zone,
+            invoice_series: args.invoice_series,
+            phone_region: args.phone_region,
+            backdate_limit_days: args.backdate_limit_days,
+        },
         ..defaults
     };
     let system = actix_web::rt::System::new();

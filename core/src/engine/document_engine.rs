@@ -6,8 +6,8 @@ use std::sync::Arc;
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use super::{
-    Author, Committed, EditError, EditId, EnginePeer, Input, Output, ServerEdit, SessionId,
-    WriteFailed, WriteId,
+    Author, Committed, EditError, EditId, EnginePeer, Input, OutboxEntry, Output, ServerEdit,
+    SessionId, WriteFailed, WriteId,
 };
 use crate::DocumentId;
 use crate::model::DocumentKind;
@@ -34,6 +34,9 @@ pub struct EngineConfig {
     /// For which kinds the committed events carry the document itself (what the authority
     /// reads); the others carry its scope, title and summary only.
     pub carry_content: fn(Option<DocumentKind>) -> bool,
+    /// For which kinds a user's commit needs a decision of the server: the commit's write then
+    /// also writes an [`OutboxEntry`], and its committed event names it.
+    pub decides: fn(Option<DocumentKind>) -> bool,
 }
 
 impl EngineConfig {
@@ -47,6 +50,7 @@ impl EngineConfig {
             retry_after_ms: 1_000,
             clients_may_create: true,
             carry_content: |_| false,
+            decides: |_| false,
         }
     }
 }
@@ -96,6 +100,7 @@ struct InFlight {
     scope: DocumentScope,
     title: String,
     summary: Option<crate::reports::Summary>,
+    outbox: Option<OutboxEntry>,
 }
 
 /// One document and everyone syncing it, on the server: the rule that nothing is acknowledged
@@ -345,9 +350,18 @@ impl DocumentEngine {
         let summary = crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
+        let mut outbox = None;
         if heads == self.durable_heads {
             batch.update_meta(self.id, meta);
         } else {
+            if (self.config.decides)(self.scope.kind)
+                && self.authors.iter().any(|author| *author != Author::Server)
+            {
+                // The need for a decision is durable with the change itself.
+                let entry = OutboxEntry::new(self.id, &heads, self.now);
+                batch.put_value(&entry.key, entry.value());
+                outbox = Some(entry);
+            }
             let changes = self.sync.save_after(&self.durable_heads);
             batch.append_changes(self.id, changes, meta);
             if let Some(summary) = &summary {
@@ -366,6 +380,7 @@ impl DocumentEngine {
             scope: self.scope.clone(),
             title: self.title.clone(),
             summary,
+            outbox,
         });
         self.outputs.push(Output::Write { write, batch });
     }
@@ -407,6 +422,7 @@ impl DocumentEngine {
             title: done.title,
             summary: done.summary,
             content,
+            outbox: done.outbox,
         })));
         for pending in done.pending {
             if let Pending::Answer(edit_id) = pending {

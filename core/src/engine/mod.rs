@@ -37,6 +37,7 @@ mod committed;
 mod document_engine;
 mod engine_peer;
 mod input;
+mod outbox;
 mod output;
 mod server_edit;
 
@@ -44,5 +45,6 @@ pub use committed::{Author, Committed};
 pub use document_engine::{DocumentEngine, EngineConfig, StoredDocument};
 pub use engine_peer::{EnginePeer, SessionId};
 pub use input::{EditId, Input, WriteFailed, WriteId};
+pub use outbox::{OUTBOX_PREFIX, OutboxEntry};
 pub use output::Output;
 pub use server_edit::{EditError, ServerEdit};

@@ -109,7 +109,10 @@ pub fn check_shared_change(
     }
 
     match after_kind {
-        Some(kind) => field_rules::check_fields(kind, before, after),
+        Some(kind) => {
+            field_rules::check_fields(kind, before, after)?;
+            field_rules::check_office_fields(principal.role, kind, before, after)
+        }
         None => Ok(()),
     }
 }

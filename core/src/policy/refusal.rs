@@ -66,6 +66,17 @@ pub enum Refusal {
         /// The field changed.
         path: FieldPath,
     },
+    /// The change breaks a business rule of the field (a seat priority only office sets, a
+    /// stock movement rewritten, a date that is not a date); `reason` says which.
+    #[error("{kind} {path}: {reason}")]
+    Rule {
+        /// The kind of the document.
+        kind: DocumentKind,
+        /// The field.
+        path: FieldPath,
+        /// The rule, in the user's terms.
+        reason: String,
+    },
 }
 
 fn kind_name(kind: Option<DocumentKind>) -> &'static str {

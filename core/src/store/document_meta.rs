@@ -72,22 +72,25 @@ pub enum MetaDecodeError {
 /// text in its place) and no title; it is still read.
 const FORMAT_V1: u8 = 1;
 const FORMAT_V2: u8 = 2;
+/// Version 3 adds the scope's assigned guides after its shares.
+const FORMAT_V3: u8 = 3;
 const HASH_LEN: usize = 32;
 const ID_LEN: usize = 16;
 
 impl DocumentMeta {
     /// Encodes the metadata as a compact binary record.
     ///
-    /// Layout (version 2): the version byte; `kind` and `creator` each as a presence byte and,
+    /// Layout (version 3): the version byte; `kind` and `creator` each as a presence byte and,
     /// if present, a LEB128 length and UTF-8 bytes; the scope's presence byte and, if present,
     /// its owner, territory (texts as above), departure (presence byte, 16 bytes), locations and
-    /// shares (LEB128 counts; 16 bytes or a text each) and subject (text); the title (LEB128
+    /// shares (LEB128 counts; 16 bytes or a text each), subject (text) and assigned guides
+    /// (a LEB128 count and a text each); the title (LEB128
     /// length and UTF-8); the number of heads (LEB128) and 32 bytes per head;
     /// `snapshot_bytes`, `incremental_bytes` and `incremental_chunks` as LEB128;
     /// `last_change_at` zigzag-encoded LEB128. A typical record is 80–150 bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.title.len() + self.heads.len() * HASH_LEN);
-        out.push(FORMAT_V2);
+        out.push(FORMAT_V3);
         put_optional_text(&mut out, self.kind.as_deref());
         put_optional_text(&mut out, self.creator.as_deref());
         match &self.scope {
@@ -112,6 +115,10 @@ impl DocumentMeta {
                 for user in &scope.shared_with {
                     put_text(&mut out, user);
                 }
+                put_varint(&mut out, scope.guides.len() as u64);
+                for user in &scope.guides {
+                    put_text(&mut out, user);
+                }
             }
         }
         put_text(&mut out, &self.title);
@@ -131,7 +138,7 @@ impl DocumentMeta {
     /// Never panics and never allocates more than the input's length, whatever the bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, MetaDecodeError> {
         let (&version, rest) = bytes.split_first().ok_or(MetaDecodeError::Empty)?;
-        if version != FORMAT_V1 && version != FORMAT_V2 {
+        if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_V3) {
             return Err(MetaDecodeError::UnknownVersion(version));
         }
         let mut reader = Reader { rest };
@@ -142,7 +149,7 @@ impl DocumentMeta {
             reader.optional_text("scope")?;
             (None, String::new())
         } else {
-            let scope = reader.scope(kind.as_deref())?;
+            let scope = reader.scope(kind.as_deref(), version >= FORMAT_V3)?;
             (scope, reader.text("title")?)
         };
         let head_count = reader.count("heads", HASH_LEN)?;
@@ -305,7 +312,11 @@ impl<'a> Reader<'a> {
         Ok(DocumentId::from_bytes(bytes))
     }
 
-    fn scope(&mut self, kind: Option<&str>) -> Result<Option<DocumentScope>, MetaDecodeError> {
+    fn scope(
+        &mut self,
+        kind: Option<&str>,
+        with_guides: bool,
+    ) -> Result<Option<DocumentScope>, MetaDecodeError> {
         if !self.flag("scope")? {
             return Ok(None);
         }
@@ -325,6 +336,13 @@ impl<'a> Reader<'a> {
         let shared_with = (0..share_count)
             .map(|_| self.text("scope.shared_with"))
             .collect::<Result<BTreeSet<_>, _>>()?;
+        let mut guides = BTreeSet::new();
+        if with_guides {
+            let guide_count = self.count("scope.guides", 1)?;
+            guides = (0..guide_count)
+                .map(|_| self.text("scope.guides"))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+        }
         Ok(Some(DocumentScope {
             kind: kind.and_then(DocumentKind::parse),
             owner,
@@ -333,6 +351,7 @@ impl<'a> Reader<'a> {
             locations,
             subject,
             shared_with,
+            guides,
         }))
     }
 }

@@ -1,42 +1,52 @@
-//! The authority: after a document's change is durable, it checks the rules a merge cannot keep
+//! The authority: after a user's change is durable, it checks the rules a merge cannot keep
 //! and writes its decisions back as ordinary changes, through the doc actors, so they reach every
-//! phone.
+//! phone. `RULES.md` at the repository root says every rule in head office's terms.
 //!
-//! - bookings are confirmed in a deterministic order up to a departure's capacity, the rest
-//!   waitlisted; cancellations free seats and promote the waitlist ([`seats`]);
-//! - posted invoices get the next legal number of their series and year, durable in the same
-//!   store transaction as the invoice change, so numbers are gapless and never reused; posted
-//!   invoices and payments produce balanced journal entries ([`invoices`]);
-//! - guides booked twice are marked in conflict ([`guides`]);
-//! - stock below zero or the reorder point, stage conflicts, edits of archived records,
-//!   duplicate contacts, transfers never received and bookings on cancelled departures become
-//!   alerts in the `alerts` document ([`alerts`]).
+//! - seats: confirmed seats are never taken; the queue follows office's priority and when the
+//!   server received each submission; changes are requests ([`seats`]);
+//! - invoices: legal numbers durable with their sequence, journal entries once each, in the
+//!   company's calendar, locked periods respected, dates far back held for approval
+//!   ([`invoices`], [`journals`]);
+//! - guides: answers from the field log, conflicts, access by assignment ([`guides`]);
+//! - stock: counters follow the movement log, transfers post their movements ([`stock`]);
+//! - customers: duplicates within and across accounts, leads converted twice, purchase
+//!   history ([`customers`]);
+//! - every finding is an alert episode, copied to the phones of whom it concerns ([`alerts`]).
 //!
-//! It subscribes to the committed events, which carry the changed document itself (for the
-//! kinds [`reads_content`] names), and reads the related documents from the store ([`records`]).
+//! Crash safety: the engine writes an outbox entry in the same transaction as every user's
+//! commit of a kind the authority decides ([`decides`]); the authority deletes exactly the
+//! entries it decided with its last write, and at start-up evaluates every entry left again.
+//! Evaluations are idempotent, so one evaluated twice changes nothing.
 
 mod alerts;
+mod company_rules;
+mod customers;
 mod guides;
 mod invoices;
+mod journals;
 mod plan;
 mod records;
 mod relations;
 mod seats;
+mod stock;
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use automerge::AutoCommit;
-use itinera_core::engine::{Committed, EditError};
+use itinera_core::engine::{Committed, EditError, OUTBOX_PREFIX, OutboxEntry};
 use itinera_core::model::*;
-use itinera_core::rules;
-use itinera_core::{Document, DocumentId, DocumentKind, Record};
+use itinera_core::rules::{self, CalendarError};
+use itinera_core::{DocumentId, DocumentKind, Record};
 
+pub use company_rules::CompanyRules;
 pub use plan::Plan;
 
+use self::journals::Journals;
 use self::records::Records;
-use self::relations::Relations;
+use self::relations::{GuideKey, Relations, parse_reference};
 use crate::actors::{EditDocument, Hub};
 use crate::events::CommittedEvent;
 use crate::services::Services;
@@ -54,22 +64,47 @@ pub fn reads_content(kind: Option<DocumentKind>) -> bool {
         Some(
             DocumentKind::Booking
                 | DocumentKind::Departure
+                | DocumentKind::FieldLog
                 | DocumentKind::Employee
                 | DocumentKind::Stock
                 | DocumentKind::Invoice
                 | DocumentKind::Journal
                 | DocumentKind::Account
+                | DocumentKind::Lead
                 | DocumentKind::Transfer
+                | DocumentKind::Catalog
+                | DocumentKind::Alerts
         )
     )
 }
 
-/// Checks the rules after changes and writes the server's decisions.
+/// The kinds a user's commit needs a decision for: the engine writes their outbox entries.
+pub fn decides(kind: Option<DocumentKind>) -> bool {
+    reads_content(kind)
+}
+
+/// One change to decide on: the document as committed, and when the server made it durable.
+struct Evaluation {
+    document: DocumentId,
+    kind: Option<DocumentKind>,
+    content: Arc<AutoCommit>,
+    at: i64,
+}
+
+impl Evaluation {
+    fn record<R: Record>(&self) -> Option<R> {
+        autosurgeon::hydrate(&*self.content).ok()
+    }
+}
+
+/// Checks the rules after users' changes and writes the server's decisions.
 pub struct Authority {
     services: Arc<Services>,
     hub: Addr<Hub>,
     records: Records,
     relations: Relations,
+    rules: CompanyRules,
+    journals: Journals,
 }
 
 impl std::fmt::Debug for Authority {
@@ -78,71 +113,103 @@ impl std::fmt::Debug for Authority {
     }
 }
 
-/// The record a committed event carries, if it reads as `R`.
-fn record_of<R: Record>(committed: &Committed) -> Option<R> {
-    let content: &AutoCommit = committed.content.as_deref()?;
-    autosurgeon::hydrate(content).ok()
-}
-
 impl Authority {
-    pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Self {
+    /// The authority of the company `services.config.company` describes; an unknown time zone
+    /// is refused.
+    pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Result<Self, CalendarError> {
+        let rules = CompanyRules::new(&services.config.company)?;
         let records = Records::new(services.store.clone());
-        let relations = Relations::from_summaries(&services.read_model.summaries());
-        Self {
+        let relations = Relations::from_summaries(&services.read_model.summaries(), rules.region());
+        Ok(Self {
             services,
             hub,
             records,
             relations,
-        }
+            rules,
+            journals: Journals::default(),
+        })
     }
 
-    /// What the rules decide after `committed`.
-    fn evaluate(&mut self, committed: &Committed) -> Plan {
+    /// What the rules decide after the change `e`.
+    fn evaluate(&mut self, e: &Evaluation) -> Plan {
         let mut plan = Plan::default();
-        let id = committed.document;
-        let now = self.services.now_ms();
-        match committed.kind {
+        let id = e.document;
+        match e.kind {
             Some(DocumentKind::Booking) => {
-                if let Some(booking) = record_of::<Booking>(committed) {
-                    self.booking_changed(id, &booking, now, &mut plan);
+                if let Some(booking) = e.record::<Booking>() {
+                    self.booking_changed(id, &booking, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Departure) => {
-                if let Some(departure) = record_of::<Departure>(committed) {
-                    self.departure_changed(id, &departure, now, &mut plan);
+                if let Some(departure) = e.record::<Departure>() {
+                    self.departure_changed(id, &departure, e.at, &mut plan);
+                }
+            }
+            Some(DocumentKind::FieldLog) => {
+                if let Some(log) = e.record::<FieldLog>() {
+                    self.field_log_changed(id, &log, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Employee) => {
-                if let Some(employee) = record_of::<Employee>(committed) {
-                    self.guide(id, &employee, now, &mut plan);
+                if let Some(employee) = e.record::<Employee>() {
+                    self.employee_changed(id, &employee, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Stock) => {
-                if let Some(location) = record_of::<StockLocation>(committed) {
-                    self.stock_changed(id, &location, now, &mut plan);
+                if let Some(location) = e.record::<StockLocation>() {
+                    let catalog = self.catalog();
+                    stock::decide_location(
+                        &self.records,
+                        id,
+                        &location,
+                        catalog.as_ref(),
+                        e.at,
+                        &mut plan,
+                    );
                 }
             }
             Some(DocumentKind::Catalog) => self.relations.catalog = Some(id),
             Some(DocumentKind::Invoice) => {
-                if let Some(invoice) = record_of::<Invoice>(committed) {
-                    invoices::decide_invoice(&self.records, id, &invoice, now, &mut plan);
+                if let Some(invoice) = e.record::<Invoice>() {
+                    let mut books = invoices::Books {
+                        records: &self.records,
+                        rules: &self.rules,
+                        journals: &mut self.journals,
+                    };
+                    invoices::decide_invoice(&mut books, id, &invoice, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Journal) => {
-                if let Some(journal) = record_of::<Journal>(committed) {
+                if let Some(journal) = e.record::<Journal>() {
+                    // Office locked the period: read it again when booking.
+                    self.journals.forget(&journal.period);
                     let findings = rules::unbalanced_entries(&id, &journal);
                     let rules = [AlertRule::UnbalancedLedger];
-                    alerts::record_findings(&self.records, id, &rules, findings, now, &mut plan);
+                    alerts::record_findings(&self.records, id, &rules, findings, e.at, &mut plan);
                 }
             }
-            Some(DocumentKind::Account) => {
-                if let Some(content) = &committed.content {
-                    self.account_changed(id, (**content).clone(), now, &mut plan);
-                }
+            Some(DocumentKind::Account) => customers::decide_account(
+                &self.records,
+                &mut self.relations,
+                self.rules.region(),
+                &self.services.actor,
+                id,
+                (*e.content).clone(),
+                e.at,
+                &mut plan,
+            ),
+            Some(DocumentKind::Lead) => {
+                customers::decide_lead(&self.records, id, (*e.content).clone(), e.at, &mut plan);
             }
             Some(DocumentKind::Transfer) => {
-                if let Some(transfer) = record_of::<Transfer>(committed) {
-                    self.transfer(id, &transfer, now, &mut plan);
+                if let Some(transfer) = e.record::<Transfer>() {
+                    stock::post_transfer(&self.records, id, &transfer, &mut plan);
+                    self.transfer_overdue(id, &transfer, e.at, &mut plan);
+                }
+            }
+            Some(DocumentKind::Alerts) => {
+                if let Some(alerts) = e.record::<Alerts>().filter(|a| a.for_user.is_none()) {
+                    alerts::mirror_to_owners(&self.records, &alerts, &mut plan);
                 }
             }
             _ => {}
@@ -150,113 +217,149 @@ impl Authority {
         plan
     }
 
-    fn booking_changed(&mut self, id: DocumentId, booking: &Booking, now: i64, plan: &mut Plan) {
-        let departure = DocumentId::parse(&booking.departure).ok();
-        self.relations.set_booking(id, departure);
-        if let Some(departure_id) = departure {
-            if let Some(departure) = self.records.load::<Departure>(&departure_id) {
-                self.seats(departure_id, &departure, now, plan);
+    fn catalog(&self) -> Option<Catalog> {
+        self.relations
+            .catalog
+            .and_then(|catalog| self.records.load::<Catalog>(&catalog))
+    }
+
+    fn booking_changed(&mut self, id: DocumentId, booking: &Booking, at: i64, plan: &mut Plan) {
+        let departure = parse_reference(&booking.departure).ok();
+        let account = parse_reference(&booking.account).ok();
+        let previous = self.relations.set_booking(id, departure, account);
+        // The departure it is on, the one it was on, and the one its seats were held on.
+        let mut departures: Vec<DocumentId> = departure.into_iter().collect();
+        departures.extend(previous);
+        departures.extend(parse_reference(&booking.seating.departure).ok());
+        let mut decided = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        for departure_id in departures {
+            if seen.insert(departure_id) {
+                decided.extend(self.seats(departure_id, None, at, plan));
             }
         }
-        let account_archived = DocumentId::parse(&booking.account)
-            .ok()
+        if let Some(account) = account {
+            customers::purchase_history(&self.records, &self.relations, account, &decided, plan);
+        }
+        let account_archived = account
             .and_then(|account| self.records.load::<Account>(&account))
             .is_some_and(|account| account.archived_at.is_some() || account.merged_into.is_some());
         let findings = rules::archived_reference_findings(&id, booking, account_archived);
         let rules = [AlertRule::ArchivedReference];
-        alerts::record_findings(&self.records, id, &rules, findings, now, plan);
+        alerts::record_findings(&self.records, id, &rules, findings, at, plan);
+    }
+
+    /// Decides the seats of departure `id` (`fresh` if this evaluation has it, else as
+    /// stored); returns the bookings whose status it decided.
+    fn seats(
+        &self,
+        id: DocumentId,
+        fresh: Option<&Departure>,
+        at: i64,
+        plan: &mut Plan,
+    ) -> BTreeMap<DocumentId, BookingStatus> {
+        let stored;
+        let departure = match fresh {
+            Some(departure) => departure,
+            None => match self.records.load::<Departure>(&id) {
+                Some(found) => {
+                    stored = found;
+                    &stored
+                }
+                None => return BTreeMap::new(),
+            },
+        };
+        // A booking moved elsewhere since the relations were last told is not this
+        // departure's: its own evaluation moves it.
+        let bookings: Vec<(DocumentId, Booking)> = self
+            .relations
+            .bookings_of(&id)
+            .filter_map(|booking| Some((*booking, self.records.load::<Booking>(booking)?)))
+            .filter(|(_, booking)| parse_reference(&booking.departure).ok() == Some(id))
+            .collect();
+        seats::decide_departure(&self.records, id, departure, &bookings, at, plan)
     }
 
     fn departure_changed(
         &mut self,
         id: DocumentId,
         departure: &Departure,
-        now: i64,
+        at: i64,
         plan: &mut Plan,
     ) {
-        self.relations.set_departure(id, departure);
-        self.seats(id, departure, now, plan);
-        let employees: Vec<String> = departure
-            .assignments
-            .values()
-            .map(|assignment| assignment.employee.clone())
-            .collect();
-        for employee in employees {
-            let Ok(employee_id) = DocumentId::parse(&employee) else {
-                continue;
-            };
-            if let Some(record) = self.records.load::<Employee>(&employee_id) {
-                self.guide(employee_id, &record, now, plan);
-            }
+        let guides = self.relations.set_assignments(
+            id,
+            departure.assignments.values().map(|a| a.employee.as_str()),
+        );
+        let decided = self.seats(id, Some(departure), at, plan);
+        self.histories(&decided, plan);
+        guides::write_guides(&self.records, &self.relations, id, departure, plan);
+        let fresh = [(id, departure.clone())];
+        for guide in guides {
+            guides::decide_guide(&self.records, &self.relations, &guide, &fresh, at, plan);
         }
     }
 
-    fn seats(&self, id: DocumentId, departure: &Departure, now: i64, plan: &mut Plan) {
-        let bookings: Vec<(DocumentId, Booking)> = self
-            .relations
-            .bookings_of(&id)
-            .filter_map(|booking| Some((*booking, self.records.load::<Booking>(booking)?)))
+    /// The purchase history of the accounts whose bookings `decided` changed.
+    fn histories(&self, decided: &BTreeMap<DocumentId, BookingStatus>, plan: &mut Plan) {
+        let accounts: BTreeSet<DocumentId> = decided
+            .keys()
+            .filter_map(|booking| self.records.load::<Booking>(booking))
+            .filter_map(|booking| parse_reference(&booking.account).ok())
             .collect();
-        seats::decide_departure(&self.records, id, departure, &bookings, now, plan);
-    }
-
-    fn guide(&self, id: DocumentId, employee: &Employee, now: i64, plan: &mut Plan) {
-        let departures: Vec<(DocumentId, Departure)> = self
-            .relations
-            .departures_of(&id.to_string())
-            .filter_map(|departure| Some((*departure, self.records.load::<Departure>(departure)?)))
-            .collect();
-        guides::decide_guide(&self.records, id, employee, &departures, now, plan);
-    }
-
-    fn stock_changed(&self, id: DocumentId, location: &StockLocation, now: i64, plan: &mut Plan) {
-        // Two phones that created the same counter at once leave one counter; the movement log
-        // keeps every movement, so the counter is set right from it.
-        let drift = rules::counter_drift(location);
-        if !drift.is_empty() {
-            let edit = itinera_core::engine::ServerEdit::record(move |kit: &mut StockLocation| {
-                for (item, missing) in drift {
-                    kit.on_hand.entry(item).or_default().increment(missing);
-                }
-                Ok(true)
-            });
-            plan.edit(id, edit);
+        for account in accounts {
+            customers::purchase_history(&self.records, &self.relations, account, decided, plan);
         }
-        let catalog = self
-            .relations
-            .catalog
-            .and_then(|catalog| self.records.load::<Catalog>(&catalog));
-        let findings = rules::stock_findings(&id, location, catalog.as_ref());
-        let rules = [AlertRule::NegativeStock, AlertRule::LowStock];
-        alerts::record_findings(&self.records, id, &rules, findings, now, plan);
     }
 
-    fn account_changed(&self, id: DocumentId, content: AutoCommit, now: i64, plan: &mut Plan) {
-        let Ok(mut doc) = Document::<Account>::from_automerge(content) else {
+    fn field_log_changed(&mut self, id: DocumentId, log: &FieldLog, at: i64, plan: &mut Plan) {
+        let departure_id = parse_reference(&log.departure).ok();
+        self.relations.set_field_log(id, departure_id);
+        let Some(departure_id) = departure_id else {
             return;
         };
-        let mut findings = rules::stage_findings(&id, &doc);
-        findings.extend(rules::edits_after_archive(
-            &id,
-            &mut doc,
-            Some(&self.services.actor),
-        ));
-        if let Ok(account) = doc.record() {
-            findings.extend(
-                rules::duplicate_contacts(&id, &account)
-                    .iter()
-                    .map(|proposal| proposal.finding()),
-            );
+        let Some(departure) = self.records.load::<Departure>(&departure_id) else {
+            return;
+        };
+        let answered = guides::apply_answers(&self.relations, &departure, log);
+        guides::write_statuses(departure_id, &departure, &answered, plan);
+        guides::write_guides(
+            &self.records,
+            &self.relations,
+            departure_id,
+            &answered,
+            plan,
+        );
+        let keys: BTreeSet<GuideKey> = answered
+            .assignments
+            .values()
+            .map(|a| self.relations.guide_key(&a.employee))
+            .collect();
+        let fresh = [(departure_id, answered)];
+        for guide in keys {
+            guides::decide_guide(&self.records, &self.relations, &guide, &fresh, at, plan);
         }
-        let rules = [
-            AlertRule::StageConflict,
-            AlertRule::EditAfterArchive,
-            AlertRule::DuplicateContact,
-        ];
-        alerts::record_findings(&self.records, id, &rules, findings, now, plan);
     }
 
-    fn transfer(&self, id: DocumentId, transfer: &Transfer, now: i64, plan: &mut Plan) {
+    fn employee_changed(&mut self, id: DocumentId, employee: &Employee, at: i64, plan: &mut Plan) {
+        self.relations.set_employee(id, employee.user.as_deref());
+        let guide = GuideKey::Employee(id);
+        let departures: Vec<DocumentId> = self.relations.departures_of(&guide).copied().collect();
+        for departure_id in departures {
+            if let Some(departure) = self.records.load::<Departure>(&departure_id) {
+                guides::write_guides(
+                    &self.records,
+                    &self.relations,
+                    departure_id,
+                    &departure,
+                    plan,
+                );
+            }
+        }
+        guides::decide_guide(&self.records, &self.relations, &guide, &[], at, plan);
+    }
+
+    fn transfer_overdue(&self, id: DocumentId, transfer: &Transfer, now: i64, plan: &mut Plan) {
         let findings = rules::transfer_findings(&id, transfer, now, TRANSFER_GRACE_MS);
         let rules = [AlertRule::TransferNotReceived];
         alerts::record_findings(&self.records, id, &rules, findings, now, plan);
@@ -272,37 +375,143 @@ impl Authority {
                 continue;
             }
             if let Some(transfer) = self.records.load::<Transfer>(&id) {
-                self.transfer(id, &transfer, now, &mut plan);
+                self.transfer_overdue(id, &transfer, now, &mut plan);
             }
         }
         plan
     }
 
+    /// Field logs are not in the read model: their departures come from the store's metadata.
+    fn learn_field_logs(&mut self) {
+        for (id, meta) in self.services.store.documents().unwrap_or_default() {
+            if meta.kind.as_deref() == Some(DocumentKind::FieldLog.as_str()) {
+                let departure = meta.scope.and_then(|scope| scope.departure);
+                self.relations.set_field_log(id, departure);
+            }
+        }
+    }
+
+    /// Every decision the store says is pending, by document, oldest first.
+    fn pending_decisions(&self) -> VecDeque<(DocumentId, Vec<OutboxEntry>)> {
+        let stored = match self.services.store.values_with_prefix(OUTBOX_PREFIX) {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::error!(error = %err, "pending decisions unreadable");
+                return VecDeque::new();
+            }
+        };
+        let mut by_document: BTreeMap<DocumentId, Vec<OutboxEntry>> = BTreeMap::new();
+        for (key, value) in stored {
+            match OutboxEntry::parse(&key, &value) {
+                Some(entry) => by_document.entry(entry.document).or_default().push(entry),
+                None => tracing::warn!(key, "outbox entry unreadable; left alone"),
+            }
+        }
+        let mut pending: Vec<(DocumentId, Vec<OutboxEntry>)> = by_document.into_iter().collect();
+        pending.sort_by_key(|(id, entries)| (entries.iter().map(|e| e.at).min(), *id));
+        pending.into()
+    }
+
+    /// Evaluates a document the outbox names, as the store holds it now, and settles
+    /// `entries`.
+    fn recover(&mut self, id: DocumentId, entries: Vec<OutboxEntry>) -> Plan {
+        let content = match self.services.store.load(id) {
+            Ok(Some(bytes)) => itinera_core::document::load_bytes(&bytes).ok(),
+            _ => None,
+        };
+        let mut plan = match content {
+            Some(content) => {
+                let kind = itinera_core::DocumentHeader::read(&content)
+                    .ok()
+                    .and_then(|header| header.kind());
+                let at = entries.iter().map(|e| e.at).min().unwrap_or_default();
+                self.evaluate(&Evaluation {
+                    document: id,
+                    kind,
+                    content: Arc::new(content),
+                    at,
+                })
+            }
+            None => Plan::default(),
+        };
+        for entry in entries {
+            plan.settles(entry.key);
+        }
+        plan
+    }
+
     /// Writes the decisions one after another, and takes no other event until they are
-    /// durable, so that each decision sees the previous ones.
+    /// durable, so that each decision sees the previous ones. The last write deletes the
+    /// outbox entries the plan settles; if it cannot be made (the change it decided on was
+    /// superseded), they are deleted on their own, unless the store failed: then they stay
+    /// for the next start.
     fn carry_out(&mut self, plan: Plan, ctx: &mut Context<Self>) {
         if plan.is_empty() {
+            return;
+        }
+        let (decisions, alone) = plan.into_writes();
+        let writer = self.services.writer.clone();
+        if let Some(deletes) = alone {
+            writer.write_detached(deletes);
             return;
         }
         let hub = self.hub.clone();
         ctx.wait(
             async move {
-                for decision in plan.into_decisions() {
+                let mut failed = false;
+                let count = decisions.len();
+                for (n, decision) in decisions.into_iter().enumerate() {
                     let document = decision.document;
+                    let settles = (n + 1 == count).then(|| decision.with.clone());
                     let edit = EditDocument {
                         with: decision.with,
                         ..EditDocument::by_server(document, decision.edit)
                     };
-                    match hub.send(edit).await {
-                        Ok(Ok(_) | Err(EditError::Superseded(_))) => {}
-                        Ok(Err(err)) => tracing::error!(%document, error = %err, "authority decision not written"),
-                        Err(err) => tracing::error!(%document, error = %err, "authority could not reach the hub"),
+                    let outcome = hub.send(edit).await;
+                    let kept_for_restart = match &outcome {
+                        Ok(Ok(_)) => false,
+                        Ok(Err(EditError::Superseded(_))) => false,
+                        Ok(Err(err)) => {
+                            failed = true;
+                            tracing::error!(%document, error = %err, "authority decision not written");
+                            matches!(err, EditError::Store(_) | EditError::Unavailable)
+                        }
+                        Err(err) => {
+                            failed = true;
+                            tracing::error!(%document, error = %err, "authority could not reach the hub");
+                            true
+                        }
+                    };
+                    if let (Some(batch), false, false) =
+                        (settles, matches!(outcome, Ok(Ok(_))), kept_for_restart)
+                    {
+                        writer.write_detached(only_deletes(batch));
                     }
                 }
+                failed
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(|failed, authority, _| {
+                if failed {
+                    // Entries counted as booked may not be: read the journals again.
+                    authority.journals = Journals::default();
+                }
+            }),
         );
     }
+}
+
+/// The outbox deletions of a decision's batch, to write when the decision itself was not.
+fn only_deletes(batch: itinera_core::store::WriteBatch) -> itinera_core::store::WriteBatch {
+    let mut deletes = itinera_core::store::WriteBatch::new();
+    for op in batch.into_operations() {
+        if let itinera_core::store::WriteOp::DeleteValue { key } = op {
+            if key.starts_with(OUTBOX_PREFIX) {
+                deletes.delete_value(&key);
+            }
+        }
+    }
+    deletes
 }
 
 /// Time to look at the shipped transfers again.
@@ -310,10 +519,32 @@ impl Authority {
 #[rtype(result = "()")]
 struct CheckTransfers;
 
+/// Decisions left pending by the last run, evaluated one document at a time.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct Recover {
+    pending: VecDeque<(DocumentId, Vec<OutboxEntry>)>,
+    started: Instant,
+    total: usize,
+}
+
 impl Actor for Authority {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.learn_field_logs();
+        let pending = self.pending_decisions();
+        let total = pending.iter().map(|(_, entries)| entries.len()).sum();
+        tracing::info!(
+            pending = total,
+            documents = pending.len(),
+            "authority started"
+        );
+        ctx.notify(Recover {
+            pending,
+            started: Instant::now(),
+            total,
+        });
         ctx.run_interval(TRANSFER_CHECK, |_, ctx| ctx.notify(CheckTransfers));
     }
 }
@@ -322,11 +553,48 @@ impl Handler<CommittedEvent> for Authority {
     type Result = ();
 
     fn handle(&mut self, event: CommittedEvent, ctx: &mut Self::Context) {
-        if !event.0.changed_content() {
+        let committed: &Committed = &event.0;
+        // The server's own commits are its decisions: nothing follows from them.
+        if !committed.changed_content() || committed.by_server_only() {
             return;
         }
-        let plan = self.evaluate(&event.0);
+        let Some(content) = committed.content.clone() else {
+            return;
+        };
+        let at = committed
+            .outbox
+            .as_ref()
+            .map_or_else(|| self.services.now_ms(), |entry| entry.at);
+        let mut plan = self.evaluate(&Evaluation {
+            document: committed.document,
+            kind: committed.kind,
+            content,
+            at,
+        });
+        if let Some(entry) = &committed.outbox {
+            plan.settles(entry.key.clone());
+        }
         self.carry_out(plan, ctx);
+    }
+}
+
+impl Handler<Recover> for Authority {
+    type Result = ();
+
+    fn handle(&mut self, mut recover: Recover, ctx: &mut Self::Context) {
+        let Some((id, entries)) = recover.pending.pop_front() else {
+            if recover.total > 0 {
+                tracing::info!(
+                    decisions = recover.total,
+                    elapsed_ms = recover.started.elapsed().as_millis() as u64,
+                    "recovered the pending decisions"
+                );
+            }
+            return;
+        };
+        let plan = self.recover(id, entries);
+        self.carry_out(plan, ctx);
+        ctx.notify(recover);
     }
 }
 

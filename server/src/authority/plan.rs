@@ -1,4 +1,5 @@
-//! The writes one evaluation of the authority decided, carried out one after another.
+//! The writes one evaluation of the authority decided, carried out one after another, and the
+//! outbox entries the evaluation settles.
 
 use itinera_core::DocumentId;
 use itinera_core::engine::ServerEdit;
@@ -16,6 +17,8 @@ pub struct Decision {
 #[derive(Debug, Default)]
 pub struct Plan {
     decisions: Vec<Decision>,
+    /// Outbox keys this evaluation decided.
+    settles: Vec<String>,
 }
 
 impl Plan {
@@ -33,13 +36,38 @@ impl Plan {
         });
     }
 
-    /// Whether nothing was decided.
-    pub fn is_empty(&self) -> bool {
-        self.decisions.is_empty()
+    /// The evaluation settles the outbox entry `key`: it is deleted with the last decision.
+    pub fn settles(&mut self, key: String) {
+        self.settles.push(key);
     }
 
-    /// The decisions, in order.
-    pub fn into_decisions(self) -> Vec<Decision> {
-        self.decisions
+    /// Whether nothing was decided and nothing settled.
+    pub fn is_empty(&self) -> bool {
+        self.decisions.is_empty() && self.settles.is_empty()
+    }
+
+    /// How many writes were decided.
+    pub fn len(&self) -> usize {
+        self.decisions.len()
+    }
+
+    /// The decisions, in order; the last one carries the deletion of the settled outbox
+    /// entries. With no decision, the deletion is the one write returned alone.
+    pub fn into_writes(self) -> (Vec<Decision>, Option<WriteBatch>) {
+        let mut decisions = self.decisions;
+        if self.settles.is_empty() {
+            return (decisions, None);
+        }
+        let mut deletes = WriteBatch::new();
+        for key in &self.settles {
+            deletes.delete_value(key);
+        }
+        match decisions.last_mut() {
+            Some(last) => {
+                last.with.extend(deletes);
+                (decisions, None)
+            }
+            None => (decisions, Some(deletes)),
+        }
     }
 }

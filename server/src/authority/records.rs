@@ -35,6 +35,12 @@ impl Records {
         Document::<R>::load(&bytes).ok()
     }
 
+    /// The user document `id` belongs to (its rep, owner, custodian, employee's user), as its
+    /// stored scope says.
+    pub fn owner_of(&self, id: &DocumentId) -> Option<String> {
+        self.store.meta(*id).ok()??.scope?.owner
+    }
+
     /// The last number used of a legal invoice number sequence.
     pub fn sequence(&self, key: &str) -> u64 {
         self.store

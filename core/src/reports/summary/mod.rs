@@ -35,7 +35,7 @@ mod ticket;
 use automerge::AutoCommit;
 use serde::{Deserialize, Serialize};
 
-pub use account::{AccountSummary, OpportunitySummary};
+pub use account::{AccountSummary, ContactSummary, OpportunitySummary};
 pub use booking::BookingSummary;
 pub use campaign::CampaignSummary;
 pub use catalog::{CatalogSummary, ItemSummary, KitNeed, TourSummary};
