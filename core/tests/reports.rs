@@ -236,6 +236,7 @@ fn journal_entry(lines: &[(&str, i64, i64)]) -> JournalEntry {
                 account: (*account).into(),
                 debit_minor: *debit,
                 credit_minor: *credit,
+                currency: String::new(),
             },
         );
     }
@@ -1293,19 +1294,28 @@ fn trial_balance_sums_every_period() {
         credit_minor: credit,
         balance_minor: balance,
     };
+    let accounts = vec![
+        line("1100", 200_000, 0, 200_000),
+        line("1200", 739_140, 200_000, 539_140),
+        line("4000", 0, 582_000, -582_000),
+        line("4670", 0, 157_140, -157_140),
+    ];
     assert_eq!(
         balance,
         TrialBalance {
             periods: vec!["2026-02".into(), "2026-03".into()],
-            accounts: vec![
-                line("1100", 200_000, 0, 200_000),
-                line("1200", 739_140, 200_000, 539_140),
-                line("4000", 0, 582_000, -582_000),
-                line("4670", 0, 157_140, -157_140),
-            ],
+            accounts: accounts.clone(),
             total_debit_minor: 939_140,
             total_credit_minor: 939_140,
             balanced: true,
+            // The seed's lines carry no currency (as lines booked before they did).
+            currencies: vec![CurrencyBalance {
+                currency: String::new(),
+                accounts,
+                total_debit_minor: 939_140,
+                total_credit_minor: 939_140,
+                balanced: true,
+            }],
         }
     );
 

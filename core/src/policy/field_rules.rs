@@ -434,7 +434,9 @@ mod tests {
     // role is ever given more.
     #[test]
     fn any_change_to_a_journal_or_an_index_is_the_servers() {
-        let (before, after) = edited(&Journal::default(), |journal| journal.locked = true);
+        let (before, after) = edited(&Journal::default(), |journal| {
+            journal.period = "2026-11".into();
+        });
         assert_eq!(
             check_fields(Kind::Journal, Some(&before), &after),
             Err(Refusal::ServerOnly {
@@ -466,6 +468,121 @@ mod tests {
     }
 
     #[test]
+    fn office_may_lock_a_period_but_not_unlock_it() {
+        let (open, locked) = edited(&Journal::default(), |journal| journal.locked = true);
+        assert_eq!(check_fields(Kind::Journal, Some(&open), &locked), Ok(()));
+        assert!(matches!(
+            check_fields(Kind::Journal, Some(&locked), &open),
+            Err(Refusal::Rule { .. })
+        ));
+    }
+
+    #[test]
+    fn a_booking_keeps_its_submission_time_and_its_cancellation() {
+        let submitted = Booking {
+            submitted_at: Some(100),
+            ..Default::default()
+        };
+        let (before, after) = edited(&submitted, |b| b.submitted_at = Some(5));
+        let refusal = check_fields(Kind::Booking, Some(&before), &after).expect_err("backdated");
+        assert!(refusal.to_string().contains("submitted_at"), "{refusal}");
+        let (before, withdrawn) = edited(&submitted, |b| b.submitted_at = None);
+        assert_eq!(
+            check_fields(Kind::Booking, Some(&before), &withdrawn),
+            Ok(())
+        );
+        let (before, seated) = edited(&submitted, |b| b.seating.received_at = Some(1));
+        assert!(matches!(
+            check_fields(Kind::Booking, Some(&before), &seated),
+            Err(Refusal::ServerOnly { .. })
+        ));
+        let cancelled = Booking {
+            cancelled_at: Some(7),
+            ..submitted
+        };
+        let (before, revived) = edited(&cancelled, |b| b.cancelled_at = None);
+        assert!(matches!(
+            check_fields(Kind::Booking, Some(&before), &revived),
+            Err(Refusal::Rule { .. })
+        ));
+    }
+
+    #[test]
+    fn only_head_office_sets_a_bookings_priority() {
+        let (before, after) = edited(&Booking::default(), |b| b.priority = 9);
+        let refusal = check_office_fields(Role::Sales, Kind::Booking, Some(&before), &after)
+            .expect_err("a rep may not");
+        assert_eq!(
+            refusal.to_string(),
+            "booking /priority: the priority in the seat queue is set by head office only"
+        );
+        assert_eq!(
+            check_office_fields(Role::Office, Kind::Booking, Some(&before), &after),
+            Ok(())
+        );
+        // Created with a priority: refused too.
+        assert!(check_office_fields(Role::Sales, Kind::Booking, None, &after).is_err());
+    }
+
+    #[test]
+    fn an_issue_date_must_be_a_date() {
+        let (before, after) = edited(&Invoice::default(), |i| {
+            i.issued_on = Some("2026-11-20T10:00:00Z".into());
+        });
+        let refusal = check_fields(Kind::Invoice, Some(&before), &after).expect_err("date-time");
+        assert_eq!(
+            refusal.to_string(),
+            "invoice /issued_on: \"2026-11-20T10:00:00Z\" is not a date; write it as YYYY-MM-DD \
+             (2026-11-20)"
+        );
+        let (before, after) = edited(&Invoice::default(), |i| {
+            i.issued_on = Some("2026-11-20".into());
+        });
+        assert_eq!(check_fields(Kind::Invoice, Some(&before), &after), Ok(()));
+    }
+
+    #[test]
+    fn an_invoice_is_credited_by_the_server_only() {
+        let posted = Invoice {
+            status: InvoiceStatus::Posted,
+            legal_number: Some("2026-A-000001".into()),
+            ..Default::default()
+        };
+        let (before, after) = edited(&posted, |i| i.status = InvoiceStatus::Credited);
+        assert!(matches!(
+            check_fields(Kind::Invoice, Some(&before), &after),
+            Err(Refusal::Rule { .. })
+        ));
+    }
+
+    #[test]
+    fn stock_movements_are_never_rewritten() {
+        let mut kit = StockLocation::default();
+        kit.post_movement(
+            crate::model::LogKey::new(1, "a"),
+            crate::model::StockMovement {
+                item: "water".into(),
+                quantity: 5,
+                reason: crate::model::MovementReason::Receipt,
+                reference: None,
+                actor: "olga".into(),
+                at: 1,
+            },
+        )
+        .expect("receipt");
+        let (before, after) = edited(&kit, |k| {
+            if let Some(m) = k
+                .movements
+                .get_mut(&crate::model::LogKey::new(1, "a").as_str().to_owned())
+            {
+                m.quantity = 50;
+            }
+        });
+        let refusal = check_fields(Kind::Stock, Some(&before), &after).expect_err("rewritten");
+        assert!(refusal.to_string().contains("never rewritten"), "{refusal}");
+    }
+
+    #[test]
     fn adding_an_alert_is_the_servers() {
         let (before, after) = edited(&Alerts::default(), |alerts| {
             alerts.alerts.insert(
@@ -479,6 +596,9 @@ mod tests {
                     status: AlertStatus::Open,
                     resolved_by: None,
                     resolved_at: None,
+                    finding: String::new(),
+                    cleared_at: None,
+                    owners: Default::default(),
                 },
             );
         });

@@ -1,8 +1,9 @@
-//! The trial balance: every ledger account's debits and credits over all journal periods.
+//! The trial balance: every ledger account's debits and credits over all journal periods, per
+//! currency (amounts in different currencies are never added).
 //!
-//! Balance is debit − credit (positive for a debit balance). The ledger is balanced when total
-//! debits equal total credits; the server writes only balanced entries, so `balanced: false`
-//! means a journal was written by something else or an entry was lost.
+//! Balance is debit − credit (positive for a debit balance). The ledger is balanced when debits
+//! equal credits in every currency; the server writes only balanced entries, so
+//! `balanced: false` means a journal was written by something else or an entry was lost.
 //!
 //! ```
 //! use itinera_core::DocumentId;
@@ -10,14 +11,18 @@
 //! use itinera_core::reports::{Summary, trial_balance};
 //!
 //! let mut entry = JournalEntry::default();
-//! entry.lines.insert("1".into(), JournalLine { account: "1200".into(), debit_minor: 127, credit_minor: 0 });
-//! entry.lines.insert("2".into(), JournalLine { account: "4000".into(), debit_minor: 0, credit_minor: 127 });
+//! let line = |account: &str, debit_minor, credit_minor| JournalLine {
+//!     account: account.into(), debit_minor, credit_minor, currency: "HUF".into(),
+//! };
+//! entry.lines.insert("1".into(), line("1200", 127, 0));
+//! entry.lines.insert("2".into(), line("4000", 0, 127));
 //! let mut journal = Journal { period: "2026-03".into(), ..Default::default() };
 //! journal.entries.append(LogKey::new(1, "server"), entry)?;
 //! let summaries = [(DocumentId::from_bytes([1; 16]), Summary::Journal((&journal).into()))];
 //! let balance = trial_balance(&summaries);
 //! assert!(balance.balanced);
 //! assert_eq!(balance.accounts[1].balance_minor, -127);
+//! assert_eq!(balance.currencies[0].currency, "HUF");
 //! # Ok::<(), itinera_core::model::DuplicateEntry>(())
 //! ```
 

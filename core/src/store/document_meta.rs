@@ -424,10 +424,10 @@ mod tests {
         assert_eq!(DocumentMeta::decode(&[]), Err(MetaDecodeError::Empty));
 
         let mut newer = good.clone();
-        newer[0] = 3;
+        newer[0] = 4;
         assert_eq!(
             DocumentMeta::decode(&newer),
-            Err(MetaDecodeError::UnknownVersion(3))
+            Err(MetaDecodeError::UnknownVersion(4))
         );
 
         assert_eq!(
@@ -506,6 +506,36 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_record_reads_without_guides() {
+        let scope = DocumentScope {
+            kind: Some(DocumentKind::Departure),
+            owner: Some("olga".into()),
+            ..DocumentScope::default()
+        };
+        let meta = DocumentMeta {
+            kind: Some("departure".into()),
+            scope: Some(scope),
+            ..sample()
+        };
+        // Version 3 with an empty guide count is version 2 plus one zero byte after the
+        // shares: drop it and say version 2.
+        let v3 = meta.encode();
+        let mut v2 = Vec::new();
+        v2.push(FORMAT_V2);
+        put_optional_text(&mut v2, meta.kind.as_deref());
+        put_optional_text(&mut v2, meta.creator.as_deref());
+        v2.push(1);
+        put_optional_text(&mut v2, Some("olga"));
+        put_optional_text(&mut v2, None);
+        v2.push(0);
+        put_varint(&mut v2, 0);
+        put_optional_text(&mut v2, None);
+        put_varint(&mut v2, 0);
+        v2.extend_from_slice(&v3[v2.len() + 1..]);
+        assert_eq!(DocumentMeta::decode(&v2), Ok(meta));
+    }
+
+    #[test]
     fn a_scope_round_trips() {
         let meta = DocumentMeta {
             kind: Some("stock".into()),
@@ -520,6 +550,7 @@ mod tests {
                 ],
                 subject: Some("ana".into()),
                 shared_with: ["ben".to_owned(), "olga".to_owned()].into(),
+                guides: ["gus".to_owned()].into(),
             }),
             title: "Tour kit 3".into(),
             ..sample()
@@ -543,6 +574,7 @@ mod tests {
             let scope = has_scope.then(|| DocumentScope {
                 kind: kind.as_deref().and_then(DocumentKind::parse),
                 owner,
+                guides: shared.clone(),
                 shared_with: shared,
                 ..DocumentScope::default()
             });
