@@ -597,6 +597,7 @@ async fn report(
             "guides" => serde_json::to_value(reports::guides(&summaries)),
             "invoices" => serde_json::to_value(reports::invoices(&summaries, now)),
             "trial-balance" => serde_json::to_value(reports::trial_balance(&summaries)),
+            "customers" => serde_json::to_value(reports::customers(&summaries)),
             other => {
                 return Err(error(
                     StatusCode::NOT_FOUND,
