@@ -180,10 +180,12 @@ fn a_confirmed_customer_keeps_their_seats_whatever_another_rep_does() {
     let waiting = his_booking.seating.waiting.unwrap_or_default();
     assert!(waiting.contains("15 more passenger"), "{waiting}");
     assert!(sofia_phone.run_until(WAIT, |d| confirmed(d, &hers)));
-    let dep = view(&server, &olga, &first);
-    assert_eq!(dep["seats_confirmed"], 15, "{dep}");
-    assert_eq!(dep["seats_waitlisted"], 15, "{dep}");
-    assert_eq!(dep["manifest"].as_object().map(|m| m.len()), Some(15));
+    eventually(&server, "15 seats confirmed and 15 waiting", || {
+        let dep = view(&server, &olga, &first);
+        dep["seats_confirmed"] == 15
+            && dep["seats_waitlisted"] == 15
+            && dep["manifest"].as_object().map(|m| m.len()) == Some(15)
+    });
 
     // Sofia withdraws her submission: her seats go to Sam's waiting passengers.
     edit::<Booking>(&mut sofia_phone, &hers, |b| b.submitted_at = None);
@@ -247,6 +249,7 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
         k.post_movement(LogKey::new(2, "gus"), movement(-5, 2, "gus"))
             .expect("consume");
     });
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&kit)));
     let open_negative = |server: &TestServer| {
         alerts(server, &olga)
             .into_iter()
@@ -292,6 +295,7 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
         k.post_movement(LogKey::new(4, "gus"), movement(-12, 4, "gus"))
             .expect("consume");
     });
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&kit)));
     eventually(&server, "a second episode", || {
         open_negative(&server)
             .iter()
@@ -316,10 +320,10 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
 #[test]
 fn a_transfer_counts_once_at_each_end() {
     let data = DataDir::new("transfers");
-    let olga = user_with_token(&data, "olga", "office", &[]);
-    let gus = user_with_token(&data, "gus", "guide", &[]);
-    let server = TestServer::start(&data, &[]);
     let (depot, kit, transfer) = (new_id(20), new_id(21), new_id(22));
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[&format!("stock:{kit}")]);
+    let server = TestServer::start(&data, &[]);
     let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
     let mut stocked = StockLocation {
         name: "Depot".into(),
@@ -415,7 +419,15 @@ fn a_transfer_counts_once_at_each_end() {
         phone
             .reconnect(&server.sync_url(), &gus)
             .expect("reconnect");
-        assert!(phone.run_until(WAIT, |d| d.acknowledged(&kit) && d.acknowledged(&transfer)));
+        let synced = phone.run_until(WAIT, |d| d.acknowledged(&kit) && d.acknowledged(&transfer));
+        let (kit_synced, transfer_synced) =
+            (phone.acknowledged(&kit), phone.acknowledged(&transfer));
+        assert!(
+            synced,
+            "{:?} kit {kit_synced} transfer {transfer_synced}\n{}",
+            phone.errors,
+            server.log()
+        );
     }
     for phone in &mut phones {
         assert!(
@@ -722,6 +734,7 @@ fn guides_answers_conflicts_and_access_by_assignment() {
             )
             .expect("answer");
     });
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&log)));
     edit::<Departure>(&mut office, &second, |d| {
         if let Some(a) = d.assignments.get_mut("a-1") {
             a.status = AssignmentStatus::Accepted;

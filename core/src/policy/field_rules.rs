@@ -351,13 +351,19 @@ fn journal_lock(before: Option<&AutoCommit>, after: &AutoCommit) -> Result<(), R
 }
 
 /// Stock movements are a ledger: appended, never rewritten or removed, so the counters can
-/// always be recounted from them.
+/// always be recounted from them. Who posted a movement and when may differ after a merge
+/// (the same receipt posted on two phones); what it moves may not.
 fn stock_movements(before: Option<&StockLocation>, after: &StockLocation) -> Result<(), Refusal> {
     let Some(before) = before else {
         return Ok(());
     };
+    // What a movement says: two phones posting the same receipt under the same key at once
+    // differ in who and when only, and merge into one movement.
+    let substance = |m: &crate::model::StockMovement| {
+        (m.item.clone(), m.quantity, m.reason, m.reference.clone())
+    };
     for (key, movement) in before.movements.iter() {
-        if after.movements.get(key) != Some(movement) {
+        if after.movements.get(key).map(substance) != Some(substance(movement)) {
             return Err(Refusal::Rule {
                 kind: Kind::Stock,
                 path: FieldPath::root().key("movements").key(key),
