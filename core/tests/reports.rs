@@ -1562,3 +1562,27 @@ fn a_summary_does_not_grow_with_history() {
     assert_eq!(long_fields, short_fields);
     assert_eq!(long_len, short_len + 2);
 }
+
+/// Each report gives the same answer over only the kinds it reads (what the server hands it)
+/// as over every summary.
+#[test]
+fn every_report_reads_only_its_kinds() {
+    let all = seed();
+    let only = |name: &str| -> Vec<(DocumentId, Summary)> {
+        let kinds = kinds_read(name).unwrap_or_else(|| panic!("{name} is a report"));
+        all.iter()
+            .filter(|(_, summary)| kinds.contains(&summary.kind()))
+            .cloned()
+            .collect()
+    };
+    let now = 40 * 86_400_000;
+    assert_eq!(pipeline(&only("pipeline"), now), pipeline(&all, now));
+    assert_eq!(conversion(&only("conversion")), conversion(&all));
+    assert_eq!(revenue(&only("revenue"), 2_500), revenue(&all, 2_500));
+    assert_eq!(stock(&only("stock"), now), stock(&all, now));
+    assert_eq!(guides(&only("guides")), guides(&all));
+    assert_eq!(invoices(&only("invoices"), now), invoices(&all, now));
+    assert_eq!(trial_balance(&only("trial-balance")), trial_balance(&all));
+    assert_eq!(customers(&only("customers")), customers(&all));
+    assert_eq!(kinds_read("sync-health"), None);
+}

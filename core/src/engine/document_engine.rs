@@ -691,10 +691,14 @@ impl DocumentEngine {
                     self.creator = Some(author.user.clone());
                 }
             }
-            // The server's own writes are validated too, but for the per-user indexes: the
-            // indexer writes typed entries only, and checking an index whole on every entry
-            // cost time in proportion to the square of the user's documents.
-            None if self.scope.kind == Some(DocumentKind::Index) => {}
+            // The server's own writes are validated too, but for the per-user indexes and the
+            // journals: the indexer and the authority write typed entries only, and checking
+            // such a document whole on every entry cost time in proportion to the square of
+            // its entries (a user's documents, a month's ledger).
+            None if matches!(
+                self.scope.kind,
+                Some(DocumentKind::Index | DocumentKind::Journal)
+            ) => {}
             None => {
                 crate::document::validate(&candidate)?;
             }

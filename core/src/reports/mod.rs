@@ -88,6 +88,30 @@ pub use summary::{
 pub use sync_health::{DeviceHealth, DeviceStatus, SILENT_AFTER_MS, SyncHealthReport, sync_health};
 pub use trial_balance::{CurrencyBalance, LedgerBalance, TrialBalance, trial_balance};
 
+/// The kinds of summaries the report named `report` (as the REST API names it: `pipeline`,
+/// `trial-balance`…) reads; a report handed only these gives what it gives over everything.
+/// `None` for a name that is no report over summaries.
+pub fn kinds_read(report: &str) -> Option<&'static [crate::model::DocumentKind]> {
+    use crate::model::DocumentKind as K;
+    Some(match report {
+        "pipeline" => &[K::Account],
+        "conversion" => &[K::Account, K::Lead, K::Campaign],
+        "revenue" => &[
+            K::Booking,
+            K::Departure,
+            K::Invoice,
+            K::Catalog,
+            K::Employee,
+        ],
+        "stock" => &[K::Stock, K::Departure, K::Catalog],
+        "guides" => &[K::Departure, K::Employee],
+        "invoices" => &[K::Invoice, K::Account],
+        "trial-balance" => &[K::Journal],
+        "customers" => &[K::Booking, K::Ticket],
+        _ => return None,
+    })
+}
+
 /// The prefix of the keys under which a store keeps documents' summaries.
 pub const SUMMARY_PREFIX: &str = "summary:";
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::{ActorId, AutoCommit};
 use itinera_core::engine::ServerEdit;
 use itinera_core::model::{
-    Account, AlertRule, AlertSeverity, Booking, BookingStatus, Departure, Lead, PurchaseSummary,
+    Account, AlertRule, AlertSeverity, BookingStatus, Departure, Lead, PurchaseSummary,
 };
 use itinera_core::reports::AccountSummary;
 use itinera_core::rules::{self, CompanyDuplicate, Finding};
@@ -197,7 +197,7 @@ pub fn purchase_history(
     let mut history = PurchaseSummary::default();
     let mut departures: BTreeMap<DocumentId, Option<Departure>> = BTreeMap::new();
     for booking_id in relations.bookings_of_account(&account) {
-        let Some(booking) = records.load::<Booking>(booking_id) else {
+        let Some(booking) = records.booking(booking_id) else {
             continue;
         };
         let status = decided.get(booking_id).copied().unwrap_or(booking.status);

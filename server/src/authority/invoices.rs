@@ -9,10 +9,12 @@
 
 use std::collections::BTreeMap;
 
+use automerge::ReadDoc;
+use automerge::transaction::Transactable;
 use itinera_core::DocumentId;
 use itinera_core::engine::{EditError, ServerEdit};
 use itinera_core::model::{
-    AlertRule, AlertSeverity, DocumentKind, Invoice, InvoiceStatus, Journal, JournalEntry, LogKey,
+    AlertRule, AlertSeverity, DocumentKind, Invoice, InvoiceStatus, JournalEntry,
 };
 use itinera_core::rules::{self, Finding};
 use itinera_core::store::WriteBatch;
@@ -215,23 +217,37 @@ fn book(
         by_period.entry(target).or_default().push((key, entry));
     }
     for (period, entries) in by_period {
-        let journal_id = journal_document_id(&period);
-        let edit = ServerEdit::record(move |journal: &mut Journal| {
-            journal.period.clone_from(&period);
-            for (key, entry) in entries {
-                if journal.entries.get(&key).is_none() {
-                    journal
-                        .entries
-                        .append(LogKey::from_stored(key), entry)
-                        .map_err(|err| EditError::Invalid(err.to_string()))?;
-                }
-            }
-            Ok(true)
-        })
-        .or_create(DocumentKind::Journal);
-        plan.edit(journal_id, edit);
+        plan.edit(
+            journal_document_id(&period),
+            append_entries(period, entries),
+        );
     }
     waiting
+}
+
+/// Appends `entries` to the journal of `period` (created if missing), each under its key unless
+/// it is there already. Written entry by entry rather than through the whole record: a month's
+/// journal holds thousands of entries, and reading them all for each invoice would cost time in
+/// proportion to the square of a busy month.
+fn append_entries(period: String, entries: Vec<(String, JournalEntry)>) -> ServerEdit {
+    ServerEdit::new(move |doc| {
+        let stored: Option<String> =
+            autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "period").ok();
+        if stored.as_deref() != Some(period.as_str()) {
+            autosurgeon::reconcile_prop(doc, automerge::ROOT, "period", &period)?;
+        }
+        let log = match doc.get(automerge::ROOT, "entries")? {
+            Some((automerge::Value::Object(automerge::ObjType::Map), log)) => log,
+            _ => doc.put_object(automerge::ROOT, "entries", automerge::ObjType::Map)?,
+        };
+        for (key, entry) in entries {
+            if doc.get(&log, key.as_str())?.is_none() {
+                autosurgeon::reconcile_prop(doc, &log, key.as_str(), &entry)?;
+            }
+        }
+        Ok(())
+    })
+    .or_create(DocumentKind::Journal)
 }
 
 fn number_of(invoice: &Invoice) -> &str {

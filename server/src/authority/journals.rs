@@ -61,9 +61,4 @@ impl Journals {
             known.entries.insert(key.to_owned());
         }
     }
-
-    /// Forgets `period` (a write to it failed, or office locked it): read again when needed.
-    pub fn forget(&mut self, period: &str) {
-        self.periods.remove(period);
-    }
 }

@@ -57,7 +57,9 @@ const TRANSFER_GRACE_MS: i64 = 3 * 24 * 3_600_000;
 /// How often shipped transfers are looked at again (they age without anyone touching them).
 const TRANSFER_CHECK: Duration = Duration::from_secs(3_600);
 
-/// The kinds whose committed events must carry the document: the ones the rules read.
+/// The kinds whose committed events must carry the document: the ones the rules read. Not the
+/// journals: only the server writes their entries, office only locks a period, and carrying a
+/// month's journal with each of the server's entries would copy it each time.
 pub fn reads_content(kind: Option<DocumentKind>) -> bool {
     matches!(
         kind,
@@ -68,7 +70,6 @@ pub fn reads_content(kind: Option<DocumentKind>) -> bool {
                 | DocumentKind::Employee
                 | DocumentKind::Stock
                 | DocumentKind::Invoice
-                | DocumentKind::Journal
                 | DocumentKind::Account
                 | DocumentKind::Lead
                 | DocumentKind::Transfer
@@ -179,15 +180,6 @@ impl Authority {
                     invoices::decide_invoice(&mut books, id, &invoice, e.at, &mut plan);
                 }
             }
-            Some(DocumentKind::Journal) => {
-                if let Some(journal) = e.record::<Journal>() {
-                    // Office locked the period: read it again when booking.
-                    self.journals.forget(&journal.period);
-                    let findings = rules::unbalanced_entries(&id, &journal);
-                    let rules = [AlertRule::UnbalancedLedger];
-                    alerts::record_findings(&self.records, id, &rules, findings, e.at, &mut plan);
-                }
-            }
             Some(DocumentKind::Account) => customers::decide_account(
                 &self.records,
                 &mut self.relations,
@@ -274,7 +266,7 @@ impl Authority {
         let bookings: Vec<(DocumentId, Booking)> = self
             .relations
             .bookings_of(&id)
-            .filter_map(|booking| Some((*booking, self.records.load::<Booking>(booking)?)))
+            .filter_map(|booking| Some((*booking, self.records.booking(booking)?)))
             .filter(|(_, booking)| parse_reference(&booking.departure).ok() == Some(id))
             .collect();
         seats::decide_departure(&self.records, id, departure, &bookings, at, plan)
@@ -304,7 +296,7 @@ impl Authority {
     fn histories(&self, decided: &BTreeMap<DocumentId, BookingStatus>, plan: &mut Plan) {
         let accounts: BTreeSet<DocumentId> = decided
             .keys()
-            .filter_map(|booking| self.records.load::<Booking>(booking))
+            .filter_map(|booking| self.records.booking(booking))
             .filter_map(|booking| parse_reference(&booking.account).ok())
             .collect();
         for account in accounts {
@@ -435,63 +427,90 @@ impl Authority {
             None => Plan::default(),
         };
         for entry in entries {
-            plan.settles(entry.key);
+            plan.settles(entry);
         }
         plan
     }
 
-    /// Writes the decisions one after another, and takes no other event until they are
-    /// durable, so that each decision sees the previous ones. The last write deletes the
-    /// outbox entries the plan settles; if it cannot be made (the change it decided on was
-    /// superseded), they are deleted on their own, unless the store failed: then they stay
-    /// for the next start.
+    /// Writes the decisions of one evaluation, and takes no other event until they are durable,
+    /// so that each evaluation sees the previous ones. The writes of one evaluation go to the
+    /// hub together (in order, so two edits of one document apply in order) and the store
+    /// writer commits them in one transaction where it can: one fsync per decision rather than
+    /// one per document it changes. The last write deletes the outbox entries the evaluation
+    /// settles. If a write fails for want of the store, the entries are written back, so the
+    /// next start decides again; a write made moot by a newer change (superseded) settles them
+    /// all the same, since that change has its own entry.
     fn carry_out(&mut self, plan: Plan, ctx: &mut Context<Self>) {
         if plan.is_empty() {
             return;
         }
+        let settled: Vec<OutboxEntry> = plan.settled().to_vec();
         let (decisions, alone) = plan.into_writes();
         let writer = self.services.writer.clone();
         if let Some(deletes) = alone {
             writer.write_detached(deletes);
             return;
         }
-        let hub = self.hub.clone();
+        let written: Vec<DocumentId> = decisions.iter().map(|d| d.document).collect();
+        let answers: Vec<_> = decisions
+            .into_iter()
+            .map(|decision| {
+                let document = decision.document;
+                let edit = EditDocument {
+                    with: decision.with,
+                    ..EditDocument::by_server(document, decision.edit)
+                };
+                (document, self.hub.send(edit))
+            })
+            .collect();
         ctx.wait(
             async move {
                 let mut failed = false;
-                let count = decisions.len();
-                for (n, decision) in decisions.into_iter().enumerate() {
-                    let document = decision.document;
-                    let settles = (n + 1 == count).then(|| decision.with.clone());
-                    let edit = EditDocument {
-                        with: decision.with,
-                        ..EditDocument::by_server(document, decision.edit)
-                    };
-                    let outcome = hub.send(edit).await;
-                    let kept_for_restart = match &outcome {
-                        Ok(Ok(_)) => false,
-                        Ok(Err(EditError::Superseded(_))) => false,
+                let mut store_failed = false;
+                let count = answers.len();
+                for (n, (document, answer)) in answers.into_iter().enumerate() {
+                    match answer.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(EditError::Superseded(_))) => {
+                            if n + 1 == count {
+                                // The deletions rode on it: write them on their own.
+                                let mut deletes = itinera_core::store::WriteBatch::new();
+                                for entry in &settled {
+                                    deletes.delete_value(&entry.key);
+                                }
+                                writer.write_detached(deletes);
+                            }
+                        }
                         Ok(Err(err)) => {
                             failed = true;
+                            store_failed |= matches!(err, EditError::Store(_) | EditError::Unavailable);
                             tracing::error!(%document, error = %err, "authority decision not written");
-                            matches!(err, EditError::Store(_) | EditError::Unavailable)
                         }
                         Err(err) => {
                             failed = true;
+                            store_failed = true;
                             tracing::error!(%document, error = %err, "authority could not reach the hub");
-                            true
                         }
-                    };
-                    if let (Some(batch), false, false) =
-                        (settles, matches!(outcome, Ok(Ok(_))), kept_for_restart)
-                    {
-                        writer.write_detached(only_deletes(batch));
                     }
+                }
+                if store_failed && !settled.is_empty() {
+                    // Its deletions may have ridden on a write that succeeded: put the entries
+                    // back, so the next start decides again.
+                    let mut restore = itinera_core::store::WriteBatch::new();
+                    for entry in &settled {
+                        restore.put_value(&entry.key, entry.value());
+                    }
+                    writer.write_detached(restore);
                 }
                 failed
             }
             .into_actor(self)
-            .map(|failed, authority, _| {
+            .map(move |failed, authority, _| {
+                // A booking written here is read from the store next time, until its committed
+                // event (queued behind events that arrived meanwhile) refreshes it.
+                for document in written {
+                    authority.records.booking_changed(document, None);
+                }
                 if failed {
                     // Entries counted as booked may not be: read the journals again.
                     authority.journals = Journals::default();
@@ -499,19 +518,6 @@ impl Authority {
             }),
         );
     }
-}
-
-/// The outbox deletions of a decision's batch, to write when the decision itself was not.
-fn only_deletes(batch: itinera_core::store::WriteBatch) -> itinera_core::store::WriteBatch {
-    let mut deletes = itinera_core::store::WriteBatch::new();
-    for op in batch.into_operations() {
-        if let itinera_core::store::WriteOp::DeleteValue { key } = op {
-            if key.starts_with(OUTBOX_PREFIX) {
-                deletes.delete_value(&key);
-            }
-        }
-    }
-    deletes
 }
 
 /// Time to look at the shipped transfers again.
@@ -554,8 +560,20 @@ impl Handler<CommittedEvent> for Authority {
 
     fn handle(&mut self, event: CommittedEvent, ctx: &mut Self::Context) {
         let committed: &Committed = &event.0;
+        if committed.kind == Some(DocumentKind::Booking) && committed.changed_content() {
+            let booking = committed
+                .content
+                .as_deref()
+                .and_then(|doc| autosurgeon::hydrate::<_, Booking>(doc).ok());
+            self.records.booking_changed(committed.document, booking);
+        }
         // The server's own commits are its decisions: nothing follows from them.
         if !committed.changed_content() || committed.by_server_only() {
+            return;
+        }
+        if committed.kind == Some(DocumentKind::Journal) {
+            // Office locked a period: the journals are read again when booking.
+            self.journals = Journals::default();
             return;
         }
         let Some(content) = committed.content.clone() else {
@@ -572,7 +590,7 @@ impl Handler<CommittedEvent> for Authority {
             at,
         });
         if let Some(entry) = &committed.outbox {
-            plan.settles(entry.key.clone());
+            plan.settles(entry.clone());
         }
         self.carry_out(plan, ctx);
     }
@@ -594,6 +612,14 @@ impl Handler<Recover> for Authority {
         };
         let plan = self.recover(id, entries);
         self.carry_out(plan, ctx);
+        let left = recover.pending.len();
+        if left > 0 && left % 1_000 == 0 {
+            tracing::info!(
+                documents_left = left,
+                elapsed_ms = recover.started.elapsed().as_millis() as u64,
+                "recovering pending decisions"
+            );
+        }
         ctx.notify(recover);
     }
 }

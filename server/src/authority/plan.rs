@@ -2,7 +2,7 @@
 //! outbox entries the evaluation settles.
 
 use itinera_core::DocumentId;
-use itinera_core::engine::ServerEdit;
+use itinera_core::engine::{OutboxEntry, ServerEdit};
 use itinera_core::store::WriteBatch;
 
 /// One decision: a server edit of a document, and writes durable in the same transaction.
@@ -17,8 +17,8 @@ pub struct Decision {
 #[derive(Debug, Default)]
 pub struct Plan {
     decisions: Vec<Decision>,
-    /// Outbox keys this evaluation decided.
-    settles: Vec<String>,
+    /// Outbox entries this evaluation decided.
+    settles: Vec<OutboxEntry>,
 }
 
 impl Plan {
@@ -36,9 +36,14 @@ impl Plan {
         });
     }
 
-    /// The evaluation settles the outbox entry `key`: it is deleted with the last decision.
-    pub fn settles(&mut self, key: String) {
-        self.settles.push(key);
+    /// The evaluation settles the outbox entry `entry`: it is deleted with the last decision.
+    pub fn settles(&mut self, entry: OutboxEntry) {
+        self.settles.push(entry);
+    }
+
+    /// The outbox entries the evaluation settles.
+    pub fn settled(&self) -> &[OutboxEntry] {
+        &self.settles
     }
 
     /// Whether nothing was decided and nothing settled.
@@ -59,8 +64,8 @@ impl Plan {
             return (decisions, None);
         }
         let mut deletes = WriteBatch::new();
-        for key in &self.settles {
-            deletes.delete_value(key);
+        for entry in &self.settles {
+            deletes.delete_value(&entry.key);
         }
         match decisions.last_mut() {
             Some(last) => {

@@ -588,16 +588,19 @@ async fn report(
     let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
     let name = name.into_inner();
     let body = web::block(move || -> Result<Json, ApiError> {
-        let summaries = read_model.summaries();
+        let kinds = reports::kinds_read(&name)
+            .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no report named {name:?}")))?;
+        let summaries = read_model.report_input(kinds);
+        let summaries = summaries.as_slice();
         let value = match name.as_str() {
-            "pipeline" => serde_json::to_value(reports::pipeline(&summaries, now)),
-            "conversion" => serde_json::to_value(reports::conversion(&summaries)),
-            "revenue" => serde_json::to_value(reports::revenue(&summaries, guide_cost)),
-            "stock" => serde_json::to_value(reports::stock(&summaries, now)),
-            "guides" => serde_json::to_value(reports::guides(&summaries)),
-            "invoices" => serde_json::to_value(reports::invoices(&summaries, now)),
-            "trial-balance" => serde_json::to_value(reports::trial_balance(&summaries)),
-            "customers" => serde_json::to_value(reports::customers(&summaries)),
+            "pipeline" => serde_json::to_value(reports::pipeline(summaries, now)),
+            "conversion" => serde_json::to_value(reports::conversion(summaries)),
+            "revenue" => serde_json::to_value(reports::revenue(summaries, guide_cost)),
+            "stock" => serde_json::to_value(reports::stock(summaries, now)),
+            "guides" => serde_json::to_value(reports::guides(summaries)),
+            "invoices" => serde_json::to_value(reports::invoices(summaries, now)),
+            "trial-balance" => serde_json::to_value(reports::trial_balance(summaries)),
+            "customers" => serde_json::to_value(reports::customers(summaries)),
             other => {
                 return Err(error(
                     StatusCode::NOT_FOUND,
