@@ -579,7 +579,7 @@ mod tests {
         let (before, after) = edited(&kit, |k| {
             if let Some(m) = k
                 .movements
-                .get_mut(&crate::model::LogKey::new(1, "a").as_str().to_owned())
+                .get_mut(crate::model::LogKey::new(1, "a").as_str())
             {
                 m.quantity = 50;
             }

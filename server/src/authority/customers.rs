@@ -19,17 +19,26 @@ use super::alerts::record_findings;
 use super::records::Records;
 use super::relations::{Relations, parse_reference};
 
+/// What the account decision reads and keeps besides the account.
+pub struct Customers<'a> {
+    pub records: &'a Records,
+    pub relations: &'a mut Relations,
+    /// The company's phone region.
+    pub region: Option<&'a str>,
+    /// The server's actor, whose edits of an archived account are not "edits after archive".
+    pub server: &'a ActorId,
+}
+
 /// Findings about account `id` and the accounts it duplicates.
 pub fn decide_account(
-    records: &Records,
-    relations: &mut Relations,
-    region: Option<&str>,
-    server: &ActorId,
+    customers: &mut Customers<'_>,
     id: DocumentId,
     content: AutoCommit,
     now: i64,
     plan: &mut Plan,
 ) {
+    let (records, region, server) = (customers.records, customers.region, customers.server);
+    let relations = &mut *customers.relations;
     let Ok(mut doc) = Document::<Account>::from_automerge(content) else {
         return;
     };

@@ -180,16 +180,21 @@ impl Authority {
                     invoices::decide_invoice(&mut books, id, &invoice, e.at, &mut plan);
                 }
             }
-            Some(DocumentKind::Account) => customers::decide_account(
-                &self.records,
-                &mut self.relations,
-                self.rules.region(),
-                &self.services.actor,
-                id,
-                (*e.content).clone(),
-                e.at,
-                &mut plan,
-            ),
+            Some(DocumentKind::Account) => {
+                let mut customers = customers::Customers {
+                    records: &self.records,
+                    relations: &mut self.relations,
+                    region: self.rules.region(),
+                    server: &self.services.actor,
+                };
+                customers::decide_account(
+                    &mut customers,
+                    id,
+                    (*e.content).clone(),
+                    e.at,
+                    &mut plan,
+                );
+            }
             Some(DocumentKind::Lead) => {
                 customers::decide_lead(&self.records, id, (*e.content).clone(), e.at, &mut plan);
             }
