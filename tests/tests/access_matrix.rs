@@ -107,8 +107,9 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         };
     };
     match (role, kind) {
-        // Head office: everything, but the ledger and the indexes are the server's to write.
-        ("admin" | "office", K::Journal | K::Index) => Read,
+        // Head office: everything, but the indexes are the server's to write (and of the
+        // ledger, office writes only the lock of a period).
+        ("admin" | "office", K::Index) => Read,
         ("admin" | "office", _) => Write,
         // Sales reps: their customers and sales; the catalog, departures and campaigns to sell.
         ("sales", K::Catalog | K::Departure | K::Campaign) => Read,
@@ -119,8 +120,11 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         },
         ("sales", K::Lead | K::Booking | K::Invoice | K::Ticket) if relation == Own => Write,
         ("sales" | "guide", K::Index) if relation == Own => Read,
+        // Their own copy of the alerts about their records.
+        ("sales" | "guide", K::Alerts) if relation == Own => Read,
         ("sales", _) => Nothing,
-        // Guides: their departures (read), field logs and kits (write), their employee record.
+        // Guides: their departures (read), field logs and kits (write), their employee record;
+        // assigned, not granted, is the same (the authority scenarios check it).
         ("guide", K::Departure) if relation == Granted => Read,
         ("guide", K::FieldLog | K::Transfer) if relation == Granted => Write,
         ("guide", K::Stock) if relation != Other => Write,
