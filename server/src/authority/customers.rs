@@ -246,12 +246,13 @@ pub fn purchase_history(
         history.revenue_minor = *revenue;
     }
     if current.purchase_summary != history {
+        // Only the field the server owns is written: reconciling the whole account would
+        // overwrite (and so settle) a conflict two reps left in another field.
         plan.edit(
             account,
-            ServerEdit::record(move |a: &mut Account| {
-                let changed = a.purchase_summary != history;
-                a.purchase_summary = history;
-                Ok(changed)
+            ServerEdit::new(move |doc| {
+                autosurgeon::reconcile_prop(doc, automerge::ROOT, "purchase_summary", &history)?;
+                Ok(())
             }),
         );
     }

@@ -36,18 +36,23 @@ pub fn decide_departure(
         let (submission, on) = (booking.submitted_at, booking.departure.clone());
         plan.edit(
             *booking_id,
-            ServerEdit::record(move |b: &mut Booking| {
+            ServerEdit::new(move |doc| {
                 // Decided on the booking as it was read; a newer submission or move is decided
                 // by its own evaluation.
-                if b.submitted_at != submission || b.departure != on {
+                let now: Booking = autosurgeon::hydrate(&*doc)?;
+                if now.submitted_at != submission || now.departure != on {
                     return Err(EditError::Superseded(
                         "the booking changed meanwhile".into(),
                     ));
                 }
-                let changed = b.status != status || b.seating != seating;
-                b.status = status;
-                b.seating = seating;
-                Ok(changed)
+                // Only the server's fields: the rep's fields keep any conflict they hold.
+                if now.status != status {
+                    autosurgeon::reconcile_prop(doc, automerge::ROOT, "status", status)?;
+                }
+                if now.seating != seating {
+                    autosurgeon::reconcile_prop(doc, automerge::ROOT, "seating", &seating)?;
+                }
+                Ok(())
             }),
         );
     }
