@@ -103,7 +103,7 @@ pub fn kinds_read(report: &str) -> Option<&'static [crate::model::DocumentKind]>
             K::Catalog,
             K::Employee,
         ],
-        "stock" => &[K::Stock, K::Departure, K::Catalog],
+        "stock" => &[K::Stock, K::Departure, K::Catalog, K::Employee],
         "guides" => &[K::Departure, K::Employee],
         "invoices" => &[K::Invoice, K::Account],
         "trial-balance" => &[K::Journal],
