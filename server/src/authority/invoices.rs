@@ -25,7 +25,6 @@ use super::company_rules::CompanyRules;
 use super::journals::Journals;
 use super::records::Records;
 use super::relations::parse_reference;
-use crate::server_documents::journal_document_id;
 
 /// What the invoice decision reads besides the invoice.
 pub struct Books<'a> {
@@ -217,10 +216,7 @@ fn book(
         by_period.entry(target).or_default().push((key, entry));
     }
     for (period, entries) in by_period {
-        plan.edit(
-            journal_document_id(&period),
-            append_entries(period, entries),
-        );
+        plan.journal(period, entries);
     }
     waiting
 }
@@ -229,7 +225,7 @@ fn book(
 /// it is there already. Written entry by entry rather than through the whole record: a month's
 /// journal holds thousands of entries, and reading them all for each invoice would cost time in
 /// proportion to the square of a busy month.
-fn append_entries(period: String, entries: Vec<(String, JournalEntry)>) -> ServerEdit {
+pub fn append_entries(period: String, entries: Vec<(String, JournalEntry)>) -> ServerEdit {
     ServerEdit::new(move |doc| {
         let stored: Option<String> =
             autosurgeon::hydrate_prop(&*doc, automerge::ROOT, "period").ok();

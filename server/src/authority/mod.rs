@@ -42,7 +42,7 @@ use itinera_core::rules::{self, CalendarError};
 use itinera_core::{DocumentId, DocumentKind, Record};
 
 pub use company_rules::CompanyRules;
-pub use plan::Plan;
+pub use plan::{Deferred, Plan};
 
 use self::journals::Journals;
 use self::records::Records;
@@ -106,6 +106,8 @@ pub struct Authority {
     relations: Relations,
     rules: CompanyRules,
     journals: Journals,
+    /// Journal entries held back while recovering (`None` when not recovering).
+    deferred: Option<Deferred>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -128,6 +130,7 @@ impl Authority {
             relations,
             rules,
             journals: Journals::default(),
+            deferred: None,
         })
     }
 
@@ -525,6 +528,26 @@ impl Authority {
     }
 }
 
+/// How many journal entries recovery gathers before writing them.
+const DEFERRED_ENTRIES: usize = 500;
+
+impl Authority {
+    /// Writes the journal entries recovery held back, after `plan`'s own writes.
+    fn flush_deferred(&mut self, plan: &mut Plan) {
+        let Some(deferred) = self.deferred.take() else {
+            return;
+        };
+        let held = deferred.into_plan();
+        let (decisions, alone) = held.into_writes();
+        for decision in decisions {
+            plan.with(decision.document, decision.edit, decision.with);
+        }
+        if let Some(deletes) = alone {
+            self.services.writer.write_detached(deletes);
+        }
+    }
+}
+
 /// Time to look at the shipped transfers again.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -615,7 +638,16 @@ impl Handler<Recover> for Authority {
             }
             return;
         };
-        let plan = self.recover(id, entries);
+        let mut plan = self.recover(id, entries);
+        if plan.books() {
+            let deferred = self.deferred.get_or_insert_with(Deferred::default);
+            deferred.take_from(&mut plan);
+            if deferred.len() >= DEFERRED_ENTRIES || recover.pending.is_empty() {
+                self.flush_deferred(&mut plan);
+            }
+        } else if recover.pending.is_empty() {
+            self.flush_deferred(&mut plan);
+        }
         self.carry_out(plan, ctx);
         let left = recover.pending.len();
         if left > 0 && left % 1_000 == 0 {
