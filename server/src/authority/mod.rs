@@ -642,7 +642,7 @@ impl Handler<Recover> for Authority {
         if plan.books() {
             let deferred = self.deferred.get_or_insert_with(Deferred::default);
             deferred.take_from(&mut plan);
-            if deferred.len() >= DEFERRED_ENTRIES || recover.pending.is_empty() {
+            if deferred.waiting() >= DEFERRED_ENTRIES || recover.pending.is_empty() {
                 self.flush_deferred(&mut plan);
             }
         } else if recover.pending.is_empty() {

@@ -40,7 +40,7 @@ pub struct Deferred {
 
 impl Deferred {
     /// How many journal entries wait.
-    pub fn len(&self) -> usize {
+    pub fn waiting(&self) -> usize {
         self.entries
     }
 
@@ -101,11 +101,6 @@ impl Plan {
     /// Whether nothing was decided and nothing settled.
     pub fn is_empty(&self) -> bool {
         self.decisions.is_empty() && self.settles.is_empty() && self.journal.is_empty()
-    }
-
-    /// How many writes were decided.
-    pub fn len(&self) -> usize {
-        self.decisions.len()
     }
 
     /// The decisions, in order; the last one carries the deletion of the settled outbox
