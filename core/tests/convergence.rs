@@ -298,6 +298,7 @@ impl RandomEdit for Journal {
                         account: "1200".into(),
                         debit_minor: op.number,
                         credit_minor: 0,
+                        currency: String::new(),
                     },
                 );
                 entry.lines.insert(
@@ -306,6 +307,7 @@ impl RandomEdit for Journal {
                         account: "4000".into(),
                         debit_minor: 0,
                         credit_minor: op.number,
+                        currency: String::new(),
                     },
                 );
                 let _ = self.entries.append(w.log_key(op), entry);
@@ -458,6 +460,9 @@ impl RandomEdit for Alerts {
                     status: AlertStatus::Open,
                     resolved_by: None,
                     resolved_at: None,
+                    finding: String::new(),
+                    cleared_at: None,
+                    owners: Default::default(),
                 });
             }
             _ => {

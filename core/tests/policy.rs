@@ -56,6 +56,7 @@ fn mine(kind: Option<DocumentKind>) -> DocumentScope {
         locations: vec![granted_location()],
         subject: Some(USER.into()),
         shared_with: BTreeSet::new(),
+        guides: BTreeSet::new(),
     }
 }
 
@@ -69,7 +70,25 @@ fn theirs(kind: Option<DocumentKind>) -> DocumentScope {
         locations: vec![other_location()],
         subject: Some(OTHER.into()),
         shared_with: BTreeSet::new(),
+        guides: BTreeSet::new(),
     }
+}
+
+#[test]
+fn an_assigned_guide_sees_the_departure_and_writes_its_log_without_a_grant() {
+    let gia = Principal::new("gia", Role::Guide);
+    let mut scope = theirs(Some(DocumentKind::Departure));
+    assert_eq!(access(&gia, &scope), Access::None);
+    scope.guides.insert("gia".into());
+    assert_eq!(access(&gia, &scope), Access::Read);
+    scope.kind = Some(DocumentKind::FieldLog);
+    assert_eq!(access(&gia, &scope), Access::Write);
+    let ben = Principal::new("ben", Role::Guide);
+    assert_eq!(
+        access(&ben, &scope),
+        Access::None,
+        "only the guides assigned"
+    );
 }
 
 #[test]
@@ -86,7 +105,7 @@ fn access_table_covers_every_role_and_kind() {
         (K::FieldLog, [(W, W), (W, W), (N, N), (W, N)]),
         (K::Booking, [(W, W), (W, W), (W, N), (N, N)]),
         (K::Invoice, [(W, W), (W, W), (W, N), (N, N)]),
-        (K::Journal, [(R, R), (R, R), (N, N), (N, N)]),
+        (K::Journal, [(W, W), (W, W), (N, N), (N, N)]),
         (K::Employee, [(W, W), (W, W), (N, N), (R, N)]),
         (K::Hr, [(W, W), (W, W), (N, N), (N, N)]),
         (K::Account, [(W, W), (W, W), (W, N), (N, N)]),
@@ -94,7 +113,7 @@ fn access_table_covers_every_role_and_kind() {
         (K::Campaign, [(W, W), (W, W), (R, R), (N, N)]),
         (K::Ticket, [(W, W), (W, W), (W, N), (N, N)]),
         (K::Index, [(R, R), (R, R), (R, N), (R, N)]),
-        (K::Alerts, [(R, R), (R, R), (N, N), (N, N)]),
+        (K::Alerts, [(R, R), (R, R), (R, N), (R, N)]),
     ];
     let kinds: Vec<K> = table.iter().map(|(kind, _)| *kind).collect();
     assert_eq!(kinds, K::ALL, "the table lists every kind once, in order");
@@ -635,13 +654,17 @@ fn a_posted_invoice_is_frozen() {
 }
 
 #[test]
-fn a_posted_invoice_may_be_credited_and_a_draft_edited() {
+fn a_posted_invoice_is_credited_by_its_credit_note_and_a_draft_edited() {
     let office = principal(Role::Office);
     let (before, after) = changed(&posted_invoice(), |invoice| {
         invoice.status = InvoiceStatus::Credited;
         Ok(())
     });
-    assert_eq!(check(&office, Some(&before), &after, "office"), Ok(()));
+    let refusal = check(&office, Some(&before), &after, "office").expect_err("by hand");
+    assert!(
+        refusal.to_string().contains("credit note is posted"),
+        "{refusal}"
+    );
 
     let draft = Invoice {
         provisional_number: "PHONE7-0002".into(),
@@ -915,6 +938,9 @@ fn open_alert() -> Alerts {
             status: AlertStatus::Open,
             resolved_by: None,
             resolved_at: None,
+            finding: String::new(),
+            cleared_at: None,
+            owners: Default::default(),
         },
     );
     alerts
@@ -946,12 +972,29 @@ fn the_alerts_are_the_servers_office_resolves_them_through_the_api() {
 #[test]
 fn nobody_writes_the_journal_or_an_index() {
     let (before, after) = changed(&Journal::default(), |journal| {
-        journal.locked = true;
+        journal.period = "2026-11".into();
         Ok(())
     });
     assert!(matches!(
         check(&principal(Role::Admin), Some(&before), &after, "server"),
+        Err(Refusal::ServerOnly { .. })
+    ));
+    // Office locks a period; nobody else may, and nobody unlocks one.
+    let (open, locked) = changed(&Journal::default(), |journal| {
+        journal.locked = true;
+        Ok(())
+    });
+    assert_eq!(
+        check(&principal(Role::Office), Some(&open), &locked, "server"),
+        Ok(())
+    );
+    assert!(matches!(
+        check(&principal(Role::Sales), Some(&open), &locked, "server"),
         Err(Refusal::Forbidden { .. })
+    ));
+    assert!(matches!(
+        check(&principal(Role::Office), Some(&locked), &open, "server"),
+        Err(Refusal::Rule { .. })
     ));
     let index = UserIndex {
         user: USER.into(),

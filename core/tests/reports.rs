@@ -236,6 +236,7 @@ fn journal_entry(lines: &[(&str, i64, i64)]) -> JournalEntry {
                 account: (*account).into(),
                 debit_minor: *debit,
                 credit_minor: *credit,
+                currency: String::new(),
             },
         );
     }
@@ -1293,19 +1294,28 @@ fn trial_balance_sums_every_period() {
         credit_minor: credit,
         balance_minor: balance,
     };
+    let accounts = vec![
+        line("1100", 200_000, 0, 200_000),
+        line("1200", 739_140, 200_000, 539_140),
+        line("4000", 0, 582_000, -582_000),
+        line("4670", 0, 157_140, -157_140),
+    ];
     assert_eq!(
         balance,
         TrialBalance {
             periods: vec!["2026-02".into(), "2026-03".into()],
-            accounts: vec![
-                line("1100", 200_000, 0, 200_000),
-                line("1200", 739_140, 200_000, 539_140),
-                line("4000", 0, 582_000, -582_000),
-                line("4670", 0, 157_140, -157_140),
-            ],
+            accounts: accounts.clone(),
             total_debit_minor: 939_140,
             total_credit_minor: 939_140,
             balanced: true,
+            // The seed's lines carry no currency (as lines booked before they did).
+            currencies: vec![CurrencyBalance {
+                currency: String::new(),
+                accounts,
+                total_debit_minor: 939_140,
+                total_credit_minor: 939_140,
+                balanced: true,
+            }],
         }
     );
 
@@ -1551,4 +1561,28 @@ fn a_summary_does_not_grow_with_history() {
     // 10 → 160, one more digit each.
     assert_eq!(long_fields, short_fields);
     assert_eq!(long_len, short_len + 2);
+}
+
+/// Each report gives the same answer over only the kinds it reads (what the server hands it)
+/// as over every summary.
+#[test]
+fn every_report_reads_only_its_kinds() {
+    let all = seed();
+    let only = |name: &str| -> Vec<(DocumentId, Summary)> {
+        let kinds = kinds_read(name).unwrap_or_else(|| panic!("{name} is a report"));
+        all.iter()
+            .filter(|(_, summary)| kinds.contains(&summary.kind()))
+            .cloned()
+            .collect()
+    };
+    let now = 40 * 86_400_000;
+    assert_eq!(pipeline(&only("pipeline"), now), pipeline(&all, now));
+    assert_eq!(conversion(&only("conversion")), conversion(&all));
+    assert_eq!(revenue(&only("revenue"), 2_500), revenue(&all, 2_500));
+    assert_eq!(stock(&only("stock"), now), stock(&all, now));
+    assert_eq!(guides(&only("guides")), guides(&all));
+    assert_eq!(invoices(&only("invoices"), now), invoices(&all, now));
+    assert_eq!(trial_balance(&only("trial-balance")), trial_balance(&all));
+    assert_eq!(customers(&only("customers")), customers(&all));
+    assert_eq!(kinds_read("sync-health"), None);
 }

@@ -58,6 +58,35 @@ pub struct ServerConfig {
     /// Whether a reverse proxy stands in front: a client's address (for the login limits) is
     /// then the last one in `X-Forwarded-For`, the one the proxy appended.
     pub behind_proxy: bool,
+    /// How the authority keeps the company's books and lists.
+    pub company: CompanySettings,
+}
+
+/// The company's conventions the authority decides by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompanySettings {
+    /// The IANA time zone the company keeps its books in (`Europe/Budapest`): an invoice's
+    /// legal year and a journal period follow the day there.
+    pub time_zone: String,
+    /// The invoice number series the company uses (`A`, `CN` for credit notes…); an invoice
+    /// posted in another series gets no legal number and an alert.
+    pub invoice_series: Vec<String>,
+    /// The ISO 3166 region a phone number written without a country code is read in (`HU`).
+    pub phone_region: String,
+    /// An issue or payment date more than this many days before the server receives it needs
+    /// office's approval before it is numbered or booked.
+    pub backdate_limit_days: i64,
+}
+
+impl Default for CompanySettings {
+    fn default() -> Self {
+        Self {
+            time_zone: "Europe/Budapest".into(),
+            invoice_series: vec![String::new(), "A".into(), "B".into(), "CN".into()],
+            phone_region: "HU".into(),
+            backdate_limit_days: 60,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -84,6 +113,7 @@ impl Default for ServerConfig {
             max_sessions_per_user: 32,
             index_title_quiet: Duration::from_secs(60),
             behind_proxy: false,
+            company: CompanySettings::default(),
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum Error {
     /// The TLS certificate or key could not be used.
     #[error("TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The configuration is not usable; the text says which setting and why.
+    #[error("configuration: {0}")]
+    Config(String),
     /// The store writer has stopped (the server is shutting down).
     #[error("the store writer has stopped")]
     WriterStopped,

@@ -111,6 +111,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     let engine = EngineConfig {
         carry_content: authority::reads_content,
         history: Some(Arc::new(history_budget::UserHistory::default())),
+        decides: authority::decides,
         ..EngineConfig::new(PeerId::new(config.peer_id.clone()), actor.clone())
     };
     let services = Arc::new(Services {
@@ -137,8 +138,9 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
 }
 
 /// Subscribes the read model, the indexer and the authority (on a thread of its own) to the
-/// committed events; returns the authority's thread.
-fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Arbiter {
+/// committed events; returns the authority's thread. The company's settings are checked here
+/// (an unknown time zone stops the server with its name).
+fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Result<Arbiter> {
     let read_model = services.read_model.clone();
     services
         .events
@@ -149,14 +151,11 @@ fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Arbite
         .subscribe_committed(indexer.clone().recipient());
     services.events.subscribe_users(indexer.recipient());
     let authority_thread = Arbiter::new();
-    let authority = {
-        let (services, hub) = (services.clone(), hub.clone());
-        Authority::start_in_arbiter(&authority_thread.handle(), move |_| {
-            Authority::new(services, hub)
-        })
-    };
+    let authority = Authority::new(services.clone(), hub.clone())
+        .map_err(|err| Error::Config(err.to_string()))?;
+    let authority = Authority::start_in_arbiter(&authority_thread.handle(), move |_| authority);
     services.events.subscribe_committed(authority.recipient());
-    authority_thread
+    Ok(authority_thread)
 }
 
 /// Moves the server's documents from the ids older stores kept them under, removing those a
@@ -227,7 +226,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
-    let authority_thread = start_subscribers(&services, &hub);
+    let authority_thread = start_subscribers(&services, &hub)?;
     if !repaired.is_empty() {
         let edit = server_documents::raise_alerts(repaired, services.now_ms());
         hub.do_send(actors::EditDocument::by_server(

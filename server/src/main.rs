@@ -55,7 +55,7 @@ enum Command {
     /// Create the data folder (mode 0700) and its first admin; print a token for them.
     Init(InitArgs),
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users: in a stopped server's data folder, or with --server through a running one.
     User {
         #[command(flatten)]
@@ -181,6 +181,23 @@ struct ServeArgs {
     /// Worker threads [default: one per core].
     #[arg(long, env = "ITINERA_WORKERS")]
     workers: Option<usize>,
+    /// The IANA time zone the company keeps its books in.
+    #[arg(long, env = "ITINERA_TIME_ZONE", default_value = "Europe/Budapest")]
+    time_zone: String,
+    /// The invoice number series in use, comma-separated (an empty item is the unnamed series).
+    #[arg(
+        long,
+        env = "ITINERA_INVOICE_SERIES",
+        default_value = ",A,B,CN",
+        value_delimiter = ','
+    )]
+    invoice_series: Vec<String>,
+    /// The region (ISO 3166, such as HU) phone numbers without a country code are read in.
+    #[arg(long, env = "ITINERA_PHONE_REGION", default_value = "HU")]
+    phone_region: String,
+    /// Issue and payment dates older than this many days need office's approval.
+    #[arg(long, env = "ITINERA_BACKDATE_LIMIT_DAYS", default_value_t = 60)]
+    backdate_limit_days: i64,
 }
 
 /// How the admin commands reach a running server.
@@ -371,7 +388,7 @@ fn run(cli: Cli) -> Result<(), OperationError> {
     let now = SystemClock.now_ms();
     match cli.command {
         Command::Init(args) => init(&context, args, now),
-        Command::Serve(args) => serve(&context, args),
+        Command::Serve(args) => serve(&context, *args),
         Command::User { remote, command } => user(&context.accounts(&remote)?, command, now),
         Command::Token { remote, command } => token(&context.accounts(&remote)?, command, now),
         Command::Audit { remote, limit } => show_audit(&context.accounts(&remote)?, limit),
@@ -477,6 +494,12 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
                     "TLS needs both a certificate (tls_cert) and its key (tls_key)".into(),
                 ));
             }
+        },
+        company: itinera_server::config::CompanySettings {
+            time_zone: args.time_zone,
+            invoice_series: args.invoice_series,
+            phone_region: args.phone_region,
+            backdate_limit_days: args.backdate_limit_days,
         },
         ..defaults
     };

@@ -1,19 +1,71 @@
 //! The read model: every document's report summary, in memory, kept current by the committed
 //! events and loaded from the store (where each commit also writes its summary) at start-up.
 //! Reports run over it without reading a document.
+//!
+//! Summaries are kept per kind, and each report reads a shared snapshot of only the kinds it
+//! reads ([`ReadModel::report_input`]): a snapshot is built once after a change of one of its
+//! kinds and then shared by every report until the next one, so a report over 100,000 records
+//! copies nothing.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use itinera_core::DocumentId;
 use itinera_core::engine::Committed;
+use itinera_core::model::DocumentKind;
 use itinera_core::reports::Summary;
 use itinera_core::store::{DocumentStore, StoreResult};
+
+/// Summaries in report order: one kind after another, as [`ReadModel::report_input`] asked.
+pub type ReportInput = Arc<Vec<(DocumentId, Summary)>>;
+
+#[derive(Debug, Default)]
+struct Kept {
+    /// Every summary, by document.
+    all: HashMap<DocumentId, Summary>,
+    /// The documents of each kind.
+    by_kind: HashMap<DocumentKind, HashMap<DocumentId, Summary>>,
+    /// Snapshots of sets of kinds, dropped when one of their kinds changes.
+    snapshots: HashMap<Vec<DocumentKind>, ReportInput>,
+}
+
+impl Kept {
+    fn put(&mut self, id: DocumentId, summary: Option<Summary>) {
+        let old = match &summary {
+            Some(summary) => self.all.insert(id, summary.clone()),
+            None => self.all.remove(&id),
+        };
+        if let Some(old) = old {
+            let kind = old.kind();
+            if let Some(of_kind) = self.by_kind.get_mut(&kind) {
+                of_kind.remove(&id);
+            }
+            self.changed(kind);
+        }
+        if let Some(summary) = summary {
+            let kind = summary.kind();
+            self.by_kind.entry(kind).or_default().insert(id, summary);
+            self.changed(kind);
+        }
+    }
+
+    fn changed(&mut self, kind: DocumentKind) {
+        self.snapshots.retain(|kinds, _| !kinds.contains(&kind));
+    }
+
+    fn snapshot(&self, kinds: &[DocumentKind]) -> Vec<(DocumentId, Summary)> {
+        kinds
+            .iter()
+            .filter_map(|kind| self.by_kind.get(kind))
+            .flat_map(|of_kind| of_kind.iter().map(|(id, summary)| (*id, summary.clone())))
+            .collect()
+    }
+}
 
 /// The summaries of every document that has one.
 #[derive(Debug, Default)]
 pub struct ReadModel {
-    summaries: RwLock<HashMap<DocumentId, Summary>>,
+    kept: RwLock<Kept>,
 }
 
 impl ReadModel {
@@ -26,7 +78,7 @@ impl ReadModel {
 
     /// Adds every summary the store holds (after the demo company was seeded, say).
     pub fn load_from(&self, store: &dyn DocumentStore) -> StoreResult<()> {
-        let mut summaries = HashMap::new();
+        let mut summaries = Vec::new();
         for (key, bytes) in store.values_with_prefix(itinera_core::reports::SUMMARY_PREFIX)? {
             let Some(id) = key
                 .strip_prefix(itinera_core::reports::SUMMARY_PREFIX)
@@ -35,16 +87,16 @@ impl ReadModel {
                 continue;
             };
             match serde_json::from_slice::<Summary>(&bytes) {
-                Ok(summary) => {
-                    summaries.insert(id, summary);
-                }
+                Ok(summary) => summaries.push((id, summary)),
                 Err(err) => {
                     tracing::warn!(document = %id, error = %err, "report summary unreadable")
                 }
             }
         }
-        if let Ok(mut current) = self.summaries.write() {
-            current.extend(summaries);
+        if let Ok(mut kept) = self.kept.write() {
+            for (id, summary) in summaries {
+                kept.put(id, Some(summary));
+            }
         }
         Ok(())
     }
@@ -54,31 +106,24 @@ impl ReadModel {
         if !committed.changed_content() {
             return;
         }
-        if let Ok(mut summaries) = self.summaries.write() {
-            match &committed.summary {
-                Some(summary) => {
-                    summaries.insert(committed.document, summary.clone());
-                }
-                None => {
-                    summaries.remove(&committed.document);
-                }
-            }
+        if let Ok(mut kept) = self.kept.write() {
+            kept.put(committed.document, committed.summary.clone());
         }
     }
 
     /// Adds or replaces one summary (the start-up backfill of documents stored without one).
     pub fn insert(&self, id: DocumentId, summary: Summary) {
-        if let Ok(mut summaries) = self.summaries.write() {
-            summaries.insert(id, summary);
+        if let Ok(mut kept) = self.kept.write() {
+            kept.put(id, Some(summary));
         }
     }
 
-    /// Every summary, for a report.
+    /// Every summary (a copy: reports take [`Self::report_input`] instead).
     pub fn summaries(&self) -> Vec<(DocumentId, Summary)> {
-        self.summaries
+        self.kept
             .read()
-            .map(|summaries| {
-                summaries
+            .map(|kept| {
+                kept.all
                     .iter()
                     .map(|(id, summary)| (*id, summary.clone()))
                     .collect()
@@ -88,6 +133,77 @@ impl ReadModel {
 
     /// The summary of one document.
     pub fn summary(&self, id: &DocumentId) -> Option<Summary> {
-        self.summaries.read().ok()?.get(id).cloned()
+        self.kept.read().ok()?.all.get(id).cloned()
+    }
+
+    /// The summaries of `kinds`, shared: built after a change of one of them, then handed to
+    /// every report that asks until the next change.
+    pub fn report_input(&self, kinds: &[DocumentKind]) -> ReportInput {
+        if let Ok(kept) = self.kept.read() {
+            if let Some(snapshot) = kept.snapshots.get(kinds) {
+                return snapshot.clone();
+            }
+        }
+        let Ok(mut kept) = self.kept.write() else {
+            return Arc::default();
+        };
+        if let Some(snapshot) = kept.snapshots.get(kinds) {
+            return snapshot.clone();
+        }
+        let snapshot: ReportInput = Arc::new(kept.snapshot(kinds));
+        kept.snapshots.insert(kinds.to_vec(), snapshot.clone());
+        snapshot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use itinera_core::model::{LeadStatus, TicketPriority, TicketStatus};
+    use itinera_core::reports::{LeadSummary, TicketSummary};
+
+    fn lead() -> Summary {
+        Summary::Lead(LeadSummary {
+            source: "fair".into(),
+            campaign: None,
+            status: LeadStatus::New,
+            owner: "sam".into(),
+            converted_to: None,
+        })
+    }
+
+    #[test]
+    fn a_snapshot_is_shared_until_one_of_its_kinds_changes() {
+        let model = ReadModel::default();
+        let (a, b) = (
+            DocumentId::from_bytes([1; 16]),
+            DocumentId::from_bytes([2; 16]),
+        );
+        model.insert(a, lead());
+        let first = model.report_input(&[DocumentKind::Lead]);
+        assert_eq!(first.len(), 1);
+        assert!(Arc::ptr_eq(
+            &first,
+            &model.report_input(&[DocumentKind::Lead])
+        ));
+        // Another kind changes: the snapshot stays.
+        let ticket = TicketSummary {
+            status: TicketStatus::Open,
+            priority: TicketPriority::Normal,
+            account: String::new(),
+            opened_at: None,
+            resolved_at: None,
+        };
+        model.insert(b, Summary::Ticket(ticket));
+        assert!(Arc::ptr_eq(
+            &first,
+            &model.report_input(&[DocumentKind::Lead])
+        ));
+        // One of its kinds changes: a new one.
+        model.insert(b, lead());
+        let second = model.report_input(&[DocumentKind::Lead]);
+        assert_eq!(second.len(), 2);
+        assert_eq!(model.report_input(&[DocumentKind::Ticket]).len(), 0);
+        assert_eq!(model.summaries().len(), 2);
     }
 }

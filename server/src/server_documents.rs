@@ -1,5 +1,6 @@
 //! The documents the server keeps for itself, under reserved ids derived from their names: the
-//! company's `alerts`, the ledger's `journal:{yyyy-mm}`, and each user's `index/{user}`.
+//! company's `alerts`, each user's `alerts:{user}` and `index:{user}`, and the ledger's
+//! `journal:{yyyy-mm}`.
 //!
 //! Their ids have a shape no client makes ([`DocumentId::named`]); the server refuses any
 //! client's creation of a document of that shape, so nobody can hold one before the server
@@ -9,13 +10,18 @@
 
 use itinera_core::DocumentId;
 use itinera_core::engine::ServerEdit;
-use itinera_core::model::{AlertRule, AlertSeverity, Alerts, DocumentKind};
+use itinera_core::model::{AlertRule, AlertSeverity, AlertStatus, Alerts, DocumentKind};
 use itinera_core::rules::Finding;
 use itinera_core::store::{DocumentMeta, DocumentStore, StoreResult, WriteBatch};
 
 /// The company's alerts document.
 pub fn alerts_document_id() -> DocumentId {
     DocumentId::named(ALERTS)
+}
+
+/// A user's copy of the alerts about their records (`alerts:{user}`).
+pub fn user_alerts_document_id(user: &str) -> DocumentId {
+    DocumentId::named(&format!("alerts:{user}"))
 }
 
 /// The journal of one period (`2026-11`).
@@ -119,4 +125,23 @@ pub fn raise_alerts(findings: Vec<Finding>, now: i64) -> ServerEdit {
         Ok(true)
     })
     .or_create(DocumentKind::Alerts)
+}
+
+/// The server's edit that sets the status of alert `key` in an alerts document (the company's
+/// or a user's copy), stamping who and when; a key the document does not hold is
+/// [`EditError::NotFound`](itinera_core::engine::EditError::NotFound).
+pub fn set_alert_status(key: String, status: AlertStatus, by: String, at: i64) -> ServerEdit {
+    ServerEdit::record(move |alerts: &mut Alerts| {
+        let alert = alerts
+            .alerts
+            .get_mut(&key)
+            .ok_or(itinera_core::engine::EditError::NotFound)?;
+        if alert.status == status {
+            return Ok(false);
+        }
+        alert.status = status;
+        alert.resolved_by = Some(by);
+        alert.resolved_at = Some(at);
+        Ok(true)
+    })
 }

@@ -76,7 +76,7 @@ fn main() {
         })
         .collect();
     let seats = time(1_000, || {
-        rules::decide_seats(&departure_id, &departure, &bookings)
+        rules::decide_seats(&departure_id, &departure, &bookings, 1_000)
     });
     let mut account = Account {
         name: "Lakeside".into(),
@@ -226,6 +226,7 @@ fn main() {
         "guides",
         "invoices",
         "trial-balance",
+        "customers",
         "sync-health",
     ] {
         let mut times: Vec<Duration> = (0..5)

@@ -2,6 +2,7 @@
 //! interfaces only. The tests live in `tests/tests/`; this library holds what they share.
 
 pub mod crash_loop;
+pub mod decision_crash_loop;
 pub mod device;
 pub mod js;
 pub mod postgres;

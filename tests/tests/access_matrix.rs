@@ -107,9 +107,10 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         };
     };
     match (role, kind) {
-        // Head office: everything, but the ledger, the indexes and the alerts are the server's
-        // to write (office resolves alerts through the API, which stamps who and when).
-        ("admin" | "office", K::Journal | K::Index | K::Alerts) => Read,
+        // Head office: everything, but the indexes and the alerts are the server's to write
+        // (office resolves alerts through the API, which stamps who and when; of the ledger,
+        // office writes only the lock of a period).
+        ("admin" | "office", K::Index | K::Alerts) => Read,
         ("admin" | "office", _) => Write,
         // Sales reps: their customers and sales; the catalog, departures and campaigns to sell.
         ("sales", K::Catalog | K::Departure | K::Campaign) => Read,
@@ -120,8 +121,11 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         },
         ("sales", K::Lead | K::Booking | K::Invoice | K::Ticket) if relation == Own => Write,
         ("sales" | "guide", K::Index) if relation == Own => Read,
+        // Their own copy of the alerts about their records.
+        ("sales" | "guide", K::Alerts) if relation == Own => Read,
         ("sales", _) => Nothing,
-        // Guides: their departures (read), field logs and kits (write), their employee record.
+        // Guides: their departures (read), field logs and kits (write), their employee record;
+        // assigned, not granted, is the same (the authority scenarios check it).
         ("guide", K::Departure) if relation == Granted => Read,
         ("guide", K::FieldLog | K::Transfer) if relation == Granted => Write,
         ("guide", K::Stock) if relation != Other => Write,
@@ -312,7 +316,8 @@ fn probe(kind: Kind, tag: &str) -> serde_json::Value {
         K::Booking => serde_json::json!({ "channel": tag }),
         K::Invoice => serde_json::json!({ "customer": tag }),
         K::Ticket => serde_json::json!({ "subject": tag }),
-        K::Journal => serde_json::json!({ "period": tag }),
+        // Of the ledger, head office writes only the lock of a period.
+        K::Journal => serde_json::json!({ "locked": true }),
         K::Index => serde_json::json!({ "user": tag }),
         K::Alerts => serde_json::json!({ "alerts": { tag: {
             "rule": "low_stock", "severity": "info", "document": "x", "message": "probe",

@@ -1,4 +1,5 @@
-//! The Python bindings, generated from the built library, run a rep's scenario against the real
+//! The Python bindings, generated from the built library, run a rep's scenarios (their records,
+//! and the server's decisions as their two devices see them) against the real
 //! server (`mobile/python/tests`, unittest).
 
 use std::process::Command;
@@ -40,5 +41,5 @@ fn the_python_sdk_runs_a_reps_scenario_against_the_server() {
         "python tests failed:\n{report}\nserver log:\n{}",
         server.log()
     );
-    assert!(report.contains("Ran 2 tests"), "{report}");
+    assert!(report.contains("Ran 3 tests"), "{report}");
 }

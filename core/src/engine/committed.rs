@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use automerge::{AutoCommit, ChangeHash};
 
+use super::OutboxEntry;
 use crate::DocumentId;
 use crate::model::DocumentKind;
 use crate::policy::DocumentScope;
@@ -56,6 +57,9 @@ pub struct Committed {
     pub summary: Option<Summary>,
     /// The document as committed, for kinds the engine was asked to carry it for.
     pub content: Option<Arc<AutoCommit>>,
+    /// The decision this commit is waiting for, written in the same transaction, for kinds
+    /// the engine was told the server decides: the decision deletes it.
+    pub outbox: Option<OutboxEntry>,
 }
 
 impl Committed {

@@ -7,8 +7,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use super::history;
 use super::{
-    Author, Committed, EditError, EditId, EnginePeer, HistoryBudget, Input, Output, ServerEdit,
-    SessionId, WriteFailed, WriteId,
+    Author, Committed, EditError, EditId, EnginePeer, HistoryBudget, Input, OutboxEntry, Output,
+    ServerEdit, SessionId, WriteFailed, WriteId,
 };
 use crate::DocumentId;
 use crate::model::DocumentKind;
@@ -52,6 +52,9 @@ pub struct EngineConfig {
     /// Each user's budget of history over time; `None` holds messages to the per-message
     /// limits only.
     pub history: Option<Arc<dyn HistoryBudget>>,
+    /// For which kinds a user's commit needs a decision of the server: the commit's write then
+    /// also writes an [`OutboxEntry`], and its committed event names it.
+    pub decides: fn(Option<DocumentKind>) -> bool,
 }
 
 impl EngineConfig {
@@ -66,6 +69,7 @@ impl EngineConfig {
             clients_may_create: true,
             carry_content: |_| false,
             history: None,
+            decides: |_| false,
         }
     }
 }
@@ -115,6 +119,7 @@ struct InFlight {
     scope: DocumentScope,
     title: String,
     summary: Option<crate::reports::Summary>,
+    outbox: Option<OutboxEntry>,
 }
 
 /// One document and everyone syncing it, on the server: the rule that nothing is acknowledged
@@ -365,9 +370,18 @@ impl DocumentEngine {
         let summary = crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
+        let mut outbox = None;
         if heads == self.durable_heads {
             batch.update_meta(self.id, meta);
         } else {
+            if (self.config.decides)(self.scope.kind)
+                && self.authors.iter().any(|author| *author != Author::Server)
+            {
+                // The need for a decision is durable with the change itself.
+                let entry = OutboxEntry::new(self.id, &heads, self.now);
+                batch.put_value(&entry.key, entry.value());
+                outbox = Some(entry);
+            }
             let changes = self.sync.save_after(&self.durable_heads);
             batch.append_changes(self.id, changes, meta);
             if let Some(summary) = &summary {
@@ -386,6 +400,7 @@ impl DocumentEngine {
             scope: self.scope.clone(),
             title: self.title.clone(),
             summary,
+            outbox,
         });
         self.outputs.push(Output::Write { write, batch });
     }
@@ -427,6 +442,7 @@ impl DocumentEngine {
             title: done.title,
             summary: done.summary,
             content,
+            outbox: done.outbox,
         })));
         for pending in done.pending {
             if let Pending::Answer(edit_id) = pending {
@@ -709,10 +725,14 @@ impl DocumentEngine {
                     self.creator = Some(author.user.clone());
                 }
             }
-            // The server's own writes are validated too, but for the per-user indexes: the
-            // indexer writes typed entries only, and checking an index whole on every entry
-            // cost time in proportion to the square of the user's documents.
-            None if self.scope.kind == Some(DocumentKind::Index) => {}
+            // The server's own writes are validated too, but for the per-user indexes and the
+            // journals: the indexer and the authority write typed entries only, and checking
+            // such a document whole on every entry cost time in proportion to the square of
+            // its entries (a user's documents, a month's ledger).
+            None if matches!(
+                self.scope.kind,
+                Some(DocumentKind::Index | DocumentKind::Journal)
+            ) => {}
             None => {
                 crate::document::validate(&candidate)?;
             }

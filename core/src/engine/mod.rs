@@ -38,6 +38,7 @@ mod document_engine;
 mod engine_peer;
 mod history;
 mod input;
+mod outbox;
 mod output;
 mod server_edit;
 
@@ -46,5 +47,6 @@ pub use document_engine::{DocumentEngine, EngineConfig, MAX_ERROR_CHARS, StoredD
 pub use engine_peer::{EnginePeer, SessionId};
 pub use history::{HistoryBudget, MAX_CHANGES_PER_MESSAGE, MAX_NEW_ACTORS_PER_MESSAGE};
 pub use input::{EditId, Input, WriteFailed, WriteId};
+pub use outbox::{OUTBOX_PREFIX, OutboxEntry};
 pub use output::Output;
 pub use server_edit::{EditError, ServerEdit};

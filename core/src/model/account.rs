@@ -174,6 +174,18 @@ record! {
         pub bookings: i64,
         pub revenue_minor: i64,
         pub last_booking_at: Option<i64>,
+        /// The currency of `revenue_minor`: the one most of the revenue is in.
+        #[autosurgeon(missing = "Default::default")]
+        pub currency: String,
+        /// Revenue of confirmed bookings per currency, in minor units.
+        #[autosurgeon(missing = "Default::default")]
+        pub revenue_by_currency: BTreeMap<String, i64>,
+        /// When the last trip (a confirmed booking's departure) starts or started, unix ms.
+        #[autosurgeon(missing = "Default::default")]
+        pub last_trip_at: Option<i64>,
+        /// That departure's id.
+        #[autosurgeon(missing = "Default::default")]
+        pub last_trip_departure: Option<String>,
     }
 }
 

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use autosurgeon::{Hydrate, Reconcile};
 
 use super::shape::{record, string_enum};
-use super::{DocumentKind, Record};
+use super::{DocumentKind, Record, Set};
 
 string_enum! {
     /// The rule an alert comes from (DOMAIN.md, rules a merge cannot keep).
@@ -22,6 +22,9 @@ string_enum! {
         ArchivedReference = "archived_reference",
         /// A client held a document at an id the server keeps for its own documents.
         ReservedIdTaken = "reserved_id_taken",
+        DuplicateAccount = "duplicate_account",
+        DatePastLimit = "date_past_limit",
+        LateJournalEntry = "late_journal_entry",
     }
 }
 
@@ -48,12 +51,18 @@ string_enum! {
 }
 
 record! {
-    /// The authority's findings (`alerts`); office acknowledges and resolves them.
+    /// The authority's findings (`alerts`); office acknowledges and resolves them. The same
+    /// record is each user's copy of the alerts about their records (`alerts:{user}`), which
+    /// their phone reads.
     #[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate)]
     pub struct Alerts {
-        /// Alerts by alert id (deterministic from rule and subject, so a finding raised twice
-        /// is one alert).
+        /// Alerts by alert id: the finding's key and the episode (`<finding>#2`), so a
+        /// condition that holds is one alert however often it is found, and one that comes
+        /// back after it cleared is a new one.
         pub alerts: BTreeMap<String, Alert>,
+        /// The user whose copy this is; `None` for the company's alerts.
+        #[autosurgeon(missing = "Default::default")]
+        pub for_user: Option<String>,
     }
 }
 
@@ -74,5 +83,32 @@ record! {
         pub status: AlertStatus,
         pub resolved_by: Option<String>,
         pub resolved_at: Option<i64>,
+        /// The finding this alert is an episode of (empty for alerts raised before episodes:
+        /// their id is the finding's key).
+        #[autosurgeon(missing = "Default::default")]
+        pub finding: String,
+        /// When the server saw the condition gone (an alert a person resolved while it still
+        /// held opens no new episode until then).
+        #[autosurgeon(missing = "Default::default")]
+        pub cleared_at: Option<i64>,
+        /// Users who see the alert on their phones: the owner of the record it is about.
+        #[autosurgeon(missing = "Default::default")]
+        pub owners: Set,
+    }
+}
+
+impl Alert {
+    /// The finding this alert is an episode of, given its id.
+    pub fn finding_key<'a>(&'a self, id: &'a str) -> &'a str {
+        if self.finding.is_empty() {
+            id
+        } else {
+            &self.finding
+        }
+    }
+
+    /// Whether someone still has to look at it.
+    pub fn is_open(&self) -> bool {
+        self.status != AlertStatus::Resolved
     }
 }

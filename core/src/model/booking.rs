@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use autosurgeon::{Hydrate, Reconcile, Text};
 
 use super::shape::{record, string_enum};
-use super::{DocumentKind, Record};
+use super::{DocumentKind, Record, Set};
 
 string_enum! {
     /// Where a booking stands. Phones write `Draft` and `Cancelled`; the server decides the rest.
@@ -47,12 +47,39 @@ record! {
         pub currency: String,
         /// Written by the server once submitted.
         pub status: BookingStatus,
-        /// Confirmation order among bookings of a departure: higher first, then submission time.
+        /// Confirmation order among bookings of a departure: higher first, then when the
+        /// server received them. Office's to set, never the rep's.
         pub priority: i64,
-        /// Unix ms when the rep submitted it; the server decides from then on.
+        /// Unix ms when the rep submitted it, on the phone's clock; clearing it withdraws the
+        /// submission. The queue order comes from [`Seating::received_at`], the server's clock.
         pub submitted_at: Option<i64>,
+        /// When the customer cancelled; final once set.
         pub cancelled_at: Option<i64>,
         pub notes: Text,
+        /// Written by the server: the submission's place in the queue, the seats it holds and
+        /// why a requested change waits.
+        #[autosurgeon(missing = "Default::default")]
+        pub seating: Seating,
+    }
+}
+
+record! {
+    /// The server's record of a booking's seats. Devices read it (the rep's phone shows
+    /// `waiting`); only the server writes it.
+    #[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate)]
+    pub struct Seating {
+        /// The `submitted_at` this record is for: a new submission starts over.
+        pub submission: Option<i64>,
+        /// When the server received the submission (its clock, unix ms): the queue order.
+        pub received_at: Option<i64>,
+        /// The departure the seats are held on (a booking moved elsewhere releases them).
+        pub departure: String,
+        /// The passengers (by key) holding confirmed seats.
+        pub confirmed: Set,
+        /// Why a requested change waits (more passengers than free seats), for the rep.
+        pub waiting: Option<String>,
+        /// Whether the booking lost confirmed seats because office lowered the capacity.
+        pub bumped: bool,
     }
 }
 

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use autosurgeon::{Hydrate, Reconcile};
 
 use super::shape::{record, string_enum};
-use super::{DocumentKind, Record};
+use super::{DocumentKind, Record, Set};
 
 string_enum! {
     /// Whether a departure runs.
@@ -69,6 +69,10 @@ record! {
         pub manifest: BTreeMap<String, ManifestEntry>,
         /// Guide assignments by assignment id.
         pub assignments: BTreeMap<String, GuideAssignment>,
+        /// Written by the server: the users of the guides assigned (offered, accepted or in
+        /// conflict), whom the assignment gives access to the departure and its field log.
+        #[autosurgeon(missing = "Default::default")]
+        pub guides: Set,
     }
 }
 

@@ -26,6 +26,10 @@ record! {
         pub incidents: Log<Incident>,
         pub notes: Text,
         pub acceptances: Log<AssignmentResponse>,
+        /// Written by the server: the users of the guides assigned to the departure, who may
+        /// write this log.
+        #[autosurgeon(missing = "Default::default")]
+        pub guides: Set,
     }
 }
 

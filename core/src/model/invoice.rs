@@ -46,6 +46,14 @@ record! {
         /// Money received against the invoice (refunds paid out, for a credit note); the server
         /// books each into the journal once.
         pub payments: Log<Payment>,
+        /// Office's approvals of dates far in the past: `issued_on`, or `payment:<key>`. Until
+        /// approved, such an invoice is not numbered and such a payment not booked.
+        #[autosurgeon(missing = "Default::default")]
+        pub approvals: Set,
+        /// Written by the server: why the invoice waits (no number yet, a payment not booked),
+        /// for the phone to show; `None` when nothing waits.
+        #[autosurgeon(missing = "Default::default")]
+        pub held: Option<String>,
     }
 }
 

@@ -33,6 +33,9 @@ record! {
         pub reverses: Option<String>,
         /// Lines by line id.
         pub lines: BTreeMap<String, JournalLine>,
+        /// For an entry booked late, after its own period was locked: that period (`YYYY-MM`).
+        #[autosurgeon(missing = "Default::default")]
+        pub late_from: Option<String>,
     }
 }
 
@@ -43,6 +46,9 @@ record! {
         pub account: String,
         pub debit_minor: i64,
         pub credit_minor: i64,
+        /// ISO 4217 code of the amounts (empty on lines booked before lines carried one).
+        #[autosurgeon(missing = "Default::default")]
+        pub currency: String,
     }
 }
 

@@ -51,7 +51,7 @@ pub use account::{
     PurchaseSummary, Stage, StageChange,
 };
 pub use alerts::{Alert, AlertRule, AlertSeverity, AlertStatus, Alerts};
-pub use booking::{Booking, BookingStatus, Passenger, PassengerCategory};
+pub use booking::{Booking, BookingStatus, Passenger, PassengerCategory, Seating};
 pub use campaign::{Campaign, CampaignResponse, CampaignStatus};
 pub use catalog::{
     Catalog, InventoryItem, ItineraryStop, KitBasis, KitRequirement, PriceOption, Tour,

@@ -278,7 +278,7 @@ macro_rules! record {
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
-                $(#[$field_meta:meta])*
+                $(#[$($field_attr:tt)*])*
                 pub $field:ident : $ty:ty
             ),* $(,)?
         }
@@ -291,9 +291,15 @@ macro_rules! record {
                 path: &mut $crate::model::FieldPath,
             ) -> Result<(), $crate::model::ShapeError> {
                 $(
-                    path.push($crate::model::PathSegment::Key(stringify!($field).into()));
-                    <$ty as $crate::model::Shape>::check(doc, obj, stringify!($field).into(), path)?;
-                    path.pop();
+                    // A field added after documents were stored says what it reads as when
+                    // missing (`#[autosurgeon(missing = "…")]`); old documents lack it.
+                    let defaulted = false $(|| $crate::model::shape::has_missing_default!($($field_attr)*))*;
+                    let absent = matches!(doc.get(obj, stringify!($field)), Ok(None));
+                    if !(defaulted && absent) {
+                        path.push($crate::model::PathSegment::Key(stringify!($field).into()));
+                        <$ty as $crate::model::Shape>::check(doc, obj, stringify!($field).into(), path)?;
+                        path.pop();
+                    }
                 )*
                 $crate::model::shape::check_declared(doc, obj, &[$(stringify!($field)),*], path)
             }
@@ -316,6 +322,16 @@ macro_rules! record {
     ($($item:tt)*) => {
         $($item)*
         $crate::model::shape::record!(@fields $($item)*);
+    };
+}
+
+/// Whether a field attribute gives the value a missing field reads as.
+macro_rules! has_missing_default {
+    (autosurgeon(missing = $default:literal)) => {
+        true
+    };
+    ($($other:tt)*) => {
+        false
     };
 }
 
@@ -375,4 +391,4 @@ macro_rules! string_enum {
     };
 }
 
-pub(crate) use {record, string_enum};
+pub(crate) use {has_missing_default, record, string_enum};

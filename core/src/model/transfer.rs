@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use autosurgeon::{Hydrate, Reconcile};
 
 use super::shape::{record, string_enum};
-use super::{DocumentKind, Record};
+use super::{DocumentKind, LogKey, Record};
 
 string_enum! {
     /// Where a transfer between two locations stands.
@@ -44,5 +44,19 @@ record! {
     pub struct TransferLine {
         pub item: String,
         pub quantity: i64,
+    }
+}
+
+impl Transfer {
+    /// The key of the movement line `line` of transfer `transfer` posts: out of the source
+    /// when shipped (`incoming` false), into the destination when received. The same on
+    /// every device and on the server, so a transfer received on two phones posts one
+    /// movement, and the server can post what a phone could not.
+    pub fn movement_key(&self, transfer: &crate::DocumentId, line: &str, incoming: bool) -> LogKey {
+        let direction = if incoming { "in" } else { "out" };
+        LogKey::new(
+            self.shipped_at.unwrap_or(0),
+            &format!("transfer-{transfer}-{line}-{direction}"),
+        )
     }
 }

@@ -44,10 +44,12 @@ pub fn access(principal: &Principal, scope: &DocumentScope) -> Access {
 /// what the server's HTTP API lets them do (users, tokens), which is not decided here.
 fn head_office(kind: Kind) -> Access {
     match kind {
-        // Only the server writes the ledger, the per-user indexes and the alerts: office
-        // acknowledges and resolves alerts through the API, which records who did and when
-        // from the session (a change synced from a device could say anyone, at any time).
-        Kind::Journal | Kind::Index | Kind::Alerts => Access::Read,
+        // Only the server writes the per-user indexes, the ledger's entries and the alerts:
+        // office may lock a period (the field rules hold them to that), and acknowledges and
+        // resolves alerts through the API, which records who did and when from the session (a
+        // change synced from a device could say anyone, at any time).
+        Kind::Index | Kind::Alerts => Access::Read,
+        Kind::Journal => Access::Write,
         Kind::Catalog
         | Kind::Stock
         | Kind::Transfer
@@ -83,13 +85,14 @@ fn sales(principal: &Principal, kind: Kind, scope: &DocumentScope) -> Access {
         Kind::Account => Access::None,
         Kind::Lead | Kind::Booking | Kind::Invoice | Kind::Ticket => write_if(owns),
         Kind::Index => read_if(principal.is(scope.subject.as_deref())),
+        // Their copy of the alerts about their records.
+        Kind::Alerts => read_if(owns),
         Kind::Stock
         | Kind::Transfer
         | Kind::PurchaseOrder
         | Kind::Journal
         | Kind::Employee
         | Kind::Hr
-        | Kind::Alerts
         | Kind::FieldLog => Access::None,
     }
 }
@@ -104,10 +107,13 @@ fn guide(principal: &Principal, kind: Kind, scope: &DocumentScope) -> Access {
         .iter()
         .any(|id| principal.has_stock_location(id));
     let owns = principal.is(scope.owner.as_deref());
+    let assigned = assigned_guide(principal, scope);
     match kind {
         // The departure itself is the office's; guides report through the field log.
-        Kind::Departure => read_if(departure_granted),
-        Kind::FieldLog => write_if(departure_granted),
+        Kind::Departure => read_if(departure_granted || assigned),
+        Kind::FieldLog => write_if(departure_granted || assigned),
+        // Their copy of the alerts about their records.
+        Kind::Alerts => read_if(owns),
         Kind::Stock => write_if(owns || location_granted),
         Kind::Transfer => write_if(location_granted),
         // Their own employee record (licences, leave), never the HR record with the salary.
@@ -122,9 +128,14 @@ fn guide(principal: &Principal, kind: Kind, scope: &DocumentScope) -> Access {
         | Kind::Lead
         | Kind::Campaign
         | Kind::Ticket
-        | Kind::PurchaseOrder
-        | Kind::Alerts => Access::None,
+        | Kind::PurchaseOrder => Access::None,
     }
+}
+
+/// Whether the server lists `principal` among the guides assigned to the departure the
+/// document is about: an assignment grants its guide the departure and its field log.
+fn assigned_guide(principal: &Principal, scope: &DocumentScope) -> bool {
+    scope.guides.contains(&principal.user)
 }
 
 fn generic(principal: &Principal, scope: &DocumentScope) -> Access {

@@ -115,6 +115,7 @@ pub fn check_shared_change(
         Some(kind) => {
             custody::check_custody(principal, kind, was.as_ref(), &now)?;
             field_rules::check_fields(kind, before, after)?;
+            field_rules::check_office_fields(principal.role, kind, before, after)?;
             log_rules::check_logs(principal, kind, before, after)
         }
         None => Ok(()),

@@ -8,8 +8,8 @@ use autosurgeon::hydrate;
 use crate::document::{DocumentHeader, validate};
 use crate::id::DocumentId;
 use crate::model::{
-    Account, Booking, DocumentKind, Employee, FieldLog, FieldPath, Lead, Record, StockLocation,
-    Ticket, Transfer,
+    Account, Alerts, Booking, Departure, DocumentKind, Employee, FieldLog, FieldPath, Lead, Record,
+    StockLocation, Ticket, Transfer,
 };
 use crate::{Error, Result};
 
@@ -54,6 +54,10 @@ pub struct DocumentScope {
     pub subject: Option<String>,
     /// Users the document was shared with (generic documents), filled in by the server.
     pub shared_with: BTreeSet<String>,
+    /// The users of the guides assigned to a departure, for the departure and its field log:
+    /// an assignment gives its guide access without a hand-made grant. Written into both
+    /// documents by the server only.
+    pub guides: BTreeSet<String>,
 }
 
 impl DocumentScope {
@@ -92,10 +96,15 @@ impl DocumentScope {
                 let ticket: Ticket = record(doc)?;
                 scope.owner = present(ticket.assignee.as_deref()).or(creator);
             }
-            DocumentKind::Departure => scope.departure = Some(*id),
+            DocumentKind::Departure => {
+                let departure: Departure = record(doc)?;
+                scope.departure = Some(*id);
+                scope.guides = departure.guides.iter().map(str::to_owned).collect();
+            }
             DocumentKind::FieldLog => {
                 let log: FieldLog = record(doc)?;
                 scope.departure = DocumentId::parse(&log.departure).ok();
+                scope.guides = log.guides.iter().map(str::to_owned).collect();
             }
             DocumentKind::Stock => {
                 let location: StockLocation = record(doc)?;
@@ -126,13 +135,17 @@ impl DocumentScope {
                     })?;
                 scope.subject = present(Some(&user));
             }
+            DocumentKind::Alerts => {
+                // A user's copy of the alerts about their records is theirs to read.
+                let alerts: Alerts = record(doc)?;
+                scope.owner = present(alerts.for_user.as_deref()).or(creator);
+            }
             DocumentKind::Invoice
             | DocumentKind::Catalog
             | DocumentKind::PurchaseOrder
             | DocumentKind::Journal
             | DocumentKind::Hr
-            | DocumentKind::Campaign
-            | DocumentKind::Alerts => scope.owner = creator,
+            | DocumentKind::Campaign => scope.owner = creator,
         }
         Ok(scope)
     }

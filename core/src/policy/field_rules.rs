@@ -7,10 +7,12 @@
 use automerge::AutoCommit;
 
 use super::Refusal;
+use super::Role;
 use super::document_scope::record;
+use crate::civil_date::CivilDate;
 use crate::model::{
-    Account, Alerts, Booking, Departure, DocumentKind as Kind, FieldPath, Invoice, InvoiceStatus,
-    Journal, Lead, Record, Ticket, UserIndex,
+    Account, Alerts, Booking, Departure, DocumentKind as Kind, FieldLog, FieldPath, Invoice,
+    InvoiceStatus, Journal, Lead, Record, StockLocation, Ticket, UserIndex,
 };
 
 /// The name of the first of the named fields whose value differs between two records.
@@ -40,8 +42,9 @@ pub(super) fn check_fields(
             let (before, after) = records::<Booking>(before, after)?;
             server_only(
                 kind,
-                first_changed!(before.unwrap_or_default(), after; status).map(field),
-            )
+                first_changed!(before.clone().unwrap_or_default(), after; status).map(field),
+            )?;
+            booking_requests(before.as_ref(), &after)
         }
         Kind::Account => {
             let (before, after) = records::<Account>(before, after)?;
@@ -52,10 +55,18 @@ pub(super) fn check_fields(
         }
         Kind::Invoice => {
             let (before, after) = records::<Invoice>(before, after)?;
+            invoice_dates(before.as_ref(), &after)?;
             invoice(before, &after)
         }
         Kind::Departure => {
             let (before, after) = records::<Departure>(before, after)?;
+            let was_guides = before
+                .as_ref()
+                .map(|b| b.guides.clone())
+                .unwrap_or_default();
+            if was_guides != after.guides {
+                return server_only(kind, Some(field("guides")));
+            }
             departure(before, &after)
         }
         Kind::Lead => {
@@ -72,17 +83,29 @@ pub(super) fn check_fields(
             let changed = before.is_some_and(|before| before.booking != after.booking);
             set_once(kind, changed.then(|| field("booking")))
         }
-        Kind::Journal => unchanged::<Journal>(kind, before, after),
+        Kind::Journal => journal_lock(before, after),
         Kind::Index => unchanged::<UserIndex>(kind, before, after),
         Kind::Alerts => {
             let (before, after) = records::<Alerts>(before, after)?;
-            alerts(&before.unwrap_or_default(), &after)
+            let before = before.unwrap_or_default();
+            if before.for_user.is_some() || after.for_user.is_some() {
+                // A user's copy is the server's to write; office resolves the company's alert.
+                return server_only(kind, (before != after).then(FieldPath::root));
+            }
+            alerts(&before, &after)
+        }
+        Kind::Stock => {
+            let (before, after) = records::<StockLocation>(before, after)?;
+            stock_movements(before.as_ref(), &after)
+        }
+        Kind::FieldLog => {
+            let (before, after) = records::<FieldLog>(before, after)?;
+            let was = before.map(|log| log.guides).unwrap_or_default();
+            server_only(kind, (was != after.guides).then(|| field("guides")))
         }
         Kind::Catalog
-        | Kind::Stock
         | Kind::Transfer
         | Kind::PurchaseOrder
-        | Kind::FieldLog
         | Kind::Employee
         | Kind::Hr
         | Kind::Campaign => Ok(()),
@@ -125,8 +148,19 @@ fn invoice(before: Option<Invoice>, after: &Invoice) -> Result<(), Refusal> {
     // writing either would break the numbering or the books.
     server_only(
         kind,
-        first_changed!(was, after; legal_number, totals).map(field),
+        first_changed!(was, after; legal_number, totals, held).map(field),
     )?;
+    // An invoice becomes credited when the server posts its credit note; before that the
+    // ledger would disagree with the status.
+    if after.status == InvoiceStatus::Credited && was.status != InvoiceStatus::Credited {
+        return Err(Refusal::Rule {
+            kind,
+            path: field("status"),
+            reason: "an invoice becomes credited when its credit note is posted; post a credit \
+                     note (credit_of set to this invoice) instead"
+                .into(),
+        });
+    }
     let Some(before) = before else {
         return Ok(());
     };
@@ -156,6 +190,8 @@ fn invoice(before: Option<Invoice>, after: &Invoice) -> Result<(), Refusal> {
     let mut rest = after.clone();
     rest.status = before.status;
     rest.payments = before.payments.clone();
+    // Office approves dates on posted invoices; role rules say who.
+    rest.approvals = before.approvals.clone();
     if rest != before {
         let path = first_changed!(
             before, after;
@@ -164,9 +200,7 @@ fn invoice(before: Option<Invoice>, after: &Invoice) -> Result<(), Refusal> {
         );
         return Err(frozen(path.map_or_else(FieldPath::root, field)));
     }
-    let allowed = after.status == before.status
-        || (before.status == InvoiceStatus::Posted && after.status == InvoiceStatus::Credited);
-    if allowed {
+    if after.status == before.status {
         Ok(())
     } else {
         Err(frozen(field("status")))
@@ -239,6 +273,150 @@ fn alerts(before: &Alerts, after: &Alerts) -> Result<(), Refusal> {
     Ok(())
 }
 
+/// Seats after submission: the server keeps the queue and the seats (`seating`); a rep may
+/// withdraw a submission (clear `submitted_at`) and submit again, but not move it in time,
+/// and a cancellation is final.
+fn booking_requests(before: Option<&Booking>, after: &Booking) -> Result<(), Refusal> {
+    let kind = Kind::Booking;
+    let was = before.cloned().unwrap_or_default();
+    if was.seating != after.seating {
+        return server_only(kind, Some(field("seating")));
+    }
+    let Some(before) = before else {
+        return Ok(());
+    };
+    if let (Some(was), Some(now)) = (before.submitted_at, after.submitted_at) {
+        if was != now {
+            return Err(Refusal::Rule {
+                kind,
+                path: field("submitted_at"),
+                reason: "a submission keeps its time; withdraw it (clear submitted_at) and \
+                         submit again to take a new place in the queue"
+                    .into(),
+            });
+        }
+    }
+    if before.cancelled_at.is_some() && before.cancelled_at != after.cancelled_at {
+        return Err(Refusal::Rule {
+            kind,
+            path: field("cancelled_at"),
+            reason: "a cancellation is final; book again for the customer".into(),
+        });
+    }
+    Ok(())
+}
+
+/// `issued_on` and `due_on` are calendar dates (`YYYY-MM-DD`): a date-time would give a legal
+/// number but no journal period.
+fn invoice_dates(before: Option<&Invoice>, after: &Invoice) -> Result<(), Refusal> {
+    let dates = [("issued_on", &after.issued_on), ("due_on", &after.due_on)];
+    for (name, value) in dates {
+        let Some(text) = value.as_deref() else {
+            continue;
+        };
+        let unchanged = before.is_some_and(|before| match name {
+            "issued_on" => before.issued_on.as_deref() == Some(text),
+            _ => before.due_on.as_deref() == Some(text),
+        });
+        if unchanged || CivilDate::parse(text).is_some() {
+            continue;
+        }
+        return Err(Refusal::Rule {
+            kind: Kind::Invoice,
+            path: field(name),
+            reason: format!("{text:?} is not a date; write it as YYYY-MM-DD (2026-11-20)"),
+        });
+    }
+    Ok(())
+}
+
+/// A journal's entries are the server's; office may lock the period, never unlock it.
+fn journal_lock(before: Option<&AutoCommit>, after: &AutoCommit) -> Result<(), Refusal> {
+    let kind = Kind::Journal;
+    let (before, after) = records::<Journal>(before, after)?;
+    let before = before.unwrap_or_default();
+    let mut rest = after.clone();
+    rest.locked = before.locked;
+    if rest != before {
+        return server_only(kind, Some(FieldPath::root()));
+    }
+    if before.locked && !after.locked {
+        return Err(Refusal::Rule {
+            kind,
+            path: field("locked"),
+            reason: "a locked period stays locked; late entries go to the next open period".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Stock movements are a ledger: appended, never rewritten or removed, so the counters can
+/// always be recounted from them. Who posted a movement and when may differ after a merge
+/// (the same receipt posted on two phones); what it moves may not.
+fn stock_movements(before: Option<&StockLocation>, after: &StockLocation) -> Result<(), Refusal> {
+    let Some(before) = before else {
+        return Ok(());
+    };
+    // What a movement says: two phones posting the same receipt under the same key at once
+    // differ in who and when only, and merge into one movement.
+    let substance = |m: &crate::model::StockMovement| {
+        (m.item.clone(), m.quantity, m.reason, m.reference.clone())
+    };
+    for (key, movement) in before.movements.iter() {
+        if after.movements.get(key).map(substance) != Some(substance(movement)) {
+            return Err(Refusal::Rule {
+                kind: Kind::Stock,
+                path: FieldPath::root().key("movements").key(key),
+                reason: "stock movements are never rewritten or removed; post a correcting \
+                         adjustment instead"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What only head office (office and admins) may write, whatever else the user may change:
+/// a booking's priority, and approvals of invoice dates far in the past.
+pub(super) fn check_office_fields(
+    role: Role,
+    kind: Kind,
+    before: Option<&AutoCommit>,
+    after: &AutoCommit,
+) -> Result<(), Refusal> {
+    if matches!(role, Role::Admin | Role::Office) {
+        return Ok(());
+    }
+    let office_only = |path: FieldPath, what: &str| Refusal::Rule {
+        kind,
+        path,
+        reason: format!("{what} is set by head office only"),
+    };
+    match kind {
+        Kind::Booking => {
+            let (before, after) = records::<Booking>(before, after)?;
+            if before.unwrap_or_default().priority != after.priority {
+                return Err(office_only(
+                    field("priority"),
+                    "the priority in the seat queue",
+                ));
+            }
+            Ok(())
+        }
+        Kind::Invoice => {
+            let (before, after) = records::<Invoice>(before, after)?;
+            if before.unwrap_or_default().approvals != after.approvals {
+                return Err(office_only(
+                    field("approvals"),
+                    "approving a date far in the past",
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::ActorId;
@@ -262,7 +440,9 @@ mod tests {
     // role is ever given more.
     #[test]
     fn any_change_to_a_journal_or_an_index_is_the_servers() {
-        let (before, after) = edited(&Journal::default(), |journal| journal.locked = true);
+        let (before, after) = edited(&Journal::default(), |journal| {
+            journal.period = "2026-11".into();
+        });
         assert_eq!(
             check_fields(Kind::Journal, Some(&before), &after),
             Err(Refusal::ServerOnly {
@@ -294,6 +474,121 @@ mod tests {
     }
 
     #[test]
+    fn office_may_lock_a_period_but_not_unlock_it() {
+        let (open, locked) = edited(&Journal::default(), |journal| journal.locked = true);
+        assert_eq!(check_fields(Kind::Journal, Some(&open), &locked), Ok(()));
+        assert!(matches!(
+            check_fields(Kind::Journal, Some(&locked), &open),
+            Err(Refusal::Rule { .. })
+        ));
+    }
+
+    #[test]
+    fn a_booking_keeps_its_submission_time_and_its_cancellation() {
+        let submitted = Booking {
+            submitted_at: Some(100),
+            ..Default::default()
+        };
+        let (before, after) = edited(&submitted, |b| b.submitted_at = Some(5));
+        let refusal = check_fields(Kind::Booking, Some(&before), &after).expect_err("backdated");
+        assert!(refusal.to_string().contains("submitted_at"), "{refusal}");
+        let (before, withdrawn) = edited(&submitted, |b| b.submitted_at = None);
+        assert_eq!(
+            check_fields(Kind::Booking, Some(&before), &withdrawn),
+            Ok(())
+        );
+        let (before, seated) = edited(&submitted, |b| b.seating.received_at = Some(1));
+        assert!(matches!(
+            check_fields(Kind::Booking, Some(&before), &seated),
+            Err(Refusal::ServerOnly { .. })
+        ));
+        let cancelled = Booking {
+            cancelled_at: Some(7),
+            ..submitted
+        };
+        let (before, revived) = edited(&cancelled, |b| b.cancelled_at = None);
+        assert!(matches!(
+            check_fields(Kind::Booking, Some(&before), &revived),
+            Err(Refusal::Rule { .. })
+        ));
+    }
+
+    #[test]
+    fn only_head_office_sets_a_bookings_priority() {
+        let (before, after) = edited(&Booking::default(), |b| b.priority = 9);
+        let refusal = check_office_fields(Role::Sales, Kind::Booking, Some(&before), &after)
+            .expect_err("a rep may not");
+        assert_eq!(
+            refusal.to_string(),
+            "booking /priority: the priority in the seat queue is set by head office only"
+        );
+        assert_eq!(
+            check_office_fields(Role::Office, Kind::Booking, Some(&before), &after),
+            Ok(())
+        );
+        // Created with a priority: refused too.
+        assert!(check_office_fields(Role::Sales, Kind::Booking, None, &after).is_err());
+    }
+
+    #[test]
+    fn an_issue_date_must_be_a_date() {
+        let (before, after) = edited(&Invoice::default(), |i| {
+            i.issued_on = Some("2026-11-20T10:00:00Z".into());
+        });
+        let refusal = check_fields(Kind::Invoice, Some(&before), &after).expect_err("date-time");
+        assert_eq!(
+            refusal.to_string(),
+            "invoice /issued_on: \"2026-11-20T10:00:00Z\" is not a date; write it as YYYY-MM-DD \
+             (2026-11-20)"
+        );
+        let (before, after) = edited(&Invoice::default(), |i| {
+            i.issued_on = Some("2026-11-20".into());
+        });
+        assert_eq!(check_fields(Kind::Invoice, Some(&before), &after), Ok(()));
+    }
+
+    #[test]
+    fn an_invoice_is_credited_by_the_server_only() {
+        let posted = Invoice {
+            status: InvoiceStatus::Posted,
+            legal_number: Some("2026-A-000001".into()),
+            ..Default::default()
+        };
+        let (before, after) = edited(&posted, |i| i.status = InvoiceStatus::Credited);
+        assert!(matches!(
+            check_fields(Kind::Invoice, Some(&before), &after),
+            Err(Refusal::Rule { .. })
+        ));
+    }
+
+    #[test]
+    fn stock_movements_are_never_rewritten() {
+        let mut kit = StockLocation::default();
+        kit.post_movement(
+            crate::model::LogKey::new(1, "a"),
+            crate::model::StockMovement {
+                item: "water".into(),
+                quantity: 5,
+                reason: crate::model::MovementReason::Receipt,
+                reference: None,
+                actor: "olga".into(),
+                at: 1,
+            },
+        )
+        .expect("receipt");
+        let (before, after) = edited(&kit, |k| {
+            if let Some(m) = k
+                .movements
+                .get_mut(crate::model::LogKey::new(1, "a").as_str())
+            {
+                m.quantity = 50;
+            }
+        });
+        let refusal = check_fields(Kind::Stock, Some(&before), &after).expect_err("rewritten");
+        assert!(refusal.to_string().contains("never rewritten"), "{refusal}");
+    }
+
+    #[test]
     fn adding_an_alert_is_the_servers() {
         let (before, after) = edited(&Alerts::default(), |alerts| {
             alerts.alerts.insert(
@@ -307,6 +602,9 @@ mod tests {
                     status: AlertStatus::Open,
                     resolved_by: None,
                     resolved_at: None,
+                    finding: String::new(),
+                    cleared_at: None,
+                    owners: Default::default(),
                 },
             );
         });

@@ -26,7 +26,7 @@ use super::Replica;
 use super::accounts::{log_key, present, required};
 use super::error::{ReplicaResult, invalid};
 use crate::model::{
-    LogKey, ModelError, MovementReason, StockLocation, StockMovement, Transfer, TransferStatus,
+    ModelError, MovementReason, StockLocation, StockMovement, Transfer, TransferStatus,
 };
 use crate::store::WriteBatch;
 use crate::{DocumentId, DocumentKind};
@@ -95,8 +95,12 @@ impl Replica {
                 if line.quantity == 0 {
                     continue;
                 }
-                // One key per transfer line: the receipt of a line is one entry.
-                let key = LogKey::new(at, &format!("receipt-{reference}-{line_id}"));
+                // One key per transfer line, the same on every device and on the server: the
+                // receipt of a line is one entry however many phones receive it.
+                let key = record.movement_key(&transfer, line_id, true);
+                if stock.movements.get(key.as_str()).is_some() {
+                    continue;
+                }
                 let movement = StockMovement {
                     item: line.item.clone(),
                     quantity: line.quantity,

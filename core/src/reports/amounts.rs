@@ -32,8 +32,12 @@ impl Amounts {
 
     /// Adds `minor` in `currency`. A zero amount still records that the currency occurs.
     pub fn add(&mut self, currency: &str, minor: i64) {
-        let sum = self.0.entry(currency.to_owned()).or_default();
-        *sum = sum.saturating_add(minor);
+        // Looked up before inserting: reports add to a handful of currencies many times.
+        if let Some(sum) = self.0.get_mut(currency) {
+            *sum = sum.saturating_add(minor);
+            return;
+        }
+        self.0.insert(currency.to_owned(), minor);
     }
 
     /// Adds every sum of `other`.

@@ -165,7 +165,7 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
         })
         .collect();
 
-    let mut credited: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut credited: BTreeMap<DocumentId, i64> = BTreeMap::new();
     for credit_note in index.invoices.values() {
         let Some(original) = &credit_note.credit_of else {
             continue;
@@ -177,19 +177,24 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
             .gross_minor
             .saturating_abs()
             .saturating_sub(credit_note.paid_minor);
-        let sum = credited.entry(original.as_str()).or_default();
+        let Some(original) = crate::reports::reference::id_of(original) else {
+            continue;
+        };
+        let sum = credited.entry(original).or_default();
         *sum = sum.saturating_add(net_credit);
     }
 
-    for (id, invoice) in &index.invoices {
+    for (document, invoice) in &index.invoices {
+        // Printed only for the invoices a row names.
+        let id = || crate::reports::reference::key(document);
         match invoice.status {
-            InvoiceStatus::Draft => drafts.push(row(id, invoice)),
+            InvoiceStatus::Draft => drafts.push(row(&id(), invoice)),
             InvoiceStatus::Credited => {}
             InvoiceStatus::Posted => {
                 if invoice.legal_number.is_none() {
-                    awaiting_legal_number.push(row(id, invoice));
+                    awaiting_legal_number.push(row(&id(), invoice));
                 }
-                let credited_minor = credited.get(id.as_str()).copied().unwrap_or(0);
+                let credited_minor = credited.get(document).copied().unwrap_or(0);
                 let outstanding = invoice
                     .gross_minor
                     .saturating_sub(invoice.paid_minor)
@@ -209,7 +214,7 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
                     bucket.outstanding.add(&invoice.currency, outstanding);
                 }
                 receivables.push(Receivable {
-                    invoice: id.clone(),
+                    invoice: id(),
                     customer: invoice.customer.clone(),
                     legal_number: invoice.legal_number.clone(),
                     currency: invoice.currency.clone(),
@@ -224,6 +229,9 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
             }
         }
     }
+    // In id order, as people read ids.
+    drafts.sort_by(|a, b| a.invoice.cmp(&b.invoice));
+    awaiting_legal_number.sort_by(|a, b| a.invoice.cmp(&b.invoice));
     // Most overdue first; undated last; ties by id.
     receivables.sort_by(|a, b| {
         let age = |r: &Receivable| r.days_past_due.map_or(i64::MIN, |days| days);

@@ -14,6 +14,7 @@
 //! | [`guides`] | guide hours, offers and conflicts; language coverage of departures |
 //! | [`invoices`] | invoices awaiting a legal number, drafts, receivables ageing |
 //! | [`trial_balance`] | debits, credits and balance per ledger account |
+//! | [`customers`] | repeat customers; ticket resolution times, overall and per priority |
 //! | [`sync_health`] | per device: last seen, pending documents, silent devices |
 //!
 //! Conventions: ids are bare bs58 strings (as [`crate::DocumentId`] prints them); money is in
@@ -53,6 +54,7 @@
 mod amounts;
 mod calendar;
 mod conversion;
+mod customers;
 mod guides;
 mod invoices;
 mod pipeline;
@@ -68,6 +70,7 @@ mod trial_balance;
 
 pub use amounts::Amounts;
 pub use conversion::{CampaignConversion, ConversionReport, conversion};
+pub use customers::{CustomerReport, PriorityFigures, TicketFigures, customers};
 pub use guides::{GuideReport, GuideUtilisation, LanguageCoverage, guides};
 pub use invoices::{AgeBand, AgeingBucket, InvoiceReport, InvoiceRow, Receivable, invoices};
 pub use pipeline::{LostReason, PipelineGroup, PipelineReport, pipeline};
@@ -78,12 +81,36 @@ pub use stock::{
 };
 pub use summary::{
     AccountSummary, AssignmentSummary, BookingSummary, CampaignSummary, CatalogSummary,
-    DepartureSummary, EmployeeSummary, InvoiceSummary, ItemSummary, JournalSummary, KitNeed,
-    LeadSummary, LeaveInterval, LedgerTotals, OpportunitySummary, StockSummary, Summary,
+    ContactSummary, DepartureSummary, EmployeeSummary, InvoiceSummary, ItemSummary, JournalSummary,
+    KitNeed, LeadSummary, LeaveInterval, LedgerTotals, OpportunitySummary, StockSummary, Summary,
     TicketSummary, TourSummary, summarize,
 };
 pub use sync_health::{DeviceHealth, DeviceStatus, SILENT_AFTER_MS, SyncHealthReport, sync_health};
-pub use trial_balance::{LedgerBalance, TrialBalance, trial_balance};
+pub use trial_balance::{CurrencyBalance, LedgerBalance, TrialBalance, trial_balance};
+
+/// The kinds of summaries the report named `report` (as the REST API names it: `pipeline`,
+/// `trial-balance`…) reads; a report handed only these gives what it gives over everything.
+/// `None` for a name that is no report over summaries.
+pub fn kinds_read(report: &str) -> Option<&'static [crate::model::DocumentKind]> {
+    use crate::model::DocumentKind as K;
+    Some(match report {
+        "pipeline" => &[K::Account],
+        "conversion" => &[K::Account, K::Lead, K::Campaign],
+        "revenue" => &[
+            K::Booking,
+            K::Departure,
+            K::Invoice,
+            K::Catalog,
+            K::Employee,
+        ],
+        "stock" => &[K::Stock, K::Departure, K::Catalog, K::Employee],
+        "guides" => &[K::Departure, K::Employee],
+        "invoices" => &[K::Invoice, K::Account],
+        "trial-balance" => &[K::Journal],
+        "customers" => &[K::Booking, K::Ticket],
+        _ => return None,
+    })
+}
 
 /// The prefix of the keys under which a store keeps documents' summaries.
 pub const SUMMARY_PREFIX: &str = "summary:";

@@ -87,9 +87,9 @@ pub fn pipeline(summaries: &[(DocumentId, Summary)], now_ms: i64) -> PipelineRep
     let index = SummaryIndex::new(summaries);
     let mut open = Group::default();
     let mut by_stage: BTreeMap<Stage, Group> = BTreeMap::new();
-    let mut by_rep: BTreeMap<String, Group> = BTreeMap::new();
-    let mut by_territory: BTreeMap<String, Group> = BTreeMap::new();
-    let mut by_tour: BTreeMap<String, Group> = BTreeMap::new();
+    let mut by_rep: BTreeMap<&str, Group> = BTreeMap::new();
+    let mut by_territory: BTreeMap<&str, Group> = BTreeMap::new();
+    let mut by_tour: BTreeMap<&str, Group> = BTreeMap::new();
     let (mut won, mut lost) = (0u64, 0u64);
     let mut lost_reasons: BTreeMap<Option<String>, u64> = BTreeMap::new();
 
@@ -116,16 +116,16 @@ pub fn pipeline(summaries: &[(DocumentId, Summary)], now_ms: i64) -> PipelineRep
                         .or_default()
                         .add(opportunity, now_ms);
                     by_rep
-                        .entry(rep.clone())
+                        .entry(rep.as_str())
                         .or_default()
                         .add(opportunity, now_ms);
                     by_territory
-                        .entry(account.territory.clone())
+                        .entry(account.territory.as_str())
                         .or_default()
                         .add(opportunity, now_ms);
                     for tour in &opportunity.tours {
                         by_tour
-                            .entry(tour.clone())
+                            .entry(tour.as_str())
                             .or_default()
                             .add(opportunity, now_ms);
                     }
@@ -196,9 +196,9 @@ impl Group {
     }
 }
 
-fn finish_all(groups: BTreeMap<String, Group>) -> Vec<PipelineGroup> {
+fn finish_all(groups: BTreeMap<&str, Group>) -> Vec<PipelineGroup> {
     groups
         .into_iter()
-        .map(|(key, group)| group.finish(key))
+        .map(|(key, group)| group.finish(key.to_owned()))
         .collect()
 }

@@ -21,6 +21,11 @@ pub(crate) fn reference(text: &str) -> String {
     }
 }
 
+/// The document `text` names (a bare id or an `automerge:` URL), if any.
+pub(crate) fn id_of(text: &str) -> Option<DocumentId> {
+    DocumentId::parse(text).ok()
+}
+
 /// The key under which reports find the summary of `id`.
 pub(crate) fn key(id: &DocumentId) -> String {
     id.to_string()

@@ -170,7 +170,7 @@ pub fn revenue(summaries: &[(DocumentId, Summary)], guide_hour_cost_minor: i64) 
         // (departure, weight) of each booking that leads to a departure row.
         let parts: Vec<(&str, i64)> = invoiced_bookings(invoice, &index)
             .iter()
-            .filter_map(|booking| index.bookings.get(booking.as_str()))
+            .filter_map(|booking| index.booking(booking))
             .filter(|booking| rows.contains_key(booking.departure.as_str()))
             .map(|booking| (booking.departure.as_str(), booking.amount_minor.max(0)))
             .collect();
@@ -241,7 +241,7 @@ fn invoiced_bookings<'a>(invoice: &'a InvoiceSummary, index: &SummaryIndex<'a>) 
     let original = invoice
         .credit_of
         .as_deref()
-        .and_then(|original| index.invoices.get(original));
+        .and_then(|original| index.invoice(original));
     match original {
         Some(original) if invoice.bookings.is_empty() => &original.bookings,
         _ => &invoice.bookings,

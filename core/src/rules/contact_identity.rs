@@ -1,8 +1,10 @@
 //! How contact details are compared: e-mail addresses and phone numbers in one normal form.
 //!
 //! Two phones that create the same person offline rarely type their details the same way
-//! (`Mira@Alpine.example `, `+36 1 234 5678`, `0036-1-234-5678`). Duplicates are matched on
-//! these normal forms, and contacts store them (emails lower-cased, phones in E.164).
+//! (`Mira@Alpine.example `, `+36 1 234 5678`, `0036-1-234-5678`, `06 1 234 5678`). Duplicates
+//! are matched on these normal forms, and contacts store them (emails lower-cased, phones in
+//! E.164 through libphonenumber's metadata, the `phonenumber` crate: national numbers need the
+//! company's default region, which the server knows and a phone may not).
 //!
 //! ```
 //! use itinera_core::rules::{normalise_email, normalise_phone};
@@ -24,32 +26,57 @@ pub fn normalise_email(raw: &str) -> Option<String> {
     valid.then_some(email)
 }
 
-/// The normal form of a phone number: its digits, after a `+` if it was written with one or
-/// with the `00` international prefix (which becomes `+`); a national number without either is
-/// kept as its digits. Spaces, dashes, dots, slashes and brackets are dropped. `None` for
-/// fewer than 7 or more than 15 digits (E.164's limit), or for letters (`ext. 12` is not part
-/// of a number that can be matched).
+/// A phone number in E.164 (`+36301234567`), as far as it can be known without a region:
+/// numbers written with their country code (`+`, or `00`) are parsed with libphonenumber's
+/// metadata, so a trunk `(0)` is dropped (`+44 (0)20 7946 0958` is `+442079460958`); a national
+/// number (`06 30 123 4567`) keeps its digits until [`normalise_phone_in`] knows the region.
+/// `None` for text that is not a phone number (letters, an extension, too few or too many
+/// digits).
 pub fn normalise_phone(raw: &str) -> Option<String> {
+    normalise_phone_in(raw, None)
+}
+
+/// [`normalise_phone`] with the company's default region (ISO 3166 code, `HU`), which a
+/// national number is read in: `06 30 123 4567` and `+36 30 123 4567` are the same number.
+pub fn normalise_phone_in(raw: &str, default_region: Option<&str>) -> Option<String> {
     let number = raw.trim();
     if number.chars().any(char::is_alphabetic) {
         return None;
     }
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    let (international, digits) = if number.starts_with('+') {
-        (true, digits.as_str())
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        (true, rest)
+    let international = number.starts_with('+') || digits.starts_with("00");
+    let significant = if number.starts_with('+') {
+        digits.as_str()
     } else {
-        (false, digits.as_str())
+        digits.strip_prefix("00").unwrap_or(&digits)
     };
-    if !(7..=15).contains(&digits.len()) {
+    if !(7..=15).contains(&significant.len()) {
         return None;
     }
+    let region = default_region.and_then(|code| code.trim().to_uppercase().parse().ok());
+    if international || region.is_some() {
+        // `+44 (0)20 …`: the bracketed trunk zero is dialled at home only.
+        let text = number.replacen("(0)", "", 1);
+        let text = match text.trim_start().strip_prefix("00") {
+            Some(rest) => format!("+{rest}"),
+            None => text,
+        };
+        if let Some(e164) = e164(region, &text) {
+            return Some(e164);
+        }
+    }
     Some(if international {
-        format!("+{digits}")
+        format!("+{significant}")
     } else {
-        digits.to_owned()
+        digits
     })
+}
+
+/// The E.164 form of `text` as libphonenumber reads it, if it is a valid number.
+fn e164(region: Option<phonenumber::country::Id>, text: &str) -> Option<String> {
+    let parsed = phonenumber::parse(region, text).ok()?;
+    phonenumber::is_valid(&parsed)
+        .then(|| parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 /// A person's full name for comparison: trimmed, lower-cased, inner whitespace collapsed;
@@ -97,7 +124,7 @@ mod tests {
         );
         assert_eq!(
             normalise_phone(" +44 (0)20 7946.0958 "),
-            Some("+4402079460958".into())
+            Some("+442079460958".into())
         );
         assert_eq!(
             normalise_phone("06 30 123 4567"),
@@ -109,6 +136,27 @@ mod tests {
         assert_eq!(normalise_phone("00 123456"), None);
         assert_eq!(normalise_phone("+36 1 234 5678 ext 9"), None);
         assert_eq!(normalise_phone(""), None);
+    }
+
+    #[test]
+    fn a_national_number_is_read_in_the_default_region() {
+        let hu = Some("HU");
+        assert_eq!(
+            normalise_phone_in("06 30 123 4567", hu),
+            Some("+36301234567".into())
+        );
+        assert_eq!(
+            normalise_phone_in("+36 30 123 4567", hu),
+            normalise_phone_in("06 30 123 4567", hu)
+        );
+        assert_eq!(
+            normalise_phone_in("+44 (0)20 7946 0958", hu),
+            Some("+442079460958".into())
+        );
+        assert_eq!(
+            normalise_phone_in("020 7946 0958", Some("gb")),
+            Some("+442079460958".into())
+        );
     }
 
     #[test]

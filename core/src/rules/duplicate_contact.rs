@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 
 use super::Finding;
-use super::contact_identity::{normalise_email, normalise_name, normalise_phone};
+use super::contact_identity::{normalise_email, normalise_name, normalise_phone_in};
 use crate::DocumentId;
 use crate::model::{Account, AlertRule, AlertSeverity, Contact};
 
@@ -65,11 +65,15 @@ struct Identity<'a> {
 }
 
 impl<'a> Identity<'a> {
-    fn of(id: &'a str, contact: &Contact) -> Self {
+    fn of(id: &'a str, contact: &Contact, region: Option<&str>) -> Self {
         Self {
             id,
             emails: contact.emails.iter().filter_map(normalise_email).collect(),
-            phones: contact.phones.iter().filter_map(normalise_phone).collect(),
+            phones: contact
+                .phones
+                .iter()
+                .filter_map(|phone| normalise_phone_in(phone, region))
+                .collect(),
             name: normalise_name(&contact.first_name, &contact.last_name),
         }
     }
@@ -83,11 +87,21 @@ impl<'a> Identity<'a> {
 /// smaller id, so the proposal does not depend on which phone synced first. Three copies of a
 /// person give three pairs; merging one pair makes the others disappear or merge on.
 pub fn duplicate_contacts(account_id: &DocumentId, account: &Account) -> Vec<DuplicateProposal> {
+    duplicate_contacts_in(account_id, account, None)
+}
+
+/// [`duplicate_contacts`] with the company's default region for phone numbers written without
+/// a country code.
+pub fn duplicate_contacts_in(
+    account_id: &DocumentId,
+    account: &Account,
+    region: Option<&str>,
+) -> Vec<DuplicateProposal> {
     let live: Vec<Identity<'_>> = account
         .contacts
         .iter()
         .filter(|(_, contact)| contact.archived_at.is_none() && contact.merged_into.is_none())
-        .map(|(id, contact)| Identity::of(id, contact))
+        .map(|(id, contact)| Identity::of(id, contact, region))
         .collect();
     let company = account.name.trim();
     let mut proposals = Vec::new();

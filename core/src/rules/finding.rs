@@ -31,6 +31,9 @@ pub struct Finding {
     pub key: String,
     /// What is wrong, for the person who resolves it.
     pub message: String,
+    /// Users who should see the alert on their phones besides the owner of `document` (the
+    /// rep of a booking a departure's finding is about).
+    pub owners: Vec<String>,
 }
 
 impl Finding {
@@ -54,7 +57,16 @@ impl Finding {
             document,
             key,
             message: message.into(),
+            owners: Vec::new(),
         }
+    }
+
+    /// This finding, shown on `user`'s phone too (nobody for an empty name).
+    pub fn for_owner(mut self, user: &str) -> Self {
+        if !user.is_empty() && !self.owners.iter().any(|owner| owner == user) {
+            self.owners.push(user.to_owned());
+        }
+        self
     }
 
     /// The open alert that records this finding, raised at `raised_at` (Unix ms).
@@ -68,6 +80,9 @@ impl Finding {
             status: AlertStatus::Open,
             resolved_by: None,
             resolved_at: None,
+            finding: self.key.clone(),
+            cleared_at: None,
+            owners: self.owners.iter().map(String::as_str).collect(),
         }
     }
 }

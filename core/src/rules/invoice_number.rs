@@ -26,6 +26,7 @@
 //! assert_eq!(issue_date(1_772_323_200_000), "2026-03-01");
 //! ```
 
+use super::CompanyCalendar;
 use crate::civil_date::CivilDate;
 use crate::model::{Invoice, InvoiceStatus};
 
@@ -57,6 +58,15 @@ pub fn invoice_year(invoice: &Invoice, now_ms: i64) -> i32 {
         .and_then(CivilDate::parse)
         .unwrap_or_else(|| CivilDate::from_unix_ms(now_ms))
         .year_i32()
+}
+
+/// [`invoice_year`] in the company's calendar: without an issue date, the year it is there.
+pub fn invoice_year_in(invoice: &Invoice, now_ms: i64, calendar: &CompanyCalendar) -> i32 {
+    invoice
+        .issued_on
+        .as_deref()
+        .and_then(CivilDate::parse)
+        .map_or_else(|| calendar.year_of(now_ms), CivilDate::year_i32)
 }
 
 /// The issue date (`YYYY-MM-DD`, UTC) to write on an invoice posted at `now_ms` without one, in

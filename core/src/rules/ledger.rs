@@ -35,6 +35,7 @@
 
 use std::collections::BTreeMap;
 
+use super::CompanyCalendar;
 use super::Finding;
 use crate::DocumentId;
 use crate::civil_date::CivilDate;
@@ -69,15 +70,31 @@ pub fn journal_entries_for_invoice(
     invoice_id: &DocumentId,
     invoice: &Invoice,
 ) -> Vec<(String, JournalEntry)> {
+    journal_entries_in(invoice_id, invoice, &CompanyCalendar::utc())
+}
+
+/// [`journal_entries_for_invoice`] in the company's calendar: the invoice's entry is dated at
+/// the midnight that starts its issue date there, so [`CompanyCalendar::period_of`] of every
+/// entry's `at` is its period. Every line carries the invoice's currency.
+pub fn journal_entries_in(
+    invoice_id: &DocumentId,
+    invoice: &Invoice,
+    calendar: &CompanyCalendar,
+) -> Vec<(String, JournalEntry)> {
     if !matches!(
         invoice.status,
         InvoiceStatus::Posted | InvoiceStatus::Credited
     ) {
         return Vec::new();
     }
-    let Some(issued) = invoice.issued_on.as_deref().and_then(CivilDate::parse) else {
+    let Some(issued_at) = invoice
+        .issued_on
+        .as_deref()
+        .and_then(|date| calendar.start_of(date))
+    else {
         return Vec::new();
     };
+    let currency = invoice.currency.as_str();
     let totals = invoice.compute_totals();
     let number = invoice
         .legal_number
@@ -96,12 +113,13 @@ pub fn journal_entries_for_invoice(
     let mut entries = Vec::new();
 
     let mut posting = JournalEntry {
-        at: issued.unix_ms(),
+        at: issued_at,
         description: match &invoice.credit_of {
             Some(original) => format!("Credit note {number} to {customer}, correcting {original}"),
             None => format!("Invoice {number} to {customer}"),
         },
         source: Some(invoice_id.to_string()),
+        late_from: None,
         reverses: invoice.credit_of.as_deref().map(|original| {
             let original = DocumentId::parse(original)
                 .map_or_else(|_| original.to_owned(), |id| id.to_string());
@@ -113,16 +131,19 @@ pub fn journal_entries_for_invoice(
     // direction * (gross - net - VAT) = 0.
     add_line(
         &mut posting,
+        currency,
         RECEIVABLES_ACCOUNT,
         totals.gross_minor.saturating_mul(direction),
     );
     add_line(
         &mut posting,
+        currency,
         REVENUE_ACCOUNT,
         totals.net_minor.saturating_mul(-direction),
     );
     add_line(
         &mut posting,
+        currency,
         VAT_PAYABLE_ACCOUNT,
         totals.vat_minor.saturating_mul(-direction),
     );
@@ -147,11 +168,12 @@ pub fn journal_entries_for_invoice(
             },
             source: Some(format!("{invoice_id}/payments/{key}")),
             reverses: None,
+            late_from: None,
             lines: BTreeMap::new(),
         };
         let amount = payment.amount_minor.saturating_mul(payment_direction);
-        add_line(&mut entry, BANK_ACCOUNT, amount);
-        add_line(&mut entry, RECEIVABLES_ACCOUNT, -amount);
+        add_line(&mut entry, currency, BANK_ACCOUNT, amount);
+        add_line(&mut entry, currency, RECEIVABLES_ACCOUNT, -amount);
         if !entry.lines.is_empty() {
             entries.push((format!("payment:{invoice_id}:{key}"), entry));
         }
@@ -161,7 +183,7 @@ pub fn journal_entries_for_invoice(
 
 /// Adds a line on `account` for a signed amount: a debit when positive, a credit when negative,
 /// nothing when zero. Lines are keyed by account: an entry names each account once.
-fn add_line(entry: &mut JournalEntry, account: &str, signed_debit: i64) {
+fn add_line(entry: &mut JournalEntry, currency: &str, account: &str, signed_debit: i64) {
     if signed_debit == 0 {
         return;
     }
@@ -176,6 +198,7 @@ fn add_line(entry: &mut JournalEntry, account: &str, signed_debit: i64) {
             account: account.to_owned(),
             debit_minor,
             credit_minor,
+            currency: currency.to_owned(),
         },
     );
 }

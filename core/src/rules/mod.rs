@@ -39,8 +39,10 @@
 //! ```
 
 mod archived_reference;
+mod company_calendar;
 mod contact_identity;
 mod contact_merge;
+pub(crate) mod duplicate_across;
 mod duplicate_contact;
 mod edit_after_archive;
 mod finding;
@@ -53,20 +55,24 @@ mod stock;
 mod transfer_overdue;
 
 pub use archived_reference::archived_reference_findings;
-pub use contact_identity::{normalise_email, normalise_phone};
+pub use company_calendar::{CalendarError, CompanyCalendar, next_period, period_of_date};
+pub use contact_identity::{normalise_email, normalise_phone, normalise_phone_in};
 pub use contact_merge::merge_contacts;
-pub use duplicate_contact::{DuplicateProposal, duplicate_contacts};
+pub use duplicate_across::{
+    CompanyDuplicate, account_keys, contact_keys, duplicate_across_finding,
+};
+pub use duplicate_contact::{DuplicateProposal, duplicate_contacts, duplicate_contacts_in};
 pub use edit_after_archive::edits_after_archive;
 pub use finding::Finding;
 pub use guide_plan::{AssignmentRef, GuidePlan, guide_conflicts};
 pub use invoice_number::{
-    invoice_year, issue_date, legal_number, needs_legal_number, sequence_key,
+    invoice_year, invoice_year_in, issue_date, legal_number, needs_legal_number, sequence_key,
 };
 pub use ledger::{
     BANK_ACCOUNT, RECEIVABLES_ACCOUNT, REVENUE_ACCOUNT, VAT_PAYABLE_ACCOUNT,
-    journal_entries_for_invoice, journal_period, unbalanced_entries,
+    journal_entries_for_invoice, journal_entries_in, journal_period, unbalanced_entries,
 };
 pub use opportunity_stage::stage_findings;
-pub use seat_plan::{SeatPlan, decide_seats};
+pub use seat_plan::{SeatPlan, decide_seats, receive};
 pub use stock::{counter_drift, recount, stock_findings};
 pub use transfer_overdue::transfer_findings;

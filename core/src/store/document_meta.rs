@@ -72,22 +72,24 @@ pub enum MetaDecodeError {
 /// text in its place) and no title; it is still read.
 const FORMAT_V1: u8 = 1;
 const FORMAT_V2: u8 = 2;
+/// Version 3 adds the scope's assigned guides after its shares.
+const FORMAT_V3: u8 = 3;
 const HASH_LEN: usize = 32;
 const ID_LEN: usize = 16;
 
 impl DocumentMeta {
     /// Encodes the metadata as a compact binary record.
     ///
-    /// Layout (version 2): the version byte; `kind` and `creator` each as a presence byte and,
+    /// Layout (version 3): the version byte; `kind` and `creator` each as a presence byte and,
     /// if present, a LEB128 length and UTF-8 bytes; the scope's presence byte and, if present,
     /// its owner, territory (texts as above), departure (presence byte, 16 bytes), locations and
-    /// shares (LEB128 counts; 16 bytes or a text each) and subject (text); the title (LEB128
-    /// length and UTF-8); the number of heads (LEB128) and 32 bytes per head;
+    /// shares (LEB128 counts; 16 bytes or a text each), subject (text) and assigned guides
+    /// (a LEB128 count and a text each); the title (LEB128 length and UTF-8); the number of heads (LEB128) and 32 bytes per head;
     /// `snapshot_bytes`, `incremental_bytes` and `incremental_chunks` as LEB128;
     /// `last_change_at` zigzag-encoded LEB128. A typical record is 80–150 bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 + self.title.len() + self.heads.len() * HASH_LEN);
-        out.push(FORMAT_V2);
+        out.push(FORMAT_V3);
         put_optional_text(&mut out, self.kind.as_deref());
         put_optional_text(&mut out, self.creator.as_deref());
         match &self.scope {
@@ -114,7 +116,7 @@ impl DocumentMeta {
     /// Never panics and never allocates more than the input's length, whatever the bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, MetaDecodeError> {
         let (&version, rest) = bytes.split_first().ok_or(MetaDecodeError::Empty)?;
-        if version != FORMAT_V1 && version != FORMAT_V2 {
+        if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_V3) {
             return Err(MetaDecodeError::UnknownVersion(version));
         }
         let mut reader = Reader { rest };
@@ -125,7 +127,7 @@ impl DocumentMeta {
             reader.optional_text("scope")?;
             (None, String::new())
         } else {
-            let scope = reader.scope(kind.as_deref())?;
+            let scope = reader.scope(kind.as_deref(), version >= FORMAT_V3)?;
             (scope, reader.text("title")?)
         };
         let head_count = reader.count("heads", HASH_LEN)?;
@@ -193,7 +195,8 @@ impl DocumentMeta {
         kind: Option<&str>,
     ) -> Result<DocumentScope, MetaDecodeError> {
         let mut reader = Reader { rest: bytes };
-        let scope = reader.scope_fields(kind)?;
+        // Scopes stored alone before version 3 end after the shares: no guides.
+        let scope = reader.scope_fields(kind, true)?;
         if !reader.rest.is_empty() {
             return Err(MetaDecodeError::TrailingBytes(reader.rest.len()));
         }
@@ -223,6 +226,10 @@ fn put_scope(out: &mut Vec<u8>, scope: &DocumentScope) {
     put_optional_text(out, scope.subject.as_deref());
     put_varint(out, scope.shared_with.len() as u64);
     for user in &scope.shared_with {
+        put_text(out, user);
+    }
+    put_varint(out, scope.guides.len() as u64);
+    for user in &scope.guides {
         put_text(out, user);
     }
 }
@@ -330,14 +337,23 @@ impl<'a> Reader<'a> {
         Ok(DocumentId::from_bytes(bytes))
     }
 
-    fn scope(&mut self, kind: Option<&str>) -> Result<Option<DocumentScope>, MetaDecodeError> {
+    fn scope(
+        &mut self,
+        kind: Option<&str>,
+        with_guides: bool,
+    ) -> Result<Option<DocumentScope>, MetaDecodeError> {
         if !self.flag("scope")? {
             return Ok(None);
         }
-        self.scope_fields(kind).map(Some)
+        self.scope_fields(kind, with_guides).map(Some)
     }
 
-    fn scope_fields(&mut self, kind: Option<&str>) -> Result<DocumentScope, MetaDecodeError> {
+    /// The scope's fields; the guides when `with_guides` and anything is left to read.
+    fn scope_fields(
+        &mut self,
+        kind: Option<&str>,
+        with_guides: bool,
+    ) -> Result<DocumentScope, MetaDecodeError> {
         let owner = self.optional_text("scope.owner")?;
         let territory = self.optional_text("scope.territory")?;
         let departure = if self.flag("scope.departure")? {
@@ -354,6 +370,13 @@ impl<'a> Reader<'a> {
         let shared_with = (0..share_count)
             .map(|_| self.text("scope.shared_with"))
             .collect::<Result<BTreeSet<_>, _>>()?;
+        let mut guides = BTreeSet::new();
+        if with_guides && !self.rest.is_empty() {
+            let guide_count = self.count("scope.guides", 1)?;
+            guides = (0..guide_count)
+                .map(|_| self.text("scope.guides"))
+                .collect::<Result<BTreeSet<_>, _>>()?;
+        }
         Ok(DocumentScope {
             kind: kind.and_then(DocumentKind::parse),
             owner,
@@ -362,6 +385,7 @@ impl<'a> Reader<'a> {
             locations,
             subject,
             shared_with,
+            guides,
         })
     }
 }
@@ -434,10 +458,10 @@ mod tests {
         assert_eq!(DocumentMeta::decode(&[]), Err(MetaDecodeError::Empty));
 
         let mut newer = good.clone();
-        newer[0] = 3;
+        newer[0] = 4;
         assert_eq!(
             DocumentMeta::decode(&newer),
-            Err(MetaDecodeError::UnknownVersion(3))
+            Err(MetaDecodeError::UnknownVersion(4))
         );
 
         assert_eq!(
@@ -516,6 +540,36 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_record_reads_without_guides() {
+        let scope = DocumentScope {
+            kind: Some(DocumentKind::Departure),
+            owner: Some("olga".into()),
+            ..DocumentScope::default()
+        };
+        let meta = DocumentMeta {
+            kind: Some("departure".into()),
+            scope: Some(scope),
+            ..sample()
+        };
+        // Version 3 with an empty guide count is version 2 plus one zero byte after the
+        // shares: drop it and say version 2.
+        let v3 = meta.encode();
+        let mut v2 = Vec::new();
+        v2.push(FORMAT_V2);
+        put_optional_text(&mut v2, meta.kind.as_deref());
+        put_optional_text(&mut v2, meta.creator.as_deref());
+        v2.push(1);
+        put_optional_text(&mut v2, Some("olga"));
+        put_optional_text(&mut v2, None);
+        v2.push(0);
+        put_varint(&mut v2, 0);
+        put_optional_text(&mut v2, None);
+        put_varint(&mut v2, 0);
+        v2.extend_from_slice(&v3[v2.len() + 1..]);
+        assert_eq!(DocumentMeta::decode(&v2), Ok(meta));
+    }
+
+    #[test]
     fn a_scope_round_trips() {
         let meta = DocumentMeta {
             kind: Some("stock".into()),
@@ -530,6 +584,7 @@ mod tests {
                 ],
                 subject: Some("ana".into()),
                 shared_with: ["ben".to_owned(), "olga".to_owned()].into(),
+                guides: ["gus".to_owned()].into(),
             }),
             title: "Tour kit 3".into(),
             ..sample()
@@ -553,6 +608,7 @@ mod tests {
             let scope = has_scope.then(|| DocumentScope {
                 kind: kind.as_deref().and_then(DocumentKind::parse),
                 owner,
+                guides: shared.clone(),
                 shared_with: shared,
                 ..DocumentScope::default()
             });

@@ -1,42 +1,52 @@
-//! The authority: after a document's change is durable, it checks the rules a merge cannot keep
+//! The authority: after a user's change is durable, it checks the rules a merge cannot keep
 //! and writes its decisions back as ordinary changes, through the doc actors, so they reach every
-//! phone.
+//! phone. `RULES.md` at the repository root says every rule in head office's terms.
 //!
-//! - bookings are confirmed in a deterministic order up to a departure's capacity, the rest
-//!   waitlisted; cancellations free seats and promote the waitlist ([`seats`]);
-//! - posted invoices get the next legal number of their series and year, durable in the same
-//!   store transaction as the invoice change, so numbers are gapless and never reused; posted
-//!   invoices and payments produce balanced journal entries ([`invoices`]);
-//! - guides booked twice are marked in conflict ([`guides`]);
-//! - stock below zero or the reorder point, stage conflicts, edits of archived records,
-//!   duplicate contacts, transfers never received and bookings on cancelled departures become
-//!   alerts in the `alerts` document ([`alerts`]).
+//! - seats: confirmed seats are never taken; the queue follows office's priority and when the
+//!   server received each submission; changes are requests ([`seats`]);
+//! - invoices: legal numbers durable with their sequence, journal entries once each, in the
+//!   company's calendar, locked periods respected, dates far back held for approval
+//!   ([`invoices`], [`journals`]);
+//! - guides: answers from the field log, conflicts, access by assignment ([`guides`]);
+//! - stock: counters follow the movement log, transfers post their movements ([`stock`]);
+//! - customers: duplicates within and across accounts, leads converted twice, purchase
+//!   history ([`customers`]);
+//! - every finding is an alert episode, copied to the phones of whom it concerns ([`alerts`]).
 //!
-//! It subscribes to the committed events, which carry the changed document itself (for the
-//! kinds [`reads_content`] names), and reads the related documents from the store ([`records`]).
+//! Crash safety: the engine writes an outbox entry in the same transaction as every user's
+//! commit of a kind the authority decides ([`decides`]); the authority deletes exactly the
+//! entries it decided with its last write, and at start-up evaluates every entry left again.
+//! Evaluations are idempotent, so one evaluated twice changes nothing.
 
 mod alerts;
+mod company_rules;
+mod customers;
 mod guides;
 mod invoices;
+mod journals;
 mod plan;
 mod records;
 mod relations;
 mod seats;
+mod stock;
 
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use automerge::AutoCommit;
-use itinera_core::engine::{Committed, EditError};
+use itinera_core::engine::{Committed, EditError, OUTBOX_PREFIX, OutboxEntry};
 use itinera_core::model::*;
-use itinera_core::rules;
-use itinera_core::{Document, DocumentId, DocumentKind, Record};
+use itinera_core::rules::{self, CalendarError};
+use itinera_core::{DocumentId, DocumentKind, Record};
 
-pub use plan::Plan;
+pub use company_rules::CompanyRules;
+pub use plan::{Deferred, Plan};
 
+use self::journals::Journals;
 use self::records::Records;
-use self::relations::Relations;
+use self::relations::{GuideKey, Relations, parse_reference};
 use crate::actors::{EditDocument, Hub};
 use crate::events::CommittedEvent;
 use crate::services::Services;
@@ -47,29 +57,57 @@ const TRANSFER_GRACE_MS: i64 = 3 * 24 * 3_600_000;
 /// How often shipped transfers are looked at again (they age without anyone touching them).
 const TRANSFER_CHECK: Duration = Duration::from_secs(3_600);
 
-/// The kinds whose committed events must carry the document: the ones the rules read.
+/// The kinds whose committed events must carry the document: the ones the rules read. Not the
+/// journals: only the server writes their entries, office only locks a period, and carrying a
+/// month's journal with each of the server's entries would copy it each time.
 pub fn reads_content(kind: Option<DocumentKind>) -> bool {
     matches!(
         kind,
         Some(
             DocumentKind::Booking
                 | DocumentKind::Departure
+                | DocumentKind::FieldLog
                 | DocumentKind::Employee
                 | DocumentKind::Stock
                 | DocumentKind::Invoice
-                | DocumentKind::Journal
                 | DocumentKind::Account
+                | DocumentKind::Lead
                 | DocumentKind::Transfer
+                | DocumentKind::Catalog
+                | DocumentKind::Alerts
         )
     )
 }
 
-/// Checks the rules after changes and writes the server's decisions.
+/// The kinds a user's commit needs a decision for: the engine writes their outbox entries.
+pub fn decides(kind: Option<DocumentKind>) -> bool {
+    reads_content(kind)
+}
+
+/// One change to decide on: the document as committed, and when the server made it durable.
+struct Evaluation {
+    document: DocumentId,
+    kind: Option<DocumentKind>,
+    content: Arc<AutoCommit>,
+    at: i64,
+}
+
+impl Evaluation {
+    fn record<R: Record>(&self) -> Option<R> {
+        autosurgeon::hydrate(&*self.content).ok()
+    }
+}
+
+/// Checks the rules after users' changes and writes the server's decisions.
 pub struct Authority {
     services: Arc<Services>,
     hub: Addr<Hub>,
     records: Records,
     relations: Relations,
+    rules: CompanyRules,
+    journals: Journals,
+    /// Journal entries held back while recovering (`None` when not recovering).
+    deferred: Option<Deferred>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -78,71 +116,100 @@ impl std::fmt::Debug for Authority {
     }
 }
 
-/// The record a committed event carries, if it reads as `R`.
-fn record_of<R: Record>(committed: &Committed) -> Option<R> {
-    let content: &AutoCommit = committed.content.as_deref()?;
-    autosurgeon::hydrate(content).ok()
-}
-
 impl Authority {
-    pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Self {
+    /// The authority of the company `services.config.company` describes; an unknown time zone
+    /// is refused.
+    pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Result<Self, CalendarError> {
+        let rules = CompanyRules::new(&services.config.company)?;
         let records = Records::new(services.store.clone());
-        let relations = Relations::from_summaries(&services.read_model.summaries());
-        Self {
+        let relations = Relations::from_summaries(&services.read_model.summaries(), rules.region());
+        Ok(Self {
             services,
             hub,
             records,
             relations,
-        }
+            rules,
+            journals: Journals::default(),
+            deferred: None,
+        })
     }
 
-    /// What the rules decide after `committed`.
-    fn evaluate(&mut self, committed: &Committed) -> Plan {
+    /// What the rules decide after the change `e`.
+    fn evaluate(&mut self, e: &Evaluation) -> Plan {
         let mut plan = Plan::default();
-        let id = committed.document;
-        let now = self.services.now_ms();
-        match committed.kind {
+        let id = e.document;
+        match e.kind {
             Some(DocumentKind::Booking) => {
-                if let Some(booking) = record_of::<Booking>(committed) {
-                    self.booking_changed(id, &booking, now, &mut plan);
+                if let Some(booking) = e.record::<Booking>() {
+                    self.booking_changed(id, &booking, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Departure) => {
-                if let Some(departure) = record_of::<Departure>(committed) {
-                    self.departure_changed(id, &departure, now, &mut plan);
+                if let Some(departure) = e.record::<Departure>() {
+                    self.departure_changed(id, &departure, e.at, &mut plan);
+                }
+            }
+            Some(DocumentKind::FieldLog) => {
+                if let Some(log) = e.record::<FieldLog>() {
+                    self.field_log_changed(id, &log, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Employee) => {
-                if let Some(employee) = record_of::<Employee>(committed) {
-                    self.guide(id, &employee, now, &mut plan);
+                if let Some(employee) = e.record::<Employee>() {
+                    self.employee_changed(id, &employee, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Stock) => {
-                if let Some(location) = record_of::<StockLocation>(committed) {
-                    self.stock_changed(id, &location, now, &mut plan);
+                if let Some(location) = e.record::<StockLocation>() {
+                    let catalog = self.catalog();
+                    stock::decide_location(
+                        &self.records,
+                        id,
+                        &location,
+                        catalog.as_ref(),
+                        e.at,
+                        &mut plan,
+                    );
                 }
             }
             Some(DocumentKind::Catalog) => self.relations.catalog = Some(id),
             Some(DocumentKind::Invoice) => {
-                if let Some(invoice) = record_of::<Invoice>(committed) {
-                    invoices::decide_invoice(&self.records, id, &invoice, now, &mut plan);
-                }
-            }
-            Some(DocumentKind::Journal) => {
-                if let Some(journal) = record_of::<Journal>(committed) {
-                    let findings = rules::unbalanced_entries(&id, &journal);
-                    let rules = [AlertRule::UnbalancedLedger];
-                    alerts::record_findings(&self.records, id, &rules, findings, now, &mut plan);
+                if let Some(invoice) = e.record::<Invoice>() {
+                    let mut books = invoices::Books {
+                        records: &self.records,
+                        rules: &self.rules,
+                        journals: &mut self.journals,
+                    };
+                    invoices::decide_invoice(&mut books, id, &invoice, e.at, &mut plan);
                 }
             }
             Some(DocumentKind::Account) => {
-                if let Some(content) = &committed.content {
-                    self.account_changed(id, (**content).clone(), now, &mut plan);
-                }
+                let mut customers = customers::Customers {
+                    records: &self.records,
+                    relations: &mut self.relations,
+                    region: self.rules.region(),
+                    server: &self.services.actor,
+                };
+                customers::decide_account(
+                    &mut customers,
+                    id,
+                    (*e.content).clone(),
+                    e.at,
+                    &mut plan,
+                );
+            }
+            Some(DocumentKind::Lead) => {
+                customers::decide_lead(&self.records, id, (*e.content).clone(), e.at, &mut plan);
             }
             Some(DocumentKind::Transfer) => {
-                if let Some(transfer) = record_of::<Transfer>(committed) {
-                    self.transfer(id, &transfer, now, &mut plan);
+                if let Some(transfer) = e.record::<Transfer>() {
+                    stock::post_transfer(&self.records, id, &transfer, &mut plan);
+                    self.transfer_overdue(id, &transfer, e.at, &mut plan);
+                }
+            }
+            Some(DocumentKind::Alerts) => {
+                if let Some(alerts) = e.record::<Alerts>().filter(|a| a.for_user.is_none()) {
+                    alerts::mirror_to_owners(&self.records, &alerts, &mut plan);
                 }
             }
             _ => {}
@@ -150,113 +217,149 @@ impl Authority {
         plan
     }
 
-    fn booking_changed(&mut self, id: DocumentId, booking: &Booking, now: i64, plan: &mut Plan) {
-        let departure = DocumentId::parse(&booking.departure).ok();
-        self.relations.set_booking(id, departure);
-        if let Some(departure_id) = departure {
-            if let Some(departure) = self.records.load::<Departure>(&departure_id) {
-                self.seats(departure_id, &departure, now, plan);
+    fn catalog(&self) -> Option<Catalog> {
+        self.relations
+            .catalog
+            .and_then(|catalog| self.records.load::<Catalog>(&catalog))
+    }
+
+    fn booking_changed(&mut self, id: DocumentId, booking: &Booking, at: i64, plan: &mut Plan) {
+        let departure = parse_reference(&booking.departure).ok();
+        let account = parse_reference(&booking.account).ok();
+        let previous = self.relations.set_booking(id, departure, account);
+        // The departure it is on, the one it was on, and the one its seats were held on.
+        let mut departures: Vec<DocumentId> = departure.into_iter().collect();
+        departures.extend(previous);
+        departures.extend(parse_reference(&booking.seating.departure).ok());
+        let mut decided = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        for departure_id in departures {
+            if seen.insert(departure_id) {
+                decided.extend(self.seats(departure_id, None, at, plan));
             }
         }
-        let account_archived = DocumentId::parse(&booking.account)
-            .ok()
+        if let Some(account) = account {
+            customers::purchase_history(&self.records, &self.relations, account, &decided, plan);
+        }
+        let account_archived = account
             .and_then(|account| self.records.load::<Account>(&account))
             .is_some_and(|account| account.archived_at.is_some() || account.merged_into.is_some());
         let findings = rules::archived_reference_findings(&id, booking, account_archived);
         let rules = [AlertRule::ArchivedReference];
-        alerts::record_findings(&self.records, id, &rules, findings, now, plan);
+        alerts::record_findings(&self.records, id, &rules, findings, at, plan);
+    }
+
+    /// Decides the seats of departure `id` (`fresh` if this evaluation has it, else as
+    /// stored); returns the bookings whose status it decided.
+    fn seats(
+        &self,
+        id: DocumentId,
+        fresh: Option<&Departure>,
+        at: i64,
+        plan: &mut Plan,
+    ) -> BTreeMap<DocumentId, BookingStatus> {
+        let stored;
+        let departure = match fresh {
+            Some(departure) => departure,
+            None => match self.records.load::<Departure>(&id) {
+                Some(found) => {
+                    stored = found;
+                    &stored
+                }
+                None => return BTreeMap::new(),
+            },
+        };
+        // A booking moved elsewhere since the relations were last told is not this
+        // departure's: its own evaluation moves it.
+        let bookings: Vec<(DocumentId, Booking)> = self
+            .relations
+            .bookings_of(&id)
+            .filter_map(|booking| Some((*booking, self.records.booking(booking)?)))
+            .filter(|(_, booking)| parse_reference(&booking.departure).ok() == Some(id))
+            .collect();
+        seats::decide_departure(&self.records, id, departure, &bookings, at, plan)
     }
 
     fn departure_changed(
         &mut self,
         id: DocumentId,
         departure: &Departure,
-        now: i64,
+        at: i64,
         plan: &mut Plan,
     ) {
-        self.relations.set_departure(id, departure);
-        self.seats(id, departure, now, plan);
-        let employees: Vec<String> = departure
-            .assignments
-            .values()
-            .map(|assignment| assignment.employee.clone())
-            .collect();
-        for employee in employees {
-            let Ok(employee_id) = DocumentId::parse(&employee) else {
-                continue;
-            };
-            if let Some(record) = self.records.load::<Employee>(&employee_id) {
-                self.guide(employee_id, &record, now, plan);
-            }
+        let guides = self.relations.set_assignments(
+            id,
+            departure.assignments.values().map(|a| a.employee.as_str()),
+        );
+        let decided = self.seats(id, Some(departure), at, plan);
+        self.histories(&decided, plan);
+        guides::write_guides(&self.records, &self.relations, id, departure, plan);
+        let fresh = [(id, departure.clone())];
+        for guide in guides {
+            guides::decide_guide(&self.records, &self.relations, &guide, &fresh, at, plan);
         }
     }
 
-    fn seats(&self, id: DocumentId, departure: &Departure, now: i64, plan: &mut Plan) {
-        let bookings: Vec<(DocumentId, Booking)> = self
-            .relations
-            .bookings_of(&id)
-            .filter_map(|booking| Some((*booking, self.records.load::<Booking>(booking)?)))
+    /// The purchase history of the accounts whose bookings `decided` changed.
+    fn histories(&self, decided: &BTreeMap<DocumentId, BookingStatus>, plan: &mut Plan) {
+        let accounts: BTreeSet<DocumentId> = decided
+            .keys()
+            .filter_map(|booking| self.records.booking(booking))
+            .filter_map(|booking| parse_reference(&booking.account).ok())
             .collect();
-        seats::decide_departure(&self.records, id, departure, &bookings, now, plan);
-    }
-
-    fn guide(&self, id: DocumentId, employee: &Employee, now: i64, plan: &mut Plan) {
-        let departures: Vec<(DocumentId, Departure)> = self
-            .relations
-            .departures_of(&id.to_string())
-            .filter_map(|departure| Some((*departure, self.records.load::<Departure>(departure)?)))
-            .collect();
-        guides::decide_guide(&self.records, id, employee, &departures, now, plan);
-    }
-
-    fn stock_changed(&self, id: DocumentId, location: &StockLocation, now: i64, plan: &mut Plan) {
-        // Two phones that created the same counter at once leave one counter; the movement log
-        // keeps every movement, so the counter is set right from it.
-        let drift = rules::counter_drift(location);
-        if !drift.is_empty() {
-            let edit = itinera_core::engine::ServerEdit::record(move |kit: &mut StockLocation| {
-                for (item, missing) in drift {
-                    kit.on_hand.entry(item).or_default().increment(missing);
-                }
-                Ok(true)
-            });
-            plan.edit(id, edit);
+        for account in accounts {
+            customers::purchase_history(&self.records, &self.relations, account, decided, plan);
         }
-        let catalog = self
-            .relations
-            .catalog
-            .and_then(|catalog| self.records.load::<Catalog>(&catalog));
-        let findings = rules::stock_findings(&id, location, catalog.as_ref());
-        let rules = [AlertRule::NegativeStock, AlertRule::LowStock];
-        alerts::record_findings(&self.records, id, &rules, findings, now, plan);
     }
 
-    fn account_changed(&self, id: DocumentId, content: AutoCommit, now: i64, plan: &mut Plan) {
-        let Ok(mut doc) = Document::<Account>::from_automerge(content) else {
+    fn field_log_changed(&mut self, id: DocumentId, log: &FieldLog, at: i64, plan: &mut Plan) {
+        let departure_id = parse_reference(&log.departure).ok();
+        self.relations.set_field_log(id, departure_id);
+        let Some(departure_id) = departure_id else {
             return;
         };
-        let mut findings = rules::stage_findings(&id, &doc);
-        findings.extend(rules::edits_after_archive(
-            &id,
-            &mut doc,
-            Some(&self.services.actor),
-        ));
-        if let Ok(account) = doc.record() {
-            findings.extend(
-                rules::duplicate_contacts(&id, &account)
-                    .iter()
-                    .map(|proposal| proposal.finding()),
-            );
+        let Some(departure) = self.records.load::<Departure>(&departure_id) else {
+            return;
+        };
+        let answered = guides::apply_answers(&self.relations, &departure, log);
+        guides::write_statuses(departure_id, &departure, &answered, plan);
+        guides::write_guides(
+            &self.records,
+            &self.relations,
+            departure_id,
+            &answered,
+            plan,
+        );
+        let keys: BTreeSet<GuideKey> = answered
+            .assignments
+            .values()
+            .map(|a| self.relations.guide_key(&a.employee))
+            .collect();
+        let fresh = [(departure_id, answered)];
+        for guide in keys {
+            guides::decide_guide(&self.records, &self.relations, &guide, &fresh, at, plan);
         }
-        let rules = [
-            AlertRule::StageConflict,
-            AlertRule::EditAfterArchive,
-            AlertRule::DuplicateContact,
-        ];
-        alerts::record_findings(&self.records, id, &rules, findings, now, plan);
     }
 
-    fn transfer(&self, id: DocumentId, transfer: &Transfer, now: i64, plan: &mut Plan) {
+    fn employee_changed(&mut self, id: DocumentId, employee: &Employee, at: i64, plan: &mut Plan) {
+        self.relations.set_employee(id, employee.user.as_deref());
+        let guide = GuideKey::Employee(id);
+        let departures: Vec<DocumentId> = self.relations.departures_of(&guide).copied().collect();
+        for departure_id in departures {
+            if let Some(departure) = self.records.load::<Departure>(&departure_id) {
+                guides::write_guides(
+                    &self.records,
+                    &self.relations,
+                    departure_id,
+                    &departure,
+                    plan,
+                );
+            }
+        }
+        guides::decide_guide(&self.records, &self.relations, &guide, &[], at, plan);
+    }
+
+    fn transfer_overdue(&self, id: DocumentId, transfer: &Transfer, now: i64, plan: &mut Plan) {
         let findings = rules::transfer_findings(&id, transfer, now, TRANSFER_GRACE_MS);
         let rules = [AlertRule::TransferNotReceived];
         alerts::record_findings(&self.records, id, &rules, findings, now, plan);
@@ -272,36 +375,176 @@ impl Authority {
                 continue;
             }
             if let Some(transfer) = self.records.load::<Transfer>(&id) {
-                self.transfer(id, &transfer, now, &mut plan);
+                self.transfer_overdue(id, &transfer, now, &mut plan);
             }
         }
         plan
     }
 
-    /// Writes the decisions one after another, and takes no other event until they are
-    /// durable, so that each decision sees the previous ones.
+    /// Field logs are not in the read model: their departures come from the store's metadata.
+    fn learn_field_logs(&mut self) {
+        for (id, meta) in self.services.store.documents().unwrap_or_default() {
+            if meta.kind.as_deref() == Some(DocumentKind::FieldLog.as_str()) {
+                let departure = meta.scope.and_then(|scope| scope.departure);
+                self.relations.set_field_log(id, departure);
+            }
+        }
+    }
+
+    /// Every decision the store says is pending, by document, oldest first.
+    fn pending_decisions(&self) -> VecDeque<(DocumentId, Vec<OutboxEntry>)> {
+        let stored = match self.services.store.values_with_prefix(OUTBOX_PREFIX) {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::error!(error = %err, "pending decisions unreadable");
+                return VecDeque::new();
+            }
+        };
+        let mut by_document: BTreeMap<DocumentId, Vec<OutboxEntry>> = BTreeMap::new();
+        for (key, value) in stored {
+            match OutboxEntry::parse(&key, &value) {
+                Some(entry) => by_document.entry(entry.document).or_default().push(entry),
+                None => tracing::warn!(key, "outbox entry unreadable; left alone"),
+            }
+        }
+        let mut pending: Vec<(DocumentId, Vec<OutboxEntry>)> = by_document.into_iter().collect();
+        pending.sort_by_key(|(id, entries)| (entries.iter().map(|e| e.at).min(), *id));
+        pending.into()
+    }
+
+    /// Evaluates a document the outbox names, as the store holds it now, and settles
+    /// `entries`.
+    fn recover(&mut self, id: DocumentId, entries: Vec<OutboxEntry>) -> Plan {
+        let content = match self.services.store.load(id) {
+            Ok(Some(bytes)) => itinera_core::document::load_bytes(&bytes).ok(),
+            _ => None,
+        };
+        let mut plan = match content {
+            Some(content) => {
+                let kind = itinera_core::DocumentHeader::read(&content)
+                    .ok()
+                    .and_then(|header| header.kind());
+                let at = entries.iter().map(|e| e.at).min().unwrap_or_default();
+                self.evaluate(&Evaluation {
+                    document: id,
+                    kind,
+                    content: Arc::new(content),
+                    at,
+                })
+            }
+            None => Plan::default(),
+        };
+        for entry in entries {
+            plan.settles(entry);
+        }
+        plan
+    }
+
+    /// Writes the decisions of one evaluation, and takes no other event until they are durable,
+    /// so that each evaluation sees the previous ones. The writes of one evaluation go to the
+    /// hub together (in order, so two edits of one document apply in order) and the store
+    /// writer commits them in one transaction where it can: one fsync per decision rather than
+    /// one per document it changes. The last write deletes the outbox entries the evaluation
+    /// settles. If a write fails for want of the store, the entries are written back, so the
+    /// next start decides again; a write made moot by a newer change (superseded) settles them
+    /// all the same, since that change has its own entry.
     fn carry_out(&mut self, plan: Plan, ctx: &mut Context<Self>) {
         if plan.is_empty() {
             return;
         }
-        let hub = self.hub.clone();
+        let settled: Vec<OutboxEntry> = plan.settled().to_vec();
+        let (decisions, alone) = plan.into_writes();
+        let writer = self.services.writer.clone();
+        if let Some(deletes) = alone {
+            writer.write_detached(deletes);
+            return;
+        }
+        let written: Vec<DocumentId> = decisions.iter().map(|d| d.document).collect();
+        let answers: Vec<_> = decisions
+            .into_iter()
+            .map(|decision| {
+                let document = decision.document;
+                let edit = EditDocument {
+                    with: decision.with,
+                    ..EditDocument::by_server(document, decision.edit)
+                };
+                (document, self.hub.send(edit))
+            })
+            .collect();
         ctx.wait(
             async move {
-                for decision in plan.into_decisions() {
-                    let document = decision.document;
-                    let edit = EditDocument {
-                        with: decision.with,
-                        ..EditDocument::by_server(document, decision.edit)
-                    };
-                    match hub.send(edit).await {
-                        Ok(Ok(_) | Err(EditError::Superseded(_))) => {}
-                        Ok(Err(err)) => tracing::error!(%document, error = %err, "authority decision not written"),
-                        Err(err) => tracing::error!(%document, error = %err, "authority could not reach the hub"),
+                let mut failed = false;
+                let mut store_failed = false;
+                let count = answers.len();
+                for (n, (document, answer)) in answers.into_iter().enumerate() {
+                    match answer.await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(EditError::Superseded(_))) => {
+                            if n + 1 == count {
+                                // The deletions rode on it: write them on their own.
+                                let mut deletes = itinera_core::store::WriteBatch::new();
+                                for entry in &settled {
+                                    deletes.delete_value(&entry.key);
+                                }
+                                writer.write_detached(deletes);
+                            }
+                        }
+                        Ok(Err(err)) => {
+                            failed = true;
+                            store_failed |= matches!(err, EditError::Store(_) | EditError::Unavailable);
+                            tracing::error!(%document, error = %err, "authority decision not written");
+                        }
+                        Err(err) => {
+                            failed = true;
+                            store_failed = true;
+                            tracing::error!(%document, error = %err, "authority could not reach the hub");
+                        }
                     }
                 }
+                if store_failed && !settled.is_empty() {
+                    // Its deletions may have ridden on a write that succeeded: put the entries
+                    // back, so the next start decides again.
+                    let mut restore = itinera_core::store::WriteBatch::new();
+                    for entry in &settled {
+                        restore.put_value(&entry.key, entry.value());
+                    }
+                    writer.write_detached(restore);
+                }
+                failed
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(move |failed, authority, _| {
+                // A booking written here is read from the store next time, until its committed
+                // event (queued behind events that arrived meanwhile) refreshes it.
+                for document in written {
+                    authority.records.booking_changed(document, None);
+                }
+                if failed {
+                    // Entries counted as booked may not be: read the journals again.
+                    authority.journals = Journals::default();
+                }
+            }),
         );
+    }
+}
+
+/// How many journal entries recovery gathers before writing them.
+const DEFERRED_ENTRIES: usize = 500;
+
+impl Authority {
+    /// Writes the journal entries recovery held back, after `plan`'s own writes.
+    fn flush_deferred(&mut self, plan: &mut Plan) {
+        let Some(deferred) = self.deferred.take() else {
+            return;
+        };
+        let held = deferred.into_plan();
+        let (decisions, alone) = held.into_writes();
+        for decision in decisions {
+            plan.with(decision.document, decision.edit, decision.with);
+        }
+        if let Some(deletes) = alone {
+            self.services.writer.write_detached(deletes);
+        }
     }
 }
 
@@ -310,10 +553,32 @@ impl Authority {
 #[rtype(result = "()")]
 struct CheckTransfers;
 
+/// Decisions left pending by the last run, evaluated one document at a time.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct Recover {
+    pending: VecDeque<(DocumentId, Vec<OutboxEntry>)>,
+    started: Instant,
+    total: usize,
+}
+
 impl Actor for Authority {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.learn_field_logs();
+        let pending = self.pending_decisions();
+        let total = pending.iter().map(|(_, entries)| entries.len()).sum();
+        tracing::info!(
+            pending = total,
+            documents = pending.len(),
+            "authority started"
+        );
+        ctx.notify(Recover {
+            pending,
+            started: Instant::now(),
+            total,
+        });
         ctx.run_interval(TRANSFER_CHECK, |_, ctx| ctx.notify(CheckTransfers));
     }
 }
@@ -322,11 +587,77 @@ impl Handler<CommittedEvent> for Authority {
     type Result = ();
 
     fn handle(&mut self, event: CommittedEvent, ctx: &mut Self::Context) {
-        if !event.0.changed_content() {
+        let committed: &Committed = &event.0;
+        if committed.kind == Some(DocumentKind::Booking) && committed.changed_content() {
+            let booking = committed
+                .content
+                .as_deref()
+                .and_then(|doc| autosurgeon::hydrate::<_, Booking>(doc).ok());
+            self.records.booking_changed(committed.document, booking);
+        }
+        // The server's own commits are its decisions: nothing follows from them.
+        if !committed.changed_content() || committed.by_server_only() {
             return;
         }
-        let plan = self.evaluate(&event.0);
+        if committed.kind == Some(DocumentKind::Journal) {
+            // Office locked a period: the journals are read again when booking.
+            self.journals = Journals::default();
+            return;
+        }
+        let Some(content) = committed.content.clone() else {
+            return;
+        };
+        let at = committed
+            .outbox
+            .as_ref()
+            .map_or_else(|| self.services.now_ms(), |entry| entry.at);
+        let mut plan = self.evaluate(&Evaluation {
+            document: committed.document,
+            kind: committed.kind,
+            content,
+            at,
+        });
+        if let Some(entry) = &committed.outbox {
+            plan.settles(entry.clone());
+        }
         self.carry_out(plan, ctx);
+    }
+}
+
+impl Handler<Recover> for Authority {
+    type Result = ();
+
+    fn handle(&mut self, mut recover: Recover, ctx: &mut Self::Context) {
+        let Some((id, entries)) = recover.pending.pop_front() else {
+            if recover.total > 0 {
+                tracing::info!(
+                    decisions = recover.total,
+                    elapsed_ms = recover.started.elapsed().as_millis() as u64,
+                    "recovered the pending decisions"
+                );
+            }
+            return;
+        };
+        let mut plan = self.recover(id, entries);
+        if plan.books() {
+            let deferred = self.deferred.get_or_insert_with(Deferred::default);
+            deferred.take_from(&mut plan);
+            if deferred.waiting() >= DEFERRED_ENTRIES || recover.pending.is_empty() {
+                self.flush_deferred(&mut plan);
+            }
+        } else if recover.pending.is_empty() {
+            self.flush_deferred(&mut plan);
+        }
+        self.carry_out(plan, ctx);
+        let left = recover.pending.len();
+        if left > 0 && left % 1_000 == 0 {
+            tracing::info!(
+                documents_left = left,
+                elapsed_ms = recover.started.elapsed().as_millis() as u64,
+                "recovering pending decisions"
+            );
+        }
+        ctx.notify(recover);
     }
 }
 

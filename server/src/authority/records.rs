@@ -2,15 +2,20 @@
 //! departure, a departure's bookings, a guide's departures, the catalog, the alerts, a journal.
 //! They are read from the store, which holds every durable change.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
+use itinera_core::model::Booking;
 use itinera_core::store::DocumentStore;
 use itinera_core::{Document, DocumentId, Record};
 
-/// Reads typed records from the store.
+/// Reads typed records from the store; bookings are kept once read, since deciding a departure
+/// reads all of its bookings, and kept current by every committed change of one
+/// ([`Records::booking_changed`]).
 #[derive(Clone)]
 pub struct Records {
     store: Arc<dyn DocumentStore>,
+    bookings: Arc<Mutex<HashMap<DocumentId, Booking>>>,
 }
 
 impl std::fmt::Debug for Records {
@@ -21,7 +26,36 @@ impl std::fmt::Debug for Records {
 
 impl Records {
     pub fn new(store: Arc<dyn DocumentStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            bookings: Arc::default(),
+        }
+    }
+
+    /// Booking `id` as it is now durable (from its committed event).
+    pub fn booking_changed(&self, id: DocumentId, booking: Option<Booking>) {
+        if let Ok(mut bookings) = self.bookings.lock() {
+            match booking {
+                Some(booking) => {
+                    bookings.insert(id, booking);
+                }
+                None => {
+                    bookings.remove(&id);
+                }
+            }
+        }
+    }
+
+    /// Booking `id`, from memory or the store.
+    pub fn booking(&self, id: &DocumentId) -> Option<Booking> {
+        if let Some(booking) = self.bookings.lock().ok()?.get(id) {
+            return Some(booking.clone());
+        }
+        let booking = self.load::<Booking>(id)?;
+        if let Ok(mut bookings) = self.bookings.lock() {
+            bookings.insert(*id, booking.clone());
+        }
+        Some(booking)
     }
 
     /// The record of document `id`, if the store holds one of kind `R` that reads.
@@ -33,6 +67,12 @@ impl Records {
     pub fn document<R: Record>(&self, id: &DocumentId) -> Option<Document<R>> {
         let bytes = self.store.load(*id).ok()??;
         Document::<R>::load(&bytes).ok()
+    }
+
+    /// The user document `id` belongs to (its rep, owner, custodian, employee's user), as its
+    /// stored scope says.
+    pub fn owner_of(&self, id: &DocumentId) -> Option<String> {
+        self.store.meta(*id).ok()??.scope?.owner
     }
 
     /// The last number used of a legal invoice number sequence.

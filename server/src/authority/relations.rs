@@ -1,71 +1,237 @@
-//! Which bookings sit on each departure and which departures each guide is assigned to: what
-//! the authority looks up when one of them changes. Built from the read model at start-up and
-//! kept by the committed events.
+//! What the authority looks up when a document changes: which bookings sit on each departure
+//! and belong to each account, which departures each guide is assigned to, who each employee
+//! is, which field logs each departure has, and every account's identity keys (for duplicates
+//! across accounts). Built from the read model (and the store's metadata for field logs) at
+//! start-up and kept by the committed events.
 
 use std::collections::{BTreeSet, HashMap};
 
 use itinera_core::DocumentId;
-use itinera_core::model::Departure;
 use itinera_core::reports::Summary;
 
-/// The authority's two lookups.
+/// How a guide is named in an assignment: an employee record, or a user id when the office
+/// typed one (`gus`) and no employee record says so.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum GuideKey {
+    Employee(DocumentId),
+    User(String),
+}
+
+/// The authority's lookups.
 #[derive(Debug, Default)]
 pub struct Relations {
     bookings_by_departure: HashMap<DocumentId, BTreeSet<DocumentId>>,
-    departures_by_employee: HashMap<String, BTreeSet<DocumentId>>,
+    departure_of_booking: HashMap<DocumentId, DocumentId>,
+    bookings_by_account: HashMap<DocumentId, BTreeSet<DocumentId>>,
+    account_of_booking: HashMap<DocumentId, DocumentId>,
+    departures_by_guide: HashMap<GuideKey, BTreeSet<DocumentId>>,
+    guides_of_departure: HashMap<DocumentId, BTreeSet<GuideKey>>,
+    employee_by_user: HashMap<String, DocumentId>,
+    user_of_employee: HashMap<DocumentId, String>,
+    field_logs: HashMap<DocumentId, BTreeSet<DocumentId>>,
+    /// Identity key → the accounts (and their contact) that have it.
+    identities: HashMap<String, BTreeSet<(DocumentId, Option<String>)>>,
+    keys_of_account: HashMap<DocumentId, Vec<(Option<String>, String)>>,
     /// The catalog document (there is one per company).
     pub catalog: Option<DocumentId>,
 }
 
+/// The id an assignment or answer names, in any of the forms people write it: a bare id, an
+/// `automerge:` URL, or a user id.
+pub fn parse_reference(reference: &str) -> Result<DocumentId, String> {
+    let reference = reference.trim();
+    let bare = reference.strip_prefix("automerge:").unwrap_or(reference);
+    DocumentId::parse(bare).map_err(|_| reference.to_owned())
+}
+
 impl Relations {
     /// The relations the read model's summaries describe.
-    pub fn from_summaries(summaries: &[(DocumentId, Summary)]) -> Self {
+    pub fn from_summaries(summaries: &[(DocumentId, Summary)], region: Option<&str>) -> Self {
         let mut relations = Self::default();
+        for (id, summary) in summaries {
+            if let Summary::Employee(employee) = summary {
+                relations.set_employee(*id, employee.user.as_deref());
+            }
+        }
         for (id, summary) in summaries {
             match summary {
                 Summary::Booking(booking) => {
-                    relations.set_booking(*id, DocumentId::parse(&booking.departure).ok());
+                    relations.set_booking(
+                        *id,
+                        parse_reference(&booking.departure).ok(),
+                        parse_reference(&booking.account).ok(),
+                    );
                 }
                 Summary::Departure(departure) => {
-                    for assignment in &departure.assignments {
-                        relations
-                            .departures_by_employee
-                            .entry(assignment.employee.clone())
-                            .or_default()
-                            .insert(*id);
-                    }
+                    let employees: Vec<&str> = departure
+                        .assignments
+                        .iter()
+                        .map(|a| a.employee.as_str())
+                        .collect();
+                    relations.set_assignments(*id, employees);
                 }
                 Summary::Catalog(_) => relations.catalog = Some(*id),
+                Summary::Account(account) => {
+                    let keys = account
+                        .identity_keys(region)
+                        .into_iter()
+                        .map(|(contact, key)| (contact.map(str::to_owned), key))
+                        .collect();
+                    relations.set_account_keys(*id, keys);
+                }
                 _ => {}
             }
         }
         relations
     }
 
-    /// Booking `id` now sits on `departure` (or on none).
-    pub fn set_booking(&mut self, id: DocumentId, departure: Option<DocumentId>) {
-        for bookings in self.bookings_by_departure.values_mut() {
-            bookings.remove(&id);
-        }
-        if let Some(departure) = departure {
-            self.bookings_by_departure
-                .entry(departure)
-                .or_default()
-                .insert(id);
+    /// Booking `id` now sits on `departure` and belongs to `account`; returns the departure it
+    /// sat on before, if another.
+    pub fn set_booking(
+        &mut self,
+        id: DocumentId,
+        departure: Option<DocumentId>,
+        account: Option<DocumentId>,
+    ) -> Option<DocumentId> {
+        let previous = move_member(
+            &mut self.departure_of_booking,
+            &mut self.bookings_by_departure,
+            id,
+            departure,
+        );
+        move_member(
+            &mut self.account_of_booking,
+            &mut self.bookings_by_account,
+            id,
+            account,
+        );
+        previous.filter(|previous| Some(*previous) != departure)
+    }
+
+    /// The key of the guide an assignment names.
+    pub fn guide_key(&self, reference: &str) -> GuideKey {
+        match parse_reference(reference) {
+            Ok(id) => GuideKey::Employee(id),
+            Err(text) => match self.employee_by_user.get(&text) {
+                Some(id) => GuideKey::Employee(*id),
+                None => GuideKey::User(text),
+            },
         }
     }
 
-    /// Departure `id` now has the assignments `departure` lists.
-    pub fn set_departure(&mut self, id: DocumentId, departure: &Departure) {
-        for departures in self.departures_by_employee.values_mut() {
-            departures.remove(&id);
+    /// The user a guide logs in as, if known.
+    pub fn user_of(&self, guide: &GuideKey) -> Option<String> {
+        match guide {
+            GuideKey::Employee(id) => self.user_of_employee.get(id).cloned(),
+            GuideKey::User(user) => Some(user.clone()),
         }
-        for assignment in departure.assignments.values() {
-            self.departures_by_employee
-                .entry(assignment.employee.clone())
+    }
+
+    /// Employee `id` logs in as `user`.
+    pub fn set_employee(&mut self, id: DocumentId, user: Option<&str>) {
+        if let Some(old) = self.user_of_employee.remove(&id) {
+            self.employee_by_user.remove(&old);
+        }
+        if let Some(user) = user.filter(|user| !user.is_empty()) {
+            self.user_of_employee.insert(id, user.to_owned());
+            self.employee_by_user.insert(user.to_owned(), id);
+            // Assignments that named the user now name the employee.
+            if let Some(departures) = self
+                .departures_by_guide
+                .remove(&GuideKey::User(user.into()))
+            {
+                for departure in &departures {
+                    if let Some(guides) = self.guides_of_departure.get_mut(departure) {
+                        guides.remove(&GuideKey::User(user.into()));
+                        guides.insert(GuideKey::Employee(id));
+                    }
+                }
+                self.departures_by_guide
+                    .entry(GuideKey::Employee(id))
+                    .or_default()
+                    .extend(departures);
+            }
+        }
+    }
+
+    /// Departure `id` now assigns the guides `employees` names; returns every guide it
+    /// assigned before or assigns now (a removed assignment changes its guide's plan too).
+    pub fn set_assignments<'a>(
+        &mut self,
+        id: DocumentId,
+        employees: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<GuideKey> {
+        let now: BTreeSet<GuideKey> = employees.into_iter().map(|e| self.guide_key(e)).collect();
+        let before = self.guides_of_departure.remove(&id).unwrap_or_default();
+        for guide in &before {
+            if let Some(departures) = self.departures_by_guide.get_mut(guide) {
+                departures.remove(&id);
+            }
+        }
+        for guide in &now {
+            self.departures_by_guide
+                .entry(guide.clone())
                 .or_default()
                 .insert(id);
         }
+        self.guides_of_departure.insert(id, now.clone());
+        before.union(&now).cloned().collect()
+    }
+
+    /// Field log `id` is about `departure`.
+    pub fn set_field_log(&mut self, id: DocumentId, departure: Option<DocumentId>) {
+        for logs in self.field_logs.values_mut() {
+            logs.remove(&id);
+        }
+        if let Some(departure) = departure {
+            self.field_logs.entry(departure).or_default().insert(id);
+        }
+    }
+
+    /// The field logs of `departure`.
+    pub fn field_logs_of(&self, departure: &DocumentId) -> Vec<DocumentId> {
+        self.field_logs
+            .get(departure)
+            .map(|logs| logs.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Account `id` now has the identity keys `keys` (its own, and its contacts').
+    pub fn set_account_keys(&mut self, id: DocumentId, keys: Vec<(Option<String>, String)>) {
+        if let Some(old) = self.keys_of_account.remove(&id) {
+            for (contact, key) in old {
+                if let Some(holders) = self.identities.get_mut(&key) {
+                    holders.remove(&(id, contact));
+                    if holders.is_empty() {
+                        self.identities.remove(&key);
+                    }
+                }
+            }
+        }
+        for (contact, key) in &keys {
+            self.identities
+                .entry(key.clone())
+                .or_default()
+                .insert((id, contact.clone()));
+        }
+        self.keys_of_account.insert(id, keys);
+    }
+
+    /// Other accounts sharing an identity key with account `id`: (its contact, the other
+    /// account, the other's contact, the key).
+    pub fn shared_identities(
+        &self,
+        id: &DocumentId,
+    ) -> Vec<(Option<String>, DocumentId, Option<String>, String)> {
+        let mut found = Vec::new();
+        for (contact, key) in self.keys_of_account.get(id).into_iter().flatten() {
+            for (other, other_contact) in self.identities.get(key).into_iter().flatten() {
+                if other != id {
+                    found.push((contact.clone(), *other, other_contact.clone(), key.clone()));
+                }
+            }
+        }
+        found
     }
 
     /// The bookings on `departure`.
@@ -76,11 +242,33 @@ impl Relations {
             .flatten()
     }
 
-    /// The departures `employee` is assigned to.
-    pub fn departures_of(&self, employee: &str) -> impl Iterator<Item = &DocumentId> {
-        self.departures_by_employee
-            .get(employee)
-            .into_iter()
-            .flatten()
+    /// The bookings of `account`.
+    pub fn bookings_of_account(&self, account: &DocumentId) -> impl Iterator<Item = &DocumentId> {
+        self.bookings_by_account.get(account).into_iter().flatten()
     }
+
+    /// The departures `guide` is assigned to.
+    pub fn departures_of(&self, guide: &GuideKey) -> impl Iterator<Item = &DocumentId> {
+        self.departures_by_guide.get(guide).into_iter().flatten()
+    }
+}
+
+/// Moves `member` from the set it was in to the set of `to`; returns where it was.
+fn move_member(
+    of: &mut HashMap<DocumentId, DocumentId>,
+    sets: &mut HashMap<DocumentId, BTreeSet<DocumentId>>,
+    member: DocumentId,
+    to: Option<DocumentId>,
+) -> Option<DocumentId> {
+    let previous = of.remove(&member);
+    if let Some(previous) = previous {
+        if let Some(set) = sets.get_mut(&previous) {
+            set.remove(&member);
+        }
+    }
+    if let Some(to) = to {
+        of.insert(member, to);
+        sets.entry(to).or_default().insert(member);
+    }
+    previous
 }

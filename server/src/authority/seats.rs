@@ -1,39 +1,60 @@
-//! Seats: a departure's bookings confirmed in a deterministic order up to its capacity, the rest
-//! waitlisted; the departure's seat counts and manifest follow.
+//! Seats: a departure's bookings decided by [`rules::decide_seats`]; each booking's status and
+//! seating record, and the departure's seat counts and manifest, written back.
+
+use std::collections::BTreeMap;
 
 use itinera_core::DocumentId;
-use itinera_core::engine::ServerEdit;
-use itinera_core::model::{AlertRule, Booking, Departure};
+use itinera_core::engine::{EditError, ServerEdit};
+use itinera_core::model::{AlertRule, Booking, BookingStatus, Departure};
 use itinera_core::rules;
 
 use super::Plan;
 use super::alerts::record_findings;
 use super::records::Records;
 
-/// Decides the seats of departure `id` (as `departure` says now) over `bookings`.
+/// Decides the seats of departure `id` (as `departure` says now) over `bookings`; submissions
+/// the server has no record of were received at `at`. Returns every booking's decided status.
 pub fn decide_departure(
     records: &Records,
     id: DocumentId,
     departure: &Departure,
     bookings: &[(DocumentId, Booking)],
-    now: i64,
+    at: i64,
     plan: &mut Plan,
-) {
-    let seats = rules::decide_seats(&id, departure, bookings);
+) -> BTreeMap<DocumentId, BookingStatus> {
+    let seats = rules::decide_seats(&id, departure, bookings, at);
     for (booking_id, booking) in bookings {
-        let Some(status) = seats.statuses.get(booking_id).copied() else {
+        let (Some(status), Some(seating)) = (
+            seats.statuses.get(booking_id).copied(),
+            seats.seatings.get(booking_id).cloned(),
+        ) else {
             continue;
         };
-        if booking.status != status {
-            plan.edit(
-                *booking_id,
-                ServerEdit::record(move |b: &mut Booking| {
-                    let changed = b.status != status;
-                    b.status = status;
-                    Ok(changed)
-                }),
-            );
+        if booking.status == status && booking.seating == seating {
+            continue;
         }
+        let (submission, on) = (booking.submitted_at, booking.departure.clone());
+        plan.edit(
+            *booking_id,
+            ServerEdit::new(move |doc| {
+                // Decided on the booking as it was read; a newer submission or move is decided
+                // by its own evaluation.
+                let now: Booking = autosurgeon::hydrate(&*doc)?;
+                if now.submitted_at != submission || now.departure != on {
+                    return Err(EditError::Superseded(
+                        "the booking changed meanwhile".into(),
+                    ));
+                }
+                // Only the server's fields: the rep's fields keep any conflict they hold.
+                if now.status != status {
+                    autosurgeon::reconcile_prop(doc, automerge::ROOT, "status", status)?;
+                }
+                if now.seating != seating {
+                    autosurgeon::reconcile_prop(doc, automerge::ROOT, "seating", &seating)?;
+                }
+                Ok(())
+            }),
+        );
     }
     let (confirmed, provisional, waitlisted, manifest) = (
         seats.seats_confirmed,
@@ -61,5 +82,6 @@ pub fn decide_departure(
         AlertRule::Overbooked,
         AlertRule::BookingOnCancelledDeparture,
     ];
-    record_findings(records, id, &rules, seats.findings, now, plan);
+    record_findings(records, id, &rules, seats.findings, at, plan);
+    seats.statuses
 }

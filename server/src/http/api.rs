@@ -21,7 +21,10 @@ use super::auth::{ApiError, authenticate, authenticate_admin};
 use crate::actors::{EditDocument, ReadDocument, ShareDocument};
 use crate::audit::{self, AuditEntry};
 use crate::json_view::{apply_patch, document_to_json};
-use crate::server_documents::{alerts_document_id, index_document_id};
+use crate::server_documents::{
+    alerts_document_id, index_document_id, set_alert_status as set_alert_status_edit,
+    user_alerts_document_id,
+};
 
 /// How long a token from a password login lasts.
 const LOGIN_TTL_MS: i64 = 12 * 60 * 60 * 1000;
@@ -706,21 +709,28 @@ async fn set_alert_status(
         &key,
         "",
     );
-    let edit = ServerEdit::record(move |alerts: &mut Alerts| {
-        let alert = alerts.alerts.get_mut(&key).ok_or(EditError::NotFound)?;
-        if alert.status == status {
-            return Ok(false);
-        }
-        alert.status = status;
-        alert.resolved_by = Some(user);
-        alert.resolved_at = Some(now);
-        Ok(true)
-    });
+    let edit = set_alert_status_edit(key.clone(), status, user.clone(), now);
     let heads = state
         .hub
         .send(EditDocument::by_server(alerts_document_id(), edit))
         .await
         .map_err(unavailable)??;
+    // The users the alert is about hold a copy on their phones: it follows at once.
+    let company = read(&state, alerts_document_id(), principal).await?;
+    let owners = autosurgeon::hydrate::<_, Alerts>(&company)
+        .ok()
+        .and_then(|alerts| alerts.alerts.get(&key).map(|alert| alert.owners.clone()))
+        .unwrap_or_default();
+    for owner in owners.iter() {
+        let edit = set_alert_status_edit(key.clone(), status, user.clone(), now);
+        let copy = user_alerts_document_id(owner);
+        match state.hub.send(EditDocument::by_server(copy, edit)).await {
+            Ok(Ok(_)) => {}
+            // The authority brings a copy in line the next time it writes that user's alerts.
+            Ok(Err(err)) => tracing::warn!(%owner, "alert copy not updated: {err}"),
+            Err(err) => tracing::warn!(%owner, "alert copy not updated: {err}"),
+        }
+    }
     audit::record_or_log(&state.services.writer, entry).await;
     Ok(HttpResponse::Ok().json(json!({
         "id": alerts_document_id().to_url(),
@@ -798,15 +808,19 @@ async fn report(
     let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
     let name = name.into_inner();
     let body = web::block(move || -> Result<Json, ApiError> {
-        let summaries = read_model.summaries();
+        let kinds = reports::kinds_read(&name)
+            .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no report named {name:?}")))?;
+        let summaries = read_model.report_input(kinds);
+        let summaries = summaries.as_slice();
         let value = match name.as_str() {
-            "pipeline" => serde_json::to_value(reports::pipeline(&summaries, now)),
-            "conversion" => serde_json::to_value(reports::conversion(&summaries)),
-            "revenue" => serde_json::to_value(reports::revenue(&summaries, guide_cost)),
-            "stock" => serde_json::to_value(reports::stock(&summaries, now)),
-            "guides" => serde_json::to_value(reports::guides(&summaries)),
-            "invoices" => serde_json::to_value(reports::invoices(&summaries, now)),
-            "trial-balance" => serde_json::to_value(reports::trial_balance(&summaries)),
+            "pipeline" => serde_json::to_value(reports::pipeline(summaries, now)),
+            "conversion" => serde_json::to_value(reports::conversion(summaries)),
+            "revenue" => serde_json::to_value(reports::revenue(summaries, guide_cost)),
+            "stock" => serde_json::to_value(reports::stock(summaries, now)),
+            "guides" => serde_json::to_value(reports::guides(summaries)),
+            "invoices" => serde_json::to_value(reports::invoices(summaries, now)),
+            "trial-balance" => serde_json::to_value(reports::trial_balance(summaries)),
+            "customers" => serde_json::to_value(reports::customers(summaries)),
             other => {
                 return Err(error(
                     StatusCode::NOT_FOUND,

@@ -28,6 +28,63 @@ pub struct AccountSummary {
     pub archived: bool,
     /// Its opportunities, in id order.
     pub opportunities: Vec<OpportunitySummary>,
+    /// Its VAT number, the city of its address and its live contacts' details: what the
+    /// company-wide duplicate check compares.
+    #[serde(default)]
+    pub vat_number: Option<String>,
+    /// The city of its address.
+    #[serde(default)]
+    pub city: String,
+    /// Its live contacts (not archived, not merged), in id order.
+    #[serde(default)]
+    pub contacts: Vec<ContactSummary>,
+}
+
+/// The details of a contact that identify the person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactSummary {
+    /// The contact's id within its account.
+    pub id: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// E-mail addresses, as stored.
+    pub emails: Vec<String>,
+    /// Phone numbers, as stored.
+    pub phones: Vec<String>,
+}
+
+impl AccountSummary {
+    /// The identity keys of this account and of each of its contacts (`None` for the
+    /// account's own), for the company-wide duplicate check.
+    pub fn identity_keys(&self, region: Option<&str>) -> Vec<(Option<&str>, String)> {
+        let mut keys: Vec<(Option<&str>, String)> =
+            crate::rules::duplicate_across::keys_of_account(
+                &self.name,
+                &self.city,
+                self.vat_number.as_deref(),
+            )
+            .into_iter()
+            .map(|key| (None, key))
+            .collect();
+        for contact in &self.contacts {
+            let contact_keys = crate::rules::duplicate_across::identity_keys(
+                contact.emails.iter().map(String::as_str),
+                contact.phones.iter().map(String::as_str),
+                &contact.first_name,
+                &contact.last_name,
+                &self.name,
+                region,
+            );
+            keys.extend(
+                contact_keys
+                    .into_iter()
+                    .map(|key| (Some(contact.id.as_str()), key)),
+            );
+        }
+        keys
+    }
 }
 
 /// One opportunity, with its stage history reduced to two times.
@@ -71,6 +128,22 @@ impl From<&Account> for AccountSummary {
                 .opportunities
                 .iter()
                 .map(|(id, opportunity)| OpportunitySummary::new(id, opportunity))
+                .collect(),
+            vat_number: account.vat_number.clone(),
+            city: account.address.city.clone(),
+            contacts: account
+                .contacts
+                .iter()
+                .filter(|(_, contact)| {
+                    contact.archived_at.is_none() && contact.merged_into.is_none()
+                })
+                .map(|(id, contact)| ContactSummary {
+                    id: id.clone(),
+                    first_name: contact.first_name.clone(),
+                    last_name: contact.last_name.clone(),
+                    emails: contact.emails.iter().map(str::to_owned).collect(),
+                    phones: contact.phones.iter().map(str::to_owned).collect(),
+                })
                 .collect(),
         }
     }

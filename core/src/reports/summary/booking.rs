@@ -34,6 +34,9 @@ pub struct BookingSummary {
     pub currency: String,
     /// Unix ms when the rep submitted it.
     pub submitted_at: Option<i64>,
+    /// Unix ms when the server received the submission.
+    #[serde(default)]
+    pub received_at: Option<i64>,
 }
 
 impl From<&Booking> for BookingSummary {
@@ -47,6 +50,7 @@ impl From<&Booking> for BookingSummary {
             amount_minor: booking.amount_minor,
             currency: booking.currency.clone(),
             submitted_at: booking.submitted_at,
+            received_at: booking.seating.received_at,
         }
     }
 }

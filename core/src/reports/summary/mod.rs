@@ -35,7 +35,7 @@ mod ticket;
 use automerge::AutoCommit;
 use serde::{Deserialize, Serialize};
 
-pub use account::{AccountSummary, OpportunitySummary};
+pub use account::{AccountSummary, ContactSummary, OpportunitySummary};
 pub use booking::BookingSummary;
 pub use campaign::CampaignSummary;
 pub use catalog::{CatalogSummary, ItemSummary, KitNeed, TourSummary};
@@ -129,7 +129,12 @@ pub fn summarize(_id: &DocumentId, doc: &AutoCommit) -> Result<Option<Summary>> 
         DocumentKind::Booking => Summary::Booking((&hydrate::<Booking>(doc)?).into()),
         DocumentKind::Departure => Summary::Departure((&hydrate::<Departure>(doc)?).into()),
         DocumentKind::Invoice => Summary::Invoice((&hydrate::<Invoice>(doc)?).into()),
-        DocumentKind::Journal => Summary::Journal((&hydrate::<Journal>(doc)?).into()),
+        // A month's journal holds thousands of entries and changes with every invoice: read
+        // the figures straight from the document rather than hydrating every entry.
+        DocumentKind::Journal => Summary::Journal(match JournalSummary::read(doc) {
+            Some(summary) => summary,
+            None => (&hydrate::<Journal>(doc)?).into(),
+        }),
         DocumentKind::Stock => Summary::Stock((&hydrate::<StockLocation>(doc)?).into()),
         DocumentKind::Catalog => Summary::Catalog((&hydrate::<Catalog>(doc)?).into()),
         DocumentKind::Employee => Summary::Employee((&hydrate::<Employee>(doc)?).into()),

@@ -21,6 +21,15 @@ pub struct TicketSummary {
     /// How urgent it is.
     #[serde(with = "crate::reports::stored_text")]
     pub priority: TicketPriority,
+    /// The customer's account document id (bare bs58).
+    #[serde(default)]
+    pub account: String,
+    /// Unix ms of its first message: when the customer asked.
+    #[serde(default)]
+    pub opened_at: Option<i64>,
+    /// Unix ms when it was resolved.
+    #[serde(default)]
+    pub resolved_at: Option<i64>,
 }
 
 impl From<&Ticket> for TicketSummary {
@@ -28,6 +37,9 @@ impl From<&Ticket> for TicketSummary {
         Self {
             status: ticket.status,
             priority: ticket.priority,
+            account: crate::reports::reference::reference(&ticket.account),
+            opened_at: ticket.messages.iter().next().map(|(_, message)| message.at),
+            resolved_at: ticket.resolved_at,
         }
     }
 }

@@ -1,0 +1,259 @@
+//! Customers: opportunity stage conflicts, edits of archived accounts, duplicate contacts
+//! inside an account and duplicate customers or contacts across accounts (company-wide, phone
+//! numbers in E.164 in the company's region), a lead converted on two devices, and each
+//! account's purchase history written by the server.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use automerge::{ActorId, AutoCommit};
+use itinera_core::engine::ServerEdit;
+use itinera_core::model::{
+    Account, AlertRule, AlertSeverity, BookingStatus, Departure, Lead, PurchaseSummary,
+};
+use itinera_core::reports::AccountSummary;
+use itinera_core::rules::{self, CompanyDuplicate, Finding};
+use itinera_core::{Document, DocumentId, FieldPath};
+
+use super::Plan;
+use super::alerts::record_findings;
+use super::records::Records;
+use super::relations::{Relations, parse_reference};
+
+/// What the account decision reads and keeps besides the account.
+pub struct Customers<'a> {
+    pub records: &'a Records,
+    pub relations: &'a mut Relations,
+    /// The company's phone region.
+    pub region: Option<&'a str>,
+    /// The server's actor, whose edits of an archived account are not "edits after archive".
+    pub server: &'a ActorId,
+}
+
+/// Findings about account `id` and the accounts it duplicates.
+pub fn decide_account(
+    customers: &mut Customers<'_>,
+    id: DocumentId,
+    content: AutoCommit,
+    now: i64,
+    plan: &mut Plan,
+) {
+    let (records, region, server) = (customers.records, customers.region, customers.server);
+    let relations = &mut *customers.relations;
+    let Ok(mut doc) = Document::<Account>::from_automerge(content) else {
+        return;
+    };
+    let mut findings = rules::stage_findings(&id, &doc);
+    findings.extend(rules::edits_after_archive(&id, &mut doc, Some(server)));
+    let Ok(account) = doc.record() else {
+        return;
+    };
+    findings.extend(
+        rules::duplicate_contacts_in(&id, &account, region)
+            .iter()
+            .map(|proposal| proposal.finding()),
+    );
+    let rules = [
+        AlertRule::StageConflict,
+        AlertRule::EditAfterArchive,
+        AlertRule::DuplicateContact,
+    ];
+    record_findings(records, id, &rules, findings, now, plan);
+
+    // Across accounts: whom it matched before and matches now are decided again.
+    let before: BTreeSet<DocumentId> = relations
+        .shared_identities(&id)
+        .into_iter()
+        .map(|(_, other, _, _)| other)
+        .collect();
+    let summary = AccountSummary::from(&account);
+    let archived = account.archived_at.is_some() || account.merged_into.is_some();
+    let keys = if archived {
+        Vec::new()
+    } else {
+        summary
+            .identity_keys(region)
+            .into_iter()
+            .map(|(contact, key)| (contact.map(str::to_owned), key))
+            .collect()
+    };
+    relations.set_account_keys(id, keys);
+    let now_matched: BTreeSet<DocumentId> = relations
+        .shared_identities(&id)
+        .into_iter()
+        .map(|(_, other, _, _)| other)
+        .collect();
+    let mut subjects: BTreeSet<DocumentId> = before.union(&now_matched).copied().collect();
+    subjects.insert(id);
+    for subject in subjects {
+        let findings = duplicates_of(relations, subject);
+        record_findings(
+            records,
+            subject,
+            &[AlertRule::DuplicateAccount],
+            findings,
+            now,
+            plan,
+        );
+    }
+}
+
+/// The merge proposals an account carries: one per account it shares a key with that was
+/// created before it (ids are time-ordered), so a pair is proposed once, on the newer one.
+fn duplicates_of(relations: &Relations, id: DocumentId) -> Vec<Finding> {
+    let mut by_pair: BTreeMap<DocumentId, CompanyDuplicate> = BTreeMap::new();
+    for (contact, other, other_contact, key) in relations.shared_identities(&id) {
+        if other >= id {
+            continue;
+        }
+        // One proposal per pair of accounts, naming the first key they share.
+        by_pair.entry(other).or_insert(CompanyDuplicate {
+            account: id,
+            contact,
+            other,
+            other_contact,
+            key,
+        });
+    }
+    by_pair
+        .values()
+        .map(|duplicate| {
+            let mut finding = rules::duplicate_across_finding(duplicate);
+            // The newer account is the subject, so its evaluation can resolve the proposal.
+            finding.document = id;
+            finding
+        })
+        .collect()
+}
+
+/// A lead converted on two devices holds two accounts in `converted_to`: propose merging the
+/// loser into the winner.
+pub fn decide_lead(
+    records: &Records,
+    id: DocumentId,
+    content: AutoCommit,
+    now: i64,
+    plan: &mut Plan,
+) {
+    let Ok(doc) = Document::<Lead>::from_automerge(content) else {
+        return;
+    };
+    let mut findings = Vec::new();
+    if let Ok(conflicts) = doc.conflicts(&FieldPath::parse("/converted_to")) {
+        let accounts: Vec<String> = conflicts
+            .values
+            .iter()
+            .filter_map(|value| match &value.value {
+                itinera_core::document::FieldValue::Str(text) => Some(text.clone()),
+                _ => None,
+            })
+            .collect();
+        if accounts.len() > 1 {
+            let winner = conflicts
+                .values
+                .iter()
+                .find(|value| value.winner)
+                .and_then(|value| match &value.value {
+                    itinera_core::document::FieldValue::Str(text) => Some(text.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let others: Vec<&String> = accounts.iter().filter(|a| **a != winner).collect();
+            findings.push(Finding::new(
+                AlertRule::DuplicateAccount,
+                AlertSeverity::Warning,
+                id,
+                "converted_to",
+                format!(
+                    "lead {id} was converted on two devices into accounts {winner} and {}: \
+                     merge {} into {winner}",
+                    others
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    others
+                        .iter()
+                        .map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            ));
+        }
+    }
+    record_findings(
+        records,
+        id,
+        &[AlertRule::DuplicateAccount],
+        findings,
+        now,
+        plan,
+    );
+}
+
+/// The purchase history of `account` from its bookings: confirmed bookings, their revenue per
+/// currency, the last one's submission and the latest trip. `decided` holds statuses this
+/// evaluation decided and has not written yet.
+pub fn purchase_history(
+    records: &Records,
+    relations: &Relations,
+    account: DocumentId,
+    decided: &BTreeMap<DocumentId, BookingStatus>,
+    plan: &mut Plan,
+) {
+    let Some(current) = records.load::<Account>(&account) else {
+        return;
+    };
+    let mut history = PurchaseSummary::default();
+    let mut departures: BTreeMap<DocumentId, Option<Departure>> = BTreeMap::new();
+    for booking_id in relations.bookings_of_account(&account) {
+        let Some(booking) = records.booking(booking_id) else {
+            continue;
+        };
+        let status = decided.get(booking_id).copied().unwrap_or(booking.status);
+        if status != BookingStatus::Confirmed {
+            continue;
+        }
+        history.bookings += 1;
+        *history
+            .revenue_by_currency
+            .entry(booking.currency.clone())
+            .or_default() += booking.amount_minor;
+        history.last_booking_at = history
+            .last_booking_at
+            .max(booking.seating.received_at.or(booking.submitted_at));
+        let Ok(departure_id) = parse_reference(&booking.departure) else {
+            continue;
+        };
+        let departure = departures
+            .entry(departure_id)
+            .or_insert_with(|| records.load::<Departure>(&departure_id));
+        if let Some(departure) = departure {
+            if history
+                .last_trip_at
+                .is_none_or(|at| departure.starts_at > at)
+            {
+                history.last_trip_at = Some(departure.starts_at);
+                history.last_trip_departure = Some(departure_id.to_string());
+            }
+        }
+    }
+    if let Some((currency, revenue)) = history
+        .revenue_by_currency
+        .iter()
+        .max_by_key(|(currency, revenue)| (**revenue, std::cmp::Reverse((*currency).clone())))
+    {
+        history.currency = currency.clone();
+        history.revenue_minor = *revenue;
+    }
+    if current.purchase_summary != history {
+        // Only the field the server owns is written: reconciling the whole account would
+        // overwrite (and so settle) a conflict two reps left in another field.
+        plan.edit(
+            account,
+            ServerEdit::new(move |doc| {
+                autosurgeon::reconcile_prop(doc, automerge::ROOT, "purchase_summary", &history)?;
+                Ok(())
+            }),
+        );
+    }
+}
