@@ -23,6 +23,7 @@ pub mod http;
 pub mod index_documents;
 pub mod json_view;
 pub mod metrics;
+pub mod read_model;
 pub mod services;
 pub mod store_writer;
 
@@ -131,13 +132,26 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
             authority::Authority::new(services, hub)
         })
     };
-    let _ = services.authority.set(authority.recipient());
+    // The read model hears of every durable change through the relay in front of the
+    // authority; a committed-event bus can publish into the same feed instead.
+    let change_feed = read_model::ChangeFeed::new();
+    let read_model = read_model::ReadModel::new();
+    read_model::spawn_refresher(services.store.clone(), &change_feed, read_model.clone()).map_err(
+        |source| Error::Io {
+            context: "could not start the read model".into(),
+            source,
+        },
+    )?;
+    let relay = read_model::ChangeRelay::new(authority.recipient(), change_feed).start();
+    let _ = services.authority.set(relay.recipient());
 
     let state = web::Data::new(AppState {
         services: services.clone(),
         hub,
         server_metadata,
         next_session: AtomicU64::new(1),
+        read_model,
+        imports: http::ImportJobs::default(),
     });
     let max_body = services.config.max_frame_bytes;
     let server = HttpServer::new(move || {

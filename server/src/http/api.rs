@@ -47,7 +47,36 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::post().to(merge_contacts),
         )
         .route("/documents/{id}/shares/{user}", web::put().to(share))
-        .route("/documents/{id}/shares/{user}", web::delete().to(unshare));
+        .route("/documents/{id}/shares/{user}", web::delete().to(unshare))
+        .route("/session", web::post().to(super::session_cookie::sign_in))
+        .route("/session", web::get().to(super::session_cookie::current))
+        .route(
+            "/session",
+            web::delete().to(super::session_cookie::sign_out),
+        )
+        .route("/lists/{list}", web::get().to(super::lists::list))
+        .route("/events", web::get().to(super::events::events))
+        .route(
+            "/documents/{id}/conflicts",
+            web::get().to(super::document_conflicts::conflicts),
+        )
+        .route(
+            "/imports/{kind}",
+            web::post().to(super::import_jobs::import),
+        )
+        .route(
+            "/imports/jobs/{job}",
+            web::get().to(super::import_jobs::job),
+        )
+        .route("/reports/{name}/csv", web::get().to(report_csv))
+        .default_service(web::to(no_such_route));
+}
+
+async fn no_such_route() -> Reply {
+    Err(error(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "no such API route",
+    ))
 }
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -551,6 +580,50 @@ async fn report(
     options: web::Query<ReportOptions>,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
+    let body = report_json(&state, &principal, name.into_inner(), &options).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+struct ReportCsvOptions {
+    /// Which table of the report (`summary`, `by_stage`, …); the first when absent.
+    table: Option<String>,
+    guide_hour_cost_minor: Option<i64>,
+}
+
+/// One table of a report as CSV.
+async fn report_csv(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+    options: web::Query<ReportCsvOptions>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let report_options = ReportOptions {
+        guide_hour_cost_minor: options.guide_hour_cost_minor,
+    };
+    let body = report_json(&state, &principal, name.to_string(), &report_options).await?;
+    let tables = super::csv_export::report_tables(&body);
+    let table = match &options.table {
+        Some(table) => table.clone(),
+        None => tables.first().cloned().unwrap_or_default(),
+    };
+    let rows = super::csv_export::report_table(&body, &table).ok_or_else(|| {
+        bad_request(format!(
+            "report {name} has no table {table:?}: {}",
+            tables.join(", ")
+        ))
+    })?;
+    super::csv_export::csv_response(&format!("{name}-{table}"), &rows)
+}
+
+/// A report as JSON, for office and admins.
+async fn report_json(
+    state: &AppState,
+    principal: &Principal,
+    name: String,
+    options: &ReportOptions,
+) -> Result<Json, ApiError> {
     if !matches!(principal.role, Role::Admin | Role::Office) {
         return Err(error(
             actix_web::http::StatusCode::FORBIDDEN,
@@ -574,12 +647,12 @@ async fn report(
                 pending_documents: d.pending.len() as u64,
             })
             .collect();
-        return Ok(HttpResponse::Ok().json(reports::sync_health(&devices, now)));
+        return serde_json::to_value(reports::sync_health(&devices, now))
+            .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e));
     }
     let services = state.services.clone();
     let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
-    let name = name.into_inner();
-    let body = web::block(move || -> Result<Json, String> {
+    web::block(move || -> Result<Json, String> {
         let summaries = crate::authority::load_summaries(&services);
         let value = match name.as_str() {
             "pipeline" => serde_json::to_value(reports::pipeline(&summaries, now)),
@@ -595,8 +668,7 @@ async fn report(
     })
     .await
     .map_err(|e| error(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?
-    .map_err(|e| error(actix_web::http::StatusCode::NOT_FOUND, e))?;
-    Ok(HttpResponse::Ok().json(body))
+    .map_err(|e| error(actix_web::http::StatusCode::NOT_FOUND, e))
 }
 
 #[derive(Deserialize)]

@@ -1,9 +1,13 @@
+//! Who is asking: a bearer token (phones, tools), `?token=` (WebSockets from browsers), or the
+//! browser's session cookie; and `ApiError`, every API error as JSON.
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use itinera_core::policy::{Principal, Role};
 use serde_json::json;
 
 use super::AppState;
+use super::session_cookie::{check_cookie_request, session_token};
 use crate::accounts::AuthError;
 
 /// An API error: a status and a message, answered as `{"error": message}`.
@@ -68,9 +72,17 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
     })
 }
 
-/// The authenticated user of a request.
+/// The authenticated user of a request: by its token, or else by the browser's session cookie
+/// (whose writes must carry the session's CSRF token).
 pub fn authenticate(state: &AppState, request: &HttpRequest) -> Result<Principal, ApiError> {
-    let token = request_token(request).ok_or(AuthError::MissingToken)?;
+    let token = match request_token(request) {
+        Some(token) => token,
+        None => {
+            let session = session_token(request).ok_or(AuthError::MissingToken)?;
+            check_cookie_request(request, &session)?;
+            session
+        }
+    };
     Ok(state
         .services
         .directory

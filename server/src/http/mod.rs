@@ -1,8 +1,21 @@
-//! The HTTP face of the server: `/sync` (WebSocket), `/healthz`, `/metrics` and `/api/v1`.
+//! The HTTP face of the server: `/sync` (WebSocket), `/healthz`, `/metrics`, `/api/v1`, and
+//! the head-office web app at `/`.
 
 mod api;
 mod auth;
+mod csv_export;
+mod csv_import;
+mod document_conflicts;
+mod events;
+mod import_jobs;
+mod lists;
+mod session_cookie;
 mod sync_route;
+mod web_app;
+
+pub use csv_import::{BadRow, ImportError, ImportItem, ImportKind, ImportPlan, guess_mapping};
+pub use import_jobs::{ImportJobs, ImportProgress};
+pub use web_app::built_sizes;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -12,6 +25,7 @@ use actix_web::{HttpResponse, web};
 use itinera_core::protocol::PeerMetadata;
 
 use crate::actors::Hub;
+use crate::read_model::ReadModel;
 use crate::services::Services;
 
 /// What the HTTP handlers share.
@@ -21,6 +35,9 @@ pub struct AppState {
     pub hub: Addr<Hub>,
     pub server_metadata: PeerMetadata,
     pub next_session: AtomicU64,
+    /// The lists' read model, kept current from the change feed.
+    pub read_model: Arc<ReadModel>,
+    pub imports: ImportJobs,
 }
 
 /// Registers every route.
@@ -29,7 +46,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/sync", web::get().to(sync_route::sync))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
-        .service(web::scope("/api/v1").configure(api::configure));
+        .service(web::scope("/api/v1").configure(api::configure))
+        .default_service(web::to(web_app::serve));
 }
 
 async fn healthz() -> HttpResponse {

@@ -1,0 +1,95 @@
+//! `GET /api/v1/lists/{list}`: a page of a list from the read model, as JSON, or every matching
+//! row as CSV with `format=csv`.
+//!
+//! Query: `q` (search), `sort` (a column), `order` (`asc`, `desc`), `limit` (1–500), `cursor`
+//! (the `next_cursor` of the page before), and `column=value` filters. Reference columns come
+//! with `{column}_title`, the title of the document named, where the reader may read it.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Map, Value as Json, json};
+
+use super::AppState;
+use super::auth::{ApiError, authenticate};
+use super::csv_export::csv_response;
+use crate::read_model::{ListKind, ListPage, ListQuery, ListRow};
+
+/// `GET /api/v1/lists/{list}`.
+pub async fn list(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+    pairs: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = authenticate(&state, &request)?;
+    let list = ListKind::parse(&name).ok_or_else(|| {
+        let known: Vec<&str> = ListKind::ALL.iter().map(|l| l.name()).collect();
+        ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            format!("no list named {name:?}: {}", known.join(", ")),
+        )
+    })?;
+    let query = ListQuery::parse(list, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(ApiError::bad_request)?;
+    let as_csv = pairs.iter().any(|(k, v)| k == "format" && v == "csv");
+    state.read_model.ready().await;
+    if as_csv {
+        let model = state.read_model.clone();
+        let page = web::block(move || model.list(&principal, list, &query, usize::MAX))
+            .await
+            .map_err(|e| ApiError::new(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        return csv_response(list.name(), &list_csv(list, &page));
+    }
+    let page = state.read_model.list(&principal, list, &query, query.limit);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(page_json(list, &page)))
+}
+
+fn row_json(list: ListKind, row: &ListRow) -> Json {
+    let mut object = Map::new();
+    object.insert("id".into(), json!(row.id.to_string()));
+    object.insert("title".into(), json!(row.title));
+    for ((column, cell), reference) in list.columns().iter().zip(&row.cells).zip(&row.references) {
+        object.insert(column.name.into(), json!(cell));
+        if column.reference.is_some() {
+            object.insert(format!("{}_title", column.name), json!(reference));
+        }
+    }
+    Json::Object(object)
+}
+
+fn page_json(list: ListKind, page: &ListPage) -> Json {
+    json!({
+        "list": list.name(),
+        "columns": list.columns().iter().map(|c| c.name).collect::<Vec<_>>(),
+        "total": page.total,
+        "next_cursor": page.next_cursor.as_ref().map(|cursor| cursor.encode()),
+        "items": page.rows.iter().map(|row| row_json(list, row)).collect::<Vec<_>>(),
+    })
+}
+
+/// The page as CSV rows: a header, then one row per document.
+fn list_csv(list: ListKind, page: &ListPage) -> Vec<Vec<String>> {
+    let mut header = vec!["id".to_owned()];
+    for column in list.columns() {
+        header.push(column.name.to_owned());
+        if column.reference.is_some() {
+            header.push(format!("{}_title", column.name));
+        }
+    }
+    let mut rows = vec![header];
+    for row in &page.rows {
+        let mut record = vec![row.id.to_string()];
+        for ((column, cell), reference) in
+            list.columns().iter().zip(&row.cells).zip(&row.references)
+        {
+            record.push(cell.to_csv());
+            if column.reference.is_some() {
+                record.push(reference.clone().unwrap_or_default());
+            }
+        }
+        rows.push(record);
+    }
+    rows
+}
