@@ -16,8 +16,8 @@
 
 use automerge::AutoCommit;
 use itinera_core::model::{
-    Account, Booking, Campaign, Departure, Employee, Invoice, Lead, Record, StockLocation, Ticket,
-    Transfer,
+    Account, Booking, Campaign, Departure, Employee, FieldLog, Invoice, Lead, Record,
+    StockLocation, Ticket, Transfer,
 };
 use itinera_core::policy::DocumentScope;
 use itinera_core::{DocumentId, DocumentKind};
@@ -93,6 +93,7 @@ fn row(list: ListKind, doc: &AutoCommit) -> itinera_core::Result<Row> {
         ListKind::Stock => stock_row(&hydrate(doc)?),
         ListKind::Transfers => transfer_row(&hydrate(doc)?),
         ListKind::Employees => employee_row(&hydrate(doc)?),
+        ListKind::FieldLogs => field_log_row(&hydrate(doc)?),
     })
 }
 
@@ -277,6 +278,16 @@ fn employee_row(employee: &Employee) -> Row {
     (cells, Vec::new())
 }
 
+fn field_log_row(log: &FieldLog) -> Row {
+    let cells = vec![
+        Cell::text(log.departure.as_str()),
+        Cell::count(log.check_ins.len()),
+        Cell::count(log.incidents.len()),
+        Cell::count(log.acceptances.len()),
+    ];
+    (cells, Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::ActorId;
@@ -308,6 +319,7 @@ mod tests {
             entry_of(&StockLocation::default()),
             entry_of(&Transfer::default()),
             entry_of(&Employee::default()),
+            entry_of(&FieldLog::default()),
         ];
         for entry in entries {
             let list = entry

@@ -136,6 +136,13 @@ const EMPLOYEES_COLUMNS: &[Column] = &[
     col("roles"),
 ];
 
+const FIELD_LOGS_COLUMNS: &[Column] = &[
+    reference("departure", DocumentKind::Departure),
+    col("check_ins"),
+    col("incidents"),
+    col("acceptances"),
+];
+
 /// A list of one kind of document, as named in `/api/v1/lists/{name}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListKind {
@@ -149,11 +156,12 @@ pub enum ListKind {
     Stock,
     Transfers,
     Employees,
+    FieldLogs,
 }
 
 impl ListKind {
     /// Every list.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Accounts,
         Self::Leads,
         Self::Campaigns,
@@ -164,6 +172,7 @@ impl ListKind {
         Self::Stock,
         Self::Transfers,
         Self::Employees,
+        Self::FieldLogs,
     ];
 
     /// The list's name in URLs.
@@ -179,6 +188,7 @@ impl ListKind {
             Self::Stock => "stock",
             Self::Transfers => "transfers",
             Self::Employees => "employees",
+            Self::FieldLogs => "fieldlogs",
         }
     }
 
@@ -200,6 +210,7 @@ impl ListKind {
             Self::Stock => DocumentKind::Stock,
             Self::Transfers => DocumentKind::Transfer,
             Self::Employees => DocumentKind::Employee,
+            Self::FieldLogs => DocumentKind::FieldLog,
         }
     }
 
@@ -223,6 +234,7 @@ impl ListKind {
             Self::Stock => STOCK_COLUMNS,
             Self::Transfers => TRANSFERS_COLUMNS,
             Self::Employees => EMPLOYEES_COLUMNS,
+            Self::FieldLogs => FIELD_LOGS_COLUMNS,
         }
     }
 
