@@ -2,6 +2,8 @@
 
 #![allow(clippy::print_stdout)]
 
+mod import_command;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +46,8 @@ enum Command {
     /// Issue and revoke tokens (of a stopped server; use the admin API while it runs).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import accounts with contacts, or leads, from a CSV file into a running server.
+    Import(import_command::ImportArgs),
     /// Check the store of a stopped server: every document loads and fits its kind.
     Check {
         /// Also list every document with its kind and owner.
@@ -171,6 +175,7 @@ fn main() -> ExitCode {
         Command::User(command) => user(cli.data, command),
         Command::Token(command) => token(cli.data, command),
         Command::Check { list } => check(cli.data, list),
+        Command::Import(args) => import_command::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

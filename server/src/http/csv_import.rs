@@ -20,11 +20,14 @@
 
 use std::collections::BTreeMap;
 
-use itinera_core::model::{AccountKind, LeadStatus};
+use itinera_core::Document;
+use itinera_core::model::{Account, AccountKind, Contact, LeadStatus};
 use itinera_core::rules::{normalise_email, normalise_phone};
 use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
+
+use crate::json_view::document_to_json;
 
 /// What a file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -509,6 +512,23 @@ fn account_fields(
     Ok(patch)
 }
 
+/// A contact with every field at its default, as JSON: a new contact must be whole.
+fn empty_contact() -> Map<String, Json> {
+    let mut account = Account::default();
+    account.contacts.insert("new".into(), Contact::default());
+    let doc = Document::create(automerge::ActorId::from([0u8; 16]), 0, &account);
+    match doc.map(|doc| document_to_json(doc.automerge())) {
+        Ok(Json::Object(mut root)) => match root
+            .remove("contacts")
+            .and_then(|mut contacts| contacts.get_mut("new").map(Json::take))
+        {
+            Some(Json::Object(contact)) => contact,
+            _ => Map::new(),
+        },
+        _ => Map::new(),
+    }
+}
+
 /// The row's contact, keyed by its external reference (or its e-mail address or name), so a
 /// second import finds the same contact.
 fn contact_fields(row: &Row<'_>) -> Result<Option<(String, Json)>, String> {
@@ -519,7 +539,7 @@ fn contact_fields(row: &Row<'_>) -> Result<Option<(String, Json)>, String> {
     if [first, last, email, phone].iter().all(|v| v.is_empty()) {
         return Ok(None);
     }
-    let mut contact = Map::new();
+    let mut contact = empty_contact();
     contact.insert("first_name".into(), json!(first));
     contact.insert("last_name".into(), json!(last));
     for field in ["title", "language"] {
@@ -640,6 +660,25 @@ mod tests {
                 .1
                 .contains("\"not-an-address\" is not an e-mail address")
         );
+    }
+
+    #[test]
+    fn an_imported_account_patch_makes_a_whole_record() {
+        let csv = "Account ID,Account Name,First Name,Last Name,Email\nA-1,Lakeside,Ilona,Kovács,ilona@lakeside.example\n";
+        let plan = ImportPlan::build(ImportKind::Accounts, csv, None, &users).expect("plan");
+        let mut doc = itinera_core::document::new_record(
+            itinera_core::DocumentKind::Account,
+            automerge::ActorId::from([1u8; 16]),
+            0,
+        )
+        .expect("template");
+        crate::json_view::apply_patch(&mut doc, &automerge::ROOT, &plan.items[0].patch, true)
+            .expect("patch");
+        itinera_core::document::validate(&doc).expect("a valid account");
+        let account: Account = autosurgeon::hydrate(&doc).expect("hydrates");
+        let contact = account.contacts.values().next().expect("a contact");
+        assert_eq!(contact.last_name, "Kovács");
+        assert!(contact.emails.contains("ilona@lakeside.example"));
     }
 
     #[test]

@@ -26,11 +26,14 @@ export function DataTable({ list, columns, filters = {}, href, pageSize = 25, te
     return () => clearTimeout(timer);
   }, [typed]);
 
-  const params = { q: search, sort: sort.column, order: sort.column ? sort.order : '', ...filters };
+  const params = { q: search, sort: sort.column, order: sort.column ? sort.order : '' };
+  // Filters keep empty values: `legal_number=` selects invoices without one.
+  const filterPart = new URLSearchParams(filters).toString();
   const cursor = cursors[cursors.length - 1];
-  const path = `/lists/${list}?${queryString({ ...params, limit: pageSize, cursor })}`;
+  const join = (...parts) => parts.filter(Boolean).join('&');
+  const path = `/lists/${list}?${join(queryString({ ...params, limit: pageSize, cursor }), filterPart)}`;
   const { data, error, loading } = useApi(path, { kinds: [kindOfList[list]] });
-  const exportHref = `/api/v1/lists/${list}?${queryString({ ...params, format: 'csv' })}`;
+  const exportHref = `/api/v1/lists/${list}?${join(queryString({ ...params, format: 'csv' }), filterPart)}`;
 
   const sortBy = (column) => setSort((current) => ({
     column,

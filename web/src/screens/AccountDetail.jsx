@@ -66,9 +66,13 @@ function Contacts({ id, record, onSaved }) {
   const [form, setForm] = useState({ first_name: '', last_name: '', title: '', email: '', phone: '' });
   const add = async (event) => {
     event.preventDefault();
-    const contact = { first_name: form.first_name, last_name: form.last_name, title: form.title };
-    if (form.email) contact.emails = { [form.email.trim().toLowerCase()]: true };
-    if (form.phone) contact.phones = { [form.phone.replace(/[^\d+]/g, '')]: true };
+    // A new contact is written whole: every field of the record, at its default if not given.
+    const contact = {
+      first_name: form.first_name, last_name: form.last_name, title: form.title, language: '',
+      emails: form.email ? { [form.email.trim().toLowerCase()]: true } : {},
+      phones: form.phone ? { [form.phone.replace(/[^\d+]/g, '')]: true } : {},
+      consent: {}, preferences: {}, archived_at: null, merged_into: null,
+    };
     await api(`/documents/${id}`, { method: 'PATCH', body: { contacts: { [newKey('c')]: contact } } });
     setForm({ first_name: '', last_name: '', title: '', email: '', phone: '' });
     onSaved();
@@ -109,7 +113,15 @@ function Opportunities({ id, record, session, onSaved }) {
     const amount = Math.round(Number(form.amount.replace(',', '.')) * 100) || 0;
     await api(`/documents/${id}`, {
       method: 'PATCH',
-      body: { opportunities: { [newKey('o')]: { name: form.name, stage: 'prospecting', amount_minor: amount, currency: form.currency, owner: record.owner } } },
+      body: {
+        opportunities: {
+          [newKey('o')]: {
+            name: form.name, stage: 'prospecting', amount_minor: amount, currency: form.currency,
+            expected_close: null, probability: 10, lost_reason: null, owner: record.owner,
+            stage_history: {}, tours: {}, booking: null, archived_at: null,
+          },
+        },
+      },
     });
     setForm({ name: '', amount: '', currency: form.currency });
     onSaved();

@@ -10,32 +10,32 @@ const csv = (report, table) => (
   <a class="button secondary small" href={`/api/v1/reports/${report}/csv?table=${table}`} download>{t('exportCsv')}</a>
 );
 
-function InvoiceRows({ rows }) {
-  return (
-    <table>
-      <thead><tr><th>{t('customer')}</th><th>{t('issued')}</th><th>{t('gross')}</th></tr></thead>
-      <tbody>{rows.map((row) => (
-        <tr key={row.invoice}><td>{row.customer}</td><td>{date(row.issued_on)}</td><td>{money(row.gross_minor, row.currency)}</td></tr>
-      ))}</tbody>
-    </table>
-  );
-}
+const invoiceColumns = () => [
+  { key: 'number', label: t('number') },
+  { key: 'status', label: t('status') },
+  { key: 'customer', label: t('customer'), render: (row) => row.customer_title || '' },
+  { key: 'issued_on', label: t('issued'), render: (row) => date(row.issued_on) },
+  { key: 'due_on', label: t('dueOn'), render: (row) => date(row.due_on) },
+  { key: 'gross_minor', label: t('gross'), render: (row) => money(row.gross_minor, row.currency) },
+];
 
 function Reports() {
   const report = useApi('/reports/invoices', { kinds: ['invoice'] });
   const ledger = useApi('/reports/trial-balance', { kinds: ['journal'] });
+  const posted = useApi('/lists/invoices?status=posted&limit=500', { kinds: ['invoice'] });
   if (report.error || ledger.error) return <Message error={report.error || ledger.error} />;
   if (!report.data || !ledger.data) return <p class="muted">{t('loading')}</p>;
-  const { drafts, awaiting_legal_number: awaiting, receivables, ageing } = report.data;
+  const { receivables, ageing } = report.data;
+  const customerOf = Object.fromEntries((posted.data?.items || []).map((row) => [row.id, row.customer_title]));
   const currency = Object.keys(Object.assign({}, ...ageing.map((b) => b.outstanding)))[0] || 'EUR';
   const tb = ledger.data;
   return (
     <div class="grid">
       <Section title={t('drafts')} actions={csv('invoices', 'drafts')} testId="drafts">
-        <InvoiceRows rows={drafts} />{drafts.length === 0 && <p class="muted">{t('none')}</p>}
+        <DataTable list="invoices" testId="list-drafts" searchable={false} pageSize={10} filters={{ status: 'draft' }} columns={invoiceColumns()} />
       </Section>
       <Section title={t('awaitingNumber')} actions={csv('invoices', 'awaiting_legal_number')} testId="awaiting-number">
-        <InvoiceRows rows={awaiting} />{awaiting.length === 0 && <p class="muted">{t('none')}</p>}
+        <DataTable list="invoices" testId="list-awaiting" searchable={false} pageSize={10} filters={{ status: 'posted', legal_number: '' }} columns={invoiceColumns()} />
       </Section>
       <Section title={t('ageing')} actions={csv('invoices', 'ageing')} testId="ageing">
         <BarChart labels={ageing.map((b) => b.band)} values={ageing.map((b) => b.outstanding[currency] || 0)} format={(v) => money(v, currency)} color="#8f2f3f" />
@@ -48,7 +48,7 @@ function Reports() {
         <table>
           <thead><tr><th>{t('number')}</th><th>{t('customer')}</th><th>{t('dueOn')}</th><th>{t('outstanding')}</th><th>{t('daysPastDue')}</th></tr></thead>
           <tbody>{receivables.map((r) => (
-            <tr key={r.invoice}><td>{r.legal_number}</td><td>{r.customer}</td><td>{date(r.due_on)}</td><td>{money(r.outstanding_minor, r.currency)}</td><td>{r.days_past_due ?? ''}</td></tr>
+            <tr key={r.invoice}><td>{r.legal_number}</td><td>{customerOf[r.invoice] || ''}</td><td>{date(r.due_on)}</td><td>{money(r.outstanding_minor, r.currency)}</td><td>{r.days_past_due ?? ''}</td></tr>
           ))}</tbody>
         </table>
         {receivables.length === 0 && <p class="muted">{t('none')}</p>}
@@ -72,14 +72,7 @@ export function Invoices({ session }) {
       <h1>{t('invoices')}</h1>
       {session.role !== 'sales' && <Reports />}
       <Section title={t('allInvoices')}>
-        <DataTable list="invoices" columns={[
-          { key: 'number', label: t('number') },
-          { key: 'status', label: t('status') },
-          { key: 'customer', label: t('customer'), render: (row) => row.customer_title || '' },
-          { key: 'issued_on', label: t('issued'), render: (row) => date(row.issued_on) },
-          { key: 'due_on', label: t('dueOn'), render: (row) => date(row.due_on) },
-          { key: 'gross_minor', label: t('gross'), render: (row) => money(row.gross_minor, row.currency) },
-        ]} />
+        <DataTable list="invoices" columns={invoiceColumns()} />
       </Section>
     </div>
   );
