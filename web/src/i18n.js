@@ -142,20 +142,16 @@ export function t(key, vars = {}) {
 export const stageName = (stage) => dictionaries[language].stages[stage] ?? stage;
 
 const locale = () => locales[language];
-const digitCache = new Map();
+// ISO 4217 minor units, where not two. Browsers disagree (some answer HUF's cash digits, 0),
+// so the table is ours: an amount in minor units must mean the same on every screen.
+const ZERO_DECIMALS = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const THREE_DECIMALS = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 
-/** Decimal places of a currency's minor unit (2 for EUR and HUF, 0 for JPY). */
-function minorDigits(currency) {
-  if (!digitCache.has(currency)) {
-    let digits = 2;
-    try {
-      digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
-    } catch {
-      // An unknown code: show it as a plain number with two decimals.
-    }
-    digitCache.set(currency, digits);
-  }
-  return digitCache.get(currency);
+/** Decimal places of a currency's minor unit: 2 for EUR and HUF (fillér), 0 for JPY. */
+export function minorDigits(currency) {
+  if (ZERO_DECIMALS.has(currency)) return 0;
+  if (THREE_DECIMALS.has(currency)) return 3;
+  return 2;
 }
 
 /** An amount in minor units of `currency`, formatted for the current language. */

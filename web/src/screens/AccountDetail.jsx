@@ -2,7 +2,7 @@
 // activities and tasks, and the fields two people changed at once.
 import { useState } from 'preact/hooks';
 import { api, logKey, newKey, useApi } from '../api.js';
-import { date, dateTime, money, stageName, t } from '../i18n.js';
+import { date, dateTime, minorDigits, money, stageName, t } from '../i18n.js';
 import { Field, Message, Section, Select } from '../components/Form.jsx';
 
 const STAGES = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'];
@@ -110,7 +110,7 @@ function Opportunities({ id, record, session, onSaved }) {
   };
   const add = async (event) => {
     event.preventDefault();
-    const amount = Math.round(Number(form.amount.replace(',', '.')) * 100) || 0;
+    const amount = Math.round(Number(form.amount.replace(',', '.')) * 10 ** minorDigits(form.currency)) || 0;
     await api(`/documents/${id}`, {
       method: 'PATCH',
       body: {
