@@ -73,7 +73,9 @@ impl Client {
             .map_err(|err| format!("{url}: {err}"))?;
         let json: Json = serde_json::from_str(&text).unwrap_or(Json::String(text));
         if !(200..300).contains(&status) {
-            let message = json["error"].as_str().map_or_else(|| json.to_string(), str::to_owned);
+            let message = json["error"]
+                .as_str()
+                .map_or_else(|| json.to_string(), str::to_owned);
             return Err(format!("the server refused ({status}): {message}"));
         }
         Ok((status, json))
@@ -104,7 +106,11 @@ pub fn run(args: ImportArgs) -> Result<(), String> {
     )?;
     println!(
         "{} rows, {} records: {} new, {} changed, {} unchanged, {} rows left out",
-        check["rows"], check["records"], check["create"], check["update"], check["unchanged"],
+        check["rows"],
+        check["records"],
+        check["create"],
+        check["update"],
+        check["unchanged"],
         check["bad_rows"].as_array().map_or(0, Vec::len)
     );
     print_bad_rows(&check["bad_rows"]);

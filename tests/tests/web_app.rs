@@ -60,7 +60,9 @@ fn the_head_office_app_works_end_to_end_in_chromium() {
         "{chromium} is missing: install Debian's chromium (tests/run.sh does)"
     );
     assert!(
-        web_tests_dir().join("node_modules/playwright-core/package.json").exists(),
+        web_tests_dir()
+            .join("node_modules/playwright-core/package.json")
+            .exists(),
         "playwright-core is missing: npm install in tests/web (tests/run.sh does)"
     );
     let data = DataDir::new("web-app");
@@ -90,7 +92,8 @@ fn the_head_office_app_works_end_to_end_in_chromium() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    println!("{report}");
+    // The scenario's steps and figures, shown with --nocapture.
+    eprintln!("{report}");
     assert!(
         output.status.success(),
         "the browser scenario failed:\n{report}\nserver log:\n{}",
@@ -145,7 +148,12 @@ fn the_import_command_lists_bad_rows_imports_the_rest_and_imports_once() {
         "--map",
         "contact.email=Kapcsolattartó e-mail",
     ];
-    let checked = import(&server, &office, &file, &[&map[..], &["--dry-run"]].concat());
+    let checked = import(
+        &server,
+        &office,
+        &file,
+        &[&map[..], &["--dry-run"]].concat(),
+    );
     assert!(checked.contains("3 rows, 2 records: 2 new"), "{checked}");
     assert!(
         checked.contains("line 3: the owner \"nincs-ilyen\" is not a user"),
@@ -171,7 +179,11 @@ fn the_import_command_lists_bad_rows_imports_the_rest_and_imports_once() {
     assert_eq!(budai["items"][0]["owner"], "sam");
     assert_eq!(budai["items"][0]["city"], "Budapest");
     assert_eq!(budai["items"][0]["contacts"], 1);
-    assert_eq!(list("anna@budai.example")["total"], 1, "contacts are searchable");
+    assert_eq!(
+        list("anna@budai.example")["total"],
+        1,
+        "contacts are searchable"
+    );
 
     let again = import(&server, &office, &file, &map);
     assert!(
@@ -205,10 +217,9 @@ fn listen(base: &str, token: &str) -> std::sync::mpsc::Receiver<String> {
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if line.starts_with("event:") || line.starts_with("data:") {
-                if sender.send(line).is_err() {
-                    return;
-                }
+            let event = line.starts_with("event:") || line.starts_with("data:");
+            if event && sender.send(line).is_err() {
+                return;
             }
         }
     });
@@ -216,7 +227,11 @@ fn listen(base: &str, token: &str) -> std::sync::mpsc::Receiver<String> {
 }
 
 /// Lines heard until `until` matches one, or the deadline.
-fn heard_until(events: &std::sync::mpsc::Receiver<String>, until: &str, within: Duration) -> Vec<String> {
+fn heard_until(
+    events: &std::sync::mpsc::Receiver<String>,
+    until: &str,
+    within: Duration,
+) -> Vec<String> {
     let deadline = Instant::now() + within;
     let mut lines = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -262,7 +277,9 @@ fn the_event_feed_tells_each_user_of_the_documents_they_may_read() {
         .to_owned();
     let heard = heard_until(&office_events, &id, Duration::from_secs(10));
     assert!(
-        heard.iter().any(|l| l.contains(&id) && l.contains("\"kind\":\"account\"")),
+        heard
+            .iter()
+            .any(|l| l.contains(&id) && l.contains("\"kind\":\"account\"")),
         "office hears of the new account: {heard:?}"
     );
     // Sam may not read Sofia's account: his feed stays silent about it, while a change of his

@@ -512,8 +512,14 @@ fn account_fields(
     Ok(patch)
 }
 
-/// A contact with every field at its default, as JSON: a new contact must be whole.
+/// A contact with every field at its default, as JSON: a new contact must be whole. Made once
+/// (from the record type, so it follows the model) and copied for each row.
 fn empty_contact() -> Map<String, Json> {
+    static EMPTY: std::sync::OnceLock<Map<String, Json>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(default_contact).clone()
+}
+
+fn default_contact() -> Map<String, Json> {
     let mut account = Account::default();
     account.contacts.insert("new".into(), Contact::default());
     let doc = Document::create(automerge::ActorId::from([0u8; 16]), 0, &account);

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use itinera_core::DocumentId;
 use itinera_core::store::DocumentStore;
+use itinera_core::{DocumentId, DocumentKind};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::change_feed::ChangeFeed;
@@ -28,6 +28,9 @@ pub fn spawn_refresher(
             tracing::info!(elapsed = ?started.elapsed(), "read model built");
             loop {
                 match changes.blocking_recv() {
+                    // A user's index is the server's list of what their devices hold: no page
+                    // lists it, and reading it whole on each change grows with every document.
+                    Ok(change) if change.kind == DocumentKind::Index => {}
                     Ok(change) => {
                         if let Some(entry) = describe(&*store, change.document) {
                             model.upsert(entry);
