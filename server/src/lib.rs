@@ -136,12 +136,16 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     // authority; a committed-event bus can publish into the same feed instead.
     let change_feed = read_model::ChangeFeed::new();
     let read_model = read_model::ReadModel::new();
-    read_model::spawn_refresher(services.store.clone(), &change_feed, read_model.clone()).map_err(
-        |source| Error::Io {
-            context: "could not start the read model".into(),
-            source,
-        },
-    )?;
+    read_model::spawn_refresher(
+        services.store.clone(),
+        services.writer.clone(),
+        &change_feed,
+        read_model.clone(),
+    )
+    .map_err(|source| Error::Io {
+        context: "could not start the read model".into(),
+        source,
+    })?;
     let relay = read_model::ChangeRelay::new(authority.recipient(), change_feed).start();
     let _ = services.authority.set(relay.recipient());
 

@@ -313,3 +313,70 @@ fn the_event_feed_tells_each_user_of_the_documents_they_may_read() {
     let heard = heard_until(&sam_events, &id, Duration::from_secs(10));
     assert!(heard.iter().any(|l| l.contains(&id)), "{heard:?}");
 }
+
+/// The `read=` figure of the server's "read model built" log line: documents it had to read.
+fn documents_read(log: &str) -> Option<u64> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|line| line.contains("read model built"))?;
+    // The log is coloured: drop the escape sequences (ESC … m).
+    let mut plain = String::new();
+    let mut in_escape = false;
+    for c in line.chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (false, c) => plain.push(c),
+            (true, _) => {}
+        }
+    }
+    plain
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("read="))?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn after_a_restart_the_lists_read_no_document_that_did_not_change() {
+    let data = DataDir::new("read-model-restart");
+    let mut server = TestServer::start(&data, &["--demo"]);
+    let tokens = demo_tokens(&server);
+    let office = tokens["olga"].clone();
+    let lakeside = account_id(&server, &office, "lakeside");
+    let (status, body) = http(
+        "PATCH",
+        &format!("{}/api/v1/documents/{lakeside}", server.base),
+        Some(&office),
+        Some(r#"{"name": "Lakeside School Trust"}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    // The renamed account's row is stored once the read model took the change in.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while account_id_opt(&server, &office, "trust").is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let first = documents_read(&server.log()).expect("the first start logs its build");
+    assert!(
+        first > 10,
+        "the first start reads every demo document: {first}"
+    );
+    assert!(server.terminate().success());
+    let server = TestServer::start(&data, &[]);
+    assert_eq!(account_id(&server, &office, "trust"), lakeside);
+    assert_eq!(
+        account_id(&server, &office, "harbour").len(),
+        lakeside.len()
+    );
+    assert_eq!(documents_read(&server.log()), Some(0), "{}", server.log());
+}
+
+fn account_id_opt(server: &TestServer, token: &str, search: &str) -> Option<String> {
+    let (_, body) = http_get(
+        &format!("{}/api/v1/lists/accounts?q={search}", server.base),
+        Some(token),
+    );
+    let page: serde_json::Value = serde_json::from_str(&body).ok()?;
+    page["items"][0]["id"].as_str().map(str::to_owned)
+}

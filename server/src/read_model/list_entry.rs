@@ -73,6 +73,29 @@ impl ListEntry {
         })
     }
 
+    /// An entry as it was stored (see `stored_entry`).
+    pub(super) fn from_parts(
+        id: DocumentId,
+        scope: DocumentScope,
+        title: String,
+        cells: Vec<Cell>,
+        haystack: String,
+    ) -> Self {
+        Self {
+            id,
+            kind: scope.kind,
+            title,
+            scope,
+            cells,
+            haystack,
+        }
+    }
+
+    /// The lower-case text search looks in.
+    pub(super) fn haystack(&self) -> &str {
+        &self.haystack
+    }
+
     /// Whether `needle` (lower case) occurs in the entry's searchable text.
     pub fn matches_search(&self, needle: &str) -> bool {
         self.haystack.contains(needle)
