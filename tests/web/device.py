@@ -2,6 +2,8 @@
 
     device.py show ACCOUNT         syncs, then prints the account as the phone holds it (JSON)
     device.py rename ACCOUNT NAME  renames the account on the phone, then syncs
+    device.py rename-offline ACCOUNT NAME   renames it on the phone without syncing
+    device.py sync                 syncs what the phone holds
 
 The phone's replica lives in ITINERA_WORKDIR and syncs with ITINERA_SYNC_URL as the user whose
 token is ITINERA_DEVICE_TOKEN (ITINERA_DEVICE_USER names them).
@@ -29,7 +31,7 @@ def sync(client):
         raise SystemExit(f"the server refused: {report.rejected}")
 
 
-def main(command, account, *rest):
+def main(command, account=None, *rest):
     replica, client = phone()
     if command == "show":
         sync(client)
@@ -44,6 +46,12 @@ def main(command, account, *rest):
         if replica.pending_documents():
             raise SystemExit(f"not acknowledged: {replica.pending_documents()}")
         print(json.dumps({"renamed": rest[0]}))
+    elif command == "rename-offline":
+        replica.update_account(account, rest[0], None, None)
+        print(json.dumps({"pending": replica.pending_documents()}))
+    elif command == "sync":
+        sync(client)
+        print(json.dumps({"pending": replica.pending_documents()}))
     else:
         raise SystemExit(f"unknown command {command}")
 

@@ -14,6 +14,9 @@ use super::auth::{ApiError, authenticate};
 use super::csv_export::csv_response;
 use crate::read_model::{ListKind, ListPage, ListQuery, ListRow};
 
+/// How long a list request waits for the read model's first build.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `GET /api/v1/lists/{list}`.
 pub async fn list(
     state: web::Data<AppState>,
@@ -32,7 +35,17 @@ pub async fn list(
     let query = ListQuery::parse(list, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(ApiError::bad_request)?;
     let as_csv = pairs.iter().any(|(k, v)| k == "format" && v == "csv");
-    state.read_model.ready().await;
+    // Right after a start the model may still be reading documents: a request waits a little,
+    // then hears to come back rather than hanging.
+    if tokio::time::timeout(READY_WAIT, state.read_model.ready())
+        .await
+        .is_err()
+    {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "the lists are still being read from the store; try again in a moment",
+        ));
+    }
     if as_csv {
         let model = state.read_model.clone();
         let page = web::block(move || model.list(&principal, list, &query, usize::MAX))

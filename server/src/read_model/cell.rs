@@ -1,13 +1,9 @@
 //! One value of a list row: what a list shows, sorts and filters by.
 
-use std::cmp::Ordering;
-
 use serde::{Serialize, Serializer};
 
-/// A list cell: a number (counts, minor units, unix ms), a text, or nothing.
-///
-/// Cells of one column compare in a fixed order: nothing first, then numbers, then texts,
-/// which compare without regard to case, so that `ábel` sorts next to `Ábel`.
+/// A list cell: a number (counts, minor units, unix ms), a text, or nothing. Lists sort by the
+/// cell's [`SortKey`](super::sort_key::SortKey).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cell {
     Empty,
@@ -68,43 +64,6 @@ impl Cell {
     }
 }
 
-impl Ord for Cell {
-    fn cmp(&self, other: &Self) -> Ordering {
-        match (self, other) {
-            (Self::Empty, Self::Empty) => Ordering::Equal,
-            (Self::Empty, _) => Ordering::Less,
-            (_, Self::Empty) => Ordering::Greater,
-            (Self::Int(a), Self::Int(b)) => a.cmp(b),
-            (Self::Int(_), Self::Text(_)) => Ordering::Less,
-            (Self::Text(_), Self::Int(_)) => Ordering::Greater,
-            (Self::Text(a), Self::Text(b)) => compare_text(a, b),
-        }
-    }
-}
-
-impl PartialOrd for Cell {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-/// Case-insensitive order; ASCII texts (most of them) without allocating or decoding.
-fn compare_text(a: &str, b: &str) -> Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        let folded = a
-            .bytes()
-            .map(|c| c.to_ascii_lowercase())
-            .cmp(b.bytes().map(|c| c.to_ascii_lowercase()));
-        return folded.then_with(|| a.cmp(b));
-    }
-    let fold = |text: &str| {
-        text.chars()
-            .flat_map(char::to_lowercase)
-            .collect::<Vec<_>>()
-    };
-    fold(a).cmp(&fold(b)).then_with(|| a.cmp(b))
-}
-
 impl Serialize for Cell {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -118,32 +77,6 @@ impl Serialize for Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn texts_sort_without_regard_to_case_after_numbers_and_blanks() {
-        let mut cells = vec![
-            Cell::text("banana"),
-            Cell::text("Apple"),
-            Cell::Int(3),
-            Cell::Empty,
-            Cell::text("Ábel"),
-            Cell::text("ábel"),
-            Cell::text("apple"),
-        ];
-        cells.sort();
-        assert_eq!(
-            cells,
-            vec![
-                Cell::Empty,
-                Cell::Int(3),
-                Cell::text("Apple"),
-                Cell::text("apple"),
-                Cell::text("banana"),
-                Cell::text("Ábel"),
-                Cell::text("ábel"),
-            ]
-        );
-    }
 
     #[test]
     fn filters_compare_texts_and_numbers() {

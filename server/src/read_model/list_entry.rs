@@ -24,6 +24,7 @@ use itinera_core::{DocumentId, DocumentKind};
 
 use super::cell::Cell;
 use super::list_kind::ListKind;
+use super::sort_key::SortKey;
 
 /// A document in the read model. Documents of kinds no list shows keep only their scope,
 /// which the event feed checks access against.
@@ -35,6 +36,8 @@ pub struct ListEntry {
     pub scope: DocumentScope,
     /// One cell per column of the kind's list, in column order; empty for unlisted kinds.
     pub cells: Vec<Cell>,
+    /// The cells as lists sort them.
+    pub keys: Vec<SortKey>,
     /// Lower-case text that search looks in: the title, the text cells and a few fields no
     /// column shows (an account's contacts' names and e-mail addresses).
     haystack: String,
@@ -68,6 +71,7 @@ impl ListEntry {
             kind: scope.kind,
             title,
             scope,
+            keys: cells.iter().map(SortKey::from).collect(),
             cells,
             haystack,
         })
@@ -86,6 +90,7 @@ impl ListEntry {
             kind: scope.kind,
             title,
             scope,
+            keys: cells.iter().map(SortKey::from).collect(),
             cells,
             haystack,
         }

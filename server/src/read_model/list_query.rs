@@ -13,8 +13,8 @@
 use itinera_core::DocumentId;
 use serde_json::Value as Json;
 
-use super::cell::Cell;
 use super::list_kind::ListKind;
+use super::sort_key::SortKey;
 
 /// The page size when a request names none, and the largest one it may ask for.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -38,7 +38,7 @@ pub struct ListQuery {
 /// Where a page ended: the sort key and id of its last row. Opaque to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    pub key: Cell,
+    pub key: SortKey,
     pub id: DocumentId,
 }
 
@@ -112,9 +112,9 @@ impl Cursor {
     /// The cursor as a URL-safe text: base58 of `[key, id]` in JSON.
     pub fn encode(&self) -> String {
         let key = match &self.key {
-            Cell::Empty => Json::Null,
-            Cell::Int(number) => Json::from(*number),
-            Cell::Text(text) => Json::from(text.as_str()),
+            SortKey::Empty => Json::Null,
+            SortKey::Int(number) => Json::from(*number),
+            SortKey::Text(text) => Json::from(text.as_str()),
         };
         let json = Json::Array(vec![key, Json::from(self.id.to_string())]);
         bs58::encode(json.to_string()).into_string()
@@ -130,9 +130,9 @@ impl Cursor {
             return Err(ListQueryError::BadCursor);
         };
         let key = match key {
-            Json::Null => Cell::Empty,
-            Json::Number(n) => Cell::Int(n.as_i64().ok_or(ListQueryError::BadCursor)?),
-            Json::String(text) => Cell::Text(text.clone()),
+            Json::Null => SortKey::Empty,
+            Json::Number(n) => SortKey::Int(n.as_i64().ok_or(ListQueryError::BadCursor)?),
+            Json::String(text) => SortKey::text(text),
             _ => return Err(ListQueryError::BadCursor),
         };
         let id = DocumentId::parse(id).map_err(|_| ListQueryError::BadCursor)?;
@@ -146,7 +146,11 @@ mod tests {
 
     #[test]
     fn a_cursor_survives_its_text_form_and_garbage_is_refused() {
-        for key in [Cell::Empty, Cell::Int(-5), Cell::text("Kovács \"Ilona\"")] {
+        for key in [
+            SortKey::Empty,
+            SortKey::Int(-5),
+            SortKey::text("kovács \"ilona\""),
+        ] {
             let cursor = Cursor {
                 key,
                 id: DocumentId::from_bytes([4; 16]),

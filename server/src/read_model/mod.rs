@@ -16,6 +16,7 @@ mod list_query;
 #[allow(clippy::module_inception)]
 mod read_model;
 mod refresher;
+mod sort_key;
 mod stored_entry;
 
 pub use cell::Cell;
@@ -25,3 +26,4 @@ pub use list_kind::{Column, ListKind};
 pub use list_query::{Cursor, DEFAULT_LIMIT, ListQuery, ListQueryError, MAX_LIMIT};
 pub use read_model::{DocumentEvent, ListPage, ListRow, ReadModel};
 pub use refresher::spawn_refresher;
+pub use sort_key::SortKey;

@@ -14,6 +14,7 @@ use super::cell::Cell;
 use super::list_entry::ListEntry;
 use super::list_kind::ListKind;
 use super::list_query::{Cursor, ListQuery};
+use super::sort_key::SortKey;
 
 /// How many events a slow subscriber may fall behind before it is told to start over.
 const EVENT_BUFFER: usize = 4_096;
@@ -189,7 +190,7 @@ impl ReadModel {
             }
             total += 1;
             let ranked = Ranked {
-                key: &entry.cells[query.sort],
+                key: &entry.keys[query.sort],
                 id: entry.id,
                 descending: query.descending,
                 entry: Some(entry),
@@ -269,7 +270,7 @@ fn row_of(
 /// exactly one place and a cursor never skips or repeats one.
 #[derive(Debug)]
 struct Ranked<'a> {
-    key: &'a Cell,
+    key: &'a SortKey,
     id: DocumentId,
     descending: bool,
     entry: Option<&'a ListEntry>,

@@ -2,6 +2,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { t } from '../i18n.js';
 
 /** `labels`: category names; `values`: one number each; `format(value)`: axis and tooltip text. */
 export function BarChart({ labels, values, format = String, color = '#2f6f8f', height = 220, testId }) {
@@ -25,5 +26,6 @@ export function BarChart({ labels, values, format = String, color = '#2f6f8f', h
     }, [xs, values], host.current);
     return () => chart.destroy();
   }, [JSON.stringify(labels), JSON.stringify(values)]);
+  if (values.every((value) => !value)) return <p class="muted">{t('none')}</p>;
   return <div class="chart" ref={host} data-testid={testId} role="img" aria-label={labels.map((l, i) => `${l}: ${format(values[i])}`).join(', ')} />;
 }
