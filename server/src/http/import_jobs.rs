@@ -2,10 +2,15 @@
 //! do; an import runs in the background as a job whose progress `GET /api/v1/imports/jobs/{id}`
 //! reports (the page's and the CLI's progress bars).
 //!
-//! Each record is written as one change by the importing user, checked by the access policy like
-//! any other, with its `import:{kind}:{external ref}` entry (the document's id and the patch's
-//! fingerprint) in the same store transaction: a crash loses both or neither, and a record whose
-//! fingerprint is unchanged is not written again. One import runs at a time.
+//! Every record is checked by the access policy as a change of the importing user, and written
+//! with its `import:{kind}:{external ref}` entry (the document's id and the patch's fingerprint)
+//! in the same store transaction: a crash loses both or neither, and a record whose fingerprint
+//! is unchanged is not written again. New records are made here and written in batches through
+//! the store writer, as the demo company is seeded, because a document actor per new record
+//! made an import of 10,000 rows take 19 s; once durable, each is announced to the indexer and
+//! to the authority (and so to the change feed) exactly as a doc actor announces a change. A
+//! record imported before and changed since is patched through its doc actor like any REST
+//! write. One import runs at a time.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,8 +22,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use automerge::AutoCommit;
 use futures_util::StreamExt;
 use itinera_core::DocumentId;
-use itinera_core::policy::{Principal, Role};
-use itinera_core::store::WriteBatch;
+use itinera_core::policy::{DocumentScope, Principal, Role};
+use itinera_core::store::{DocumentMeta, WriteBatch};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -28,8 +33,10 @@ use super::csv_import::{BadRow, ImportItem, ImportKind, ImportPlan};
 use crate::actors::{Edit, LocalChange, LocalChangeError};
 use crate::json_view::apply_patch;
 
-/// Records written at once: enough to fill the store writer's group commits.
+/// Changed records patched at once: enough to fill the store writer's group commits.
 const IN_FLIGHT: usize = 64;
+/// New records made and written per store transaction.
+const CREATE_BATCH: usize = 500;
 /// Finished jobs kept for their progress to be read.
 const KEPT_JOBS: usize = 32;
 
@@ -216,16 +223,7 @@ async fn run(
 ) {
     let started = Instant::now();
     let kind = plan.kind;
-    let mut writes = futures_util::stream::iter(plan.items)
-        .map(|item| {
-            let (state, principal) = (state.clone(), principal.clone());
-            async move {
-                let outcome = write_item(&state, principal, kind, &item).await;
-                (item, outcome)
-            }
-        })
-        .buffer_unordered(IN_FLIGHT);
-    while let Some((item, outcome)) = writes.next().await {
+    let record = |item: &ImportItem, outcome: Result<Outcome, String>| {
         let mut progress = progress.lock().unwrap_or_else(PoisonError::into_inner);
         progress.done += 1;
         match outcome {
@@ -238,6 +236,32 @@ async fn run(
             }),
         }
         progress.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    };
+    let mut new = Vec::new();
+    let mut known = Vec::new();
+    for item in plan.items {
+        match previous(&state, kind, &item) {
+            Ok(None) => new.push(item),
+            Ok(Some(_)) => known.push(item),
+            Err(err) => record(&item, Err(err.message)),
+        }
+    }
+    for chunk in new.chunks(CREATE_BATCH) {
+        for (item, outcome) in create_batch(&state, principal.clone(), kind, chunk.to_vec()).await {
+            record(&item, outcome);
+        }
+    }
+    let mut writes = futures_util::stream::iter(known)
+        .map(|item| {
+            let (state, principal) = (state.clone(), principal.clone());
+            async move {
+                let outcome = write_item(&state, principal, kind, &item).await;
+                (item, outcome)
+            }
+        })
+        .buffer_unordered(IN_FLIGHT);
+    while let Some((item, outcome)) = writes.next().await {
+        record(&item, outcome);
     }
     let mut progress = progress.lock().unwrap_or_else(PoisonError::into_inner);
     progress.failed.sort_by_key(|bad| bad.line);
@@ -251,6 +275,131 @@ async fn run(
         elapsed_ms = progress.elapsed_ms,
         "import finished"
     );
+}
+
+/// A new record, made and checked, waiting for its batch to be durable.
+struct Made {
+    id: DocumentId,
+    scope: DocumentScope,
+    title: String,
+}
+
+type Outcomes = Vec<(ImportItem, Result<Outcome, String>)>;
+
+/// Makes `items` as new documents, writes them in one transaction with their import entries and
+/// report summaries, and once that is durable tells the indexer and the authority.
+async fn create_batch(
+    state: &web::Data<AppState>,
+    principal: Arc<Principal>,
+    kind: ImportKind,
+    items: Vec<ImportItem>,
+) -> Outcomes {
+    let services = state.services.clone();
+    let lost = items.clone();
+    let made = web::block(move || make_records(&services, &principal, kind, items)).await;
+    let Ok((batch, made, mut outcomes)) = made else {
+        let reason = "the server stopped making records".to_owned();
+        return lost
+            .into_iter()
+            .map(|item| (item, Err(reason.clone())))
+            .collect();
+    };
+    let written = state.services.writer.write(batch).await;
+    let failure = match written {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => Some(err.to_string()),
+        Err(_) => Some(LocalChangeError::Unavailable.to_string()),
+    };
+    for (made, (_, outcome)) in made
+        .iter()
+        .zip(outcomes.iter_mut().filter(|(_, o)| o.is_ok()))
+    {
+        if let Some(failure) = &failure {
+            *outcome = Err(format!("the store could not save the record: {failure}"));
+            continue;
+        }
+        if let Some(indexer) = state.services.indexer.get() {
+            indexer.do_send(crate::index_documents::Described {
+                document: made.id,
+                scope: made.scope.clone(),
+                title: made.title.clone(),
+            });
+        }
+        if let Some(authority) = state.services.authority.get() {
+            authority.do_send(crate::actors::Changed {
+                document: made.id,
+                kind: kind.document_kind(),
+                by_server: false,
+            });
+        }
+    }
+    outcomes
+}
+
+/// The documents of `items`, each checked as a change of `principal`, in one write batch.
+fn make_records(
+    services: &crate::services::Services,
+    principal: &Principal,
+    kind: ImportKind,
+    items: Vec<ImportItem>,
+) -> (WriteBatch, Vec<Made>, Outcomes) {
+    let mut batch = WriteBatch::new();
+    let mut made = Vec::new();
+    let mut outcomes = Vec::new();
+    for item in items {
+        match make_record(services, principal, kind, &item, &mut batch) {
+            Ok(record) => {
+                made.push(record);
+                outcomes.push((item, Ok(Outcome::Created)));
+            }
+            Err(reason) => outcomes.push((item, Err(reason))),
+        }
+    }
+    (batch, made, outcomes)
+}
+
+fn make_record(
+    services: &crate::services::Services,
+    principal: &Principal,
+    kind: ImportKind,
+    item: &ImportItem,
+    batch: &mut WriteBatch,
+) -> Result<Made, String> {
+    let now = services.now_ms();
+    let random = crate::accounts::random_id_bytes().map_err(|e| e.to_string())?;
+    let id = DocumentId::new_v7(u64::try_from(now).unwrap_or(0), random);
+    let document_kind = kind.document_kind();
+    let mut doc = itinera_core::document::new_record(document_kind, services.actor.clone(), now)
+        .map_err(|e| e.to_string())?;
+    apply_patch(&mut doc, &automerge::ROOT, &item.patch, true)?;
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_time(now));
+    let creator = principal.user.as_str();
+    itinera_core::policy::check_change(principal, &id, None, &doc, Some(creator))
+        .map_err(|refusal| refusal.to_string())?;
+    let scope = DocumentScope::describe(&id, &doc, Some(creator)).map_err(|e| e.to_string())?;
+    let title = itinera_core::document::title_of(&doc);
+    if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
+        if let Ok(bytes) = serde_json::to_vec(&summary) {
+            batch.put_value(&crate::authority::summary_key(&id), bytes);
+        }
+    }
+    let imported = Imported {
+        document: id.to_string(),
+        fingerprint: item.fingerprint(),
+    };
+    batch.put_value(
+        &imported_key(kind, &item.external_ref),
+        serde_json::to_vec(&imported).map_err(|e| e.to_string())?,
+    );
+    let meta = DocumentMeta {
+        kind: Some(document_kind.as_str().to_owned()),
+        owner: Some(creator.to_owned()),
+        heads: doc.get_heads(),
+        last_change_at: now,
+        ..DocumentMeta::default()
+    };
+    batch.put_snapshot(id, doc.save(), meta);
+    Ok(Made { id, scope, title })
 }
 
 /// Writes one record unless the store already holds it as imported.
