@@ -16,7 +16,7 @@
 
 use automerge::AutoCommit;
 use itinera_core::model::{
-    Account, Booking, Campaign, Departure, Employee, FieldLog, Invoice, Lead, Record,
+    Account, Booking, Campaign, Catalog, Departure, Employee, FieldLog, Invoice, Lead, Record,
     StockLocation, Ticket, Transfer,
 };
 use itinera_core::policy::DocumentScope;
@@ -122,6 +122,7 @@ fn row(list: ListKind, doc: &AutoCommit) -> itinera_core::Result<Row> {
         ListKind::Transfers => transfer_row(&hydrate(doc)?),
         ListKind::Employees => employee_row(&hydrate(doc)?),
         ListKind::FieldLogs => field_log_row(&hydrate(doc)?),
+        ListKind::Catalogs => catalog_row(&hydrate(doc)?),
     })
 }
 
@@ -316,6 +317,14 @@ fn field_log_row(log: &FieldLog) -> Row {
     (cells, Vec::new())
 }
 
+fn catalog_row(catalog: &Catalog) -> Row {
+    let cells = vec![
+        Cell::count(catalog.tours.len()),
+        Cell::count(catalog.items.len()),
+    ];
+    (cells, Vec::new())
+}
+
 #[cfg(test)]
 mod tests {
     use automerge::ActorId;
@@ -348,6 +357,7 @@ mod tests {
             entry_of(&Transfer::default()),
             entry_of(&Employee::default()),
             entry_of(&FieldLog::default()),
+            entry_of(&Catalog::default()),
         ];
         for entry in entries {
             let list = entry

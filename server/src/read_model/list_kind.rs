@@ -143,6 +143,8 @@ const FIELD_LOGS_COLUMNS: &[Column] = &[
     col("acceptances"),
 ];
 
+const CATALOGS_COLUMNS: &[Column] = &[col("tours"), col("items")];
+
 /// A list of one kind of document, as named in `/api/v1/lists/{name}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListKind {
@@ -157,11 +159,12 @@ pub enum ListKind {
     Transfers,
     Employees,
     FieldLogs,
+    Catalogs,
 }
 
 impl ListKind {
     /// Every list.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Accounts,
         Self::Leads,
         Self::Campaigns,
@@ -173,6 +176,7 @@ impl ListKind {
         Self::Transfers,
         Self::Employees,
         Self::FieldLogs,
+        Self::Catalogs,
     ];
 
     /// The list's name in URLs.
@@ -189,6 +193,7 @@ impl ListKind {
             Self::Transfers => "transfers",
             Self::Employees => "employees",
             Self::FieldLogs => "fieldlogs",
+            Self::Catalogs => "catalogs",
         }
     }
 
@@ -211,6 +216,7 @@ impl ListKind {
             Self::Transfers => DocumentKind::Transfer,
             Self::Employees => DocumentKind::Employee,
             Self::FieldLogs => DocumentKind::FieldLog,
+            Self::Catalogs => DocumentKind::Catalog,
         }
     }
 
@@ -235,6 +241,7 @@ impl ListKind {
             Self::Transfers => TRANSFERS_COLUMNS,
             Self::Employees => EMPLOYEES_COLUMNS,
             Self::FieldLogs => FIELD_LOGS_COLUMNS,
+            Self::Catalogs => CATALOGS_COLUMNS,
         }
     }
 

@@ -2,10 +2,17 @@ import { useApi } from '../api.js';
 import { date, number, t } from '../i18n.js';
 import { DataTable } from '../components/DataTable.jsx';
 
-/** Tour names from the catalog, for those who may read it (guides may not: they see codes). */
+/** The catalog, for those who may read it (guides may not: it holds prices). */
+export function useCatalog() {
+  const found = useApi('/lists/catalogs?limit=1', { kinds: ['catalog'] });
+  const id = found.data?.items?.[0]?.id;
+  const catalog = useApi(id ? `/documents/${id}` : null, { ids: id ? [id] : [] });
+  return catalog.data?.record || { tours: {}, items: {} };
+}
+
+/** Tour names from the catalog; guides see the tours' keys. */
 export function useTourNames() {
-  const catalog = useApi('/records?kind=catalog', { kinds: ['catalog'] });
-  const tours = catalog.data?.[0]?.record?.tours || {};
+  const tours = useCatalog().tours || {};
   return (key) => tours[key]?.name || key;
 }
 

@@ -3,14 +3,15 @@ import { useApi } from '../api.js';
 import { dateTime, number, t } from '../i18n.js';
 import { Message, Section } from '../components/Form.jsx';
 import { TransfersInFlight } from './Stock.jsx';
+import { useCatalog } from './Departures.jsx';
 
 export function StockDetail({ id }) {
   const doc = useApi(`/documents/${id}`, { ids: [id] });
-  const catalog = useApi('/records?kind=catalog', { kinds: ['catalog'] });
+  const catalog = useCatalog();
   if (doc.error) return <Message error={doc.error} />;
   if (!doc.data) return <p class="muted">{t('loading')}</p>;
   const location = doc.data.record;
-  const items = catalog.data?.[0]?.record?.items || {};
+  const items = catalog.items || {};
   const movements = Object.entries(location.movements || {}).sort(([a], [b]) => b.localeCompare(a)).slice(0, 100);
   return (
     <div data-testid="stock-detail">
