@@ -294,16 +294,34 @@ async fn create_batch(
     kind: ImportKind,
     items: Vec<ImportItem>,
 ) -> Outcomes {
-    let services = state.services.clone();
-    let lost = items.clone();
-    let made = web::block(move || make_records(&services, &principal, kind, items)).await;
-    let Ok((batch, made, mut outcomes)) = made else {
-        let reason = "the server stopped making records".to_owned();
-        return lost
-            .into_iter()
-            .map(|item| (item, Err(reason.clone())))
-            .collect();
-    };
+    // The records are made on as many blocking threads as there are cores, then written
+    // together.
+    let parts = std::thread::available_parallelism().map_or(2, usize::from);
+    let part_size = items.len().div_ceil(parts).max(1);
+    let making = items.chunks(part_size).map(|part| {
+        let (services, principal, part) =
+            (state.services.clone(), principal.clone(), part.to_vec());
+        let lost = part.clone();
+        async move {
+            web::block(move || make_records(&services, &principal, kind, part))
+                .await
+                .unwrap_or_else(|_| {
+                    let reason = "the server stopped making records".to_owned();
+                    let failed = lost.into_iter().map(|item| (item, Err(reason.clone())));
+                    (WriteBatch::new(), Vec::new(), failed.collect())
+                })
+        }
+    });
+    let mut batch = WriteBatch::new();
+    let mut made = Vec::new();
+    let mut outcomes = Vec::new();
+    for (part_batch, part_made, part_outcomes) in futures_util::future::join_all(making).await {
+        for op in part_batch.into_operations() {
+            crate::store_writer::push(&mut batch, op);
+        }
+        made.extend(part_made);
+        outcomes.extend(part_outcomes);
+    }
     let written = state.services.writer.write(batch).await;
     let failure = match written {
         Ok(Ok(())) => None,
