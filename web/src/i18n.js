@@ -55,6 +55,7 @@ const en = {
   importing: 'Importing… {done} of {total}',
   refresh: 'Refresh', details: 'Details', yes: 'yes', no: 'no',
   stages: { prospecting: 'Prospecting', qualification: 'Qualification', proposal: 'Proposal', negotiation: 'Negotiation', won: 'Won', lost: 'Lost' },
+  values: {},
 };
 
 const hu = {
@@ -113,6 +114,21 @@ const hu = {
   importing: 'Importálás… {done} / {total}',
   refresh: 'Frissítés', details: 'Részletek', yes: 'igen', no: 'nem',
   stages: { prospecting: 'Felkutatás', qualification: 'Minősítés', proposal: 'Ajánlat', negotiation: 'Tárgyalás', won: 'Megnyert', lost: 'Elvesztett' },
+  // Statuses and kinds as records store them.
+  values: {
+    new: 'új', contacted: 'megkeresve', qualified: 'minősített', disqualified: 'kizárt', converted: 'konvertált',
+    open: 'nyitott', pending: 'függőben', resolved: 'megoldva', closed: 'lezárva',
+    low: 'alacsony', normal: 'normál', high: 'magas', urgent: 'sürgős', medium: 'közepes', critical: 'kritikus',
+    scheduled: 'tervezett', guaranteed: 'garantált', cancelled: 'törölve', completed: 'lezajlott',
+    draft: 'piszkozat', posted: 'kiállítva', credited: 'jóváírva', provisional: 'előzetes', confirmed: 'visszaigazolt',
+    waitlisted: 'várólistás', rejected: 'elutasítva', shipped: 'feladva', received: 'átvéve',
+    customer: 'ügyfél', supplier: 'beszállító', partner: 'partner',
+    warehouse: 'raktár', van: 'furgon', tour_kit: 'túrafelszerelés',
+    offered: 'felajánlva', accepted: 'elfogadva', declined: 'elutasítva', conflict: 'ütközés',
+    lead: 'vezető', assistant: 'asszisztens', driver: 'sofőr',
+    planned: 'tervezett', active: 'aktív', call: 'hívás', email: 'e-mail', meeting: 'találkozó', note: 'jegyzet',
+    below_reorder_point: 'rendelési pont alatt', negative: 'negatív',
+  },
 };
 
 const dictionaries = { en, hu };
@@ -140,6 +156,9 @@ export function t(key, vars = {}) {
 }
 
 export const stageName = (stage) => dictionaries[language].stages[stage] ?? stage;
+
+/** A status or kind as stored (`scheduled`, `tour_kit`), in the current language. */
+export const valueName = (value) => dictionaries[language].values[value] ?? value;
 
 const locale = () => locales[language];
 // ISO 4217 minor units, where not two. Browsers disagree (some answer HUF's cash digits, 0),

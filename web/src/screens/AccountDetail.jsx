@@ -2,7 +2,7 @@
 // activities and tasks, and the fields two people changed at once.
 import { useState } from 'preact/hooks';
 import { api, logKey, newKey, useApi } from '../api.js';
-import { date, dateTime, minorDigits, money, stageName, t } from '../i18n.js';
+import { date, dateTime, minorDigits, money, stageName, t, valueName } from '../i18n.js';
 import { Field, Message, Section, Select } from '../components/Form.jsx';
 
 const STAGES = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'];
@@ -46,7 +46,7 @@ function AccountForm({ id, record, session, onSaved }) {
   return (
     <form class="form-grid" onSubmit={save} data-testid="account-form">
       <Field label={t('name')} name="name" value={value('name')} onInput={edit('name')} />
-      <Select label={t('kind')} name="account_kind" value={value('account_kind')} onChange={edit('account_kind')} options={ACCOUNT_KINDS} />
+      <Select label={t('kind')} name="account_kind" value={value('account_kind')} onChange={edit('account_kind')} options={ACCOUNT_KINDS.map((k) => [k, valueName(k)])} />
       <Field label={t('territory')} name="territory" value={value('territory')} onInput={edit('territory')} />
       <Field label={t('owner')} name="owner" value={value('owner')} onInput={edit('owner')} readOnly={!office} />
       <Field label={t('vatNumber')} name="vat_number" value={value('vat_number')} onInput={edit('vat_number')} />

@@ -1,7 +1,7 @@
 // Head office at a glance: the pipeline, revenue and load per tour, stock exceptions, open
 // alerts and devices that have been silent for a day.
 import { useApi } from '../api.js';
-import { amounts, dateTime, money, number, percent, stageName, t } from '../i18n.js';
+import { amounts, dateTime, money, number, percent, stageName, t, valueName } from '../i18n.js';
 import { BarChart } from '../components/BarChart.jsx';
 import { Message, Section } from '../components/Form.jsx';
 
@@ -97,7 +97,7 @@ export function Dashboard() {
             <thead><tr><th>{t('location')}</th><th>{t('item')}</th><th>{t('status')}</th><th>{t('onHand')}</th><th>{t('projected')}</th><th>{t('reorderPoint')}</th></tr></thead>
             <tbody>{stock.data.exceptions.map((e) => (
               <tr key={`${e.location}-${e.item}`}><td><a href={`/stock/${e.location}`}>{locationName[e.location] || e.location}</a></td>
-                <td>{itemName[e.item] || e.item}</td><td>{e.exception}</td><td>{e.on_hand}</td><td>{e.projected}</td><td>{e.reorder_point ?? ''}</td></tr>
+                <td>{itemName[e.item] || e.item}</td><td>{valueName(e.exception)}</td><td>{e.on_hand}</td><td>{e.projected}</td><td>{e.reorder_point ?? ''}</td></tr>
             ))}</tbody>
           </table>
           {stock.data.exceptions.length === 0 && <p class="muted">{t('none')}</p>}

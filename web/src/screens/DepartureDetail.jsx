@@ -1,7 +1,7 @@
 // One departure: the seat plan, the waitlist, the passenger manifest, the guides assigned and
 // what they answered. Nothing here is a price: guides see this page too.
 import { queryString, useApi } from '../api.js';
-import { date, dateTime, number, t } from '../i18n.js';
+import { date, dateTime, number, t, valueName } from '../i18n.js';
 import { Message, Section } from '../components/Form.jsx';
 import { useTourNames } from './Departures.jsx';
 
@@ -75,7 +75,7 @@ export function DepartureDetail({ id, session }) {
   return (
     <div data-testid="departure-detail">
       <h1>{tourName(departure.tour)} · {date(departure.starts_at)}</h1>
-      <p class="muted">{departure.status} · {date(departure.starts_at)} – {date(departure.ends_at)} · {departure.time_zone}</p>
+      <p class="muted">{valueName(departure.status)} · {date(departure.starts_at)} – {date(departure.ends_at)} · {departure.time_zone}</p>
       <div class="grid">
         <SeatPlan departure={departure} />
         {session.role !== 'guide' && <Waitlist id={id} />}
@@ -90,7 +90,7 @@ export function DepartureDetail({ id, session }) {
           <table>
             <thead><tr><th>{t('guides')}</th><th>{t('role')}</th><th>{t('status')}</th><th>{t('hours')}</th></tr></thead>
             <tbody>{Object.entries(departure.assignments || {}).map(([key, a]) => (
-              <tr key={key}><td>{employeeName[a.employee] || a.employee}</td><td>{a.role}</td><td>{a.status}</td><td>{number(a.hours)}</td></tr>
+              <tr key={key}><td>{employeeName[a.employee] || a.employee}</td><td>{valueName(a.role)}</td><td>{valueName(a.status)}</td><td>{number(a.hours)}</td></tr>
             ))}</tbody>
           </table>
         </Section>

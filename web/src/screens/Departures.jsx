@@ -1,5 +1,5 @@
 import { useApi } from '../api.js';
-import { date, number, t } from '../i18n.js';
+import { date, number, t, valueName } from '../i18n.js';
 import { DataTable } from '../components/DataTable.jsx';
 
 /** The catalog, for those who may read it (guides may not: it holds prices). */
@@ -24,7 +24,7 @@ export function Departures() {
       <DataTable list="departures" initialSort={{ column: 'starts_at', order: 'asc' }} href={(row) => `/departures/${row.id}`} columns={[
         { key: 'tour', label: t('tour'), render: (row) => tourName(row.tour) },
         { key: 'starts_at', label: t('starts'), render: (row) => date(row.starts_at) },
-        { key: 'status', label: t('status') },
+        { key: 'status', label: t('status'), render: (row) => valueName(row.status) },
         { key: 'capacity', label: t('capacity'), render: (row) => number(row.capacity) },
         { key: 'seats_confirmed', label: t('confirmed'), render: (row) => number(row.seats_confirmed) },
         { key: 'seats_waitlisted', label: t('waitlisted'), render: (row) => number(row.seats_waitlisted) },

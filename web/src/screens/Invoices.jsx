@@ -1,7 +1,7 @@
 // Invoices: drafts, those waiting for a legal number, receivables by age, the trial balance,
 // and the list of every invoice.
 import { useApi } from '../api.js';
-import { amounts, date, money, number, t } from '../i18n.js';
+import { amounts, date, money, number, t, valueName } from '../i18n.js';
 import { BarChart } from '../components/BarChart.jsx';
 import { DataTable } from '../components/DataTable.jsx';
 import { Message, Section } from '../components/Form.jsx';
@@ -12,7 +12,7 @@ const csv = (report, table) => (
 
 const invoiceColumns = () => [
   { key: 'number', label: t('number') },
-  { key: 'status', label: t('status') },
+  { key: 'status', label: t('status'), render: (row) => valueName(row.status) },
   { key: 'customer', label: t('customer'), render: (row) => row.customer_title || '' },
   { key: 'issued_on', label: t('issued'), render: (row) => date(row.issued_on) },
   { key: 'due_on', label: t('dueOn'), render: (row) => date(row.due_on) },

@@ -1,6 +1,6 @@
 // Leads and the campaigns they come from.
 import { useLocation } from 'preact-iso';
-import { date, money, number, t } from '../i18n.js';
+import { date, money, number, t, valueName } from '../i18n.js';
 import { DataTable } from '../components/DataTable.jsx';
 import { RecordPanel } from '../components/RecordPanel.jsx';
 import { Select } from '../components/Form.jsx';
@@ -30,7 +30,7 @@ export function Leads({ session }) {
               { key: 'name', label: t('name') },
               { key: 'company', label: t('company') },
               { key: 'email', label: t('email') },
-              { key: 'status', label: t('status') },
+              { key: 'status', label: t('status'), render: (row) => valueName(row.status) },
               { key: 'owner', label: t('owner') },
               { key: 'source', label: t('source') },
             ]} />
@@ -49,7 +49,7 @@ export function Leads({ session }) {
         <DataTable list="campaigns" columns={[
           { key: 'name', label: t('name') },
           { key: 'channel', label: t('channel') },
-          { key: 'status', label: t('status') },
+          { key: 'status', label: t('status'), render: (row) => valueName(row.status) },
           { key: 'starts_on', label: t('starts'), render: (row) => date(row.starts_on) },
           { key: 'members', label: t('members'), render: (row) => number(row.members) },
           { key: 'responses', label: t('responses'), render: (row) => number(row.responses) },

@@ -1,5 +1,5 @@
 // Stock per location, and the transfers between locations that are on their way.
-import { date, number, t } from '../i18n.js';
+import { date, number, t, valueName } from '../i18n.js';
 import { DataTable } from '../components/DataTable.jsx';
 import { Section } from '../components/Form.jsx';
 
@@ -22,7 +22,7 @@ export function Stock() {
       <h1>{t('stock')}</h1>
       <DataTable list="stock" href={(row) => `/stock/${row.id}`} columns={[
         { key: 'name', label: t('location') },
-        { key: 'location_kind', label: t('kind') },
+        { key: 'location_kind', label: t('kind'), render: (row) => valueName(row.location_kind) },
         { key: 'custodian', label: t('custodian') },
         { key: 'items', label: t('items'), render: (row) => number(row.items) },
         { key: 'units', label: t('units'), render: (row) => number(row.units) },

@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, logKey } from '../api.js';
-import { dateTime, number, t } from '../i18n.js';
+import { dateTime, number, t, valueName } from '../i18n.js';
 import { DataTable } from '../components/DataTable.jsx';
 import { RecordPanel } from '../components/RecordPanel.jsx';
 import { Field, Select } from '../components/Form.jsx';
@@ -46,8 +46,8 @@ export function Tickets({ session }) {
             onChange={(v) => route(v ? `/tickets?status=${v}` : '/tickets')} />
           <DataTable list="tickets" filters={status ? { status } : {}} href={(row) => `/tickets?open=${row.id}`} columns={[
             { key: 'subject', label: t('subject') },
-            { key: 'status', label: t('status') },
-            { key: 'priority', label: t('priority') },
+            { key: 'status', label: t('status'), render: (row) => valueName(row.status) },
+            { key: 'priority', label: t('priority'), render: (row) => valueName(row.priority) },
             { key: 'assignee', label: t('assignee') },
             { key: 'account', label: t('account'), render: (row) => row.account_title ? <a href={`/accounts/${row.account}`}>{row.account_title}</a> : '' },
             { key: 'messages', label: t('messages'), render: (row) => number(row.messages) },
