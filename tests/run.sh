@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Itinera test: unit, property, end-to-end, interop and doc tests of the whole
-# workspace. Installs what the tests need first and stops loudly when something cannot be had.
+# workspace. Installs what the tests need first (npm packages, Debian's libjna-java, chromium
+# and postgresql), checks the committed web app against a fresh build, and stops loudly when
+# something cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,8 +78,14 @@ bash mobile/python/build.sh
 bash mobile/kotlin/build.sh
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-cargo test --workspace --all-features --locked 2>&1 | tee "$log"
+# The PostgreSQL store's tests and the server on it: a private cluster for this run only
+# (tests/postgres.sh), stopped and removed on exit however the run ends.
+source tests/postgres.sh
+trap 'stop_private_postgres; rm -f "$log"' EXIT
+start_private_postgres
+cargo test --workspace --all-features --locked -- --skip docker_image 2>&1 | tee "$log"
+# The container image builds where a Docker engine runs; elsewhere the test prints why not.
+cargo test -p itinera-tests --locked --test packaging -- --nocapture 2>&1 | tee -a "$log"
 
 # One closing line for the whole suite: the totals of every test binary and doc-test run.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$log"

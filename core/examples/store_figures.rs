@@ -284,8 +284,12 @@ fn account(n: u64) -> Outcome<AutoCommit> {
 fn meta(doc: &mut AutoCommit, at: i64) -> DocumentMeta {
     DocumentMeta {
         kind: Some("account".into()),
-        owner: Some("rep-7".into()),
-        scope: Some("territory:lisbon".into()),
+        creator: Some("rep-7".into()),
+        scope: Some(itinera_core::policy::DocumentScope {
+            owner: Some("rep-7".into()),
+            territory: Some("lisbon".into()),
+            ..Default::default()
+        }),
         heads: doc.get_heads(),
         last_change_at: at,
         ..DocumentMeta::default()

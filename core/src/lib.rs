@@ -27,6 +27,7 @@
 
 mod civil_date;
 pub mod document;
+pub mod engine;
 mod error;
 pub mod id;
 pub mod model;
@@ -36,7 +37,6 @@ pub mod protocol;
 pub mod replica;
 pub mod reports;
 pub mod rules;
-#[cfg(feature = "redb")]
 pub mod store;
 pub mod sync;
 

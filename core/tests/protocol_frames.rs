@@ -6,7 +6,7 @@ use automerge::sync::SyncDoc;
 use automerge::{AutoCommit, sync};
 use itinera_core::DocumentId;
 use itinera_core::protocol::{
-    DecodeLimits, FrameError, Message, PeerId, PeerMetadata, RemoteHeads, StorageId,
+    DecodeLimits, FrameError, Message, PeerId, PeerMetadata, RemoteHeads, StorageId, SyncData,
 };
 use proptest::prelude::*;
 
@@ -14,13 +14,15 @@ fn limits() -> DecodeLimits {
     DecodeLimits::default()
 }
 
-fn sync_data() -> Vec<u8> {
+fn sync_data() -> SyncData {
     let mut doc = AutoCommit::new();
     let mut state = sync::State::new();
-    doc.sync()
-        .generate_sync_message(&mut state)
-        .expect("a first message")
-        .encode()
+    SyncData::encoded(
+        doc.sync()
+            .generate_sync_message(&mut state)
+            .expect("a first message")
+            .encode(),
+    )
 }
 
 /// Encodes a CBOR map of text keys to CBOR items given as raw bytes.

@@ -11,6 +11,7 @@ use automerge::sync::SyncDoc;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ROOT, ReadDoc};
 use itinera_core::DocumentId;
+use itinera_core::policy::DocumentScope;
 use itinera_core::store::{
     DocumentMeta, DocumentStore, Durability, RedbStore, StoreError, StoreOperation, WriteBatch,
 };
@@ -49,8 +50,12 @@ fn id(n: u8) -> DocumentId {
 fn meta_of(doc: &mut AutoCommit, kind: &str, at: i64) -> DocumentMeta {
     DocumentMeta {
         kind: Some(kind.into()),
-        owner: Some("rep-1".into()),
-        scope: Some("territory:north".into()),
+        creator: Some("rep-1".into()),
+        scope: Some(DocumentScope {
+            territory: Some("north".into()),
+            ..DocumentScope::default()
+        }),
+        title: format!("{kind} title"),
         heads: doc.get_heads(),
         last_change_at: at,
         ..DocumentMeta::default()
@@ -126,8 +131,14 @@ fn documents_survive_a_reopen_with_their_heads_and_metadata() {
         assert_eq!(*listed_id, id(n));
         assert_eq!(meta.heads, doc.get_heads());
         assert_eq!(meta.kind.as_deref(), Some("account"));
-        assert_eq!(meta.owner.as_deref(), Some("rep-1"));
-        assert_eq!(meta.scope.as_deref(), Some("territory:north"));
+        assert_eq!(meta.creator.as_deref(), Some("rep-1"));
+        assert_eq!(
+            meta.scope
+                .as_ref()
+                .and_then(|scope| scope.territory.as_deref()),
+            Some("north")
+        );
+        assert_eq!(meta.title, "account title");
         assert_eq!(meta.last_change_at, 1_000);
         let stored_len = store
             .load(id(n))

@@ -6,7 +6,7 @@ mod common;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use common::{Rng, Sim, doc_id};
-use itinera_core::protocol::{Message, PeerId};
+use itinera_core::protocol::{Message, PeerId, SyncData};
 use itinera_core::sync::{Access, DocSync, Incoming, Input, NodeRole};
 
 fn doc_with(actor: u8, key: &str, value: i64) -> AutoCommit {
@@ -160,14 +160,14 @@ fn exchange(phone: &mut DocSync, server: &mut DocSync) {
         for message in to_server {
             if let Message::Sync { data, .. } | Message::Request { data, .. } = message {
                 server
-                    .receive(&PeerId::new("phone"), Incoming::Sync(&data), None)
+                    .receive(&PeerId::new("phone"), Incoming::Sync(data), None)
                     .expect("server receives");
             }
         }
         for message in to_phone {
             if let Message::Sync { data, .. } = message {
                 phone
-                    .receive(&PeerId::new("server"), Incoming::Sync(&data), None)
+                    .receive(&PeerId::new("server"), Incoming::Sync(data), None)
                     .expect("phone receives");
             }
         }
@@ -207,7 +207,7 @@ fn a_server_that_rewinds_after_a_failed_write_is_sent_the_dropped_change_again()
 
 /// Delivers every message in `out` (from the hub) to its target among `phones`, and returns
 /// what the phones answer.
-fn deliver(out: Vec<Message>, phones: &mut [(PeerId, DocSync)]) -> Vec<(PeerId, Vec<u8>)> {
+fn deliver(out: Vec<Message>, phones: &mut [(PeerId, DocSync)]) -> Vec<(PeerId, SyncData)> {
     let mut answers = Vec::new();
     for message in out {
         let (Message::Sync {
@@ -224,7 +224,7 @@ fn deliver(out: Vec<Message>, phones: &mut [(PeerId, DocSync)]) -> Vec<(PeerId, 
             .find(|(peer, _)| *peer == target_id)
             .expect("a message for a known phone");
         phone
-            .receive(&PeerId::new("server"), Incoming::Sync(&data), None)
+            .receive(&PeerId::new("server"), Incoming::Sync(data), None)
             .expect("phone receives");
         for answer in phone.outgoing() {
             if let Message::Sync { data, .. } | Message::Request { data, .. } = answer {
@@ -252,7 +252,7 @@ fn a_change_to_a_shared_document_is_generated_once_and_acknowledgements_not_at_a
         .collect();
 
     // Every phone fetches the document and the conversation dies down.
-    let mut answers: Vec<(PeerId, Vec<u8>)> = Vec::new();
+    let mut answers: Vec<(PeerId, SyncData)> = Vec::new();
     for (peer, phone) in &mut phones {
         for message in phone.outgoing() {
             if let Message::Request { data, .. } | Message::Sync { data, .. } = message {
@@ -263,7 +263,7 @@ fn a_change_to_a_shared_document_is_generated_once_and_acknowledgements_not_at_a
     for _ in 0..20 {
         for (peer, data) in std::mem::take(&mut answers) {
             server
-                .receive(&peer, Incoming::Sync(&data), None)
+                .receive(&peer, Incoming::Sync(data), None)
                 .expect("server receives");
         }
         let out = server.outgoing();
@@ -288,7 +288,7 @@ fn a_change_to_a_shared_document_is_generated_once_and_acknowledgements_not_at_a
     assert_eq!(answers.len(), PHONES, "every phone acknowledges");
     for (peer, data) in answers {
         server
-            .receive(&peer, Incoming::Sync(&data), None)
+            .receive(&peer, Incoming::Sync(data), None)
             .expect("server receives");
         assert!(
             server.outgoing().is_empty(),

@@ -223,3 +223,70 @@ proptest! {
         }
     }
 }
+
+/// An account document to add things to.
+fn account_doc() -> AutoCommit {
+    Document::<Account>::load(&account_bytes())
+        .expect("load")
+        .into_automerge()
+}
+
+#[test]
+fn fields_a_kind_does_not_define_are_refused_where_they_are() {
+    let mut doc = account_doc();
+    doc.put(ROOT, "smuggled", "x").expect("put");
+    let err = validate(&doc).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "account document is malformed at /smuggled: not a field of this record"
+    );
+
+    let mut doc = account_doc();
+    let contacts = doc.get(ROOT, "contacts").expect("get").expect("contacts").1;
+    let contact = doc.get(&contacts, "c-1").expect("get").expect("c-1").1;
+    doc.put(&contact, "password", "hunter2").expect("put");
+    let err = validate(&doc).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "account document is malformed at /contacts/c-1/password: not a field of this record"
+    );
+    // The document's own header is not a field, and is allowed.
+    assert!(validate(&account_doc()).is_ok());
+}
+
+#[test]
+fn text_keys_and_collections_have_a_size_limit() {
+    let mut doc = account_doc();
+    doc.put(ROOT, "name", "x".repeat(MAX_STRING_BYTES + 1))
+        .expect("put");
+    let err = validate(&doc).expect_err("refused");
+    assert!(err.to_string().contains("/name"), "{err}");
+    assert!(err.to_string().contains("more than"), "{err}");
+
+    let mut doc = account_doc();
+    doc.put(ROOT, "name", "x".repeat(MAX_STRING_BYTES))
+        .expect("put");
+    assert!(validate(&doc).is_ok(), "the limit itself is allowed");
+
+    let mut doc = account_doc();
+    let tags = doc.get(ROOT, "tags").expect("get").expect("tags").1;
+    doc.put(&tags, "t".repeat(MAX_KEY_BYTES + 1), true)
+        .expect("put");
+    let err = validate(&doc).expect_err("refused");
+    assert!(err.to_string().contains("/tags"), "{err}");
+
+    let mut doc = account_doc();
+    let notes = doc.get(ROOT, "notes").expect("get").expect("notes").1;
+    doc.splice_text(&notes, 0, 0, &"n".repeat(MAX_TEXT_CHARS + 1))
+        .expect("splice");
+    let err = validate(&doc).expect_err("refused");
+    assert!(err.to_string().contains("/notes"), "{err}");
+
+    let mut doc = account_doc();
+    let tags = doc.get(ROOT, "tags").expect("get").expect("tags").1;
+    for n in 0..=MAX_ENTRIES {
+        doc.put(&tags, format!("t{n}"), true).expect("put");
+    }
+    let err = validate(&doc).expect_err("refused");
+    assert!(err.to_string().contains("entries"), "{err}");
+}

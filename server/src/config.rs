@@ -14,6 +14,8 @@ pub struct ServerConfig {
     pub peer_id: String,
     /// Where the redb file lives.
     pub data_dir: PathBuf,
+    /// Which store holds the documents: the redb file in `data_dir`, or PostgreSQL.
+    pub store: StoreLocation,
     /// Where to listen.
     pub listen: SocketAddr,
     /// The largest WebSocket frame accepted; a first sync of a large document can be MiBs.
@@ -34,6 +36,16 @@ pub struct ServerConfig {
     pub workers: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// Seed the demo company into an empty data folder at start (`serve --demo`).
+    pub seed_demo: bool,
+    /// The most documents one connection may have open at once.
+    pub max_documents_per_session: usize,
+    /// The most messages one connection may send per second (a burst of ten seconds' worth is
+    /// allowed: a first sync asks for thousands of documents at once); a client over it is
+    /// disconnected with an error.
+    pub max_messages_per_second: u32,
+    /// The largest REST request body, in bytes.
+    pub max_body_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +53,7 @@ impl Default for ServerConfig {
         Self {
             peer_id: "itinera-server".into(),
             data_dir: PathBuf::from("./itinera-data"),
+            store: StoreLocation::DataFolder,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_frame_bytes: 32 * 1024 * 1024,
             max_outgoing_bytes: 64 * 1024 * 1024,
@@ -51,6 +64,10 @@ impl Default for ServerConfig {
             max_batch: 512,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             clock: Arc::new(SystemClock),
+            seed_demo: false,
+            max_documents_per_session: 20_000,
+            max_messages_per_second: 5_000,
+            max_body_bytes: 1024 * 1024,
         }
     }
 }
@@ -59,5 +76,73 @@ impl ServerConfig {
     /// The redb file inside the data folder.
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.join("itinera.redb")
+    }
+}
+
+/// Which store holds the documents, users and tokens.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded redb file in the data folder.
+    #[default]
+    DataFolder,
+    /// A PostgreSQL database, by its connection URL (`postgres://user@host:port/database`),
+    /// which several nodes may share.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// What `--store` takes: a `postgres://` or `postgresql://` URL.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(Self::Postgres(text.to_owned()))
+        } else {
+            Err(format!(
+                "{:?} is not a store: give a postgres:// URL, or leave --store out for the redb \
+                 file in the data folder",
+                without_secrets(text)
+            ))
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DataFolder => f.write_str("DataFolder"),
+            Self::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(&without_secrets(url))
+                .finish(),
+        }
+    }
+}
+
+/// The URL without its user, password and query, which may hold secrets: what a log or a
+/// message may show.
+fn without_secrets(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split('?').next().unwrap_or_default();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_a_postgres_url_and_its_secrets_stay_out_of_messages() {
+        let url = "postgres://ana:s3cret@db.internal:5432/itinera?password=other";
+        let store = StoreLocation::parse(url).expect("a postgres URL");
+        assert_eq!(store, StoreLocation::Postgres(url.to_owned()));
+        let shown = format!("{store:?}");
+        assert_eq!(shown, r#"Postgres("postgres://db.internal:5432/itinera")"#);
+        assert!(StoreLocation::parse("postgresql:///itinera?host=/run/postgresql").is_ok());
+        let error = StoreLocation::parse("mysql://root:pw@db/x").expect_err("refused");
+        assert!(
+            error.contains("not a store") && !error.contains("pw"),
+            "{error}"
+        );
+        assert!(StoreLocation::parse("./itinera.redb").is_err());
     }
 }

@@ -3,15 +3,14 @@
 //! Danube & Alps Tours: two tours, two departures, a depot and a guide's tour kit, two sales
 //! reps with an account each, bookings, a draft invoice, and a user of every role.
 
-use std::sync::Arc;
-
 use automerge::ActorId;
 use itinera_core::model::*;
 use itinera_core::policy::{Grant, Role};
-use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
+use itinera_core::store::{DocumentMeta, WriteBatch};
 use itinera_core::{Document, DocumentId, Record};
 
-use crate::accounts::Directory;
+use crate::services::Services;
+use crate::store_writer::DurableWrites;
 use crate::{Error, Result};
 
 const DAY_MS: i64 = 86_400_000;
@@ -19,6 +18,10 @@ const DAY_MS: i64 = 86_400_000;
 /// One demo user: name, role, token.
 pub type DemoUser = (String, String, String);
 
+/// The password every demo user signs in with.
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// The documents of the demo company, written in one batch.
 struct Seeder {
     batch: WriteBatch,
     now: i64,
@@ -31,19 +34,16 @@ impl Seeder {
         DocumentId::new_v7(u64::try_from(self.now).unwrap_or(0), [self.next; 10])
     }
 
+    /// Adds `record` as document `id`, created by `creator`, with its metadata (scope and title)
+    /// and report summary, as a commit through the engine would write them.
     fn add<R: Record>(&mut self, id: DocumentId, creator: &str, record: &R) -> Result<()> {
-        let mut doc = Document::create(ActorId::from([0xd0; 16]), self.now, record)?;
-        let meta = DocumentMeta {
-            kind: Some(R::KIND.as_str().to_owned()),
-            owner: Some(creator.to_owned()),
-            heads: doc.heads(),
-            last_change_at: self.now,
-            ..DocumentMeta::default()
-        };
-        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, doc.automerge()) {
+        let mut doc =
+            Document::create(ActorId::from([0xd0; 16]), self.now, record)?.into_automerge();
+        let meta = DocumentMeta::describe(&id, &mut doc, Some(creator), self.now);
+        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
             if let Ok(bytes) = serde_json::to_vec(&summary) {
                 self.batch
-                    .put_value(&crate::authority::summary_key(&id), bytes);
+                    .put_value(&itinera_core::reports::summary_key(&id), bytes);
             }
         }
         self.batch.put_snapshot(id, doc.save(), meta);
@@ -51,32 +51,84 @@ impl Seeder {
     }
 }
 
-/// Seeds the demo into `store` if it holds no records; returns each demo user with a token.
-pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
-    let existing = store.documents()?.len();
+/// The ids of the demo company's documents.
+struct Ids {
+    catalog: DocumentId,
+    depot: DocumentId,
+    kit: DocumentId,
+    danube: DocumentId,
+    alps: DocumentId,
+    field_log: DocumentId,
+    lakeside: DocumentId,
+    harbour: DocumentId,
+    lead: DocumentId,
+    booking_a: DocumentId,
+    booking_b: DocumentId,
+    invoice: DocumentId,
+    gus_employee: DocumentId,
+    campaign: DocumentId,
+}
+
+impl Ids {
+    fn new(s: &mut Seeder) -> Self {
+        Self {
+            catalog: s.id(),
+            depot: s.id(),
+            kit: s.id(),
+            danube: s.id(),
+            alps: s.id(),
+            field_log: s.id(),
+            lakeside: s.id(),
+            harbour: s.id(),
+            lead: s.id(),
+            booking_a: s.id(),
+            booking_b: s.id(),
+            invoice: s.id(),
+            gus_employee: s.id(),
+            campaign: s.id(),
+        }
+    }
+}
+
+/// Seeds the demo into an empty store, through the store writer, and gives each demo user a
+/// token; returns each user with their token. Refuses a store that holds documents or users:
+/// the demo hands out 30-day tokens (an admin's among them) and a well-known password, which a
+/// real company's data folder must never get.
+pub fn seed(services: &Services) -> Result<Vec<DemoUser>> {
+    let existing = services.store.documents()?.len();
     if existing > 0 {
         return Err(Error::Demo(format!(
             "the data folder already holds {existing} documents; the demo seeds only an empty one"
         )));
     }
+    let users = services.directory.users().len();
+    if users > 0 {
+        return Err(Error::Demo(format!(
+            "the data folder already has {users} users; the demo seeds only an empty one"
+        )));
+    }
+    let now = services.now_ms();
     let mut s = Seeder {
         batch: WriteBatch::new(),
         now,
         next: 0,
     };
-    let (catalog, depot, kit, danube, alps, field_log) =
-        (s.id(), s.id(), s.id(), s.id(), s.id(), s.id());
-    let (lakeside, harbour, lead, booking_a, booking_b, invoice, gus_employee, campaign) = (
-        s.id(),
-        s.id(),
-        s.id(),
-        s.id(),
-        s.id(),
-        s.id(),
-        s.id(),
-        s.id(),
-    );
+    let ids = Ids::new(&mut s);
+    seed_catalog(&mut s, &ids)?;
+    seed_stock(&mut s, &ids)?;
+    seed_departures(&mut s, &ids)?;
+    seed_customers(&mut s, &ids)?;
+    seed_sales(&mut s, &ids)?;
+    seed_staff(&mut s, &ids)?;
+    services
+        .writer
+        .write_and_wait(s.batch)
+        .map_err(|err| Error::Demo(err.to_string()))?;
+    seed_users(services, &ids, now)
+}
 
+fn seed_catalog(s: &mut Seeder, ids: &Ids) -> Result<()> {
+    let kit = ids.kit;
     let mut items = std::collections::BTreeMap::new();
     for (id, sku, name, unit) in [
         ("water", "W-050", "Water 0.5 l", "bottle"),
@@ -151,8 +203,11 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             ..Default::default()
         },
     );
-    s.add(catalog, "olga", &Catalog { items, tours })?;
+    s.add(ids.catalog, "olga", &Catalog { items, tours })
+}
 
+fn seed_stock(s: &mut Seeder, ids: &Ids) -> Result<()> {
+    let now = s.now;
     let mut depot_stock = StockLocation {
         name: "Budapest depot".into(),
         location_kind: LocationKind::Warehouse,
@@ -193,9 +248,12 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             )
             .map_err(|e| Error::Demo(e.to_string()))?;
     }
-    s.add(depot, "olga", &depot_stock)?;
-    s.add(kit, "olga", &kit_stock)?;
+    s.add(ids.depot, "olga", &depot_stock)?;
+    s.add(ids.kit, "olga", &kit_stock)
+}
 
+fn seed_departures(s: &mut Seeder, ids: &Ids) -> Result<()> {
+    let now = s.now;
     let mut danube_departure = Departure {
         tour: "db3".into(),
         starts_at: now + 10 * DAY_MS,
@@ -207,16 +265,16 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
     danube_departure.assignments.insert(
         "a-1".into(),
         GuideAssignment {
-            employee: gus_employee.to_string(),
+            employee: ids.gus_employee.to_string(),
             role: GuideRole::Lead,
             status: AssignmentStatus::Accepted,
             hours: 24.0,
         },
     );
     danube_departure.allotments.insert("sam".into(), 6);
-    s.add(danube, "olga", &danube_departure)?;
+    s.add(ids.danube, "olga", &danube_departure)?;
     s.add(
-        alps,
+        ids.alps,
         "olga",
         &Departure {
             tour: "av5".into(),
@@ -228,15 +286,17 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
         },
     )?;
     s.add(
-        field_log,
+        ids.field_log,
         "olga",
         &FieldLog {
-            departure: danube.to_string(),
+            departure: ids.danube.to_string(),
             notes: "Meet at Vigadó tér, 7:30.".into(),
             ..Default::default()
         },
-    )?;
+    )
+}
 
+fn seed_customers(s: &mut Seeder, ids: &Ids) -> Result<()> {
     let mut lakeside_account = Account {
         name: "Lakeside Schools".into(),
         owner: "sam".into(),
@@ -267,9 +327,9 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             ..Default::default()
         },
     );
-    s.add(lakeside, "sam", &lakeside_account)?;
+    s.add(ids.lakeside, "sam", &lakeside_account)?;
     s.add(
-        harbour,
+        ids.harbour,
         "sofia",
         &Account {
             name: "Harbour Travel".into(),
@@ -280,7 +340,7 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
         },
     )?;
     s.add(
-        lead,
+        ids.lead,
         "sam",
         &Lead {
             source: "fair".into(),
@@ -290,8 +350,10 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             owner: "sam".into(),
             ..Default::default()
         },
-    )?;
+    )
+}
 
+fn seed_sales(s: &mut Seeder, ids: &Ids) -> Result<()> {
     let passengers = |names: &[&str]| {
         names
             .iter()
@@ -308,11 +370,11 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             .collect()
     };
     s.add(
-        booking_a,
+        ids.booking_a,
         "sam",
         &Booking {
-            departure: danube.to_string(),
-            account: lakeside.to_string(),
+            departure: ids.danube.to_string(),
+            account: ids.lakeside.to_string(),
             rep: "sam".into(),
             channel: "direct".into(),
             passengers: passengers(&["Anna Tóth", "Bence Nagy"]),
@@ -322,11 +384,11 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
         },
     )?;
     s.add(
-        booking_b,
+        ids.booking_b,
         "sofia",
         &Booking {
-            departure: alps.to_string(),
-            account: harbour.to_string(),
+            departure: ids.alps.to_string(),
+            account: ids.harbour.to_string(),
             rep: "sofia".into(),
             channel: "partner".into(),
             passengers: passengers(&["Clara Berg", "Dan Berg", "Eva Berg"]),
@@ -338,9 +400,9 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
     let mut draft = Invoice {
         provisional_number: "SOFIA-0001".into(),
         series: "2026".into(),
-        customer: harbour.to_string(),
+        customer: ids.harbour.to_string(),
         currency: "EUR".into(),
-        bookings: [booking_b.to_string()].into_iter().collect(),
+        bookings: [ids.booking_b.to_string()].into_iter().collect(),
         ..Default::default()
     };
     draft.lines.insert(
@@ -352,9 +414,12 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             vat_rate_bp: 2_700,
         },
     );
-    s.add(invoice, "sofia", &draft)?;
+    s.add(ids.invoice, "sofia", &draft)
+}
+
+fn seed_staff(s: &mut Seeder, ids: &Ids) -> Result<()> {
     s.add(
-        gus_employee,
+        ids.gus_employee,
         "olga",
         &Employee {
             name: "Gusztáv Horváth".into(),
@@ -364,7 +429,7 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
         },
     )?;
     s.add(
-        campaign,
+        ids.campaign,
         "olga",
         &Campaign {
             name: "Spring schools mailing".into(),
@@ -374,12 +439,12 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
             members: ["c-1"].into_iter().collect(),
             ..Default::default()
         },
-    )?;
+    )
+}
 
-    store.commit(s.batch, Durability::Immediate)?;
-
-    let store: Arc<dyn DocumentStore> = store;
-    let directory = Directory::load(store)?;
+/// A user of every role, each with a 30-day token (demo users sign in with [`DEMO_PASSWORD`]).
+fn seed_users(services: &Services, ids: &Ids, now: i64) -> Result<Vec<DemoUser>> {
+    let directory = &services.directory;
     let users: [(&str, Role, Vec<Grant>); 5] = [
         ("admin", Role::Admin, vec![]),
         ("olga", Role::Office, vec![]),
@@ -388,13 +453,13 @@ pub fn seed(store: Arc<RedbStore>, now: i64) -> Result<Vec<DemoUser>> {
         (
             "gus",
             Role::Guide,
-            vec![Grant::Departure(danube), Grant::StockLocation(kit)],
+            vec![Grant::Departure(ids.danube), Grant::StockLocation(ids.kit)],
         ),
     ];
     let mut tokens = Vec::new();
     for (name, role, grants) in users {
         if directory.user(name).is_none() {
-            directory.add_user(name, role, &grants, Some("demo"), now)?;
+            directory.add_user(name, role, &grants, Some(DEMO_PASSWORD), now)?;
         }
         let token = directory.issue_token(name, Some(30 * DAY_MS), now)?;
         tokens.push((name.to_owned(), role.as_str().to_owned(), token));

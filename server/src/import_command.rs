@@ -1,4 +1,4 @@
-//! `itinera-server import accounts|leads FILE.csv`: a CSV import into a running server through
+//! `itinera-server import-csv accounts|leads FILE.csv`: a CSV import into a running server through
 //! its REST API, with a progress bar on the terminal.
 //!
 //! It always checks the file first (the server's dry run) and lists every bad row with its line

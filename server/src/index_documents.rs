@@ -1,10 +1,11 @@
 //! The per-user `index:{user}` documents: which documents each user's device should hold.
 //!
 //! A device syncs its index first and then everything it lists. The [`Indexer`] keeps one entry
-//! per document the server knows (its scope and title); when a document's scope changes, or a
-//! user's role or grants do, it recomputes who may read what and writes the differences into the
-//! affected users' index documents, through the hub like any other change, so phones receive
-//! them live.
+//! per document the server knows (its scope, shares included, and its title), taken from the
+//! committed events and, at start-up, from the store's metadata; when a document's scope or
+//! title changes, or a user's role or grants do, it recomputes who may read what and writes the
+//! differences into the affected users' index documents, through the hub like any other change,
+//! so phones receive them live.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,35 +13,20 @@ use std::sync::Arc;
 use actix::prelude::*;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ReadDoc};
-use itinera_core::model::{AccessLevel, IndexEntry};
-use itinera_core::policy::{DocumentScope, access};
+use itinera_core::DocumentId;
+use itinera_core::engine::{EditError, ServerEdit};
+use itinera_core::model::{AccessLevel, DocumentKind, IndexEntry};
+use itinera_core::policy::{DocumentScope, Principal, access};
+use itinera_core::store::{DocumentStore, WriteBatch};
 use itinera_core::sync::Access;
-use itinera_core::{DocumentId, DocumentKind};
 
-use crate::actors::{Hub, LocalChange};
+use crate::actors::{EditDocument, Hub};
+use crate::events::{CommittedEvent, UserChanged};
+use crate::read_model::ReadModel;
 use crate::services::Services;
+use crate::store_writer::StoreWriter;
 
-/// The id of a user's index document: derived from the name, so the server and the user's
-/// devices agree on it without asking.
-pub fn index_document_id(user: &str) -> DocumentId {
-    DocumentId::index_of(user)
-}
-
-/// A document's scope changed (or it was created).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Described {
-    pub document: DocumentId,
-    pub scope: DocumentScope,
-    pub title: String,
-}
-
-/// A user was added or their role, grants or status changed: rebuild their index.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct UserChanged {
-    pub user: String,
-}
+pub use crate::server_documents::index_document_id;
 
 /// The documents found in the store at start-up.
 #[derive(Debug, Message)]
@@ -52,6 +38,8 @@ pub struct Indexer {
     services: Arc<Services>,
     hub: Addr<Hub>,
     documents: HashMap<DocumentId, (DocumentScope, String)>,
+    /// Whether the start-up scan has reported; until then users' indexes are not rebuilt.
+    scanned: bool,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -62,86 +50,83 @@ impl std::fmt::Debug for Indexer {
     }
 }
 
+/// What `principal`'s index says of a document with `scope` and `title`; `None` if they may not
+/// see it.
+fn entry_for(principal: &Principal, scope: &DocumentScope, title: &str) -> Option<IndexEntry> {
+    let level = match access(principal, scope) {
+        Access::None => return None,
+        Access::Read => AccessLevel::Read,
+        Access::Write => AccessLevel::Write,
+    };
+    Some(IndexEntry {
+        kind: scope
+            .kind
+            .map_or_else(|| "generic".to_owned(), |k| k.as_str().to_owned()),
+        title: title.to_owned(),
+        access: level,
+    })
+}
+
+/// Sets `user`'s entries for the given documents (`None`: remove). Only the entries that change
+/// are written: reading and reconciling the whole index made each new document cost time in
+/// proportion to all the user's documents (an admin's index lists every document).
+fn index_edit(user: String, entries: BTreeMap<DocumentId, Option<IndexEntry>>) -> ServerEdit {
+    ServerEdit::new(move |doc: &mut AutoCommit| {
+        autosurgeon::reconcile_prop(doc, automerge::ROOT, "user", user.as_str())?;
+        let documents = match doc.get(automerge::ROOT, "documents")? {
+            Some((automerge::Value::Object(automerge::ObjType::Map), id)) => id,
+            _ => {
+                return Err(EditError::Invalid(
+                    "the index document has no documents map".into(),
+                ));
+            }
+        };
+        for (id, entry) in entries {
+            let key = id.to_string();
+            match entry {
+                Some(entry) => autosurgeon::reconcile_prop(doc, &documents, key.as_str(), &entry)?,
+                None => {
+                    if doc.get(&documents, key.as_str())?.is_some() {
+                        doc.delete(&documents, key.as_str())?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })
+    .or_create(DocumentKind::Index)
+}
+
 impl Indexer {
     pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Self {
         Self {
             services,
             hub,
             documents: HashMap::new(),
+            scanned: false,
         }
     }
 
-    /// Sets `user`'s entries for the given documents (`None`: remove).
-    fn write_entries(&self, user: &str, entries: BTreeMap<DocumentId, Option<IndexEntry>>) {
-        if entries.is_empty() {
+    /// Writes `entries` into `user`'s index; with nothing to write, only a rebuild (`always`)
+    /// writes, so that every user has an index even before they may see anything.
+    fn write_entries(
+        &self,
+        user: &str,
+        entries: BTreeMap<DocumentId, Option<IndexEntry>>,
+        always: bool,
+    ) {
+        if entries.is_empty() && !always {
             return;
         }
-        let owner = user.to_owned();
-        let actor = self.services.actor.clone();
-        let now = self.services.now_ms();
-        let edit = Box::new(move |doc: &mut AutoCommit| {
-            if doc.get_heads().is_empty() {
-                let mut template =
-                    itinera_core::document::new_record(DocumentKind::Index, actor, now)
-                        .map_err(|e| e.to_string())?;
-                doc.merge(&mut template).map_err(|e| e.to_string())?;
-            }
-            // Only the entries that changed are written: reading and reconciling the whole
-            // index made each new document cost time in proportion to all the user's documents
-            // (an admin's index lists every document).
-            autosurgeon::reconcile_prop(doc, automerge::ROOT, "user", owner.as_str())
-                .map_err(|e| e.to_string())?;
-            let documents = match doc.get(automerge::ROOT, "documents") {
-                Ok(Some((automerge::Value::Object(automerge::ObjType::Map), id))) => id,
-                _ => return Err("the index document has no documents map".to_string()),
-            };
-            for (id, entry) in entries {
-                let key = id.to_string();
-                match entry {
-                    Some(entry) => {
-                        autosurgeon::reconcile_prop(doc, &documents, key.as_str(), &entry)
-                            .map_err(|e| e.to_string())?
-                    }
-                    None => {
-                        if doc.get(&documents, key.as_str()).ok().flatten().is_some() {
-                            doc.delete(&documents, key.as_str())
-                                .map_err(|e| e.to_string())?;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        });
-        let request = self.hub.send(LocalChange {
-            document: index_document_id(user),
-            author: None,
-            edit,
-            with: None,
-        });
+        let edit = index_edit(user.to_owned(), entries);
+        let request = self
+            .hub
+            .send(EditDocument::by_server(index_document_id(user), edit));
         actix::spawn(async move {
             if let Ok(Err(err)) = request.await {
                 tracing::error!(error = %err, "index document not updated");
             }
         });
-    }
-
-    fn entry_for(
-        principal: &itinera_core::policy::Principal,
-        scope: &DocumentScope,
-        title: &str,
-    ) -> Option<IndexEntry> {
-        let level = match access(principal, scope) {
-            Access::None => return None,
-            Access::Read => AccessLevel::Read,
-            Access::Write => AccessLevel::Write,
-        };
-        Some(IndexEntry {
-            kind: scope
-                .kind
-                .map_or_else(|| "generic".to_owned(), |k| k.as_str().to_owned()),
-            title: title.to_owned(),
-            access: level,
-        })
     }
 
     fn rebuild(&self, user: &str) {
@@ -156,57 +141,130 @@ impl Indexer {
                 let entry = if user.disabled {
                     None
                 } else {
-                    Self::entry_for(&principal, scope, title)
+                    entry_for(&principal, scope, title)
                 };
                 (*id, entry)
             })
             .collect();
-        self.write_entries(&user.name, entries);
+        self.write_entries(&user.name, entries, true);
     }
+
+    /// A document's scope or title is now `scope` and `title`: write what changes for each user.
+    fn described(&mut self, document: DocumentId, scope: DocumentScope, title: String) {
+        if scope.kind == Some(DocumentKind::Index) {
+            return;
+        }
+        let previous = self
+            .documents
+            .insert(document, (scope.clone(), title.clone()));
+        if previous.as_ref() == Some(&(scope.clone(), title.clone())) || !self.scanned {
+            return;
+        }
+        for user in self.services.directory.users() {
+            if user.disabled {
+                continue;
+            }
+            let principal = user.principal();
+            let before = previous
+                .as_ref()
+                .and_then(|(scope, title)| entry_for(&principal, scope, title));
+            let after = entry_for(&principal, &scope, &title);
+            if before != after {
+                self.write_entries(&user.name, BTreeMap::from([(document, after)]), false);
+            }
+        }
+    }
+}
+
+/// Reads every document's scope and title from the store's metadata. Documents stored before the
+/// metadata kept them (or without a report summary) are loaded once, and what they lacked is
+/// written back through the store writer.
+fn scan(
+    store: &dyn DocumentStore,
+    writer: &StoreWriter,
+    read_model: &ReadModel,
+) -> Vec<(DocumentId, DocumentScope, String)> {
+    let documents = match store.documents() {
+        Ok(documents) => documents,
+        Err(err) => {
+            tracing::error!(error = %err, "documents could not be listed for the indexes");
+            return Vec::new();
+        }
+    };
+    let mut found = Vec::with_capacity(documents.len());
+    let mut backfill = WriteBatch::new();
+    for (id, meta) in documents {
+        if meta.kind.as_deref() == Some(DocumentKind::Index.as_str()) {
+            continue;
+        }
+        if let Some(scope) = meta.scope.clone() {
+            found.push((id, scope, meta.title.clone()));
+            continue;
+        }
+        let Some((scope, title)) = backfill_one(store, read_model, id, meta, &mut backfill) else {
+            continue;
+        };
+        found.push((id, scope, title));
+    }
+    if !backfill.is_empty() {
+        if let Err(err) = crate::store_writer::DurableWrites::write_and_wait(writer, backfill) {
+            tracing::error!(error = %err, "document scopes and summaries not backfilled");
+        }
+    }
+    found
+}
+
+/// Describes a document stored before the metadata kept its scope and title (and summarises
+/// it if it has no summary), adding what it lacked to `backfill`.
+fn backfill_one(
+    store: &dyn DocumentStore,
+    read_model: &ReadModel,
+    id: DocumentId,
+    meta: itinera_core::store::DocumentMeta,
+    backfill: &mut WriteBatch,
+) -> Option<(DocumentScope, String)> {
+    let bytes = store.load(id).ok()??;
+    let doc = itinera_core::document::load_bytes(&bytes).ok()?;
+    let mut scope = DocumentScope::describe(&id, &doc, meta.creator.as_deref()).ok()?;
+    if let Ok(Some(shared)) = store.value(&format!("share:{id}")) {
+        scope.shared_with = serde_json::from_slice(&shared).unwrap_or_default();
+    }
+    let title = itinera_core::document::title_of(&doc);
+    backfill.update_meta(
+        id,
+        itinera_core::store::DocumentMeta {
+            scope: Some(scope.clone()),
+            title: title.clone(),
+            ..meta
+        },
+    );
+    if read_model.summary(&id).is_none() {
+        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
+            if let Ok(bytes) = serde_json::to_vec(&summary) {
+                backfill.put_value(&itinera_core::reports::summary_key(&id), bytes);
+            }
+            read_model.insert(id, summary);
+        }
+    }
+    Some((scope, title))
 }
 
 impl Actor for Indexer {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let store = self.services.store.clone();
+        let services = self.services.clone();
         let me = ctx.address();
-        // Reading every document takes time; the server serves meanwhile.
+        // Unready (`/readyz`) until the scan is done.
+        let startup = self
+            .services
+            .metrics
+            .readiness
+            .begin_startup("document scan");
+        // Reading every document's metadata takes time; the server serves meanwhile.
         std::thread::spawn(move || {
-            let mut found = Vec::new();
-            // Documents stored before the read model existed get their report summary now.
-            let mut summaries = itinera_core::store::WriteBatch::new();
-            if let Ok(documents) = store.documents() {
-                for (id, meta) in documents {
-                    if meta.kind.as_deref() == Some("index") {
-                        continue;
-                    }
-                    let Ok(Some(bytes)) = store.load(id) else {
-                        continue;
-                    };
-                    let Ok(doc) = itinera_core::document::load_bytes(&bytes) else {
-                        continue;
-                    };
-                    if let Ok(scope) = DocumentScope::describe(&id, &doc, meta.owner.as_deref()) {
-                        found.push((id, scope, itinera_core::document::title_of(&doc)));
-                    }
-                    let key = crate::authority::summary_key(&id);
-                    if matches!(store.value(&key), Ok(None)) {
-                        if let Ok(Some(summary)) = itinera_core::reports::summarize(&id, &doc) {
-                            if let Ok(bytes) = serde_json::to_vec(&summary) {
-                                summaries.put_value(&key, bytes);
-                            }
-                        }
-                    }
-                }
-            }
-            if !summaries.is_empty() {
-                if let Err(err) =
-                    store.commit(summaries, itinera_core::store::Durability::Immediate)
-                {
-                    tracing::error!(error = %err, "report summaries not backfilled");
-                }
-            }
+            let _startup = startup;
+            let found = scan(&*services.store, &services.writer, &services.read_model);
             me.do_send(Scanned(found));
         });
     }
@@ -216,39 +274,27 @@ impl Handler<Scanned> for Indexer {
     type Result = ();
 
     fn handle(&mut self, scanned: Scanned, _: &mut Self::Context) {
+        // What committed meanwhile is newer than what the scan read.
         for (id, scope, title) in scanned.0 {
             self.documents.entry(id).or_insert((scope, title));
         }
+        self.scanned = true;
         for user in self.services.directory.users() {
             self.rebuild(&user.name);
         }
     }
 }
 
-impl Handler<Described> for Indexer {
+impl Handler<CommittedEvent> for Indexer {
     type Result = ();
 
-    fn handle(&mut self, described: Described, _: &mut Self::Context) {
-        if described.scope.kind == Some(DocumentKind::Index) {
-            return;
-        }
-        let previous = self.documents.insert(
-            described.document,
-            (described.scope.clone(), described.title.clone()),
+    fn handle(&mut self, event: CommittedEvent, _: &mut Self::Context) {
+        let committed = &event.0;
+        self.described(
+            committed.document,
+            committed.scope.clone(),
+            committed.title.clone(),
         );
-        for user in self.services.directory.users() {
-            if user.disabled {
-                continue;
-            }
-            let principal = user.principal();
-            let before = previous
-                .as_ref()
-                .and_then(|(scope, title)| Self::entry_for(&principal, scope, title));
-            let after = Self::entry_for(&principal, &described.scope, &described.title);
-            if before != after {
-                self.write_entries(&user.name, BTreeMap::from([(described.document, after)]));
-            }
-        }
     }
 }
 
@@ -256,6 +302,8 @@ impl Handler<UserChanged> for Indexer {
     type Result = ();
 
     fn handle(&mut self, changed: UserChanged, _: &mut Self::Context) {
-        self.rebuild(&changed.user);
+        if self.scanned {
+            self.rebuild(&changed.user);
+        }
     }
 }

@@ -7,8 +7,30 @@
 //! sub-records created from the JSON.
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use itinera_core::engine::EditError;
 use serde_json::{Map, Number, Value as Json};
+
+/// Why a merge patch was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PatchError {
+    /// `kind` and `schema` belong to the document, not to the record.
+    #[error("{0} cannot be changed")]
+    ServerField(String),
+    /// Counters move by movements, never by a new value.
+    #[error("{0} is a counter; post a movement instead of setting it")]
+    Counter(String),
+    /// Automerge refused an operation.
+    #[error(transparent)]
+    Automerge(#[from] AutomergeError),
+}
+
+impl From<PatchError> for EditError {
+    fn from(error: PatchError) -> Self {
+        EditError::Invalid(error.to_string())
+    }
+}
 
 /// The whole document as JSON.
 pub fn document_to_json(doc: &AutoCommit) -> Json {
@@ -66,30 +88,28 @@ pub fn apply_patch(
     obj: &ObjId,
     patch: &Map<String, Json>,
     at_root: bool,
-) -> Result<(), String> {
+) -> Result<(), PatchError> {
     for (key, value) in patch {
         if at_root && (key == "kind" || key == "schema") {
-            return Err(format!("{key} cannot be changed"));
+            return Err(PatchError::ServerField(key.clone()));
         }
-        let existing = doc.get(obj, key.as_str()).map_err(|e| e.to_string())?;
+        let existing = doc.get(obj, key.as_str())?;
         match (existing, value) {
             (_, Json::Null)
                 if matches!(doc.get(obj, key.as_str()), Ok(Some((Value::Object(_), _)))) =>
             {
-                doc.delete(obj, key.as_str()).map_err(|e| e.to_string())?;
+                doc.delete(obj, key.as_str())?;
             }
             (Some((Value::Object(ObjType::Map | ObjType::Table), child)), Json::Object(inner)) => {
                 apply_patch(doc, &child, inner, false)?;
             }
             (Some((Value::Object(ObjType::Text), child)), Json::String(text)) => {
-                doc.update_text(&child, text).map_err(|e| e.to_string())?;
+                doc.update_text(&child, text)?;
             }
             (Some((Value::Scalar(scalar), _)), _)
                 if matches!(scalar.as_ref(), ScalarValue::Counter(_)) =>
             {
-                return Err(format!(
-                    "{key} is a counter; post a movement instead of setting it"
-                ));
+                return Err(PatchError::Counter(key.clone()));
             }
             (_, value) => put_json(doc, obj, key, value)?,
         }
@@ -97,21 +117,20 @@ pub fn apply_patch(
     Ok(())
 }
 
-fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &Json) -> Result<(), String> {
-    let err = |e: automerge::AutomergeError| e.to_string();
+fn put_json(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: &Json) -> Result<(), PatchError> {
     match value {
         Json::Object(inner) => {
-            let child = doc.put_object(obj, key, ObjType::Map).map_err(err)?;
+            let child = doc.put_object(obj, key, ObjType::Map)?;
             apply_patch(doc, &child, inner, false)
         }
         Json::Array(items) => {
-            let list = doc.put_object(obj, key, ObjType::List).map_err(err)?;
+            let list = doc.put_object(obj, key, ObjType::List)?;
             for (index, item) in items.iter().enumerate() {
                 insert_json(doc, &list, index, item)?;
             }
             Ok(())
         }
-        scalar => doc.put(obj, key, json_scalar(scalar)).map_err(err),
+        scalar => Ok(doc.put(obj, key, json_scalar(scalar))?),
     }
 }
 
@@ -120,21 +139,20 @@ fn insert_json(
     list: &ObjId,
     index: usize,
     value: &Json,
-) -> Result<(), String> {
-    let err = |e: automerge::AutomergeError| e.to_string();
+) -> Result<(), PatchError> {
     match value {
         Json::Object(inner) => {
-            let child = doc.insert_object(list, index, ObjType::Map).map_err(err)?;
+            let child = doc.insert_object(list, index, ObjType::Map)?;
             apply_patch(doc, &child, inner, false)
         }
         Json::Array(items) => {
-            let child = doc.insert_object(list, index, ObjType::List).map_err(err)?;
+            let child = doc.insert_object(list, index, ObjType::List)?;
             for (i, item) in items.iter().enumerate() {
                 insert_json(doc, &child, i, item)?;
             }
             Ok(())
         }
-        scalar => doc.insert(list, index, json_scalar(scalar)).map_err(err),
+        scalar => Ok(doc.insert(list, index, json_scalar(scalar))?),
     }
 }
 

@@ -8,87 +8,93 @@
 //! ```no_run
 //! # async fn example() -> itinera_server::Result<()> {
 //! let config = itinera_server::ServerConfig::default();
-//! itinera_server::serve(config, |address| println!("listening on {address}")).await
+//! itinera_server::serve(config, |started| println!("listening on {}", started.address)).await
 //! # }
 //! ```
 
+pub mod account_admin;
 pub mod accounts;
 pub mod actors;
+pub mod admin_client;
+pub mod audit;
 pub mod authority;
+pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod demo;
 mod error;
+pub mod events;
+pub mod export;
 pub mod http;
 pub mod index_documents;
+pub mod init;
 pub mod json_view;
+pub mod lists;
+pub mod logging;
 pub mod metrics;
+pub mod operation_error;
+mod process_metrics;
 pub mod read_model;
+pub mod readiness;
+pub mod secret_input;
+pub mod server_documents;
 pub mod services;
+pub mod sessions;
 pub mod store_writer;
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
 
 use actix::{Actor, Arbiter};
 use actix_web::{App, HttpServer, web};
-use itinera_core::protocol::{PeerMetadata, StorageId};
-use itinera_core::store::{DocumentStore, Durability, RedbStore, WriteBatch};
+use itinera_core::engine::EngineConfig;
+use itinera_core::protocol::{PeerId, PeerMetadata, StorageId};
+use itinera_core::store::{DocumentStore, RedbStore, WriteBatch};
 
-pub use config::ServerConfig;
+pub use config::{ServerConfig, StoreLocation};
 pub use error::{Error, Result};
 
 use crate::accounts::Directory;
 use crate::actors::Hub;
+use crate::authority::Authority;
+use crate::events::Events;
 use crate::http::AppState;
 use crate::index_documents::Indexer;
+use crate::lists::ListModel;
 use crate::metrics::Metrics;
+use crate::read_model::ReadModel;
 use crate::services::Services;
 use crate::store_writer::StoreWriter;
 
 /// The key under which the server keeps its automerge-repo storage id.
 const STORAGE_ID_KEY: &str = "server:storage-id";
 
-/// Opens (creating if needed) the store in the data folder.
-pub fn open_store(config: &ServerConfig) -> Result<Arc<RedbStore>> {
-    Ok(Arc::new(RedbStore::open(config.store_path())?))
+/// Opens (creating if needed) the store the configuration names: the redb file in the data
+/// folder, or a PostgreSQL database.
+pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn DocumentStore>> {
+    Ok(match &config.store {
+        StoreLocation::DataFolder => Arc::new(RedbStore::open(config.store_path())?),
+        StoreLocation::Postgres(url) => Arc::new(itinera_store_postgres::PgStore::open(url)?),
+    })
 }
 
-/// The server's storage id, made once and kept in the store.
-fn storage_id(store: &dyn DocumentStore) -> Result<StorageId> {
-    if let Some(bytes) = store.value(STORAGE_ID_KEY)? {
-        if let Ok(text) = String::from_utf8(bytes) {
-            return Ok(StorageId::new(text));
-        }
-    }
-    let random = accounts::random_id_bytes()?;
-    let text: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let mut batch = WriteBatch::new();
-    batch.put_value(STORAGE_ID_KEY, text.as_bytes().to_vec());
-    store.commit(batch, Durability::Immediate)?;
-    Ok(StorageId::new(text))
-}
+/// What the server's start finds to report.
+type StartReport = (
+    Arc<Services>,
+    Vec<demo::DemoUser>,
+    Vec<itinera_core::rules::Finding>,
+);
 
-/// Runs the server until SIGINT or SIGTERM, then stops taking connections, lets the store
-/// writer finish what it was given, and closes the store.
-///
-/// `on_listening` is called with the bound address (useful with port 0) before serving.
-pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) -> Result<()> {
-    let listener = TcpListener::bind(config.listen).map_err(|source| Error::Io {
-        context: format!("could not listen on {}", config.listen),
-        source,
-    })?;
-    let address = listener.local_addr().map_err(|source| Error::Io {
-        context: "local address".into(),
-        source,
-    })?;
-    let store = open_store(&config)?;
-    let store_dyn: Arc<dyn DocumentStore> = store.clone();
-    let directory = Arc::new(Directory::load(store_dyn.clone())?);
+/// Opens the store, starts the store writer, loads users, repairs the server's documents of
+/// older stores, loads the read model, and seeds the demo if asked to (returning its users);
+/// also returns the alerts the repair raises.
+fn start_services(config: ServerConfig) -> Result<StartReport> {
+    let store: Arc<dyn DocumentStore> = open_store(&config)?;
     let metrics = Arc::new(Metrics::default());
-    let (writer, writer_thread) = StoreWriter::spawn(
-        store_dyn.clone(),
+    let (writer, _writer_thread) = StoreWriter::spawn(
+        store.clone(),
         config.durability,
         config.max_batch,
         metrics.clone(),
@@ -97,69 +103,169 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
         context: "could not start the store writer".into(),
         source,
     })?;
-    let server_metadata = PeerMetadata {
-        storage_id: Some(storage_id(&*store_dyn)?),
-        is_ephemeral: Some(false),
+    let directory = Arc::new(Directory::load(&*store, Arc::new(writer.clone()))?);
+    let repaired = repair_server_documents(&*store, &writer, &directory)?;
+    let read_model = Arc::new(ReadModel::load(&*store)?);
+    let actor = automerge::ActorId::random();
+    let engine = EngineConfig {
+        carry_content: authority::reads_content,
+        ..EngineConfig::new(PeerId::new(config.peer_id.clone()), actor.clone())
     };
-    let workers = config.workers.max(1);
     let services = Arc::new(Services {
         config,
-        store: store_dyn,
+        store,
         writer,
         directory,
         metrics,
-        actor: automerge::ActorId::random(),
-        indexer: OnceLock::new(),
-        user_changes: OnceLock::new(),
-        authority: OnceLock::new(),
-        devices: OnceLock::new(),
+        actor,
+        events: Events::default(),
+        read_model,
+        engine,
+        sessions: sessions::SessionRegistry::default(),
     });
+    let demo_users = if services.config.seed_demo {
+        let users = demo::seed(&services)?;
+        services.read_model.load_from(&*services.store)?;
+        users
+    } else {
+        Vec::new()
+    };
+    Ok((services, demo_users, repaired))
+}
 
+/// Subscribes the read model, the indexer and the authority (on a thread of its own) to the
+/// committed events; returns the authority's thread.
+fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Arbiter {
+    let read_model = services.read_model.clone();
+    services
+        .events
+        .observe_committed(Arc::new(move |committed| read_model.apply(committed)));
+    let indexer = Indexer::new(services.clone(), hub.clone()).start();
+    services
+        .events
+        .subscribe_committed(indexer.clone().recipient());
+    services.events.subscribe_users(indexer.recipient());
+    let authority_thread = Arbiter::new();
+    let authority = {
+        let (services, hub) = (services.clone(), hub.clone());
+        Authority::start_in_arbiter(&authority_thread.handle(), move |_| {
+            Authority::new(services, hub)
+        })
+    };
+    services.events.subscribe_committed(authority.recipient());
+    authority_thread
+}
+
+/// Starts the lists head office browses: a thread that reads them from the store and then
+/// follows the committed events, subscribed before anything is written.
+fn start_lists(services: &Services) -> Result<Arc<ListModel>> {
+    let model = Arc::new(ListModel::default());
+    lists::spawn_refresher(
+        services.store.clone(),
+        services.writer.clone(),
+        services.events.feed(),
+        model.clone(),
+        services.metrics.readiness.begin_startup("list scan"),
+    )
+    .map_err(|source| Error::Io {
+        context: "could not start the lists".into(),
+        source,
+    })?;
+    Ok(model)
+}
+
+/// Moves the server's documents from the ids older stores kept them under, removing those a
+/// client had created there; returns an alert for each of those.
+fn repair_server_documents(
+    store: &dyn DocumentStore,
+    writer: &StoreWriter,
+    directory: &Directory,
+) -> Result<Vec<itinera_core::rules::Finding>> {
+    let users: Vec<String> = directory
+        .users()
+        .into_iter()
+        .map(|user| user.name)
+        .collect();
+    let repair = server_documents::repair_legacy_ids(store, &users)?;
+    if !repair.batch.is_empty() {
+        store_writer::DurableWrites::write_and_wait(writer, repair.batch)
+            .map_err(|_| Error::WriterStopped)?;
+    }
+    Ok(repair.findings)
+}
+
+/// The server's storage id, made once and kept in the store.
+fn storage_id(services: &Services) -> Result<StorageId> {
+    if let Some(bytes) = services.store.value(STORAGE_ID_KEY)? {
+        if let Ok(text) = String::from_utf8(bytes) {
+            return Ok(StorageId::new(text));
+        }
+    }
+    let random = accounts::random_id_bytes()?;
+    let text: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let mut batch = WriteBatch::new();
+    batch.put_value(STORAGE_ID_KEY, text.as_bytes().to_vec());
+    store_writer::DurableWrites::write_and_wait(&services.writer, batch)
+        .map_err(|_| Error::WriterStopped)?;
+    Ok(StorageId::new(text))
+}
+
+/// What a server that has started tells its caller.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The bound address (useful with port 0).
+    pub address: SocketAddr,
+    /// The demo users and their tokens, when the demo was seeded.
+    pub demo_users: Vec<demo::DemoUser>,
+}
+
+/// Runs the server until SIGINT or SIGTERM, then stops taking connections, lets the store
+/// writer finish what it was given, and closes the store.
+///
+/// `on_listening` is called once the server listens, before it serves.
+pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) -> Result<()> {
+    let listener = TcpListener::bind(config.listen).map_err(|source| Error::Io {
+        context: format!("could not listen on {}", config.listen),
+        source,
+    })?;
+    let address = listener.local_addr().map_err(|source| Error::Io {
+        context: "local address".into(),
+        source,
+    })?;
+    let (services, demo_users, repaired) = start_services(config)?;
+    let lists = start_lists(&services)?;
+    let workers = services.config.workers.max(1);
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
     let hub = Hub::new(
         services.clone(),
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
-    let indexer = Indexer::new(services.clone(), hub.clone()).start();
-    let _ = services.indexer.set(indexer.clone().recipient());
-    let _ = services.user_changes.set(indexer.recipient());
-    let _ = services.devices.set(hub.clone().recipient());
-    let authority_thread = Arbiter::new();
-    let authority = {
-        let (services, hub) = (services.clone(), hub.clone());
-        authority::Authority::start_in_arbiter(&authority_thread.handle(), move |_| {
-            authority::Authority::new(services, hub)
-        })
+    let authority_thread = start_subscribers(&services, &hub);
+    if !repaired.is_empty() {
+        let edit = server_documents::raise_alerts(repaired, services.now_ms());
+        hub.do_send(actors::EditDocument::by_server(
+            server_documents::alerts_document_id(),
+            edit,
+        ));
+    }
+    let server_metadata = PeerMetadata {
+        storage_id: Some(storage_id(&services)?),
+        is_ephemeral: Some(false),
     };
-    // The read model hears of every durable change through the relay in front of the
-    // authority; a committed-event bus can publish into the same feed instead.
-    let change_feed = read_model::ChangeFeed::new();
-    let read_model = read_model::ReadModel::new();
-    read_model::spawn_refresher(
-        services.store.clone(),
-        services.writer.clone(),
-        &change_feed,
-        read_model.clone(),
-    )
-    .map_err(|source| Error::Io {
-        context: "could not start the read model".into(),
-        source,
-    })?;
-    let relay = read_model::ChangeRelay::new(authority.recipient(), change_feed).start();
-    let _ = services.authority.set(relay.recipient());
 
     let state = web::Data::new(AppState {
         services: services.clone(),
         hub,
         server_metadata,
         next_session: AtomicU64::new(1),
-        read_model,
+        lists,
         imports: http::ImportJobs::default(),
     });
-    let max_body = services.config.max_frame_bytes;
+    let max_body = services.config.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(http::request_log))
             .app_data(state.clone())
             .app_data(web::JsonConfig::default().limit(max_body))
             .configure(http::configure)
@@ -174,7 +280,10 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     .run();
 
     tracing::info!(%address, "listening");
-    on_listening(address);
+    on_listening(&Started {
+        address,
+        demo_users,
+    });
     let served = server.await;
 
     // Everything handed to the writer before this barrier is committed once it returns, and
@@ -193,7 +302,6 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(SocketAddr)) 
     authority_thread.stop();
     // The writer thread ends by itself when the last handle goes; the barrier above already
     // made every acknowledged change durable.
-    drop(writer_thread);
     tracing::info!("stopped; the store is flushed");
     served.map_err(|source| Error::Io {
         context: "server error".into(),

@@ -1,90 +1,186 @@
-//! The `itinera-server` command: run the sync server, and manage users and tokens.
+//! The `itinera-server` command: set up a data folder, run the sync server, manage users and
+//! tokens, back up, restore, export and import.
+//!
+//! Every setting comes, highest precedence first, from a flag, its environment variable, the
+//! TOML file given by `--config` (or `ITINERA_CONFIG`), or the built-in default.
 
 #![allow(clippy::print_stdout)]
 
 mod import_command;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use itinera_core::policy::{Grant, Role};
 use itinera_core::store::{DocumentStore, Durability};
-use itinera_server::accounts::Directory;
+use itinera_server::account_admin::AccountAdmin;
+use itinera_server::admin_client::{AdminClient, TOKEN_ENV};
 use itinera_server::clock::{Clock, SystemClock};
-use itinera_server::{ServerConfig, open_store};
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use itinera_server::config_file::ConfigFile;
+use itinera_server::logging::LogFormat;
+use itinera_server::operation_error::OperationError;
+use itinera_server::secret_input::PasswordSource;
+use itinera_server::{ServerConfig, StoreLocation, audit, backup, export, open_store};
 
 /// Itinera's sync server: offline-first ERP and CRM documents for tour operators, over the
 /// automerge-repo WebSocket protocol.
 #[derive(Debug, Parser)]
 #[command(name = "itinera-server", version)]
 struct Cli {
-    /// The data folder (the redb store lives in it).
-    #[arg(
-        long,
-        global = true,
-        env = "ITINERA_DATA",
-        default_value = "./itinera-data"
-    )]
-    data: PathBuf,
+    /// The data folder (the redb store lives in it) [default: ./itinera-data].
+    #[arg(long, global = true, env = "ITINERA_DATA")]
+    data: Option<PathBuf>,
+    /// A TOML file with settings; flags and environment variables override it.
+    #[arg(long, global = true, env = "ITINERA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter in RUST_LOG syntax: `info`, `warn,itinera_server=debug`,
+    /// `info,itinera_server::access=warn` (no access log) [default: info].
+    #[arg(long, global = true, env = "RUST_LOG")]
+    log: Option<String>,
+    /// Log lines as text or one JSON object per line [default: text].
+    #[arg(long, global = true, env = "ITINERA_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    /// Where documents, users and tokens are kept: a PostgreSQL URL
+    /// (postgres://user@host:port/database) that several nodes may share [default: the redb
+    /// file in the data folder].
+    #[arg(long, global = true, env = "ITINERA_STORE", value_parser = StoreLocation::parse)]
+    store: Option<StoreLocation>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create the data folder (mode 0700) and its first admin; print a token for them.
+    Init(InitArgs),
     /// Run the server.
     Serve(ServeArgs),
-    /// Manage users (of a stopped server; use the admin API while it runs).
-    #[command(subcommand)]
-    User(UserCommand),
-    /// Issue and revoke tokens (of a stopped server; use the admin API while it runs).
-    #[command(subcommand)]
-    Token(TokenCommand),
-    /// Import accounts with contacts, or leads, from a CSV file into a running server.
-    Import(import_command::ImportArgs),
+    /// Manage users: in a stopped server's data folder, or with --server through a running one.
+    User {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Issue and revoke tokens: offline, or with --server through a running server.
+    Token {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Show the newest entries of the audit trail of admin actions.
+    Audit {
+        #[command(flatten)]
+        remote: Remote,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// Check the store of a stopped server: every document loads and fits its kind.
     Check {
         /// Also list every document with its kind and owner.
         #[arg(long)]
         list: bool,
     },
+    /// Write a consistent backup of the store to DEST (`-` for standard output): of a running
+    /// server with --server, else of the stopped server's data folder.
+    Backup {
+        dest: PathBuf,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Rebuild the data folder's store from a backup file (the server must be stopped).
+    Restore {
+        backup: PathBuf,
+        /// Replace an existing store, which is kept beside as itinera.redb.before-restore-TIME.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write every document (as .automerge files), user, token hash and value into a new
+    /// folder: from a stopped server's data folder, or from a backup file.
+    Export {
+        dest: PathBuf,
+        /// Export the store inside this backup file instead of the data folder.
+        #[arg(long)]
+        from_backup: Option<PathBuf>,
+    },
+    /// Read an export into an empty data folder.
+    Import { source: PathBuf },
+    /// Import accounts with contacts, or leads, from a CRM's or a spreadsheet's CSV file into a
+    /// running server, through its API.
+    ImportCsv(import_command::ImportArgs),
 }
 
 #[derive(Debug, Args)]
+struct InitArgs {
+    /// The first admin's user name.
+    #[arg(long, default_value = "admin")]
+    admin: String,
+    /// A file holding the admin's password (else ITINERA_ADMIN_PASSWORD, else a prompt).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// How long the printed token lasts: 90d, 12h, 30m, 45s.
+    #[arg(long, default_value = "90d", value_parser = parse_ttl)]
+    token_ttl: Duration,
+}
+
+/// Every flag of `serve`; unset ones come from the config file's `[serve]` table or the
+/// defaults.
+#[derive(Debug, Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "ITINERA_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "ITINERA_LISTEN")]
+    listen: Option<SocketAddr>,
     /// Seed a demo tour company into an empty data folder and print its users' tokens.
     #[arg(long, env = "ITINERA_DEMO")]
     demo: bool,
-    /// Unload a document from memory after this many milliseconds without use.
-    #[arg(long, env = "ITINERA_IDLE_UNLOAD_MS", default_value_t = 60_000)]
-    idle_unload_ms: u64,
-    /// The largest WebSocket frame accepted, in bytes.
-    #[arg(long, env = "ITINERA_MAX_FRAME_BYTES", default_value_t = 32 * 1024 * 1024)]
-    max_frame_bytes: usize,
-    /// Bytes queued for one client before it is disconnected as too slow.
-    #[arg(long, env = "ITINERA_MAX_OUTGOING_BYTES", default_value_t = 64 * 1024 * 1024)]
-    max_outgoing_bytes: usize,
-    /// Milliseconds between pings to each client.
-    #[arg(long, env = "ITINERA_PING_INTERVAL_MS", default_value_t = 5_000)]
-    ping_interval_ms: u64,
-    /// Disconnect a client silent for this many milliseconds.
-    #[arg(long, env = "ITINERA_CLIENT_TIMEOUT_MS", default_value_t = 30_000)]
-    client_timeout_ms: u64,
+    /// Unload a document from memory after this many milliseconds without use [default: 60000].
+    #[arg(long, env = "ITINERA_IDLE_UNLOAD_MS")]
+    idle_unload_ms: Option<u64>,
+    /// The largest WebSocket frame accepted, in bytes [default: 33554432].
+    #[arg(long, env = "ITINERA_MAX_FRAME_BYTES")]
+    max_frame_bytes: Option<usize>,
+    /// Bytes queued for one client before it is disconnected as too slow [default: 67108864].
+    #[arg(long, env = "ITINERA_MAX_OUTGOING_BYTES")]
+    max_outgoing_bytes: Option<usize>,
+    /// Milliseconds between pings to each client [default: 5000].
+    #[arg(long, env = "ITINERA_PING_INTERVAL_MS")]
+    ping_interval_ms: Option<u64>,
+    /// Disconnect a client silent for this many milliseconds [default: 30000].
+    #[arg(long, env = "ITINERA_CLIENT_TIMEOUT_MS")]
+    client_timeout_ms: Option<u64>,
+    /// The most documents one connection may have open at once [default: 20000].
+    #[arg(long, env = "ITINERA_MAX_DOCUMENTS_PER_SESSION")]
+    max_documents_per_session: Option<usize>,
+    /// The most messages one connection may send per second, in bursts of ten seconds' worth
+    /// [default: 5000].
+    #[arg(long, env = "ITINERA_MAX_MESSAGES_PER_SECOND")]
+    max_messages_per_second: Option<u32>,
+    /// The largest REST request body, in bytes [default: 1048576].
+    #[arg(long, env = "ITINERA_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
     /// Commit without fsync (for benchmarks): a crash may lose acknowledged changes.
     #[arg(long, env = "ITINERA_RELAXED_DURABILITY")]
     relaxed_durability: bool,
-    /// Worker threads (default: one per core).
+    /// Worker threads [default: one per core].
     #[arg(long, env = "ITINERA_WORKERS")]
     workers: Option<usize>,
+}
+
+/// How the admin commands reach a running server.
+#[derive(Debug, Args)]
+struct Remote {
+    /// The running server's own address (http://127.0.0.1:8080); without it the command works
+    /// on the stopped server's data folder.
+    #[arg(long, global = true, env = "ITINERA_SERVER")]
+    server: Option<String>,
+    /// A file holding an admin token (else the ITINERA_ADMIN_TOKEN variable).
+    #[arg(long, global = true, env = "ITINERA_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,14 +193,31 @@ enum UserCommand {
         /// A grant: territory:NAME, departure:DOC_ID or stock:DOC_ID (repeatable).
         #[arg(long = "grant", value_parser = parse_grant)]
         grants: Vec<Grant>,
-        /// A password for the REST login.
-        #[arg(long, env = "ITINERA_USER_PASSWORD")]
-        password: Option<String>,
+        /// A file holding a password for the REST login (else ITINERA_USER_PASSWORD).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+        /// Ask for a password at the terminal.
+        #[arg(long)]
+        prompt_password: bool,
     },
     /// List users.
     List,
     /// Disable a user: their tokens stop working.
     Disable { name: String },
+    /// Enable a disabled user again.
+    Enable { name: String },
+    /// Set a user's password (from --password-file, ITINERA_USER_PASSWORD or a prompt).
+    SetPassword {
+        name: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Change a user's role.
+    SetRole {
+        name: String,
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
     /// Replace a user's grants.
     Grants {
         name: String,
@@ -147,182 +260,402 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("bad duration {text:?}"))?;
     let seconds = match unit {
-        "d" => number * 86_400,
-        "h" => number * 3_600,
-        "m" => number * 60,
+        "d" => number.saturating_mul(86_400),
+        "h" => number.saturating_mul(3_600),
+        "m" => number.saturating_mul(60),
         "s" | "" => number,
         _ => return Err(format!("bad duration unit in {text:?}: use d, h, m or s")),
     };
     Ok(Duration::from_secs(seconds))
 }
 
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What every command needs: the settings after precedence, and where the store is.
+struct Context {
+    file: ConfigFile,
+    data: PathBuf,
+    store: StoreLocation,
+}
+
+impl Context {
+    fn store_path(&self) -> PathBuf {
+        self.server_config().store_path()
+    }
+
+    fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            data_dir: self.data.clone(),
+            store: self.store.clone(),
+            ..ServerConfig::default()
+        }
+    }
+
+    /// The users of the running server given by `remote` (or the config file), else of the
+    /// data folder.
+    fn accounts(&self, remote: &Remote) -> Result<AccountAdmin, OperationError> {
+        match self.client(remote)? {
+            Some(client) => Ok(AccountAdmin::Online(client)),
+            None => match &self.store {
+                StoreLocation::DataFolder => {
+                    AccountAdmin::offline(&self.store_path(), audit::cli_actor())
+                }
+                // A shared database: the same users whether a node runs or not.
+                StoreLocation::Postgres(_) => {
+                    let store = open_store(&self.server_config())
+                        .map_err(|err| OperationError::Refused(err.to_string()))?;
+                    AccountAdmin::with_store(store, audit::cli_actor())
+                }
+            },
+        }
+    }
+
+    fn client(&self, remote: &Remote) -> Result<Option<AdminClient>, OperationError> {
+        let Some(server) = remote.server.as_ref().or(self.file.server.as_ref()) else {
+            return Ok(None);
+        };
+        let token_file = remote
+            .admin_token_file
+            .as_ref()
+            .or(self.file.admin_token_file.as_ref());
+        let token = match token_file {
+            Some(path) => std::fs::read_to_string(path).map_err(OperationError::file(path))?,
+            None => std::env::var(TOKEN_ENV).map_err(|_| {
+                OperationError::Refused(format!(
+                    "--server needs an admin token: set {TOKEN_ENV} or give --admin-token-file"
+                ))
+            })?,
+        };
+        Ok(Some(AdminClient::new(server, &token)?))
+    }
+}
+
 fn main() -> ExitCode {
-    // automerge instruments `load_changes` at INFO with the whole change graph as a field: a
-    // subscriber that enables it formats every change hash of a document on every load (about a
-    // tenth of the server's CPU on records with long histories, in the benchmarks).
-    let filter = tracing_subscriber::filter::Targets::new()
-        .with_default(tracing::level_filters::LevelFilter::INFO)
-        .with_target("automerge", tracing::level_filters::LevelFilter::WARN);
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .finish()
-        .with(filter)
-        .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve(cli.data, args),
-        Command::User(command) => user(cli.data, command),
-        Command::Token(command) => token(cli.data, command),
-        Command::Check { list } => check(cli.data, list),
-        Command::Import(args) => import_command::run(args),
-    };
-    match result {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
+            tracing::debug!(error = %err, "command failed");
             eprintln!("itinera-server: {err}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn serve(data: PathBuf, args: ServeArgs) -> Result<(), String> {
+fn run(cli: Cli) -> Result<(), OperationError> {
+    let file = match &cli.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let log = cli.log.as_deref().or(file.log.as_deref());
+    let format = cli.log_format.or(file.log_format).unwrap_or_default();
+    itinera_server::logging::init(log, format).map_err(OperationError::Refused)?;
+    let data = cli
+        .data
+        .or_else(|| file.data.clone())
+        .unwrap_or_else(|| PathBuf::from("./itinera-data"));
+    let store = cli.store.unwrap_or(StoreLocation::DataFolder);
+    let context = Context { file, data, store };
+    let now = SystemClock.now_ms();
+    match cli.command {
+        Command::Init(args) => init(&context, args, now),
+        Command::Serve(args) => serve(&context, args),
+        Command::User { remote, command } => user(&context.accounts(&remote)?, command, now),
+        Command::Token { remote, command } => token(&context.accounts(&remote)?, command, now),
+        Command::Audit { remote, limit } => show_audit(&context.accounts(&remote)?, limit),
+        Command::Check { list } => check(&context, list),
+        Command::Backup { dest, remote } => run_backup(&context, &remote, &dest),
+        Command::Restore { backup, force } => run_restore(&context, &backup, force),
+        Command::Export { dest, from_backup } => run_export(&context, &dest, from_backup, now),
+        Command::Import { source } => run_import(&context, &source),
+        Command::ImportCsv(args) => import_command::run(args).map_err(OperationError::Refused),
+    }
+}
+
+fn init(context: &Context, args: InitArgs, now: i64) -> Result<(), OperationError> {
+    let password = PasswordSource {
+        file: args.password_file.as_deref(),
+        env: "ITINERA_ADMIN_PASSWORD",
+    }
+    .require(&format!("password for {}", args.admin))?;
+    let token = itinera_server::init::init(
+        &context.data,
+        &context.store_path(),
+        &args.admin,
+        &password,
+        millis(args.token_ttl),
+        &audit::cli_actor(),
+        now,
+    )?;
+    println!(
+        "initialised {} with admin {}; their token, valid for {}s (keep it secret; use it as \
+         {TOKEN_ENV} for the admin commands):",
+        context.data.display(),
+        args.admin,
+        args.token_ttl.as_secs()
+    );
+    println!("{token}");
+    Ok(())
+}
+
+fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
     let defaults = ServerConfig::default();
+    let file = &context.file.serve;
+    let relaxed = args.relaxed_durability || file.relaxed_durability.unwrap_or(false);
     let config = ServerConfig {
-        data_dir: data,
-        listen: args.listen,
-        idle_unload: Duration::from_millis(args.idle_unload_ms),
-        max_frame_bytes: args.max_frame_bytes,
-        max_outgoing_bytes: args.max_outgoing_bytes,
-        ping_interval: Duration::from_millis(args.ping_interval_ms.max(1)),
-        client_timeout: Duration::from_millis(args.client_timeout_ms),
-        durability: if args.relaxed_durability {
+        data_dir: context.data.clone(),
+        store: context.store.clone(),
+        listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
+        idle_unload: args
+            .idle_unload_ms
+            .or(file.idle_unload_ms)
+            .map_or(defaults.idle_unload, Duration::from_millis),
+        max_frame_bytes: args
+            .max_frame_bytes
+            .or(file.max_frame_bytes)
+            .unwrap_or(defaults.max_frame_bytes),
+        max_outgoing_bytes: args
+            .max_outgoing_bytes
+            .or(file.max_outgoing_bytes)
+            .unwrap_or(defaults.max_outgoing_bytes),
+        ping_interval: args
+            .ping_interval_ms
+            .or(file.ping_interval_ms)
+            .map_or(defaults.ping_interval, |ms| {
+                Duration::from_millis(ms.max(1))
+            }),
+        client_timeout: args
+            .client_timeout_ms
+            .or(file.client_timeout_ms)
+            .map_or(defaults.client_timeout, Duration::from_millis),
+        durability: if relaxed {
             Durability::Relaxed
         } else {
             Durability::Immediate
         },
-        workers: args.workers.unwrap_or(defaults.workers),
+        workers: args.workers.or(file.workers).unwrap_or(defaults.workers),
+        max_documents_per_session: args
+            .max_documents_per_session
+            .or(file.max_documents_per_session)
+            .unwrap_or(defaults.max_documents_per_session),
+        max_messages_per_second: args
+            .max_messages_per_second
+            .or(file.max_messages_per_second)
+            .unwrap_or(defaults.max_messages_per_second),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(defaults.max_body_bytes),
+        seed_demo: args.demo,
         ..defaults
     };
-    if args.demo {
-        let store = open_store(&config).map_err(|e| e.to_string())?;
-        let tokens =
-            itinera_server::demo::seed(store, SystemClock.now_ms()).map_err(|e| e.to_string())?;
-        println!("demo company seeded; tokens:");
-        for (user, role, token) in tokens {
-            println!("  {user:<8} {role:<7} {token}");
-        }
-    }
+    itinera_server::init::create_private_folder(&config.data_dir)?;
     let system = actix_web::rt::System::new();
     system
-        .block_on(itinera_server::serve(config, |address| {
+        .block_on(itinera_server::serve(config, |started| {
+            if !started.demo_users.is_empty() {
+                println!(
+                    "demo company seeded; every demo user's password is {:?}; tokens:",
+                    itinera_server::demo::DEMO_PASSWORD
+                );
+                for (user, role, token) in &started.demo_users {
+                    println!("  {user:<8} {role:<7} {token}");
+                }
+            }
+            let address = started.address;
             println!(
                 "itinera-server listening on http://{address} (WebSocket: ws://{address}/sync)"
             );
         }))
-        .map_err(|e| e.to_string())
+        .map_err(|e| OperationError::Refused(e.to_string()))
 }
 
-fn directory(data: PathBuf) -> Result<Directory, String> {
-    let config = ServerConfig {
-        data_dir: data,
-        ..ServerConfig::default()
-    };
-    let store = open_store(&config).map_err(|e| e.to_string())?;
-    let store: Arc<dyn DocumentStore> = store;
-    Directory::load(store).map_err(|e| e.to_string())
+fn print_user(user: &itinera_server::account_admin::UserView) {
+    let status = if user.disabled { "disabled" } else { "active" };
+    println!(
+        "{:<20} {:<7} {:<9} {}",
+        user.name,
+        user.role,
+        status,
+        user.grants.join(" ")
+    );
 }
 
-fn user(data: PathBuf, command: UserCommand) -> Result<(), String> {
-    let directory = directory(data)?;
+fn user(accounts: &AccountAdmin, command: UserCommand, now: i64) -> Result<(), OperationError> {
     match command {
         UserCommand::Add {
             name,
             role,
             grants,
-            password,
+            password_file,
+            prompt_password,
         } => {
-            let user = directory
-                .add_user(
-                    &name,
-                    role,
-                    &grants,
-                    password.as_deref(),
-                    SystemClock.now_ms(),
-                )
-                .map_err(|e| e.to_string())?;
-            println!("added {} ({})", user.name, user.role.as_str());
+            let source = PasswordSource {
+                file: password_file.as_deref(),
+                env: "ITINERA_USER_PASSWORD",
+            };
+            let password = if prompt_password {
+                Some(source.require(&format!("password for {name}"))?)
+            } else if password_file.is_some() || std::env::var_os(source.env).is_some() {
+                source.read("password")?
+            } else {
+                None
+            };
+            let user = accounts.add_user(&name, role, &grants, password.as_deref(), now)?;
+            println!("added {} ({})", user.name, user.role);
         }
-        UserCommand::List => {
-            for user in directory.users() {
-                let grants: Vec<&str> = user.grants.iter().map(String::as_str).collect();
-                let status = if user.disabled { "disabled" } else { "active" };
-                println!(
-                    "{:<20} {:<7} {:<9} {}",
-                    user.name,
-                    user.role.as_str(),
-                    status,
-                    grants.join(" ")
-                );
-            }
-        }
+        UserCommand::List => accounts.users()?.iter().for_each(print_user),
         UserCommand::Disable { name } => {
-            directory.disable_user(&name).map_err(|e| e.to_string())?;
+            accounts.set_disabled(&name, true, now)?;
             println!("disabled {name}");
         }
+        UserCommand::Enable { name } => {
+            accounts.set_disabled(&name, false, now)?;
+            println!("enabled {name}");
+        }
+        UserCommand::SetPassword {
+            name,
+            password_file,
+        } => {
+            let password = PasswordSource {
+                file: password_file.as_deref(),
+                env: "ITINERA_USER_PASSWORD",
+            }
+            .require(&format!("new password for {name}"))?;
+            accounts.set_password(&name, &password, now)?;
+            println!("password of {name} set");
+        }
+        UserCommand::SetRole { name, role } => {
+            accounts.set_role(&name, role, now)?;
+            println!("{name} is now {}", role.as_str());
+        }
         UserCommand::Grants { name, grants } => {
-            directory
-                .set_grants(&name, &grants)
-                .map_err(|e| e.to_string())?;
+            accounts.set_grants(&name, &grants, now)?;
             println!("grants of {name} set");
         }
     }
     Ok(())
 }
 
-fn token(data: PathBuf, command: TokenCommand) -> Result<(), String> {
-    let directory = directory(data)?;
+fn token(accounts: &AccountAdmin, command: TokenCommand, now: i64) -> Result<(), OperationError> {
     match command {
         TokenCommand::Issue { name, ttl } => {
-            let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-            let token = directory
-                .issue_token(&name, Some(ttl_ms), SystemClock.now_ms())
-                .map_err(|e| e.to_string())?;
+            let token = accounts.issue_token(&name, millis(ttl), now)?;
             println!("token for {name}, valid for {}s:", ttl.as_secs());
             println!("{token}");
         }
-        TokenCommand::Revoke {
-            token: Some(token), ..
-        } => {
-            directory.revoke_token(&token).map_err(|e| e.to_string())?;
-            println!("revoked");
+        TokenCommand::Revoke { token, user } => {
+            let count = accounts.revoke(token.as_deref(), user.as_deref(), now)?;
+            println!("revoked {count}");
         }
-        TokenCommand::Revoke {
-            token: None,
-            user: Some(user),
-        } => {
-            let count = directory
-                .revoke_user_tokens(&user)
-                .map_err(|e| e.to_string())?;
-            println!("revoked {count} tokens of {user}");
-        }
-        TokenCommand::Revoke {
-            token: None,
-            user: None,
-        } => return Err("give a token or --user NAME".into()),
     }
+    Ok(())
+}
+
+fn show_audit(accounts: &AccountAdmin, limit: usize) -> Result<(), OperationError> {
+    for entry in accounts.audit(limit)? {
+        println!(
+            "{} {:<16} {:<18} {:<20} {}",
+            entry.at, entry.actor, entry.action, entry.target, entry.detail
+        );
+    }
+    Ok(())
+}
+
+fn run_backup(context: &Context, remote: &Remote, dest: &Path) -> Result<(), OperationError> {
+    let outcome = match context.client(remote)? {
+        Some(client) => backup::backup_running(&client, dest)?,
+        None => backup::backup_stopped(&context.store_path(), dest)?,
+    };
+    if dest != Path::new("-") {
+        println!(
+            "backed up {} records (store layout {}) to {}: {} bytes in {:.1}s",
+            outcome.report.records,
+            outcome.report.layout,
+            dest.display(),
+            outcome.report.bytes,
+            outcome.took.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn run_restore(context: &Context, source: &Path, force: bool) -> Result<(), OperationError> {
+    let outcome = backup::restore(source, &context.store_path(), force)?;
+    if let Some(aside) = &outcome.moved_aside {
+        println!("the previous store is kept as {}", aside.display());
+    }
+    println!(
+        "restored {} records (store layout {}) into {} in {:.1}s; run `itinera-server check`",
+        outcome.report.records,
+        outcome.report.layout,
+        context.store_path().display(),
+        outcome.took.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_export(
+    context: &Context,
+    dest: &Path,
+    from_backup: Option<PathBuf>,
+    now: i64,
+) -> Result<(), OperationError> {
+    let moved = match from_backup {
+        Some(backup_file) => {
+            let scratch =
+                std::env::temp_dir().join(format!("itinera-export-{}-{now}", std::process::id()));
+            let store_path = scratch.join("itinera.redb");
+            let exported = backup::restore(&backup_file, &store_path, false).and_then(|_| {
+                let store = itinera_core::store::RedbStore::open(&store_path)?;
+                export::export(&store, dest, now)
+            });
+            let _ = std::fs::remove_dir_all(&scratch);
+            exported?
+        }
+        None => {
+            let store = open_store(&context.server_config()).map_err(|err| match err {
+                itinera_server::Error::Store(itinera_core::store::StoreError::AlreadyOpen {
+                    ..
+                }) => OperationError::Refused(
+                    "a running server holds the store: take a backup with --server, then \
+                     export --from-backup FILE"
+                        .into(),
+                ),
+                other => OperationError::Refused(other.to_string()),
+            })?;
+            export::export(&*store, dest, now)?
+        }
+    };
+    println!(
+        "exported {} documents and {} values to {} in {:.1}s",
+        moved.documents,
+        moved.values,
+        dest.display(),
+        moved.took.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run_import(context: &Context, source: &Path) -> Result<(), OperationError> {
+    let moved = export::import(source, &context.store_path())?;
+    println!(
+        "imported {} documents and {} values into {} in {:.1}s",
+        moved.documents,
+        moved.values,
+        context.data.display(),
+        moved.took.as_secs_f64()
+    );
     Ok(())
 }
 
 /// Opens the store (redb repairs it first if the server stopped without closing it), loads
 /// every document and validates it; prints what it found and fails if anything is broken.
-fn check(data: PathBuf, list: bool) -> Result<(), String> {
-    let config = ServerConfig {
-        data_dir: data,
-        ..ServerConfig::default()
-    };
-    let store = open_store(&config).map_err(|e| e.to_string())?;
-    let documents = store.documents().map_err(|e| e.to_string())?;
+fn check(context: &Context, list: bool) -> Result<(), OperationError> {
+    let store = itinera_core::store::RedbStore::open(context.store_path())?;
+    let documents = store.documents()?;
     let mut broken = Vec::new();
     for (id, _) in &documents {
         let problem = match store.load(*id) {
@@ -340,10 +673,14 @@ fn check(data: PathBuf, list: bool) -> Result<(), String> {
         }
     }
     println!(
-        "{} documents checked, {} broken",
+        "{} documents checked, {} broken; store layout {}",
         documents.len(),
-        broken.len()
+        broken.len(),
+        store.layout()?
     );
+    for step in store.layout_history()? {
+        println!("  layout {}: {}", step.layout, step.note);
+    }
     for (id, problem) in &broken {
         println!("  {id}: {problem}");
     }
@@ -352,13 +689,16 @@ fn check(data: PathBuf, list: bool) -> Result<(), String> {
             println!(
                 "  {id} {} {}",
                 meta.kind.as_deref().unwrap_or("generic"),
-                meta.owner.as_deref().unwrap_or("-")
+                meta.creator.as_deref().unwrap_or("-")
             );
         }
     }
     if broken.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} documents are broken", broken.len()))
+        Err(OperationError::Refused(format!(
+            "{} documents are broken",
+            broken.len()
+        )))
     }
 }

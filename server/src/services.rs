@@ -1,17 +1,21 @@
-use std::sync::{Arc, OnceLock};
+//! What every actor and HTTP handler shares.
 
-use actix::Recipient;
+use std::sync::Arc;
+
 use automerge::ActorId;
+use itinera_core::engine::EngineConfig;
 use itinera_core::store::DocumentStore;
 
 use crate::accounts::Directory;
 use crate::config::ServerConfig;
-use crate::index_documents::{Described, UserChanged};
+use crate::events::Events;
 use crate::metrics::Metrics;
+use crate::read_model::ReadModel;
+use crate::sessions::SessionRegistry;
 use crate::store_writer::StoreWriter;
 
-/// What every actor and HTTP handler shares: configuration, the store (read directly, written
-/// only through the store writer), users, and counters.
+/// Configuration, the store (read directly, written only through the store writer), users,
+/// counters, the event bus and the read model.
 pub struct Services {
     pub config: ServerConfig,
     pub store: Arc<dyn DocumentStore>,
@@ -20,14 +24,14 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// The actor id of the server's own changes in this process.
     pub actor: ActorId,
-    /// Where documents report their scope, once the indexer runs.
-    pub indexer: OnceLock<Recipient<Described>>,
-    /// Where user changes are reported, once the indexer runs.
-    pub user_changes: OnceLock<Recipient<UserChanged>>,
-    /// Where durable changes are reported, once the authority runs.
-    pub authority: OnceLock<Recipient<crate::actors::Changed>>,
-    /// Where devices' pending documents are reported (the hub).
-    pub devices: OnceLock<Recipient<crate::actors::DevicePending>>,
+    /// Committed documents and changed users, for whoever subscribed.
+    pub events: Events,
+    /// Every document's report summary, in memory.
+    pub read_model: Arc<ReadModel>,
+    /// How each document's engine is set up.
+    pub engine: EngineConfig,
+    /// The open WebSocket sessions of each user.
+    pub sessions: SessionRegistry,
 }
 
 impl std::fmt::Debug for Services {
@@ -44,12 +48,11 @@ impl Services {
         self.config.clock.now_ms()
     }
 
-    /// Tells the indexer a user changed.
+    /// Tells the subscribers (the indexer) and the user's open sessions that a user changed
+    /// (a token revoked, the account disabled, another role or other grants): the sessions
+    /// check their token again at once.
     pub fn user_changed(&self, user: &str) {
-        if let Some(indexer) = self.user_changes.get() {
-            indexer.do_send(UserChanged {
-                user: user.to_owned(),
-            });
-        }
+        self.events.user_changed(user);
+        self.sessions.reauthenticate(user);
     }
 }

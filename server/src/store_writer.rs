@@ -10,8 +10,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use itinera_core::DocumentId;
-use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch, WriteOp};
+use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -32,11 +31,73 @@ pub type WriteResult = Result<(), WriteError>;
 
 struct Job {
     batch: WriteBatch,
-    done: Option<oneshot::Sender<WriteResult>>,
-    /// Commit this one durably whatever the configured durability (the shutdown flush).
+    done: Done,
+    /// Commit this one durably whatever the configured durability (the shutdown flush, users
+    /// and tokens).
     durable: bool,
-    /// A document to fold into one snapshot after the commit.
-    compact: Option<DocumentId>,
+}
+
+/// Who waits for a job's outcome.
+enum Done {
+    Nobody,
+    /// An actor or a future.
+    Async(oneshot::Sender<WriteResult>),
+    /// A thread that blocks until the commit (the command-line tools, blocking HTTP work).
+    Blocking(mpsc::SyncSender<WriteResult>),
+}
+
+impl Done {
+    fn send(self, result: WriteResult) {
+        match self {
+            Done::Nobody => {}
+            Done::Async(done) => {
+                let _ = done.send(result);
+            }
+            Done::Blocking(done) => {
+                let _ = done.send(result);
+            }
+        }
+    }
+}
+
+/// Makes a batch durable and returns once it is: the store writer of a running server, or the
+/// store itself where no server runs (the command-line tools). Users and tokens are written
+/// through one, so that every write of a running server goes through its writer.
+pub trait DurableWrites: Send + Sync {
+    /// Commits `batch` with fsync and returns once it is durable (or failed).
+    fn write_and_wait(&self, batch: WriteBatch) -> WriteResult;
+}
+
+/// The store itself, for tools that run without a server.
+#[derive(Clone)]
+pub struct DirectWrites(pub Arc<dyn DocumentStore>);
+
+impl std::fmt::Debug for DirectWrites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DirectWrites")
+    }
+}
+
+impl DurableWrites for DirectWrites {
+    fn write_and_wait(&self, batch: WriteBatch) -> WriteResult {
+        self.0
+            .commit(batch, Durability::Immediate)
+            .map_err(|err| WriteError::Store(Arc::new(err)))
+    }
+}
+
+impl DurableWrites for StoreWriter {
+    /// Blocks the calling thread until the writer has committed: call it off the async workers
+    /// (`web::block`), never from an actor.
+    fn write_and_wait(&self, batch: WriteBatch) -> WriteResult {
+        let (done, answer) = mpsc::sync_channel(1);
+        self.send(Job {
+            batch,
+            done: Done::Blocking(done),
+            durable: true,
+        });
+        answer.recv().unwrap_or(Err(WriteError::Stopped))
+    }
 }
 
 /// A handle to the store writer thread. Cloning it is cheap; the thread stops when every handle
@@ -72,37 +133,21 @@ impl StoreWriter {
     /// Writes `batch`; the answer comes once it is committed with the configured durability.
     pub fn write(&self, batch: WriteBatch) -> oneshot::Receiver<WriteResult> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::SendError(job)) = self.jobs.send(Job {
+        self.send(Job {
             batch,
-            done: Some(done),
+            done: Done::Async(done),
             durable: false,
-            compact: None,
-        }) {
-            if let Some(done) = job.done {
-                let _ = done.send(Err(WriteError::Stopped));
-            }
-        }
+        });
         answer
     }
 
-    /// Writes `batch` without waiting for it (sync states, which a crash may lose).
+    /// Writes `batch` without waiting for it (sync states, which a crash may lose; snapshots of
+    /// what is already durable).
     pub fn write_detached(&self, batch: WriteBatch) {
-        let _ = self.jobs.send(Job {
+        self.send(Job {
             batch,
-            done: None,
+            done: Done::Nobody,
             durable: false,
-            compact: None,
-        });
-    }
-
-    /// Folds a document's stored changes into one snapshot, after whatever is queued before it.
-    /// Loading a document then reads one chunk instead of one per change.
-    pub fn compact(&self, document: DocumentId) {
-        let _ = self.jobs.send(Job {
-            batch: WriteBatch::new(),
-            done: None,
-            durable: false,
-            compact: Some(document),
         });
     }
 
@@ -110,17 +155,18 @@ impl StoreWriter {
     /// makes every earlier relaxed commit durable: the flush at shutdown.
     pub fn write_durably(&self, batch: WriteBatch) -> oneshot::Receiver<WriteResult> {
         let (done, answer) = oneshot::channel();
-        if let Err(mpsc::SendError(job)) = self.jobs.send(Job {
+        self.send(Job {
             batch,
-            done: Some(done),
+            done: Done::Async(done),
             durable: true,
-            compact: None,
-        }) {
-            if let Some(done) = job.done {
-                let _ = done.send(Err(WriteError::Stopped));
-            }
-        }
+        });
         answer
+    }
+
+    fn send(&self, job: Job) {
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            job.done.send(Err(WriteError::Stopped));
+        }
     }
 }
 
@@ -146,7 +192,7 @@ fn run(
         };
         let mut combined = WriteBatch::new();
         for job in &mut taken {
-            append(&mut combined, std::mem::take(&mut job.batch));
+            combined.extend(std::mem::take(&mut job.batch));
         }
         let writes = combined.len();
         let started = Instant::now();
@@ -162,41 +208,7 @@ fn run(
         }
         let result = result.map_err(|err| WriteError::Store(Arc::new(err)));
         for job in taken {
-            if let Some(done) = job.done {
-                let _ = done.send(result.clone());
-            }
-            if let Some(document) = job.compact {
-                if let Err(err) = store.compact(document) {
-                    tracing::warn!(%document, error = %err, "compaction skipped");
-                }
-            }
+            job.done.send(result.clone());
         }
     }
-}
-
-/// Moves the writes of `from` to the end of `into`.
-fn append(into: &mut WriteBatch, from: WriteBatch) {
-    for op in from.into_operations() {
-        push(into, op);
-    }
-}
-
-/// Adds one write to the end of `into`.
-pub fn push(into: &mut WriteBatch, op: WriteOp) {
-    match op {
-        WriteOp::AppendChanges { doc, changes, meta } => into.append_changes(doc, changes, meta),
-        WriteOp::PutSnapshot {
-            doc,
-            snapshot,
-            meta,
-        } => into.put_snapshot(doc, snapshot, meta),
-        WriteOp::PutSyncState {
-            doc,
-            storage_id,
-            state,
-        } => into.put_sync_state(doc, &storage_id, state),
-        WriteOp::DeleteDocument { doc } => into.delete_document(doc),
-        WriteOp::PutValue { key, value } => into.put_value(&key, value),
-        WriteOp::DeleteValue { key } => into.delete_value(&key),
-    };
 }

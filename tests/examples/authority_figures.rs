@@ -32,12 +32,7 @@ fn put<R: Record>(batch: &mut WriteBatch, id: DocumentId, creator: &str, record:
     if let Ok(Some(summary)) = summarize(&id, doc.automerge()) {
         batch.put_value(&summary_key(&id), serde_json::to_vec(&summary).unwrap());
     }
-    let meta = DocumentMeta {
-        kind: Some(R::KIND.as_str().into()),
-        owner: Some(creator.into()),
-        heads: doc.heads(),
-        ..Default::default()
-    };
+    let meta = DocumentMeta::describe(&id, &mut doc.automerge().clone(), Some(creator), 0);
     batch.put_snapshot(id, doc.save(), meta);
 }
 

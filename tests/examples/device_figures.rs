@@ -50,12 +50,7 @@ fn main() {
             if let Ok(Some(summary)) = summarize(&id, doc.automerge()) {
                 batch.put_value(&summary_key(&id), serde_json::to_vec(&summary).unwrap());
             }
-            let meta = DocumentMeta {
-                kind: Some("account".into()),
-                owner: Some("olga".into()),
-                heads: doc.heads(),
-                ..Default::default()
-            };
+            let meta = DocumentMeta::describe(&id, &mut doc.automerge().clone(), Some("olga"), 0);
             batch.put_snapshot(id, doc.save(), meta);
             if batch.len() >= 4_000 {
                 store

@@ -11,11 +11,16 @@
 //!   document: validate, describe its scope, title it, summarise it for reports.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use automerge::AutoCommit;
+use automerge::{ActorId, AutoCommit};
 use itinera_core::DocumentId;
-use itinera_core::policy::{DocumentScope, Principal, Role, access, check_shared_change};
-use itinera_core::protocol::{DecodeLimits, Message, PeerId, PeerMetadata, StorageId};
+use itinera_core::engine::{
+    DocumentEngine, EngineConfig, EnginePeer, Input as EngineInput, Output as EngineOutput,
+    StoredDocument,
+};
+use itinera_core::policy::{DocumentScope, Principal, Role, check_shared_change};
+use itinera_core::protocol::{DecodeLimits, Message, PeerId, PeerMetadata, StorageId, SyncData};
 use itinera_core::sync::{
     AllowAll, Connection, DocSync, Handshake, Incoming, Input, Node, NodeConfig, NodeRole,
 };
@@ -97,13 +102,15 @@ pub fn session(data: &[u8]) {
     phone_session(&frames);
 }
 
-/// What `itinera-server`'s session and document actors do with frames, in one thread.
+/// What `itinera-server`'s session and document actors do with frames, in one thread: the
+/// frame decoder and handshake of a session, then each document's engine, with a store that
+/// makes every write durable at once.
 fn server_session(frames: &[Vec<u8>]) {
     let limits = limits();
     let server = PeerId::new("itinera-server");
     let mut connection = Connection::accept(server.clone(), PeerMetadata::default());
-    let principal = Principal::new("ana", Role::Sales);
-    let mut documents: BTreeMap<DocumentId, DocSync> = BTreeMap::new();
+    let principal = Arc::new(Principal::new("ana", Role::Sales));
+    let mut documents: BTreeMap<DocumentId, DocumentEngine> = BTreeMap::new();
     let mut peer = None;
     for frame in frames {
         let Ok(message) = Message::decode(frame, &limits) else {
@@ -119,48 +126,48 @@ fn server_session(frames: &[Vec<u8>]) {
             Err(violation) if violation.close => return,
             Err(_) => continue,
         };
-        let (Some(id), Some(from)) = (message.document_id().copied(), peer.clone()) else {
+        let (Some(id), Some(peer_id)) = (message.document_id().copied(), peer.clone()) else {
             continue;
         };
         if documents.len() >= 8 && !documents.contains_key(&id) {
             continue;
         }
-        let sync = documents
-            .entry(id)
-            .or_insert_with(|| DocSync::empty(server.clone(), id));
-        let existed = sync.is_present();
-        let scope = if existed {
-            DocumentScope::describe(&id, sync.document(), Some("ana")).unwrap_or_default()
-        } else {
-            DocumentScope::default()
+        let engine = documents.entry(id).or_insert_with(|| {
+            let config = EngineConfig::new(server.clone(), ActorId::from([9u8; 16]));
+            DocumentEngine::load(config, id, StoredDocument::default())
+        });
+        let from = EnginePeer {
+            peer_id,
+            session: 1,
+            principal: principal.clone(),
+            storage_id: None,
         };
-        let granted = if existed {
-            access(&principal, &scope)
-        } else {
-            itinera_core::sync::Access::Write
-        };
-        sync.add_peer(from.clone(), granted, None);
-        let incoming = match &message {
-            Message::Request { data, .. } => Incoming::Request(data),
-            Message::Sync { data, .. } => Incoming::Sync(data),
-            Message::DocUnavailable { .. } => Incoming::Unavailable,
-            _ => continue,
-        };
-        let shared = BTreeSet::new();
-        let check = |before: &AutoCommit, after: &AutoCommit| {
-            check_shared_change(
-                &principal,
-                &id,
-                existed.then_some(before),
-                after,
-                Some("ana"),
-                &shared,
-            )
-            .map_err(|refusal| refusal.to_string())
-        };
-        let _ = sync.receive(&from, incoming, Some(&check));
-        for reply in sync.outgoing() {
-            let _ = reply.encode();
+        engine.handle(0, EngineInput::Message { from, message });
+        carry_out(engine);
+    }
+}
+
+/// Carries out an engine's outputs as the server would, the store accepting every write.
+fn carry_out(engine: &mut DocumentEngine) {
+    loop {
+        let outputs = engine.take_outputs();
+        if outputs.is_empty() {
+            return;
+        }
+        for output in outputs {
+            match output {
+                EngineOutput::Write { write, .. } => engine.handle(
+                    0,
+                    EngineInput::WriteFinished {
+                        write,
+                        result: Ok(()),
+                    },
+                ),
+                EngineOutput::Send { message, .. } => {
+                    let _ = message.encode();
+                }
+                _ => {}
+            }
         }
     }
 }
@@ -203,12 +210,16 @@ pub fn document(data: &[u8]) {
     let phone = PeerId::new("fuzz-phone");
     let mut server = DocSync::empty(PeerId::new("itinera-server"), id);
     server.add_peer(phone.clone(), itinera_core::sync::Access::Write, None);
-    let _ = server.receive(&phone, Incoming::Sync(&sync_data), Some(&check));
+    let _ = server.receive(
+        &phone,
+        Incoming::Sync(SyncData::encoded(sync_data.clone())),
+        Some(&check),
+    );
     let _ = server.outgoing();
     let mut on_phone = DocSync::empty(phone, id);
     let from = PeerId::new("itinera-server");
     on_phone.add_peer(from.clone(), itinera_core::sync::Access::Write, None);
-    let _ = on_phone.receive(&from, Incoming::Sync(&sync_data), None);
+    let _ = on_phone.receive(&from, Incoming::Sync(SyncData::encoded(sync_data)), None);
     let _ = on_phone.outgoing();
 }
 

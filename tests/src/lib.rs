@@ -4,4 +4,5 @@
 pub mod crash_loop;
 pub mod device;
 pub mod js;
+pub mod postgres;
 pub mod server;

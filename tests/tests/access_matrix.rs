@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
 use itinera_core::sync::Event;
 use itinera_core::{DocumentId, DocumentKind};
@@ -107,8 +107,9 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         };
     };
     match (role, kind) {
-        // Head office: everything, but the ledger and the indexes are the server's to write.
-        ("admin" | "office", K::Journal | K::Index) => Read,
+        // Head office: everything, but the ledger, the indexes and the alerts are the server's
+        // to write (office resolves alerts through the API, which stamps who and when).
+        ("admin" | "office", K::Journal | K::Index | K::Alerts) => Read,
         ("admin" | "office", _) => Write,
         // Sales reps: their customers and sales; the catalog, departures and campaigns to sell.
         ("sales", K::Catalog | K::Departure | K::Campaign) => Read,
@@ -258,9 +259,11 @@ fn seed(data: &DataDir) -> Documents {
             for user in users {
                 let id = id_for(kind, relation, user);
                 let (mut doc, owner) = build(kind, relation, user, &grants);
+                // Written as stores did before the metadata kept scopes and titles (shares in
+                // their own table): the server describes them at start.
                 let meta = DocumentMeta {
                     kind: kind.map(|kind| kind.as_str().to_owned()),
-                    owner,
+                    creator: owner,
                     heads: doc.get_heads(),
                     ..DocumentMeta::default()
                 };
@@ -282,12 +285,78 @@ fn seed(data: &DataDir) -> Documents {
     documents
 }
 
-/// What one user could do with each of `ids` over the sync protocol.
+/// A change that whoever may write a document of `kind` may make (a field of the record that
+/// is neither the server's nor set once), as a JSON merge patch: documents of a kind refuse
+/// fields the kind does not define. `tag` makes each probe differ from the ones before it (an
+/// equal value would change nothing).
+fn probe(kind: Kind, tag: &str) -> serde_json::Value {
+    use DocumentKind as K;
+    let Some(kind) = kind else {
+        return serde_json::json!({ "access_probe": tag });
+    };
+    let number = tag
+        .bytes()
+        .fold(1i64, |n, b| n.wrapping_mul(31).wrapping_add(i64::from(b)));
+    match kind {
+        K::Catalog => serde_json::json!({ "items": { tag: {
+            "sku": "P-1", "name": "Probe", "unit": "piece", "category": "probes",
+            "reorder_points": {}, "tags": {}, "archived_at": null,
+        } } }),
+        K::Stock | K::Employee | K::Account | K::Lead | K::Campaign => {
+            serde_json::json!({ "name": tag })
+        }
+        K::Transfer => serde_json::json!({ "shipped_at": number }),
+        K::PurchaseOrder | K::Hr => serde_json::json!({ "currency": tag }),
+        K::Departure => serde_json::json!({ "time_zone": tag }),
+        K::FieldLog => serde_json::json!({ "check_ins": { tag: true } }),
+        K::Booking => serde_json::json!({ "channel": tag }),
+        K::Invoice => serde_json::json!({ "customer": tag }),
+        K::Ticket => serde_json::json!({ "subject": tag }),
+        K::Journal => serde_json::json!({ "period": tag }),
+        K::Index => serde_json::json!({ "user": tag }),
+        K::Alerts => serde_json::json!({ "alerts": { tag: {
+            "rule": "low_stock", "severity": "info", "document": "x", "message": "probe",
+            "raised_at": 1, "status": "open", "resolved_by": null, "resolved_at": null,
+        } } }),
+    }
+}
+
+/// Writes `patch` into `obj` of `doc`, as a device would.
+fn put_json(doc: &mut AutoCommit, obj: &automerge::ObjId, patch: &serde_json::Value) {
+    let serde_json::Value::Object(fields) = patch else {
+        return;
+    };
+    for (key, value) in fields {
+        let key = key.as_str();
+        match value {
+            serde_json::Value::Object(_) => {
+                let child = match doc.get(obj, key).expect("get") {
+                    Some((automerge::Value::Object(automerge::ObjType::Map), id)) => id,
+                    _ => doc
+                        .put_object(obj, key, automerge::ObjType::Map)
+                        .expect("map"),
+                };
+                put_json(doc, &child, value);
+            }
+            serde_json::Value::String(text) => doc.put(obj, key, text.as_str()).expect("put"),
+            serde_json::Value::Number(n) => {
+                doc.put(obj, key, n.as_i64().unwrap_or(0)).expect("put")
+            }
+            serde_json::Value::Bool(b) => doc.put(obj, key, *b).expect("put"),
+            _ => doc
+                .put(obj, key, automerge::ScalarValue::Null)
+                .expect("put"),
+        }
+    }
+}
+
+/// What one user could do with each of `ids` (of `kinds`) over the sync protocol.
 fn over_protocol(
     url: &str,
     token: &str,
     user: &str,
     ids: &[DocumentId],
+    kinds: &[Kind],
     labels: &[String],
 ) -> Vec<Allowed> {
     let mut device = Device::connect(url, token, &format!("{user}-phone")).expect("connect");
@@ -310,12 +379,10 @@ fn over_protocol(
         .iter()
         .map(|id| device.node.document(id).is_some())
         .collect();
-    for (id, readable) in ids.iter().zip(&readable) {
+    for ((id, readable), kind) in ids.iter().zip(&readable).zip(kinds) {
         if *readable {
-            device.node.change(id, |doc| {
-                doc.put(ROOT, "access_probe", "written over the protocol")
-                    .expect("put")
-            });
+            let patch = probe(*kind, &format!("{user}-protocol"));
+            device.node.change(id, |doc| put_json(doc, &ROOT, &patch));
         }
     }
     // A read-only document's changes are refused with an error, or, by a client that honours
@@ -366,15 +433,15 @@ fn over_protocol(
     allowed
 }
 
-/// What one user could do with `id` over the REST API.
-fn over_rest(base: &str, token: &str, id: &DocumentId) -> Allowed {
+/// What `user` could do with `id` (of `kind`) over the REST API.
+fn over_rest(base: &str, token: &str, user: &str, id: &DocumentId, kind: Kind) -> Allowed {
     let url = format!("{base}/api/v1/documents/{id}");
     let (read, body) = http("GET", &url, Some(token), None);
     let (write, patched) = http(
         "PATCH",
         &url,
         Some(token),
-        Some(r#"{"access_probe":"written over REST"}"#),
+        Some(&probe(kind, &format!("{user}-rest")).to_string()),
     );
     match (read, write) {
         (200, 200) => Allowed::Write,
@@ -437,9 +504,17 @@ fn every_role_reads_and_writes_exactly_what_the_rules_allow() {
             .iter()
             .map(|(_, kind, relation, _)| format!("{} ({})", kind_label(*kind), relation.label()))
             .collect();
-        let protocol = over_protocol(&server.sync_url(), &tokens[user], user, &ids, &labels);
+        let row_kinds: Vec<Kind> = rows.iter().map(|(_, kind, _, _)| *kind).collect();
+        let protocol = over_protocol(
+            &server.sync_url(),
+            &tokens[user],
+            user,
+            &ids,
+            &row_kinds,
+            &labels,
+        );
         for ((index, kind, relation, id), protocol) in rows.into_iter().zip(protocol) {
-            let rest = over_rest(&server.base, &tokens[user], &id);
+            let rest = over_rest(&server.base, &tokens[user], user, &id, kind);
             let want = expected(role, kind, relation);
             cases += 4;
             for (how, got) in [("protocol", protocol), ("REST", rest)] {
@@ -558,7 +633,9 @@ fn render(
          \"—\" means the document does not exist for the user: the protocol answers \
          `doc-unavailable`, REST 404. \"read\" means the server marks its sync messages \
          read-only and refuses changes (with an error to a client that sends them anyway), \
-         REST `PATCH` answers 403.\n\n",
+         REST `PATCH` answers 403. The ledger, the indexes and the alerts are the server's: \
+         office acknowledges and resolves alerts through `POST /api/v1/alerts/<key>/acknowledge` \
+         and `…/resolve`, and the server records who did and when.\n\n",
     );
     out.push_str("| kind | relation | admin | office | sales | guide |\n");
     out.push_str("|---|---|---|---|---|---|\n");

@@ -230,7 +230,7 @@ fn request(peer: &str, id: DocumentId) -> Vec<u8> {
         sender_id: PeerId::new(peer),
         target_id: PeerId::new(SERVER),
         document_id: id,
-        data: empty_sync_data(),
+        data: itinera_core::protocol::SyncData::encoded(empty_sync_data()),
     }
     .encode()
 }
@@ -261,7 +261,7 @@ fn sync(peer: &str, id: DocumentId, data: Vec<u8>) -> Vec<u8> {
         sender_id: PeerId::new(peer),
         target_id: PeerId::new(SERVER),
         document_id: id,
-        data,
+        data: itinera_core::protocol::SyncData::encoded(data),
     }
     .encode()
 }

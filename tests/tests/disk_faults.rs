@@ -59,7 +59,8 @@ fn fill_disk(dir: &Path) -> std::path::PathBuf {
 fn a_full_disk_refuses_writes_keeps_serving_reads_and_recovers() {
     let data = DataDir::on_tmpfs("disk-full", DISK);
     let olga = user_with_token(&data, "olga", "office", &[]);
-    let mut server = TestServer::start(&data, &[]);
+    // Large REST bodies are allowed here: the test fills the disk with them.
+    let mut server = TestServer::start(&data, &["--max-body-bytes", "8388608"]);
 
     // Five documents written and acknowledged while there is space.
     let mut writer = Device::connect(&server.sync_url(), &olga, "writer").expect("connect");

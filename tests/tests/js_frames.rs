@@ -105,7 +105,7 @@ fn messages_js_did_not_send_here_decode_in_js() {
             sender_id: PeerId::new("srv"),
             target_id: PeerId::new("ph"),
             document_id: id,
-            data: data.clone(),
+            data: itinera_core::protocol::SyncData::encoded(data.clone()),
         },
     ];
     let frames: Vec<String> = messages.iter().map(|m| hex(&m.encode())).collect();

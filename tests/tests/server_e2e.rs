@@ -483,6 +483,9 @@ fn a_generic_document_is_its_creators_until_shared() {
     let data = DataDir::new("sharing");
     let ana = user_with_token(&data, "ana", "sales", &[]);
     let ben = user_with_token(&data, "ben", "sales", &[]);
+    // Passwords never travel as flags (the process list shows them): from a file here.
+    let password = data.path().join("pat-password");
+    std::fs::write(&password, "s3cret\n").expect("password file");
     cli(
         &data,
         &[
@@ -491,8 +494,8 @@ fn a_generic_document_is_its_creators_until_shared() {
             "pat",
             "--role",
             "office",
-            "--password",
-            "s3cret",
+            "--password-file",
+            password.to_str().expect("utf-8"),
         ],
     );
     let server = TestServer::start(&data, &[]);
@@ -656,5 +659,153 @@ fn ephemeral_messages_reach_the_other_readers_once() {
         received(&outsider),
         0,
         "not to a user who may not read the document"
+    );
+}
+
+/// Polls `probe` until it holds or `WAIT` passes (the server applies what it decided a moment
+/// after it answered).
+fn eventually(mut probe: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < deadline {
+        if probe() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    probe()
+}
+
+/// The documents `user`'s index lists, read through the REST API as `user`.
+fn index_of(server: &TestServer, token: &str, user: &str) -> Vec<String> {
+    let (status, body) = server.document(token, &DocumentId::index_of(user));
+    if status != 200 {
+        return Vec::new();
+    }
+    body["record"]["documents"]
+        .as_object()
+        .map(|documents| documents.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_document_shared_with_a_user_enters_their_index_at_once_and_after_a_restart() {
+    let data = DataDir::new("share-index");
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let mut server = TestServer::start(&data, &[]);
+    let id = new_id(70);
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "name", "Rooming list").expect("put");
+    doc.commit();
+    let mut phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    phone.node.insert(id, doc);
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&id)));
+    assert!(!index_of(&server, &ben, "ben").contains(&id.to_string()));
+
+    let share = format!("{}/api/v1/documents/{id}/shares/ben", server.base);
+    assert_eq!(http("PUT", &share, Some(&ana), None).0, 204);
+    assert!(
+        eventually(|| index_of(&server, &ben, "ben").contains(&id.to_string())),
+        "the shared document entered Ben's index"
+    );
+
+    // After a restart the index is rebuilt from the store: the share is still there. A new
+    // account of Ben's entering the index shows the rebuild has run.
+    assert!(server.terminate().success());
+    let server = TestServer::start(&data, &[]);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/records/account", server.base),
+        Some(&ben),
+        Some(r#"{"name": "Harbour Schools", "owner": "ben"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let account = created["id"]
+        .as_str()
+        .and_then(|url| url.strip_prefix("automerge:"))
+        .expect("an id")
+        .to_owned();
+    assert!(
+        eventually(|| index_of(&server, &ben, "ben").contains(&account)),
+        "the new account entered Ben's index"
+    );
+    assert!(
+        index_of(&server, &ben, "ben").contains(&id.to_string()),
+        "the shared document is still in Ben's index after the restart"
+    );
+    let mut laptop = Device::connect(&server.sync_url(), &ben, "ben-laptop").expect("connect");
+    laptop.node.find(id);
+    assert!(laptop.run_until(WAIT, |d| d.node.document(&id).is_some()));
+}
+
+#[test]
+fn a_damaged_document_stops_nothing_else_and_busy_documents_are_compacted() {
+    use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
+
+    let data = DataDir::new("damaged");
+    let ana = user_with_token(&data, "ana", "admin", &[]);
+    let damaged = new_id(80);
+    {
+        // Bytes automerge panics on when it loads them, stored as if a document.
+        let crasher = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/crashers/document/bundle-chunk-with-bad-delta-column"),
+        )
+        .expect("the kept crasher");
+        let store = RedbStore::open(data.path().join("itinera.redb")).expect("store");
+        let mut batch = WriteBatch::new();
+        batch.append_changes(damaged, crasher.clone(), DocumentMeta::default());
+        batch.append_changes(damaged, crasher, DocumentMeta::default());
+        store.commit(batch, Durability::Immediate).expect("stored");
+        store.close().expect("closed");
+    }
+    let mut server = TestServer::start(&data, &[]);
+    assert_eq!(server.document(&ana, &damaged).0, 404);
+    let mut reader = Device::connect(&server.sync_url(), &ana, "ana-laptop").expect("connect");
+    reader.node.find(damaged);
+    assert!(
+        reader.run_until(WAIT, |d| !d.errors.is_empty()),
+        "the reader is told the document cannot be used"
+    );
+
+    // Meanwhile every write to another document is stored and acknowledged, and a document
+    // written often is folded into a snapshot by its engine.
+    let busy = new_id(81);
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "count", 0i64).expect("put");
+    doc.commit();
+    let mut phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    phone.node.insert(busy, doc);
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&busy)));
+    for n in 1..=80i64 {
+        phone.node.change(&busy, |doc| {
+            doc.put(ROOT, "count", n).expect("put");
+        });
+        assert!(
+            phone.run_until(WAIT, |d| d.acknowledged(&busy)),
+            "change {n}"
+        );
+    }
+    assert!(server.terminate().success());
+    let store = RedbStore::open(data.path().join("itinera.redb")).expect("store");
+    let meta = store.meta(busy).expect("meta").expect("stored");
+    assert!(
+        meta.incremental_chunks < 64,
+        "{} increments after 81 writes",
+        meta.incremental_chunks
+    );
+    let bytes = store.load(busy).expect("load").expect("stored");
+    let stored = itinera_core::document::load_bytes(&bytes).expect("loads");
+    assert_eq!(
+        stored
+            .get(ROOT, "count")
+            .expect("get")
+            .map(|(v, _)| v.as_i64()),
+        Some(Some(80))
+    );
+    assert!(
+        store.load(damaged).expect("load").is_some(),
+        "left for an operator"
     );
 }

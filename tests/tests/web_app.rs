@@ -104,7 +104,7 @@ fn the_head_office_app_works_end_to_end_in_chromium() {
 
 fn import(server: &TestServer, token: &str, file: &Path, extra: &[&str]) -> String {
     let output = Command::new(binary())
-        .args(["import", "accounts"])
+        .args(["import-csv", "accounts"])
         .arg(file)
         .args(["--server", &server.base, "--token", token])
         .args(extra)
@@ -314,12 +314,12 @@ fn the_event_feed_tells_each_user_of_the_documents_they_may_read() {
     assert!(heard.iter().any(|l| l.contains(&id)), "{heard:?}");
 }
 
-/// The `read=` figure of the server's "read model built" log line: documents it had to read.
+/// The `read=` figure of the server's "lists built" log line: documents it had to read.
 fn documents_read(log: &str) -> Option<u64> {
     let line = log
         .lines()
         .rev()
-        .find(|line| line.contains("read model built"))?;
+        .find(|line| line.contains("lists built"))?;
     // The log is coloured: drop the escape sequences (ESC … m).
     let mut plain = String::new();
     let mut in_escape = false;
@@ -340,7 +340,7 @@ fn documents_read(log: &str) -> Option<u64> {
 
 #[test]
 fn after_a_restart_the_lists_read_no_document_that_did_not_change() {
-    let data = DataDir::new("read-model-restart");
+    let data = DataDir::new("lists-restart");
     let mut server = TestServer::start(&data, &["--demo"]);
     let tokens = demo_tokens(&server);
     let office = tokens["olga"].clone();
@@ -352,7 +352,7 @@ fn after_a_restart_the_lists_read_no_document_that_did_not_change() {
         Some(r#"{"name": "Lakeside School Trust"}"#),
     );
     assert_eq!(status, 200, "{body}");
-    // The renamed account's row is stored once the read model took the change in.
+    // The renamed account's row is stored once the lists took the change in.
     let deadline = Instant::now() + Duration::from_secs(10);
     while account_id_opt(&server, &office, "trust").is_none() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

@@ -46,9 +46,43 @@ impl DocumentId {
     }
 
     /// The id of a document the server keeps under a fixed name (`alerts`, `index/ana`,
-    /// `journal:2026-11`): the first 16 bytes of SHA-256 of `itinera/<name>`, so the server and
-    /// every device agree on it without asking.
+    /// `journal:2026-11`), so the server and every device agree on it without asking.
+    ///
+    /// It is SHA-256 of `itinera/<name>` laid out in a shape no client makes: the marker
+    /// [`RESERVED_MARKER`](Self::RESERVED_MARKER) first and UUID version 8 (Itinera's devices
+    /// make version 7, automerge-repo's clients version 4). The server refuses any client's
+    /// creation of a document of that shape ([`DocumentId::is_reserved`]), whatever the name:
+    /// nobody can take a server document's place before the server writes it, including the
+    /// index of a user added later.
+    ///
+    /// ```
+    /// use itinera_core::DocumentId;
+    ///
+    /// assert!(DocumentId::named("alerts").is_reserved());
+    /// assert!(DocumentId::index_of("a user nobody has added yet").is_reserved());
+    /// assert!(!DocumentId::new_v7(1_764_000_000_000, [7; 10]).is_reserved());
+    /// ```
     pub fn named(name: &str) -> Self {
+        let mut bytes = Self::legacy_named(name).0;
+        bytes[..4].copy_from_slice(&Self::RESERVED_MARKER);
+        bytes[6] = 0x80 | (bytes[6] & 0x0f);
+        bytes[8] = 0x80 | (bytes[8] & 0x3f);
+        Self(bytes)
+    }
+
+    /// The first bytes of every id the server reserves for its own documents.
+    pub const RESERVED_MARKER: [u8; 4] = *b"ITNR";
+
+    /// Whether the id has the shape of the server's own documents ([`DocumentId::named`]):
+    /// only the server may create such a document.
+    pub fn is_reserved(&self) -> bool {
+        self.0[..4] == Self::RESERVED_MARKER && self.0[6] >> 4 == 8
+    }
+
+    /// The id [`DocumentId::named`] gave before reserved ids had a shape of their own: the
+    /// first 16 bytes of SHA-256 of `itinera/<name>`. Only for finding (and moving) what older
+    /// stores kept under it.
+    pub fn legacy_named(name: &str) -> Self {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(format!("itinera/{name}").as_bytes());
         let mut bytes = [0u8; 16];
@@ -58,7 +92,12 @@ impl DocumentId {
 
     /// The id of a user's index document, which lists what the user's devices should hold.
     pub fn index_of(user: &str) -> Self {
-        Self::named(&format!("index/{user}"))
+        Self::named(&Self::index_name(user))
+    }
+
+    /// The name under which a user's index is kept (see [`DocumentId::named`]).
+    pub fn index_name(user: &str) -> String {
+        format!("index/{user}")
     }
 
     /// The raw bytes.

@@ -20,6 +20,8 @@ string_enum! {
         TransferNotReceived = "transfer_not_received",
         BookingOnCancelledDeparture = "booking_on_cancelled_departure",
         ArchivedReference = "archived_reference",
+        /// A client held a document at an id the server keeps for its own documents.
+        ReservedIdTaken = "reserved_id_taken",
     }
 }
 

@@ -70,7 +70,9 @@ pub use log::{DuplicateEntry, Log, LogKey};
 pub use purchase_order::{PurchaseLine, PurchaseOrder, PurchaseOrderStatus};
 pub use quantity::Quantity;
 pub use set::Set;
-pub use shape::{Fields, Shape, ShapeError};
+pub use shape::{
+    Fields, MAX_ENTRIES, MAX_KEY_BYTES, MAX_STRING_BYTES, MAX_TEXT_CHARS, Shape, ShapeError,
+};
 pub use stock_location::{LocationKind, MovementReason, StockLocation, StockMovement};
 pub use ticket::{Ticket, TicketMessage, TicketPriority, TicketStatus};
 pub use transfer::{Transfer, TransferLine, TransferStatus};

@@ -73,7 +73,9 @@ impl Shape for Set {
         // Members read in one pass over the map: a look-up per member is quadratic in the
         // size of the set (see `map_entries`).
         let map = super::shape::object_at(doc, obj, prop, path, ObjType::Map)?;
+        super::shape::check_entries(doc.length(&map), path)?;
         for item in doc.map_range(&map, ..) {
+            super::shape::check_key(&item.key, path)?;
             let member = matches!(
                 item.value.into_value(),
                 Value::Scalar(scalar) if matches!(*scalar, ScalarValue::Boolean(_))

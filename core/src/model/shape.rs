@@ -12,6 +12,20 @@ use autosurgeon::{Counter, Hydrate, Prop, ReadDoc, Text};
 
 use super::{FieldPath, PathSegment};
 
+/// The longest plain string a record holds (a name, an e-mail, a subject, a log entry's body),
+/// in bytes: a longer one is refused, so no user can grow a document (or the ones the server
+/// derives from it: indexes, manifests, alerts) without bound.
+pub const MAX_STRING_BYTES: usize = 16 * 1024;
+
+/// The longest collaborative text (notes), in characters.
+pub const MAX_TEXT_CHARS: usize = 256 * 1024;
+
+/// The most entries of one map, set, log or list of a record.
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// The longest key of a map, set or log, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+
 /// The first place a document does not fit a record type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShapeError {
@@ -64,12 +78,20 @@ impl Shape for String {
                     .into(),
             });
         }
-        <String as Hydrate>::hydrate(doc, obj, prop)
-            .map(drop)
-            .map_err(|err| ShapeError {
+        let text = <String as Hydrate>::hydrate(doc, obj, prop).map_err(|err| ShapeError {
+            path: path.clone(),
+            reason: err.to_string(),
+        })?;
+        if text.len() > MAX_STRING_BYTES {
+            return Err(ShapeError {
                 path: path.clone(),
-                reason: err.to_string(),
-            })
+                reason: format!(
+                    "{} bytes of text, more than the {MAX_STRING_BYTES} this field holds",
+                    text.len()
+                ),
+            });
+        }
+        Ok(())
     }
 }
 impl Shape for i64 {}
@@ -77,7 +99,71 @@ impl Shape for u64 {}
 impl Shape for f64 {}
 impl Shape for bool {}
 impl Shape for Counter {}
-impl Shape for Text {}
+
+impl Shape for Text {
+    fn check<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        prop: Prop<'_>,
+        path: &mut FieldPath,
+    ) -> Result<(), ShapeError> {
+        let text = object_at(doc, obj, prop, path, ObjType::Text)?;
+        let chars = doc.length(&text);
+        if chars > MAX_TEXT_CHARS {
+            return Err(ShapeError {
+                path: path.clone(),
+                reason: format!("{chars} characters of notes, more than {MAX_TEXT_CHARS}"),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a map, set, log or list of more than [`MAX_ENTRIES`] entries.
+pub(crate) fn check_entries(count: usize, path: &FieldPath) -> Result<(), ShapeError> {
+    if count > MAX_ENTRIES {
+        return Err(ShapeError {
+            path: path.clone(),
+            reason: format!("{count} entries, more than the {MAX_ENTRIES} a record holds"),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a key longer than [`MAX_KEY_BYTES`].
+pub(crate) fn check_key(key: &str, path: &FieldPath) -> Result<(), ShapeError> {
+    if key.len() > MAX_KEY_BYTES {
+        return Err(ShapeError {
+            path: path.clone(),
+            reason: format!("a key of {} bytes, more than {MAX_KEY_BYTES}", key.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a field of the map `obj` that the record does not declare (`declared`); the root
+/// also holds the document's `kind` and `schema`.
+pub fn check_declared<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    declared: &[&str],
+    path: &FieldPath,
+) -> Result<(), ShapeError> {
+    let at_root = path.segments().is_empty();
+    for item in doc.map_range(obj, ..) {
+        let key = item.key.as_ref();
+        if declared.contains(&key) || (at_root && (key == "kind" || key == "schema")) {
+            continue;
+        }
+        let mut at = path.clone();
+        at.push(PathSegment::Key(key.to_owned()));
+        return Err(ShapeError {
+            path: at,
+            reason: "not a field of this record".into(),
+        });
+    }
+    Ok(())
+}
 
 impl<T: Shape> Shape for Option<T> {
     fn check<D: ReadDoc>(
@@ -109,11 +195,13 @@ impl<V: Shape> Shape for BTreeMap<String, V> {
         path: &mut FieldPath,
     ) -> Result<(), ShapeError> {
         let map = object_at(doc, obj, prop, path, ObjType::Map)?;
+        check_entries(doc.length(&map), path)?;
         let keys: Vec<String> = doc
             .map_range(&map, ..)
             .map(|item| item.key.into_owned())
             .collect();
         for key in keys {
+            check_key(&key, path)?;
             path.push(PathSegment::Key(key.clone()));
             V::check(doc, &map, Prop::Key(key.into()), path)?;
             path.pop();
@@ -130,6 +218,7 @@ impl<V: Shape> Shape for Vec<V> {
         path: &mut FieldPath,
     ) -> Result<(), ShapeError> {
         let list = object_at(doc, obj, prop, path, ObjType::List)?;
+        check_entries(doc.length(&list), path)?;
         for index in 0..doc.length(&list) {
             path.push(PathSegment::Index(index));
             V::check(doc, &list, index.into(), path)?;
@@ -206,7 +295,7 @@ macro_rules! record {
                     <$ty as $crate::model::Shape>::check(doc, obj, stringify!($field).into(), path)?;
                     path.pop();
                 )*
-                Ok(())
+                $crate::model::shape::check_declared(doc, obj, &[$(stringify!($field)),*], path)
             }
         }
 

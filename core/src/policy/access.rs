@@ -10,7 +10,7 @@ use crate::sync::Access;
 /// `doc-unavailable` and never lists it in their index. Finance, prices and salaries live in
 /// documents guides are never given, because a document once synced cannot be taken back.
 ///
-/// The journal and index documents are the server's own: no user writes them, an admin
+/// The journal, index and alerts documents are the server's own: no user writes them, an admin
 /// included. Generic documents (no Itinera kind) belong to their owner and whoever the server
 /// says they are shared with.
 ///
@@ -44,11 +44,10 @@ pub fn access(principal: &Principal, scope: &DocumentScope) -> Access {
 /// what the server's HTTP API lets them do (users, tokens), which is not decided here.
 fn head_office(kind: Kind) -> Access {
     match kind {
-        // Only the server writes the ledger and the per-user indexes.
-        Kind::Journal | Kind::Index => Access::Read,
-        // The office resolves the authority's alerts; raising them stays the server's
-        // (`check_change` holds them to the status of existing alerts).
-        Kind::Alerts => Access::Write,
+        // Only the server writes the ledger, the per-user indexes and the alerts: office
+        // acknowledges and resolves alerts through the API, which records who did and when
+        // from the session (a change synced from a device could say anyone, at any time).
+        Kind::Journal | Kind::Index | Kind::Alerts => Access::Read,
         Kind::Catalog
         | Kind::Stock
         | Kind::Transfer

@@ -70,9 +70,9 @@ pub fn check_shared_change(
     shared_with: &BTreeSet<String>,
 ) -> Result<(), Refusal> {
     let schema = |err: crate::Error| Refusal::Schema(err.to_string());
-    let after_kind = validate(after).map_err(schema)?.kind();
     let before = before.filter(|doc| !doc.is_empty());
-
+    // A change of kind is named as such, before whatever else it breaks.
+    let after_kind = DocumentHeader::read(after).map_err(schema)?.kind();
     if let Some(before) = before {
         let before_kind = DocumentHeader::read(before).map_err(schema)?.kind();
         if before_kind != after_kind {
@@ -82,6 +82,7 @@ pub fn check_shared_change(
             });
         }
     }
+    validate(after).map_err(schema)?;
 
     let scope = |doc: &AutoCommit| {
         let mut scope = DocumentScope::describe(id, doc, creator).map_err(schema)?;

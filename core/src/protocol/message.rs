@@ -2,7 +2,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::cbor::{self, Value, Writer};
-use super::{DecodeLimits, FrameError, PeerId, StorageId};
+use super::{DecodeLimits, FrameError, PeerId, StorageId, SyncData};
+
+/// The longest peer id or storage id accepted, in bytes (automerge-repo makes ids of a few
+/// dozen characters).
+pub const MAX_ID_BYTES: usize = 256;
 use crate::DocumentId;
 
 /// What a peer says about itself in `join` and `peer`.
@@ -59,14 +63,14 @@ pub enum Message {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
-        data: Vec<u8>,
+        data: SyncData,
     },
     /// An Automerge sync message for one document.
     Sync {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
-        data: Vec<u8>,
+        data: SyncData,
     },
     /// The sender does not have the document (or may not show it).
     DocUnavailable {
@@ -108,7 +112,7 @@ impl Message {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
-        data: Vec<u8>,
+        data: SyncData,
     ) -> Self {
         if is_request {
             Message::Request {
@@ -277,7 +281,11 @@ impl Message {
                     target_id: f.peer_id("targetId")?,
                     document_id: f.document_id("documentId")?,
                     count: f.count("count")?,
-                    session_id: f.string("sessionId")?,
+                    session_id: {
+                        let session = f.string("sessionId")?;
+                        f.bounded_id("sessionId", &session)?;
+                        session
+                    },
                     data: f.bytes("data")?,
                 }
             }
@@ -306,11 +314,13 @@ impl Message {
 
     /// Encodes the message as one binary frame, as cbor-x would.
     pub fn encode(&self) -> Vec<u8> {
+        let sync_data = match self {
+            Message::Request { data, .. } | Message::Sync { data, .. } => Some(data.to_bytes()),
+            _ => None,
+        };
         let data_len = match self {
-            Message::Request { data, .. }
-            | Message::Sync { data, .. }
-            | Message::Ephemeral { data, .. } => data.len(),
-            _ => 0,
+            Message::Ephemeral { data, .. } => data.len(),
+            _ => sync_data.as_ref().map_or(0, |data| data.len()),
         };
         let mut w = Writer::with_capacity(data_len + 128);
         match self {
@@ -372,13 +382,13 @@ impl Message {
                 sender_id,
                 target_id,
                 document_id,
-                data,
+                ..
             }
             | Message::Sync {
                 sender_id,
                 target_id,
                 document_id,
-                data,
+                ..
             } => {
                 w.map(5);
                 w.entry_text("type", self.type_name());
@@ -386,7 +396,7 @@ impl Message {
                 w.entry_text("targetId", target_id.as_str());
                 w.entry_text("documentId", &document_id.to_string());
                 w.text("data");
-                w.bytes(data);
+                w.bytes(sync_data.as_deref().unwrap_or_default());
             }
             Message::DocUnavailable {
                 sender_id,
@@ -580,7 +590,22 @@ impl<'a> Typed<'_, 'a> {
                 found: "an empty string",
             });
         }
+        self.bounded_id(field, &id)?;
         Ok(PeerId::new(id))
+    }
+
+    /// Refuses a peer or storage id longer than [`MAX_ID_BYTES`]: the server keeps them (in
+    /// its device list, under stored sync states), so their size must be bounded.
+    fn bounded_id(&self, field: &'static str, id: &str) -> Result<(), FrameError> {
+        if id.len() > MAX_ID_BYTES {
+            return Err(FrameError::WrongFieldType {
+                message_type: self.message_type,
+                field,
+                expected: "an id of at most 256 bytes",
+                found: "a longer string",
+            });
+        }
+        Ok(())
     }
 
     fn document_id(&mut self, field: &'static str) -> Result<DocumentId, FrameError> {
@@ -612,15 +637,18 @@ impl<'a> Typed<'_, 'a> {
         }
     }
 
-    fn sync_data(&mut self, field: &'static str) -> Result<Vec<u8>, FrameError> {
-        let data = self.bytes(field)?;
-        super::decode_sync_message(&data, self.fields.max_inflated_bytes).map_err(|reason| {
+    /// The sync message, decoded and checked here once: the engine takes it as it is.
+    fn sync_data(&mut self, field: &'static str) -> Result<SyncData, FrameError> {
+        let data = match self.take(field)? {
+            Value::Bytes(bytes) => bytes,
+            other => return Err(self.wrong(field, "a byte string", &other)),
+        };
+        SyncData::decode(&data, self.fields.max_inflated_bytes).map_err(|reason| {
             FrameError::NotASyncMessage {
                 message_type: self.message_type,
                 reason,
             }
-        })?;
-        Ok(data)
+        })
     }
 
     /// A non-negative whole number, sent by JS as an integer or a float.
@@ -641,7 +669,11 @@ impl<'a> Typed<'_, 'a> {
         };
         let mut inner = Fields::new(entries)?;
         let mut f = inner.of(self.message_type);
-        let storage_id = f.opt_string("storageId")?.map(StorageId::new);
+        let storage_id = f.opt_string("storageId")?;
+        if let Some(id) = &storage_id {
+            f.bounded_id("storageId", id)?;
+        }
+        let storage_id = storage_id.map(StorageId::new);
         let is_ephemeral = match f.optional("isEphemeral") {
             None => None,
             Some(Value::Bool(b)) => Some(b),
@@ -670,12 +702,11 @@ impl<'a> Typed<'_, 'a> {
     }
 
     fn storage_ids(&mut self, field: &'static str) -> Result<Vec<StorageId>, FrameError> {
-        Ok(self
-            .opt_strings(field)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(StorageId::new)
-            .collect())
+        let ids = self.opt_strings(field)?.unwrap_or_default();
+        for id in &ids {
+            self.bounded_id(field, id)?;
+        }
+        Ok(ids.into_iter().map(StorageId::new).collect())
     }
 
     fn new_heads(

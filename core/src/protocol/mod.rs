@@ -28,7 +28,7 @@ mod sync_data;
 pub use error::FrameError;
 pub use message::{Message, PeerMetadata, RemoteHeads};
 pub use peer_id::{PeerId, StorageId};
-pub use sync_data::decode_sync_message;
+pub use sync_data::{SyncData, decode_sync_message};
 
 /// The only protocol version there is.
 pub const PROTOCOL_VERSION: &str = "1";

@@ -1,7 +1,104 @@
-//! Checks of an Automerge sync message beyond what automerge's own decoder checks: values it
+//! The `data` of `sync` and `request` messages: an Automerge sync message, decoded and checked
+//! once per arrival ([`SyncData`]), with the checks automerge's own decoder lacks: values it
 //! accepts but that make it panic or allocate without bound later, when the message is used.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use automerge::sync;
+
+/// The Automerge sync message a `sync` or `request` message carries.
+///
+/// A frame from the network carries it decoded: [`Message::decode`](super::Message::decode)
+/// decodes and checks it once, under the connection's [`DecodeLimits`](super::DecodeLimits), and
+/// the sync engine takes the decoded message as it is. A message to send carries its encoding,
+/// made once and shared (cheaply cloned) by every peer it goes to.
+///
+/// ```
+/// use automerge::{AutoCommit, sync::{State, SyncDoc}};
+/// use itinera_core::protocol::SyncData;
+///
+/// let mut doc = AutoCommit::new();
+/// let message = doc.sync().generate_sync_message(&mut State::new()).expect("a first message");
+/// let data = SyncData::encoded(message.clone().encode());
+/// let received = SyncData::decode(&data.to_bytes(), 1 << 20).expect("checked");
+/// assert_eq!(received.into_message().expect("decoded"), message);
+/// ```
+#[derive(Clone)]
+pub struct SyncData(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Received, decoded and checked.
+    Decoded(Box<sync::Message>),
+    /// To send (or handed over in process): the encoded message.
+    Encoded(Arc<[u8]>),
+}
+
+impl SyncData {
+    /// The encoding of a sync message (what a sender holds).
+    pub fn encoded(bytes: impl Into<Arc<[u8]>>) -> Self {
+        Self(Repr::Encoded(bytes.into()))
+    }
+
+    /// Decodes and checks received bytes, as [`decode_sync_message`] does.
+    pub fn decode(bytes: &[u8], max_inflated_bytes: u64) -> Result<Self, String> {
+        decode_sync_message(bytes, max_inflated_bytes)
+            .map(|message| Self(Repr::Decoded(Box::new(message))))
+    }
+
+    /// The decoded message. Data that arrived encoded (from a caller in the same process) is
+    /// decoded and checked here, with [`MAX_INFLATED_BYTES`](crate::document::MAX_INFLATED_BYTES).
+    pub fn into_message(self) -> Result<sync::Message, String> {
+        match self.0 {
+            Repr::Decoded(message) => Ok(*message),
+            Repr::Encoded(bytes) => {
+                decode_sync_message(&bytes, crate::document::MAX_INFLATED_BYTES)
+            }
+        }
+    }
+
+    /// The encoded message (encoded now if it arrived decoded).
+    pub fn to_bytes(&self) -> Cow<'_, [u8]> {
+        match &self.0 {
+            Repr::Decoded(message) => Cow::Owned(message.as_ref().clone().encode()),
+            Repr::Encoded(bytes) => Cow::Borrowed(bytes),
+        }
+    }
+
+    /// Whether the message carries changes; a received message says so without encoding.
+    pub fn carries_changes(&self) -> bool {
+        match &self.0 {
+            Repr::Decoded(message) => !message.changes.is_empty(),
+            Repr::Encoded(bytes) => {
+                sync::Message::decode(bytes).is_ok_and(|m| !m.changes.is_empty())
+            }
+        }
+    }
+}
+
+impl PartialEq for SyncData {
+    /// Equal when they encode to the same bytes.
+    fn eq(&self, other: &Self) -> bool {
+        self.to_bytes() == other.to_bytes()
+    }
+}
+
+impl std::fmt::Debug for SyncData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Repr::Decoded(message) => f
+                .debug_struct("SyncData")
+                .field("heads", &message.heads.len())
+                .field("changes", &message.changes.len())
+                .finish(),
+            Repr::Encoded(bytes) => f
+                .debug_struct("SyncData")
+                .field("bytes", &bytes.len())
+                .finish(),
+        }
+    }
+}
 
 /// The most probes a Bloom filter may ask for (automerge makes filters with 7).
 const MAX_PROBES: u64 = 64;

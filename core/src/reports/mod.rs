@@ -85,8 +85,11 @@ pub use summary::{
 pub use sync_health::{DeviceHealth, DeviceStatus, SILENT_AFTER_MS, SyncHealthReport, sync_health};
 pub use trial_balance::{LedgerBalance, TrialBalance, trial_balance};
 
+/// The prefix of the keys under which a store keeps documents' summaries.
+pub const SUMMARY_PREFIX: &str = "summary:";
+
 /// The key under which a store keeps a document's summary in its key–value table, written in
 /// the same transaction as the document's change.
 pub fn summary_key(id: &crate::DocumentId) -> String {
-    format!("summary:{id}")
+    format!("{SUMMARY_PREFIX}{id}")
 }

@@ -1,18 +1,28 @@
+use std::collections::BTreeSet;
+
 use automerge::ChangeHash;
 
+use crate::DocumentId;
+use crate::model::DocumentKind;
+use crate::policy::DocumentScope;
+
 /// What the store knows about a document without loading it: enough to list, route and
-/// authorise documents, and to decide which ones to compact.
+/// authorise documents, index them for their users, and decide which ones to compact.
 ///
-/// `kind`, `owner`, `scope`, `heads` and `last_change_at` are the caller's; the three sizes are
-/// kept by the store itself (see [`WriteBatch`](crate::store::WriteBatch)).
+/// `kind`, `creator`, `scope`, `title`, `heads` and `last_change_at` are the caller's; the three
+/// sizes are kept by the store itself (see [`WriteBatch`](crate::store::WriteBatch)).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocumentMeta {
     /// The document's kind (`account`, `invoice`, …), as the root's `kind` field says.
     pub kind: Option<String>,
-    /// The user who owns the document, for access checks without loading it.
-    pub owner: Option<String>,
-    /// The grant that gives access to it (a territory, a departure, a stock location).
-    pub scope: Option<String>,
+    /// The user who created the document: the owner of records that name none (invoices,
+    /// generic documents).
+    pub creator: Option<String>,
+    /// Who may see the document, as the server last described it (shares included), so that
+    /// access is decided without loading it. `None` in stores written before it was kept.
+    pub scope: Option<DocumentScope>,
+    /// The document's short title (see `document::title_of`), for index entries and lists.
+    pub title: String,
     /// The document's heads after the last write.
     pub heads: Vec<ChangeHash>,
     /// Size of the stored snapshot, 0 if there is none.
@@ -58,34 +68,36 @@ pub enum MetaDecodeError {
 }
 
 /// The first byte of every encoded record. A new field means a new version, so that an old
-/// build refuses a newer record instead of misreading it.
+/// build refuses a newer record instead of misreading it. Version 1 had no scope (an unused
+/// text in its place) and no title; it is still read.
 const FORMAT_V1: u8 = 1;
+const FORMAT_V2: u8 = 2;
 const HASH_LEN: usize = 32;
+const ID_LEN: usize = 16;
 
 impl DocumentMeta {
     /// Encodes the metadata as a compact binary record.
     ///
-    /// Layout (version 1): the version byte, then `kind`, `owner` and `scope` each as a presence
-    /// byte and, if present, a LEB128 length and UTF-8 bytes; the number of heads (LEB128) and
-    /// 32 bytes per head; `snapshot_bytes`, `incremental_bytes` and `incremental_chunks` as LEB128;
-    /// `last_change_at` zigzag-encoded LEB128. A typical record is 60–100 bytes.
+    /// Layout (version 2): the version byte; `kind` and `creator` each as a presence byte and,
+    /// if present, a LEB128 length and UTF-8 bytes; the scope's presence byte and, if present,
+    /// its owner, territory (texts as above), departure (presence byte, 16 bytes), locations and
+    /// shares (LEB128 counts; 16 bytes or a text each) and subject (text); the title (LEB128
+    /// length and UTF-8); the number of heads (LEB128) and 32 bytes per head;
+    /// `snapshot_bytes`, `incremental_bytes` and `incremental_chunks` as LEB128;
+    /// `last_change_at` zigzag-encoded LEB128. A typical record is 80–150 bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let text_len = [&self.kind, &self.owner, &self.scope]
-            .iter()
-            .map(|field| field.as_ref().map_or(1, |text| text.len() + 3))
-            .sum::<usize>();
-        let mut out = Vec::with_capacity(1 + text_len + 2 + self.heads.len() * HASH_LEN + 30);
-        out.push(FORMAT_V1);
-        for field in [&self.kind, &self.owner, &self.scope] {
-            match field {
-                None => out.push(0),
-                Some(text) => {
-                    out.push(1);
-                    put_varint(&mut out, text.len() as u64);
-                    out.extend_from_slice(text.as_bytes());
-                }
+        let mut out = Vec::with_capacity(64 + self.title.len() + self.heads.len() * HASH_LEN);
+        out.push(FORMAT_V2);
+        put_optional_text(&mut out, self.kind.as_deref());
+        put_optional_text(&mut out, self.creator.as_deref());
+        match &self.scope {
+            None => out.push(0),
+            Some(scope) => {
+                out.push(1);
+                put_scope(&mut out, scope);
             }
         }
+        put_text(&mut out, &self.title);
         put_varint(&mut out, self.heads.len() as u64);
         for head in &self.heads {
             out.extend_from_slice(&head.0);
@@ -97,29 +109,26 @@ impl DocumentMeta {
         out
     }
 
-    /// Decodes a record made by [`DocumentMeta::encode`].
+    /// Decodes a record made by [`DocumentMeta::encode`] (or by a build that wrote version 1).
     ///
     /// Never panics and never allocates more than the input's length, whatever the bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, MetaDecodeError> {
         let (&version, rest) = bytes.split_first().ok_or(MetaDecodeError::Empty)?;
-        if version != FORMAT_V1 {
+        if version != FORMAT_V1 && version != FORMAT_V2 {
             return Err(MetaDecodeError::UnknownVersion(version));
         }
         let mut reader = Reader { rest };
         let kind = reader.optional_text("kind")?;
-        let owner = reader.optional_text("owner")?;
-        let scope = reader.optional_text("scope")?;
-        let head_count = reader.varint("heads")?;
-        // Checked against what is left before allocating, so a corrupt count cannot ask for
-        // gigabytes.
-        let head_count = usize::try_from(head_count)
-            .ok()
-            .filter(|count| {
-                count
-                    .checked_mul(HASH_LEN)
-                    .is_some_and(|len| len <= reader.rest.len())
-            })
-            .ok_or(MetaDecodeError::Truncated("heads"))?;
+        let creator = reader.optional_text("creator")?;
+        let (scope, title) = if version == FORMAT_V1 {
+            // The unused text of version 1.
+            reader.optional_text("scope")?;
+            (None, String::new())
+        } else {
+            let scope = reader.scope(kind.as_deref())?;
+            (scope, reader.text("title")?)
+        };
+        let head_count = reader.count("heads", HASH_LEN)?;
         let mut heads = Vec::with_capacity(head_count);
         for _ in 0..head_count {
             let mut hash = [0u8; HASH_LEN];
@@ -135,8 +144,9 @@ impl DocumentMeta {
         }
         Ok(Self {
             kind,
-            owner,
+            creator,
             scope,
+            title,
             heads,
             snapshot_bytes,
             incremental_bytes,
@@ -145,10 +155,91 @@ impl DocumentMeta {
         })
     }
 
+    /// The metadata the server keeps for `doc` (document `id`, created by `creator`): its kind,
+    /// creator, scope (no shares: they are the server's to add), title and heads, changed at
+    /// `at`. A document whose scope cannot be read (it does not fit its kind) gets none.
+    pub fn describe(
+        id: &DocumentId,
+        doc: &mut automerge::AutoCommit,
+        creator: Option<&str>,
+        at: i64,
+    ) -> Self {
+        let scope = DocumentScope::describe(id, doc, creator).ok();
+        Self {
+            kind: scope
+                .as_ref()
+                .and_then(|scope| scope.kind)
+                .map(|kind| kind.as_str().to_owned()),
+            creator: creator.map(str::to_owned),
+            scope,
+            title: crate::document::title_of(doc),
+            heads: doc.get_heads(),
+            last_change_at: at,
+            ..Self::default()
+        }
+    }
+
+    /// A scope alone, as [`DocumentMeta::encode`] lays it out (for a store that keeps the scope
+    /// in a column of its own).
+    pub fn encode_scope(scope: &DocumentScope) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32);
+        put_scope(&mut out, scope);
+        out
+    }
+
+    /// Decodes what [`DocumentMeta::encode_scope`] made; `kind` is the document's kind.
+    pub fn decode_scope(
+        bytes: &[u8],
+        kind: Option<&str>,
+    ) -> Result<DocumentScope, MetaDecodeError> {
+        let mut reader = Reader { rest: bytes };
+        let scope = reader.scope_fields(kind)?;
+        if !reader.rest.is_empty() {
+            return Err(MetaDecodeError::TrailingBytes(reader.rest.len()));
+        }
+        Ok(scope)
+    }
+
     /// Bytes the document occupies in the store, snapshot and increments together.
     pub fn stored_bytes(&self) -> u64 {
         self.snapshot_bytes.saturating_add(self.incremental_bytes)
     }
+}
+
+fn put_scope(out: &mut Vec<u8>, scope: &DocumentScope) {
+    put_optional_text(out, scope.owner.as_deref());
+    put_optional_text(out, scope.territory.as_deref());
+    match &scope.departure {
+        None => out.push(0),
+        Some(id) => {
+            out.push(1);
+            out.extend_from_slice(id.as_bytes());
+        }
+    }
+    put_varint(out, scope.locations.len() as u64);
+    for location in &scope.locations {
+        out.extend_from_slice(location.as_bytes());
+    }
+    put_optional_text(out, scope.subject.as_deref());
+    put_varint(out, scope.shared_with.len() as u64);
+    for user in &scope.shared_with {
+        put_text(out, user);
+    }
+}
+
+fn put_optional_text(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        None => out.push(0),
+        Some(text) => {
+            out.push(1);
+            put_text(out, text);
+        }
+    }
+}
+
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    put_varint(out, text.len() as u64);
+    out.extend_from_slice(text.as_bytes());
 }
 
 struct Reader<'a> {
@@ -191,19 +282,87 @@ impl<'a> Reader<'a> {
         Err(MetaDecodeError::BadNumber(field))
     }
 
-    fn optional_text(&mut self, field: &'static str) -> Result<Option<String>, MetaDecodeError> {
+    fn flag(&mut self, field: &'static str) -> Result<bool, MetaDecodeError> {
         match self.byte(field)? {
-            0 => Ok(None),
-            1 => {
-                let len = usize::try_from(self.varint(field)?)
-                    .map_err(|_| MetaDecodeError::Truncated(field))?;
-                let bytes = self.take(len, field)?;
-                let text =
-                    std::str::from_utf8(bytes).map_err(|_| MetaDecodeError::NotUtf8(field))?;
-                Ok(Some(text.to_owned()))
-            }
+            0 => Ok(false),
+            1 => Ok(true),
             flag => Err(MetaDecodeError::BadFlag { field, flag }),
         }
+    }
+
+    fn text(&mut self, field: &'static str) -> Result<String, MetaDecodeError> {
+        let len =
+            usize::try_from(self.varint(field)?).map_err(|_| MetaDecodeError::Truncated(field))?;
+        let bytes = self.take(len, field)?;
+        let text = std::str::from_utf8(bytes).map_err(|_| MetaDecodeError::NotUtf8(field))?;
+        Ok(text.to_owned())
+    }
+
+    fn optional_text(&mut self, field: &'static str) -> Result<Option<String>, MetaDecodeError> {
+        if self.flag(field)? {
+            self.text(field).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A count of items at least `min_item_len` bytes each, checked against what is left before
+    /// anything is allocated, so a corrupt count cannot ask for gigabytes.
+    fn count(
+        &mut self,
+        field: &'static str,
+        min_item_len: usize,
+    ) -> Result<usize, MetaDecodeError> {
+        let count = self.varint(field)?;
+        usize::try_from(count)
+            .ok()
+            .filter(|count| {
+                count
+                    .checked_mul(min_item_len)
+                    .is_some_and(|len| len <= self.rest.len())
+            })
+            .ok_or(MetaDecodeError::Truncated(field))
+    }
+
+    fn id(&mut self, field: &'static str) -> Result<DocumentId, MetaDecodeError> {
+        let mut bytes = [0u8; ID_LEN];
+        bytes.copy_from_slice(self.take(ID_LEN, field)?);
+        Ok(DocumentId::from_bytes(bytes))
+    }
+
+    fn scope(&mut self, kind: Option<&str>) -> Result<Option<DocumentScope>, MetaDecodeError> {
+        if !self.flag("scope")? {
+            return Ok(None);
+        }
+        self.scope_fields(kind).map(Some)
+    }
+
+    fn scope_fields(&mut self, kind: Option<&str>) -> Result<DocumentScope, MetaDecodeError> {
+        let owner = self.optional_text("scope.owner")?;
+        let territory = self.optional_text("scope.territory")?;
+        let departure = if self.flag("scope.departure")? {
+            Some(self.id("scope.departure")?)
+        } else {
+            None
+        };
+        let location_count = self.count("scope.locations", ID_LEN)?;
+        let locations = (0..location_count)
+            .map(|_| self.id("scope.locations"))
+            .collect::<Result<_, _>>()?;
+        let subject = self.optional_text("scope.subject")?;
+        let share_count = self.count("scope.shared_with", 1)?;
+        let shared_with = (0..share_count)
+            .map(|_| self.text("scope.shared_with"))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        Ok(DocumentScope {
+            kind: kind.and_then(DocumentKind::parse),
+            owner,
+            territory,
+            departure,
+            locations,
+            subject,
+            shared_with,
+        })
     }
 }
 
@@ -231,8 +390,9 @@ mod tests {
     fn sample() -> DocumentMeta {
         DocumentMeta {
             kind: Some("account".into()),
-            owner: Some("rep-7".into()),
+            creator: Some("rep-7".into()),
             scope: None,
+            title: String::new(),
             heads: vec![ChangeHash([3; 32]), ChangeHash([250; 32])],
             snapshot_bytes: 1_234,
             incremental_bytes: 300,
@@ -246,8 +406,8 @@ mod tests {
         let meta = sample();
         let bytes = meta.encode();
         assert_eq!(DocumentMeta::decode(&bytes), Ok(meta));
-        // version + kind(9) + owner(7) + scope(1) + count(1) + 64 + 2 + 2 + 1 + 6
-        assert_eq!(bytes.len(), 94);
+        // version + kind(9) + creator(7) + scope(1) + title(1) + count(1) + 64 + 2 + 2 + 1 + 6
+        assert_eq!(bytes.len(), 95);
         assert_eq!(
             DocumentMeta::decode(&DocumentMeta::default().encode()),
             Ok(DocumentMeta::default())
@@ -274,10 +434,10 @@ mod tests {
         assert_eq!(DocumentMeta::decode(&[]), Err(MetaDecodeError::Empty));
 
         let mut newer = good.clone();
-        newer[0] = 2;
+        newer[0] = 3;
         assert_eq!(
             DocumentMeta::decode(&newer),
-            Err(MetaDecodeError::UnknownVersion(2))
+            Err(MetaDecodeError::UnknownVersion(3))
         );
 
         assert_eq!(
@@ -315,7 +475,7 @@ mod tests {
 
         // A head count of 2^56: refused before allocating.
         let huge_count = [
-            1, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01,
+            2, 0, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01,
         ];
         assert_eq!(
             DocumentMeta::decode(&huge_count),
@@ -323,7 +483,7 @@ mod tests {
         );
 
         // An eleven-byte varint.
-        let mut overlong = vec![1, 0, 0, 0, 0];
+        let mut overlong = vec![2, 0, 0, 0, 0, 0];
         overlong.extend([0xff; 10]);
         overlong.push(0);
         assert_eq!(
@@ -332,18 +492,72 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_version_one_record_is_still_read() {
+        // Written by a build before scopes and titles were kept: kind "deal", owner "ana", an
+        // unused scope text "x", no heads, sizes 1, 2, 3, last change 2 (zigzag 4).
+        let v1 = [
+            1, 1, 4, b'd', b'e', b'a', b'l', 1, 3, b'a', b'n', b'a', 1, 1, b'x', 0, 1, 2, 3, 4,
+        ];
+        let meta = DocumentMeta::decode(&v1).expect("version 1 reads");
+        assert_eq!(meta.kind.as_deref(), Some("deal"));
+        assert_eq!(meta.creator.as_deref(), Some("ana"));
+        assert_eq!(meta.scope, None);
+        assert_eq!(meta.title, "");
+        assert_eq!(
+            (
+                meta.snapshot_bytes,
+                meta.incremental_bytes,
+                meta.incremental_chunks,
+                meta.last_change_at
+            ),
+            (1, 2, 3, 2)
+        );
+    }
+
+    #[test]
+    fn a_scope_round_trips() {
+        let meta = DocumentMeta {
+            kind: Some("stock".into()),
+            scope: Some(DocumentScope {
+                kind: Some(DocumentKind::Stock),
+                owner: Some("gus".into()),
+                territory: Some("north".into()),
+                departure: Some(DocumentId::from_bytes([4; 16])),
+                locations: vec![
+                    DocumentId::from_bytes([5; 16]),
+                    DocumentId::from_bytes([6; 16]),
+                ],
+                subject: Some("ana".into()),
+                shared_with: ["ben".to_owned(), "olga".to_owned()].into(),
+            }),
+            title: "Tour kit 3".into(),
+            ..sample()
+        };
+        assert_eq!(DocumentMeta::decode(&meta.encode()), Ok(meta));
+    }
+
     proptest! {
         #[test]
         fn any_meta_round_trips(
             kind in proptest::option::of(".{0,20}"),
+            creator in proptest::option::of(".{0,20}"),
             owner in proptest::option::of(".{0,20}"),
-            scope in proptest::option::of(".{0,20}"),
+            shared in proptest::collection::btree_set(".{0,8}", 0..3),
+            has_scope in any::<bool>(),
+            title in ".{0,30}",
             heads in proptest::collection::vec(any::<[u8; 32]>(), 0..4),
             sizes in any::<(u64, u64, u64)>(),
             last_change_at in any::<i64>(),
         ) {
+            let scope = has_scope.then(|| DocumentScope {
+                kind: kind.as_deref().and_then(DocumentKind::parse),
+                owner,
+                shared_with: shared,
+                ..DocumentScope::default()
+            });
             let meta = DocumentMeta {
-                kind, owner, scope,
+                kind, creator, scope, title,
                 heads: heads.into_iter().map(ChangeHash).collect(),
                 snapshot_bytes: sizes.0,
                 incremental_bytes: sizes.1,
@@ -359,7 +573,7 @@ mod tests {
         }
 
         #[test]
-        fn every_truncation_of_a_record_is_refused(cut in 0usize..94) {
+        fn every_truncation_of_a_record_is_refused(cut in 0usize..95) {
             let good = sample().encode();
             prop_assert!(DocumentMeta::decode(&good[..cut]).is_err());
         }

@@ -1,5 +1,7 @@
 use crate::DocumentId;
-use crate::store::{CompactionReport, DocumentMeta, Durability, StoreResult, WriteBatch};
+use crate::store::{
+    BackupReport, CompactionReport, DocumentMeta, Durability, StoreError, StoreResult, WriteBatch,
+};
 
 /// Durable storage of Automerge documents, their metadata, sync states and a key–value table.
 ///
@@ -51,4 +53,12 @@ pub trait DocumentStore: Send + Sync {
 
     /// Every key starting with `prefix` and its value, in key order.
     fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>>;
+
+    /// Writes a consistent copy of the whole store (as of one commit) to `out`, while commits
+    /// go on. A backend that cannot refuses with [`StoreError::BackupUnsupported`]; a portable
+    /// export of its documents and values works on every backend.
+    fn backup(&self, out: &mut dyn std::io::Write) -> StoreResult<BackupReport> {
+        let _ = out;
+        Err(StoreError::BackupUnsupported)
+    }
 }

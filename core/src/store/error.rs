@@ -31,6 +31,12 @@ pub enum StoreOperation {
     ListValues,
     /// Closing the store.
     Close,
+    /// Bringing an older file to this build's layout.
+    Migrate,
+    /// Writing a backup of the store.
+    Backup,
+    /// Rebuilding a store from a backup.
+    Restore,
 }
 
 impl fmt::Display for StoreOperation {
@@ -46,6 +52,9 @@ impl fmt::Display for StoreOperation {
             Self::ReadValue => "read a value",
             Self::ListValues => "list values",
             Self::Close => "close the store",
+            Self::Migrate => "upgrade the store's layout",
+            Self::Backup => "back up the store",
+            Self::Restore => "restore the store from a backup",
         })
     }
 }
@@ -65,9 +74,9 @@ pub enum StoreError {
     StorageFull {
         /// What the store was doing.
         operation: StoreOperation,
-        /// The error redb reported.
+        /// The error the storage engine reported.
         #[source]
-        source: redb::Error,
+        source: BackendError,
     },
     /// Another process (or another store in this process) has the file open.
     #[error("could not open the store at {}: another process has it open", path.display())]
@@ -80,9 +89,22 @@ pub enum StoreError {
     Storage {
         /// What the store was doing.
         operation: StoreOperation,
-        /// The error redb reported.
+        /// The error the storage engine reported.
         #[source]
-        source: redb::Error,
+        source: BackendError,
+    },
+    /// The database server behind the store (PostgreSQL) failed, refused the operation or
+    /// could not be reached.
+    #[error("could not {operation}: {source}")]
+    Database {
+        /// What the store was doing.
+        operation: StoreOperation,
+        /// Whether the server said it has no room left, for which freeing disk space on the
+        /// database server is the remedy.
+        storage_full: bool,
+        /// What the database or its driver reported.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The folder that should hold the store file could not be created.
     #[error("could not create the folder {}: {source}", path.display())]
@@ -93,8 +115,12 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    /// The file was written by a newer build with a table layout this build does not know.
-    #[error("the store has layout {found}; this build reads layout {supported} and older")]
+    /// The store (a file, or a database's schema) was written by a newer build with a layout
+    /// this build does not know.
+    #[error(
+        "the store has layout {found}, written by a newer Itinera; this build reads layouts up \
+         to {supported}: run the newer build, or restore a backup taken before the upgrade"
+    )]
     UnsupportedLayout {
         /// The layout recorded in the file.
         found: u64,
@@ -110,6 +136,21 @@ pub enum StoreError {
         #[source]
         source: MetaDecodeError,
     },
+    /// Reading or writing a backup stream failed.
+    #[error("could not {operation}: {source}")]
+    BackupIo {
+        /// Backing up or restoring.
+        operation: StoreOperation,
+        /// The error of the stream.
+        #[source]
+        source: std::io::Error,
+    },
+    /// This store backend has no consistent backup of its own.
+    #[error("this store backend cannot back itself up; export its documents instead")]
+    BackupUnsupported,
+    /// The backup stream is not a complete Itinera backup this build can restore.
+    #[error("the backup cannot be restored: {0}")]
+    BadBackup(String),
     /// The operation needs a document the store does not hold.
     #[error("document {0} is not in the store")]
     DocumentNotFound(DocumentId),
@@ -119,9 +160,10 @@ pub enum StoreError {
     Unloadable {
         /// The document.
         doc: DocumentId,
-        /// What Automerge said (boxed: it is large, and rare).
+        /// Why the bytes do not load, as `document::load_bytes` said (boxed: it is large, and
+        /// rare).
         #[source]
-        source: Box<automerge::AutomergeError>,
+        source: BackendError,
     },
     /// Compaction refused: the new snapshot does not load back to the same heads. The chunks
     /// are left as they were.
@@ -139,36 +181,69 @@ pub enum StoreError {
     },
 }
 
+/// The error a storage engine reported (redb's, or another backend's), kept whole for the log.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// `Result` with [`StoreError`] as the default error.
 pub type StoreResult<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
     /// Whether the failure is a lack of space, for which freeing disk space is the remedy.
     pub fn is_storage_full(&self) -> bool {
-        matches!(self, Self::StorageFull { .. })
+        matches!(
+            self,
+            Self::StorageFull { .. }
+                | Self::Database {
+                    storage_full: true,
+                    ..
+                }
+        )
     }
 
-    /// Wraps a redb error, telling a full disk apart from other failures.
-    pub(crate) fn from_redb(operation: StoreOperation, source: impl Into<redb::Error>) -> Self {
-        let source = source.into();
-        if is_full(&source) {
+    /// Wraps a storage engine's error for `operation`; an I/O error that says the disk is full
+    /// becomes [`StoreError::StorageFull`].
+    pub fn backend(operation: StoreOperation, source: BackendError) -> Self {
+        let full = source
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(is_full_io);
+        if full {
             Self::StorageFull { operation, source }
         } else {
             Self::Storage { operation, source }
         }
     }
 
+    /// Wraps a redb error, telling a full disk apart from other failures.
+    #[cfg(feature = "redb")]
+    pub(crate) fn from_redb(operation: StoreOperation, source: impl Into<redb::Error>) -> Self {
+        let source = source.into();
+        if is_full(&source) {
+            Self::StorageFull {
+                operation,
+                source: Box::new(source),
+            }
+        } else {
+            Self::Storage {
+                operation,
+                source: Box::new(source),
+            }
+        }
+    }
+
     /// Whether redb has latched an I/O failure, after which its handle refuses every operation
     /// until the database is closed and opened again.
+    #[cfg(feature = "redb")]
     pub(crate) fn needs_reopen(&self) -> bool {
         match self {
             Self::StorageFull { .. } => true,
             Self::Storage { source, .. } => matches!(
-                source,
-                redb::Error::Io(_)
-                    | redb::Error::Backend(_)
-                    | redb::Error::PreviousIo
-                    | redb::Error::DatabaseClosed
+                source.downcast_ref::<redb::Error>(),
+                Some(
+                    redb::Error::Io(_)
+                        | redb::Error::Backend(_)
+                        | redb::Error::PreviousIo
+                        | redb::Error::DatabaseClosed
+                )
             ),
             _ => false,
         }
@@ -176,33 +251,39 @@ impl StoreError {
 }
 
 /// Names the operation a redb call served, on any of redb's error types.
+#[cfg(feature = "redb")]
 pub(crate) trait During<T> {
     /// Converts the error into a [`StoreError`] for `operation`.
     fn during(self, operation: StoreOperation) -> StoreResult<T>;
 }
 
+#[cfg(feature = "redb")]
 impl<T, E: Into<redb::Error>> During<T> for Result<T, E> {
     fn during(self, operation: StoreOperation) -> StoreResult<T> {
         self.map_err(|error| StoreError::from_redb(operation, error))
     }
 }
 
+#[cfg(feature = "redb")]
 fn is_full(error: &redb::Error) -> bool {
-    use std::io::ErrorKind;
     let io = match error {
         redb::Error::Io(io) => Some(io),
         redb::Error::Backend(inner) => inner.downcast_ref::<std::io::Error>(),
         _ => None,
     };
-    io.is_some_and(|io| {
-        matches!(
-            io.kind(),
-            ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
-        )
-    })
+    io.is_some_and(is_full_io)
 }
 
-#[cfg(test)]
+/// Whether an I/O error says there is no room left.
+fn is_full_io(io: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        io.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
+}
+
+#[cfg(all(test, feature = "redb"))]
 mod tests {
     use super::*;
 

@@ -33,20 +33,34 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "redb")]
+mod backup;
+mod backup_report;
 mod compaction_report;
 mod document_meta;
 mod document_store;
 mod durability;
 mod error;
+#[cfg(feature = "redb")]
+mod layout;
+#[cfg(feature = "redb")]
 mod redb_store;
+#[cfg(feature = "redb")]
 mod shared_backend;
+#[cfg(feature = "redb")]
 mod tables;
 mod write_batch;
 
+#[cfg(feature = "redb")]
+pub use backup::{FORMAT as BACKUP_FORMAT, verify as verify_backup};
+pub use backup_report::BackupReport;
 pub use compaction_report::CompactionReport;
 pub use document_meta::{DocumentMeta, MetaDecodeError};
 pub use document_store::DocumentStore;
 pub use durability::Durability;
-pub use error::{StoreError, StoreOperation, StoreResult};
+pub use error::{BackendError, StoreError, StoreOperation, StoreResult};
+#[cfg(feature = "redb")]
+pub use layout::{LAYOUT, LayoutStep, MIGRATIONS, Migration};
+#[cfg(feature = "redb")]
 pub use redb_store::RedbStore;
 pub use write_batch::{WriteBatch, WriteOp};

@@ -2,18 +2,18 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use automerge::Automerge;
 use redb::{
     Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
-    StorageBackend, Table, TableError, WriteTransaction,
+    StorageBackend, Table, WriteTransaction,
 };
 
 use crate::DocumentId;
 use crate::store::error::During;
+use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHUNK_KEY_LEN, CHUNKS, LAYOUT, LAYOUT_KEY, METAS, STORE_INFO, SYNC_STATES, VALUES,
-    chunk_bounds, chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
+    CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds, chunk_key, chunk_sequence,
+    sync_state_bounds, sync_state_key,
 };
 use crate::store::{
     CompactionReport, DocumentMeta, DocumentStore, Durability, StoreError, StoreOperation,
@@ -112,7 +112,10 @@ impl RedbStore {
 
     /// Runs `work` on an open database; after a failure that leaves redb's handle unusable,
     /// opens the storage again for the next call.
-    fn with_database<T>(&self, work: impl FnOnce(&Database) -> StoreResult<T>) -> StoreResult<T> {
+    pub(crate) fn with_database<T>(
+        &self,
+        work: impl FnOnce(&Database) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let (result, generation) = {
             let handle = self.ready_handle()?;
             let Some(database) = handle.database.as_ref() else {
@@ -172,46 +175,15 @@ fn open_database(source: &Source) -> StoreResult<Database> {
             .map_err(|error| StoreError::from_redb(StoreOperation::Open, error)),
     };
     let database = opened?;
-    prepare_tables(&database)?;
+    layout::prepare(&database)?;
     Ok(database)
 }
 
-/// Creates the tables of a new file, so that read transactions can always open them, and
-/// refuses a file written with a newer layout.
-fn prepare_tables(database: &Database) -> StoreResult<()> {
-    let read = database.begin_read().during(StoreOperation::Open)?;
-    match read.open_table(STORE_INFO) {
-        Ok(info) => {
-            let layout = info
-                .get(LAYOUT_KEY)
-                .during(StoreOperation::Open)?
-                .map(|layout| layout.value());
-            return match layout {
-                Some(found) if found > LAYOUT => Err(StoreError::UnsupportedLayout {
-                    found,
-                    supported: LAYOUT,
-                }),
-                _ => Ok(()),
-            };
-        }
-        Err(TableError::TableDoesNotExist(_)) => {}
-        Err(error) => return Err(StoreError::from_redb(StoreOperation::Open, error)),
-    }
-    drop(read);
-    let write = database.begin_write().during(StoreOperation::Open)?;
-    {
-        write.open_table(CHUNKS).during(StoreOperation::Open)?;
-        write.open_table(METAS).during(StoreOperation::Open)?;
-        write.open_table(SYNC_STATES).during(StoreOperation::Open)?;
-        write.open_table(VALUES).during(StoreOperation::Open)?;
-        let mut info = write.open_table(STORE_INFO).during(StoreOperation::Open)?;
-        info.insert(LAYOUT_KEY, LAYOUT)
-            .during(StoreOperation::Open)?;
-    }
-    write.commit().during(StoreOperation::Open)
-}
-
 impl DocumentStore for RedbStore {
+    fn backup(&self, out: &mut dyn std::io::Write) -> StoreResult<crate::store::BackupReport> {
+        RedbStore::backup(self, out)
+    }
+
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
@@ -405,6 +377,20 @@ impl<'txn> WriteTables<'txn> {
                 };
                 self.put_meta(doc, &meta)
             }
+            WriteOp::UpdateMeta { doc, meta } => {
+                // Only the caller's fields change; a document the store does not hold gets no
+                // metadata (it would list a document without a body).
+                let Some(previous) = read_meta(&self.metas, doc, self.operation)? else {
+                    return Ok(());
+                };
+                let meta = DocumentMeta {
+                    snapshot_bytes: previous.snapshot_bytes,
+                    incremental_bytes: previous.incremental_bytes,
+                    incremental_chunks: previous.incremental_chunks,
+                    ..meta
+                };
+                self.put_meta(doc, &meta)
+            }
             WriteOp::PutSyncState {
                 doc,
                 storage_id,
@@ -552,13 +538,17 @@ fn build_snapshot(database: &Database, doc: DocumentId) -> StoreResult<SnapshotB
             chunks_folded: 0,
         }));
     }
-    let loaded = Automerge::load(&folded.bytes).map_err(|source| StoreError::Unloadable {
-        doc,
-        source: Box::new(source),
-    })?;
+    // Through `load_bytes`, which refuses bundles and turns automerge's panics into errors: a
+    // hostile or damaged document is refused here, never a crash of the caller's thread.
+    let mut loaded =
+        crate::document::load_bytes(&folded.bytes).map_err(|source| StoreError::Unloadable {
+            doc,
+            source: Box::new(source),
+        })?;
     let snapshot = loaded.save();
-    let reproduces_heads =
-        Automerge::load(&snapshot).is_ok_and(|reloaded| reloaded.get_heads() == loaded.get_heads());
+    let heads = loaded.get_heads();
+    let reproduces_heads = crate::document::load_bytes(&snapshot)
+        .is_ok_and(|mut reloaded| reloaded.get_heads() == heads);
     if !reproduces_heads {
         return Err(StoreError::CompactionMismatch { doc });
     }
@@ -677,6 +667,8 @@ mod tests {
     use redb::backends::InMemoryBackend;
 
     use super::*;
+    use crate::store::layout::{LAYOUT, LAYOUT_KEY};
+    use crate::store::tables::STORE_INFO;
 
     fn id(byte: u8) -> DocumentId {
         DocumentId::from_bytes([byte; 16])
@@ -1021,6 +1013,37 @@ mod tests {
             matches!(error, StoreError::DocumentNotFound(doc) if doc == id(2)),
             "{error:?}"
         );
+    }
+
+    /// Bytes that make automerge 0.12 panic when it loads them (a fuzzer found them): the store
+    /// refuses to fold them, and the thread that asked carries on.
+    #[test]
+    fn compaction_refuses_a_document_automerge_panics_on_without_panicking() {
+        let store = RedbStore::in_memory().expect("store");
+        for (n, crasher) in [
+            &include_bytes!(
+                "../../../tests/fuzz/crashers/document/bundle-chunk-with-bad-delta-column"
+            )[..],
+            &include_bytes!("../../../tests/fuzz/crashers/document/rle-column-past-its-end")[..],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let doc = id(10 + n as u8);
+            commit(&store, |batch| {
+                batch.append_changes(doc, crasher.to_vec(), DocumentMeta::default());
+                batch.append_changes(doc, crasher.to_vec(), DocumentMeta::default());
+            });
+            let error = store.compact(doc).expect_err("refused");
+            assert!(matches!(error, StoreError::Unloadable { .. }), "{error:?}");
+        }
+        // The store still takes writes.
+        let mut good = AutoCommit::new();
+        let bytes = set(&mut good, "a", 1);
+        commit(&store, |batch| {
+            batch.append_changes(id(30), bytes, DocumentMeta::default());
+        });
+        assert!(store.load(id(30)).expect("load").is_some());
     }
 
     #[test]

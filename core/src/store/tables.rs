@@ -4,12 +4,7 @@ use redb::TableDefinition;
 
 use crate::DocumentId;
 
-/// The table layout this build writes. Bumped when a table or key layout changes, so that an
-/// older build refuses a newer file instead of misreading it.
-pub(crate) const LAYOUT: u64 = 1;
-/// Key of [`STORE_INFO`] holding the layout.
-pub(crate) const LAYOUT_KEY: &str = "layout";
-
+/// Facts about the file itself: its layout (see [`layout`](crate::store::layout)).
 pub(crate) const STORE_INFO: TableDefinition<'static, &'static str, u64> =
     TableDefinition::new("store_info");
 

@@ -47,6 +47,14 @@ pub enum WriteOp {
         /// The caller's metadata; its three sizes are ignored.
         meta: DocumentMeta,
     },
+    /// Replaces the caller's fields of a stored document's metadata (who may see it, its
+    /// title) without touching its chunks; nothing happens if the store does not hold it.
+    UpdateMeta {
+        /// The document.
+        doc: DocumentId,
+        /// The caller's metadata; its three sizes are ignored.
+        meta: DocumentMeta,
+    },
     /// Stores the sync state kept for one remote storage id.
     PutSyncState {
         /// The document.
@@ -115,6 +123,13 @@ impl WriteBatch {
         })
     }
 
+    /// Replaces the caller's fields of the document's metadata (`kind`, `creator`, `scope`,
+    /// `title`, `heads`, `last_change_at`), keeping its chunks and sizes; a document the store
+    /// does not hold is left absent.
+    pub fn update_meta(&mut self, doc: DocumentId, meta: DocumentMeta) -> &mut Self {
+        self.push(WriteOp::UpdateMeta { doc, meta })
+    }
+
     /// Stores the encoded `automerge::sync::State` kept with the remote `storage_id`, so that a
     /// device that comes back resumes the sync where it stopped instead of starting over.
     pub fn put_sync_state(
@@ -148,6 +163,12 @@ impl WriteBatch {
         self.push(WriteOp::DeleteValue {
             key: key.to_owned(),
         })
+    }
+
+    /// Appends the writes of `other` after this batch's own.
+    pub fn extend(&mut self, other: WriteBatch) -> &mut Self {
+        self.operations.extend(other.operations);
+        self
     }
 
     /// The number of writes in the batch.
@@ -201,6 +222,7 @@ mod tests {
                 WriteOp::AppendChanges { .. } => "append",
                 WriteOp::PutSnapshot { .. } => "snapshot",
                 WriteOp::PutSyncState { .. } => "sync",
+                WriteOp::UpdateMeta { .. } => "meta",
                 WriteOp::DeleteDocument { .. } => "delete",
                 WriteOp::PutValue { .. } => "put",
                 WriteOp::DeleteValue { .. } => "unput",

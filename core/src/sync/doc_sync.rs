@@ -1,12 +1,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use automerge::sync::{self, SyncDoc};
 use automerge::{AutoCommit, ChangeHash};
 
 use super::{Access, SyncError};
 use crate::DocumentId;
-use crate::protocol::{Message, PeerId};
+use crate::protocol::{Message, PeerId, SyncData};
 
 /// What we know of a peer's copy of one document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,14 +23,27 @@ pub enum PeerStatus {
 }
 
 /// A message about one document from one peer, as the engine needs it.
-#[derive(Debug, Clone, Copy)]
-pub enum Incoming<'a> {
+#[derive(Debug, Clone)]
+pub enum Incoming {
     /// `request`: a sync message from a peer that lacks the document.
-    Request(&'a [u8]),
+    Request(SyncData),
     /// `sync`: a sync message.
-    Sync(&'a [u8]),
+    Sync(SyncData),
     /// `doc-unavailable`.
     Unavailable,
+}
+
+impl Incoming {
+    /// The engine's view of a protocol message; `None` for messages that are not about syncing
+    /// a document's content (ephemeral data, errors, handshakes).
+    pub fn from_message(message: Message) -> Option<Self> {
+        match message {
+            Message::Request { data, .. } => Some(Self::Request(data)),
+            Message::Sync { data, .. } => Some(Self::Sync(data)),
+            Message::DocUnavailable { .. } => Some(Self::Unavailable),
+            _ => None,
+        }
+    }
 }
 
 /// The outcome of a message that was accepted.
@@ -90,8 +104,8 @@ impl PeerState {
 ///     let to_server = phone.outgoing();
 ///     let to_phone = server.outgoing();
 ///     if to_server.is_empty() && to_phone.is_empty() { break; }
-///     for m in to_server { if let Message::Sync { data, .. } = m { server.receive(&PeerId::new("phone"), Incoming::Sync(&data), None)?; } }
-///     for m in to_phone { if let Message::Sync { data, .. } = m { phone.receive(&PeerId::new("server"), Incoming::Sync(&data), None)?; } }
+///     for m in to_server { if let Message::Sync { data, .. } = m { server.receive(&PeerId::new("phone"), Incoming::Sync(data), None)?; } }
+///     for m in to_phone { if let Message::Sync { data, .. } = m { phone.receive(&PeerId::new("server"), Incoming::Sync(data), None)?; } }
 /// }
 /// assert_eq!(server.heads(), phone.heads());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -165,6 +179,14 @@ impl DocSync {
             heads.contains(hash)
                 || automerge::ReadDoc::get_change_by_hash(&self.doc, hash).is_some()
         })
+    }
+
+    /// The document as it was at `heads` (which must be ours).
+    pub fn fork_at(
+        &mut self,
+        heads: &[ChangeHash],
+    ) -> Result<AutoCommit, automerge::AutomergeError> {
+        self.doc.fork_at(heads)
     }
 
     /// The document, saved whole.
@@ -247,10 +269,22 @@ impl DocSync {
         self.peers.insert(peer, PeerState::new(sync, access));
     }
 
-    /// Changes what `peer` may do from now on (a grant or a revocation).
+    /// Changes what `peer` may do from now on (a grant or a revocation). A peer that may no
+    /// longer see the document is told it is unavailable, once, and is sent nothing more; one
+    /// that may see it again starts its sync over.
     pub fn set_access(&mut self, peer: &PeerId, access: Access) {
         if let Some(state) = self.peers.get_mut(peer) {
+            let was = state.access;
             state.access = access;
+            if access == Access::None && was != Access::None {
+                state.status = PeerStatus::Wants;
+                state.told_unavailable = false;
+            } else if was == Access::None && access != Access::None {
+                let mut fresh = sync::State::new();
+                fresh.their_capabilities = state.sync.their_capabilities.take();
+                state.sync = fresh;
+                state.told_unavailable = false;
+            }
             state.sync.set_read_only(access != Access::Write);
             self.to_visit.insert(peer.clone());
         }
@@ -296,7 +330,7 @@ impl DocSync {
     pub fn receive(
         &mut self,
         from: &PeerId,
-        incoming: Incoming<'_>,
+        incoming: Incoming,
         check: Option<ChangeCheck<'_>>,
     ) -> Result<Received, SyncError> {
         let Some(peer) = self.peers.get_mut(from) else {
@@ -317,23 +351,24 @@ impl DocSync {
             Incoming::Request(data) => (data, true),
             Incoming::Sync(data) => (data, false),
         };
-        let message =
-            crate::protocol::decode_sync_message(data, crate::document::MAX_INFLATED_BYTES)
-                .map_err(|reason| SyncError::NotASyncMessage {
-                    document: self.id,
-                    reason,
-                })?;
+        // Decoded and checked once, by the frame decoder, for what came from the network.
+        let message = data
+            .into_message()
+            .map_err(|reason| SyncError::NotASyncMessage {
+                document: self.id,
+                reason,
+            })?;
         if peer.access == Access::None {
             // Answered like a document we do not have; nothing else about it reaches the peer.
             peer.status = PeerStatus::Wants;
             // A peer that lost access (an account handed to another rep) may still hold the
             // document and have edited it offline: tell it its changes are refused, rather than
-            // leave it waiting for an answer that never comes.
-            let has_unknown_changes = !self.doc.get_heads().is_empty()
-                && message
-                    .heads
-                    .iter()
-                    .any(|head| self.doc.get_change_by_hash(head).is_none());
+            // leave it waiting for an answer that never comes. Whether we hold the document or
+            // not, the answer is the same, so it tells nobody which documents exist.
+            let has_unknown_changes = message
+                .heads
+                .iter()
+                .any(|head| self.doc.get_change_by_hash(head).is_none());
             if !message.changes.is_empty() || has_unknown_changes {
                 return Err(SyncError::Forbidden { document: self.id });
             }
@@ -520,7 +555,7 @@ impl Pass<'_> {
                     self.doc
                         .sync()
                         .generate_sync_message(&mut peer.sync.clone())
-                        .map(sync::Message::encode),
+                        .map(|message| Arc::<[u8]>::from(message.encode())),
                     done.data,
                     "peers in the same state were sent different messages"
                 );
@@ -534,7 +569,7 @@ impl Pass<'_> {
                     .doc
                     .sync()
                     .generate_sync_message(&mut peer.sync)
-                    .map(sync::Message::encode);
+                    .map(|message| Arc::<[u8]>::from(message.encode()));
                 self.generated.push(Generated {
                     before,
                     after: peer.sync.clone(),
@@ -551,7 +586,7 @@ impl Pass<'_> {
             self.local.clone(),
             peer_id.clone(),
             self.id,
-            data,
+            SyncData::encoded(data),
         ));
     }
 }
@@ -586,7 +621,7 @@ fn caught_up(state: &sync::State, heads: &[ChangeHash]) -> bool {
 struct Generated {
     before: sync::State,
     after: sync::State,
-    data: Option<Vec<u8>>,
+    data: Option<Arc<[u8]>>,
 }
 
 /// Why [`apply`] failed when automerge panicked instead of returning an error.

@@ -448,11 +448,9 @@ impl<P: AccessPolicy> Node<P> {
         let Some(sync) = self.documents.get_mut(&id) else {
             return;
         };
-        let incoming = match &message {
-            Message::Request { data, .. } => Incoming::Request(data),
-            Message::Sync { data, .. } => Incoming::Sync(data),
-            Message::DocUnavailable { .. } => Incoming::Unavailable,
-            _ => return,
+        let was_unavailable = matches!(message, Message::DocUnavailable { .. });
+        let Some(incoming) = Incoming::from_message(message) else {
+            return;
         };
         let result = sync.receive(&sender, incoming, None);
         let unavailable = sync.is_unavailable();
@@ -461,7 +459,7 @@ impl<P: AccessPolicy> Node<P> {
                 if received.changed {
                     self.event(Event::DocumentChanged(id));
                 }
-                if unavailable && matches!(message, Message::DocUnavailable { .. }) {
+                if unavailable && was_unavailable {
                     self.event(Event::DocumentUnavailable(id));
                 }
             }

@@ -2,17 +2,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use itinera_core::policy::{Grant, Principal, Role};
-use itinera_core::store::{DocumentStore, Durability, WriteBatch};
+use itinera_core::store::{DocumentStore, WriteBatch};
 
 use super::secret::{hash_password, new_token, token_hash, verify_password};
-use super::{AccountError, AuthError, TokenRecord, User};
+use super::{AccountError, AuditedDirectory, AuthError, TokenRecord, User};
+use crate::audit::AuditEntry;
+use crate::store_writer::DurableWrites;
 
 const USER_PREFIX: &str = "user:";
 const TOKEN_PREFIX: &str = "token:";
 
-/// Every user and token, cached in memory and written through to the store.
+/// Every user and token, cached in memory and written through to the store (through the store
+/// writer in a running server).
 pub struct Directory {
-    store: Arc<dyn DocumentStore>,
+    writes: Arc<dyn DurableWrites>,
     users: RwLock<BTreeMap<String, User>>,
     tokens: RwLock<HashMap<String, TokenRecord>>,
 }
@@ -27,8 +30,12 @@ impl std::fmt::Debug for Directory {
 }
 
 impl Directory {
-    /// Reads users and tokens from the store.
-    pub fn load(store: Arc<dyn DocumentStore>) -> Result<Self, AccountError> {
+    /// Reads users and tokens from `store`; changes go through `writes`, and each is durable
+    /// before the call that made it returns (so it blocks: call it off the async workers).
+    pub fn load(
+        store: &dyn DocumentStore,
+        writes: Arc<dyn DurableWrites>,
+    ) -> Result<Self, AccountError> {
         let mut users = BTreeMap::new();
         for (key, value) in store.values_with_prefix(USER_PREFIX)? {
             match serde_json::from_slice::<User>(&value) {
@@ -48,7 +55,7 @@ impl Directory {
             }
         }
         Ok(Self {
-            store,
+            writes,
             users: RwLock::new(users),
             tokens: RwLock::new(tokens),
         })
@@ -63,6 +70,24 @@ impl Directory {
         password: Option<&str>,
         now: i64,
     ) -> Result<User, AccountError> {
+        self.add_user_audited(name, role, grants, password, now, None)
+    }
+
+    /// The same operations, each recorded in the audit trail as done by `actor` at `now`, in
+    /// the same transaction as the change.
+    pub fn audited(&self, actor: &str, now: i64) -> AuditedDirectory<'_> {
+        AuditedDirectory::new(self, actor, now)
+    }
+
+    pub(super) fn add_user_audited(
+        &self,
+        name: &str,
+        role: Role,
+        grants: &[Grant],
+        password: Option<&str>,
+        now: i64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<User, AccountError> {
         validate_name(name)?;
         if self.user(name).is_some() {
             return Err(AccountError::UserExists(name.to_owned()));
@@ -75,7 +100,7 @@ impl Directory {
             password_hash: password.map(hash_password).transpose()?,
             created_at: now,
         };
-        self.save_user(&user)?;
+        self.save_user(&user, audit)?;
         Ok(user)
     }
 
@@ -94,20 +119,29 @@ impl Directory {
 
     /// Disables a user: their tokens stop working at once.
     pub fn disable_user(&self, name: &str) -> Result<User, AccountError> {
-        self.update_user(name, |user| user.disabled = true)
+        self.update_user(name, |user| user.disabled = true, None)
+    }
+
+    /// Enables a disabled user again: their tokens that have not expired or been revoked work
+    /// again.
+    pub fn enable_user(&self, name: &str) -> Result<User, AccountError> {
+        self.update_user(name, |user| user.disabled = false, None)
+    }
+
+    /// Changes a user's role.
+    pub fn set_role(&self, name: &str, role: Role) -> Result<User, AccountError> {
+        self.update_user(name, |user| user.role = role, None)
     }
 
     /// Replaces a user's grants.
     pub fn set_grants(&self, name: &str, grants: &[Grant]) -> Result<User, AccountError> {
-        self.update_user(name, |user| {
-            user.grants = grants.iter().map(Grant::to_string).collect()
-        })
+        self.update_user(name, grants_setter(grants), None)
     }
 
     /// Sets a user's password for the REST login.
     pub fn set_password(&self, name: &str, password: &str) -> Result<User, AccountError> {
         let hash = hash_password(password)?;
-        self.update_user(name, |user| user.password_hash = Some(hash))
+        self.update_user(name, |user| user.password_hash = Some(hash), None)
     }
 
     /// Issues a token for `name`, valid for `ttl_ms` (forever if `None`); returns the token,
@@ -117,6 +151,16 @@ impl Directory {
         name: &str,
         ttl_ms: Option<i64>,
         now: i64,
+    ) -> Result<String, AccountError> {
+        self.issue_token_audited(name, ttl_ms, now, None)
+    }
+
+    pub(super) fn issue_token_audited(
+        &self,
+        name: &str,
+        ttl_ms: Option<i64>,
+        now: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<String, AccountError> {
         let user = self
             .user(name)
@@ -131,12 +175,28 @@ impl Directory {
             expires_at: ttl_ms.map(|ttl| now.saturating_add(ttl)),
             revoked: false,
         };
-        self.save_token(&token_hash(&token), &record)?;
+        self.save_tokens(&[(token_hash(&token), record)], audit)?;
         Ok(token)
     }
 
     /// Revokes one token.
     pub fn revoke_token(&self, token: &str) -> Result<(), AccountError> {
+        self.revoke_token_audited(token, |_| None)
+    }
+
+    /// The user a token was issued to, if the token is known.
+    pub fn token_owner(&self, token: &str) -> Option<String> {
+        let tokens = self.tokens.read().ok()?;
+        tokens
+            .get(&token_hash(token))
+            .map(|record| record.user.clone())
+    }
+
+    pub(super) fn revoke_token_audited(
+        &self,
+        token: &str,
+        audit: impl FnOnce(&TokenRecord) -> Option<AuditEntry>,
+    ) -> Result<(), AccountError> {
         let hash = token_hash(token);
         let mut record = self
             .tokens
@@ -144,12 +204,21 @@ impl Directory {
             .ok()
             .and_then(|tokens| tokens.get(&hash).cloned())
             .ok_or(AccountError::NoSuchToken)?;
+        let audit = audit(&record);
         record.revoked = true;
-        self.save_token(&hash, &record)
+        self.save_tokens(&[(hash, record)], audit.as_ref())
     }
 
     /// Revokes every token of a user; returns how many.
     pub fn revoke_user_tokens(&self, name: &str) -> Result<usize, AccountError> {
+        self.revoke_user_tokens_audited(name, None)
+    }
+
+    pub(super) fn revoke_user_tokens_audited(
+        &self,
+        name: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<usize, AccountError> {
         let owned: Vec<(String, TokenRecord)> = self
             .tokens
             .read()
@@ -161,11 +230,15 @@ impl Directory {
                     .collect()
             })
             .unwrap_or_default();
-        for (hash, mut record) in owned.iter().cloned() {
-            record.revoked = true;
-            self.save_token(&hash, &record)?;
-        }
-        Ok(owned.len())
+        let revoked: Vec<(String, TokenRecord)> = owned
+            .into_iter()
+            .map(|(hash, mut record)| {
+                record.revoked = true;
+                (hash, record)
+            })
+            .collect();
+        self.save_tokens(&revoked, audit)?;
+        Ok(revoked.len())
     }
 
     /// Who a token belongs to, if it is valid at `now`.
@@ -222,42 +295,64 @@ impl Directory {
             .collect()
     }
 
-    fn update_user(
+    pub(super) fn update_user(
         &self,
         name: &str,
         change: impl FnOnce(&mut User),
+        audit: Option<&AuditEntry>,
     ) -> Result<User, AccountError> {
         let mut user = self
             .user(name)
             .ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
         change(&mut user);
-        self.save_user(&user)?;
+        self.save_user(&user, audit)?;
         Ok(user)
     }
 
-    fn save_user(&self, user: &User) -> Result<(), AccountError> {
+    /// Stores a user, and the audit entry of the change in the same transaction.
+    fn save_user(&self, user: &User, audit: Option<&AuditEntry>) -> Result<(), AccountError> {
         let bytes =
             serde_json::to_vec(user).map_err(|err| AccountError::Invalid(err.to_string()))?;
         let mut batch = WriteBatch::new();
         batch.put_value(&format!("{USER_PREFIX}{}", user.name), bytes);
-        self.store.commit(batch, Durability::Immediate)?;
+        if let Some(audit) = audit {
+            audit.put(&mut batch);
+        }
+        self.writes.write_and_wait(batch)?;
         if let Ok(mut users) = self.users.write() {
             users.insert(user.name.clone(), user.clone());
         }
         Ok(())
     }
 
-    fn save_token(&self, hash: &str, record: &TokenRecord) -> Result<(), AccountError> {
-        let bytes =
-            serde_json::to_vec(record).map_err(|err| AccountError::Invalid(err.to_string()))?;
+    /// Stores tokens, and the audit entry of the change in the same transaction.
+    fn save_tokens(
+        &self,
+        records: &[(String, TokenRecord)],
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), AccountError> {
         let mut batch = WriteBatch::new();
-        batch.put_value(&format!("{TOKEN_PREFIX}{hash}"), bytes);
-        self.store.commit(batch, Durability::Immediate)?;
+        for (hash, record) in records {
+            let bytes =
+                serde_json::to_vec(record).map_err(|err| AccountError::Invalid(err.to_string()))?;
+            batch.put_value(&format!("{TOKEN_PREFIX}{hash}"), bytes);
+        }
+        if let Some(audit) = audit {
+            audit.put(&mut batch);
+        }
+        self.writes.write_and_wait(batch)?;
         if let Ok(mut tokens) = self.tokens.write() {
-            tokens.insert(hash.to_owned(), record.clone());
+            for (hash, record) in records {
+                tokens.insert(hash.clone(), record.clone());
+            }
         }
         Ok(())
     }
+}
+
+/// A change that replaces a user's grants.
+pub(super) fn grants_setter(grants: &[Grant]) -> impl FnOnce(&mut User) + '_ {
+    move |user: &mut User| user.grants = grants.iter().map(Grant::to_string).collect()
 }
 
 fn validate_name(name: &str) -> Result<(), AccountError> {
@@ -278,9 +373,11 @@ mod tests {
     use itinera_core::store::RedbStore;
 
     use super::*;
+    use crate::store_writer::DirectWrites;
 
     fn directory() -> Directory {
-        Directory::load(Arc::new(RedbStore::in_memory().expect("store"))).expect("load")
+        let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
+        Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("load")
     }
 
     #[test]
@@ -323,12 +420,13 @@ mod tests {
     fn users_and_tokens_survive_a_reload() {
         let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
         let token = {
-            let dir = Directory::load(store.clone()).expect("load");
+            let dir =
+                Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("load");
             dir.add_user("olga", Role::Office, &[], Some("pw"), 0)
                 .expect("add");
             dir.issue_token("olga", None, 0).expect("token")
         };
-        let dir = Directory::load(store).expect("reload");
+        let dir = Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("reload");
         assert_eq!(
             dir.authenticate(&token, 1).map(|p| p.role),
             Ok(Role::Office)

@@ -18,6 +18,8 @@ pub enum AccountError {
     Random(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Write(#[from] crate::store_writer::WriteError),
 }
 
 /// Why a request is not authenticated. Answered with HTTP 401; the token is never logged.

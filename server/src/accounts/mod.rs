@@ -5,11 +5,13 @@
 //! Everything lives in the store's key–value table, so the command line can manage users of a
 //! stopped server and the admin API those of a running one.
 
+mod audited_directory;
 mod directory;
 mod error;
 mod secret;
 mod user;
 
+pub use audited_directory::AuditedDirectory;
 pub use directory::Directory;
 pub use error::{AccountError, AuthError};
 pub use user::{TokenRecord, User};

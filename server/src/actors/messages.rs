@@ -1,15 +1,17 @@
+//! The messages between sessions, the hub and the doc actors, and what the HTTP handlers and the
+//! server's own subscribers send them.
+
 use std::sync::Arc;
 
 use actix::prelude::*;
 use actix_web::web::Bytes;
-use automerge::{AutoCommit, ChangeHash};
+use automerge::ChangeHash;
 use itinera_core::DocumentId;
+pub use itinera_core::engine::SessionId;
+use itinera_core::engine::{EditError, EnginePeer, ServerEdit};
 use itinera_core::policy::Principal;
 use itinera_core::protocol::{Message as ProtocolMessage, PeerId, StorageId};
 use itinera_core::store::WriteBatch;
-
-/// Identifies one WebSocket session for the life of the process.
-pub type SessionId = u64;
 
 /// A connected peer, as doc actors see it.
 #[derive(Clone)]
@@ -21,6 +23,18 @@ pub struct PeerHandle {
     pub storage_id: Option<StorageId>,
     /// Where frames for the peer go.
     pub outbox: Recipient<Deliver>,
+}
+
+impl PeerHandle {
+    /// The peer as a document's engine sees it.
+    pub fn engine_peer(&self) -> EnginePeer {
+        EnginePeer {
+            peer_id: self.peer_id.clone(),
+            session: self.session,
+            principal: self.principal.clone(),
+            storage_id: self.storage_id.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for PeerHandle {
@@ -57,6 +71,22 @@ pub struct SessionClosed {
     pub peer_id: Option<PeerId>,
 }
 
+/// From a session to the hub: its user's rights changed (another role, other grants).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PrincipalChanged {
+    pub session: SessionId,
+    pub peer_id: PeerId,
+    pub principal: Arc<Principal>,
+}
+
+/// From the hub to a doc actor: a peer's user has other rights now.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PeerUpdated {
+    pub peer: EnginePeer,
+}
+
 /// From the hub to a doc actor: a peer left.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -65,53 +95,64 @@ pub struct PeerLeft {
     pub peer_id: PeerId,
 }
 
-/// From the hub to a doc actor: nobody used the document for a while; stop.
+/// From the hub to a doc actor: nobody used the document for a while; answers whether it can
+/// stop (nothing in flight, everything stored).
 #[derive(Debug, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "bool")]
 pub struct Unload;
 
-/// An edit of a document by the server, applied to a copy and checked before it is kept.
-pub type Edit = Box<dyn FnOnce(&mut AutoCommit) -> Result<(), String> + Send>;
+/// From the hub to a doc actor that said it can stop: the hub forgot it; stop.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Stop;
 
-/// A change the server itself makes (REST writes, the authority, index documents); answered
-/// once it is durable and sent to the document's peers.
+/// A change the server makes (REST writes, the authority, index documents); answered with the
+/// durable heads once it is durable, and sent to the document's peers like any other change.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<ChangeHash>, LocalChangeError>")]
-pub struct LocalChange {
+#[rtype(result = "Result<Vec<ChangeHash>, EditError>")]
+pub struct EditDocument {
     pub document: DocumentId,
     /// Whose change it is, for the access check; `None` for the server's own changes.
     pub author: Option<Arc<Principal>>,
-    pub edit: Edit,
+    pub edit: ServerEdit,
     /// Other writes that must be durable together with this change (the invoice number
     /// sequence with the invoice that got the number).
-    pub with: Option<WriteBatch>,
+    pub with: WriteBatch,
 }
 
-impl std::fmt::Debug for LocalChange {
+impl EditDocument {
+    /// The server's own change of `document`.
+    pub fn by_server(document: DocumentId, edit: ServerEdit) -> Self {
+        Self {
+            document,
+            author: None,
+            edit,
+            with: WriteBatch::new(),
+        }
+    }
+
+    /// A user's change of `document`, checked against their rights.
+    pub fn by(author: Arc<Principal>, document: DocumentId, edit: ServerEdit) -> Self {
+        Self {
+            document,
+            author: Some(author),
+            edit,
+            with: WriteBatch::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for EditDocument {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalChange")
+        f.debug_struct("EditDocument")
             .field("document", &self.document)
             .finish_non_exhaustive()
     }
 }
 
-/// Why a local change did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LocalChangeError {
-    #[error("{0}")]
-    Refused(String),
-    #[error("not found")]
-    NotFound,
-    #[error("the store could not save the change: {0}")]
-    Store(String),
-    #[error("the server is shutting down")]
-    Unavailable,
-}
-
-/// Reads a document as the server holds it (for REST reads): its saved bytes and who may see
-/// it, checked against `reader`.
+/// Reads a document as the store holds it (for REST reads), checked against `reader`.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Vec<u8>, LocalChangeError>")]
+#[rtype(result = "Result<Vec<u8>, EditError>")]
 pub struct ReadDocument {
     pub document: DocumentId,
     pub reader: Arc<Principal>,
@@ -119,22 +160,12 @@ pub struct ReadDocument {
 
 /// Shares a generic document with another user (or stops sharing).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), LocalChangeError>")]
+#[rtype(result = "Result<(), EditError>")]
 pub struct ShareDocument {
     pub document: DocumentId,
     pub by: Arc<Principal>,
     pub user: String,
     pub share: bool,
-}
-
-/// A document changed durably: for the authority, which checks the rules a merge cannot keep.
-#[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
-pub struct Changed {
-    pub document: DocumentId,
-    pub kind: itinera_core::DocumentKind,
-    /// Whether the change came from the server itself (the authority's own decisions).
-    pub by_server: bool,
 }
 
 /// What the server knows of one device, for the sync-health report.

@@ -1,13 +1,13 @@
-//! The actors of the sync service: thin shells around `itinera_core::sync` that turn messages
-//! into engine inputs and carry out what the engine returns.
+//! The actors of the sync service: thin shells around core's engines that turn messages into
+//! engine inputs and carry out what the engines return.
 //!
 //! - [`Session`]: one per WebSocket; the handshake, frame decoding, the bounded outgoing queue,
 //!   heartbeats.
 //! - [`Hub`]: knows which documents are loaded, starts a [`DocActor`] on first use and stops it
 //!   when no peer has touched it for a while, so memory follows the working set.
-//! - [`DocActor`]: one per open document; runs [`itinera_core::sync::DocSync`], checks every
-//!   change against the access policy on a fork, and acknowledges it (sends heads that include
-//!   it, fans it out) only after the store writer made it durable.
+//! - [`DocActor`]: one per open document; runs its [`itinera_core::engine::DocumentEngine`]
+//!   (which checks every change against the access policy on a fork and acknowledges it only
+//!   once durable) and carries out its writes, messages, committed events and answers.
 
 mod doc_actor;
 mod hub;

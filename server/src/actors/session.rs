@@ -12,8 +12,9 @@ use itinera_core::sync::{Connection, Handshake};
 use tokio::sync::mpsc;
 
 use super::Hub;
-use super::messages::{Deliver, PeerHandle, Route, SessionClosed, SessionId};
+use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
 use crate::services::Services;
+use crate::sessions::{Reauthenticate, Superseded};
 
 /// What the writer task sends on the socket.
 enum Outbound {
@@ -31,6 +32,9 @@ enum Outbound {
 pub struct Session {
     id: SessionId,
     principal: Arc<Principal>,
+    /// The token the session was opened with, checked again whenever its user changes and at
+    /// every heartbeat (it may expire). Never logged.
+    token: String,
     services: Arc<Services>,
     hub: Addr<Hub>,
     connection: Connection,
@@ -41,6 +45,10 @@ pub struct Session {
     queued: Arc<AtomicUsize>,
     /// Heartbeats since the client last sent anything.
     silent_ticks: u32,
+    /// Messages the client may still send now (refilled at the configured rate).
+    budget: f64,
+    /// When the budget was last refilled (unix ms).
+    refilled_at: i64,
     closing: bool,
 }
 
@@ -61,6 +69,7 @@ impl Session {
     pub fn new(
         id: SessionId,
         principal: Principal,
+        token: String,
         services: Arc<Services>,
         hub: Addr<Hub>,
         socket: actix_ws::Session,
@@ -81,9 +90,11 @@ impl Session {
             max_inflated_bytes: (services.config.max_frame_bytes as u64).saturating_mul(8),
             ..DecodeLimits::default()
         };
+        let (burst, now) = (services_burst(&services), services.now_ms());
         Self {
             id,
             principal: Arc::new(principal),
+            token,
             services,
             hub,
             connection: Connection::accept(local, server_metadata),
@@ -93,8 +104,24 @@ impl Session {
             outbound,
             queued,
             silent_ticks: 0,
+            budget: f64::from(burst),
+            refilled_at: now,
             closing: false,
         }
+    }
+
+    /// Takes one message from the budget; `false` when the client sends faster than allowed.
+    fn within_rate(&mut self) -> bool {
+        let now = self.services.now_ms();
+        let rate = f64::from(self.services.config.max_messages_per_second);
+        let elapsed = (now - self.refilled_at).max(0) as f64 / 1_000.0;
+        self.refilled_at = now;
+        self.budget = (self.budget + elapsed * rate).min(f64::from(services_burst(&self.services)));
+        if self.budget < 1.0 {
+            return false;
+        }
+        self.budget -= 1.0;
+        true
     }
 
     fn send(&mut self, frame: Bytes, ctx: &mut Context<Self>) {
@@ -126,15 +153,39 @@ impl Session {
     fn close(&mut self, code: CloseCode, description: &str, ctx: &mut Context<Self>) {
         if !self.closing {
             self.closing = true;
+            // A close frame's reason holds at most 123 bytes.
+            let mut reason = String::new();
+            for c in description.chars() {
+                if reason.len() + c.len_utf8() > 120 {
+                    break;
+                }
+                reason.push(c);
+            }
             let _ = self.outbound.send(Outbound::Close(CloseReason {
                 code,
-                description: Some(description.to_owned()),
+                description: Some(reason),
             }));
         }
         ctx.stop();
     }
 
     fn frame(&mut self, bytes: &[u8], ctx: &mut Context<Self>) {
+        if !self.within_rate() {
+            self.services.metrics.reject("too_many_messages");
+            tracing::warn!(session = self.id, user = %self.principal.user, "client sends too fast; disconnecting");
+            let reply = ProtocolMessage::Error {
+                sender_id: self.connection.local().clone(),
+                target_id: self.peer_id.clone(),
+                message: format!(
+                    "more than {} messages a second; slow down and reconnect",
+                    self.services.config.max_messages_per_second
+                ),
+                document_id: None,
+            };
+            self.send_message(&reply, ctx);
+            self.close(CloseCode::Policy, "too many messages", ctx);
+            return;
+        }
         let metrics = &self.services.metrics;
         metrics.messages_in.fetch_add(1, Ordering::Relaxed);
         metrics
@@ -148,7 +199,10 @@ impl Session {
                 let reply = ProtocolMessage::Error {
                     sender_id: self.connection.local().clone(),
                     target_id: self.peer_id.clone(),
-                    message: format!("bad frame: {err}"),
+                    message: itinera_core::engine::clip(
+                        format!("bad frame: {err}"),
+                        itinera_core::engine::MAX_ERROR_CHARS,
+                    ),
                     document_id: None,
                 };
                 self.send_message(&reply, ctx);
@@ -162,6 +216,24 @@ impl Session {
                 metadata,
                 reply,
             }) => {
+                let claimed = self.services.sessions.claim_peer(
+                    &remote,
+                    &self.principal.user,
+                    self.id,
+                    ctx.address().recipient(),
+                );
+                if let Err(taken) = claimed {
+                    metrics.reject("peer_id_taken");
+                    let refusal = ProtocolMessage::Error {
+                        sender_id: self.connection.local().clone(),
+                        target_id: Some(remote),
+                        message: taken.to_string(),
+                        document_id: None,
+                    };
+                    self.send_message(&refusal, ctx);
+                    self.close(CloseCode::Policy, "peer id in use", ctx);
+                    return;
+                }
                 self.peer_id = Some(remote);
                 self.storage_id = metadata.storage_id;
                 self.send_message(&reply, ctx);
@@ -202,6 +274,43 @@ impl Session {
         });
     }
 
+    /// Checks the session's token again: a revoked or expired token or a disabled user closes
+    /// the session with an error; another role or other grants apply to it from now on.
+    fn reauthenticate(&mut self, ctx: &mut Context<Self>) {
+        if self.closing {
+            return;
+        }
+        let now = self.services.now_ms();
+        match self.services.directory.authenticate(&self.token, now) {
+            Ok(principal) => {
+                if principal == *self.principal {
+                    return;
+                }
+                tracing::info!(session = self.id, user = %principal.user, "rights changed");
+                self.principal = Arc::new(principal);
+                if let Some(peer_id) = self.peer_id.clone() {
+                    self.hub.do_send(PrincipalChanged {
+                        session: self.id,
+                        peer_id,
+                        principal: self.principal.clone(),
+                    });
+                }
+            }
+            Err(refused) => {
+                tracing::info!(session = self.id, user = %self.principal.user, %refused, "access ended");
+                self.services.metrics.reject("access_ended");
+                let reply = ProtocolMessage::Error {
+                    sender_id: self.connection.local().clone(),
+                    target_id: self.peer_id.clone(),
+                    message: format!("your access has ended: {refused}"),
+                    document_id: None,
+                };
+                self.send_message(&reply, ctx);
+                self.close(CloseCode::Policy, "access ended", ctx);
+            }
+        }
+    }
+
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
         let config = &self.services.config;
         let limit = config.client_timeout.as_millis() / config.ping_interval.as_millis().max(1);
@@ -212,6 +321,7 @@ impl Session {
             return;
         }
         let _ = self.outbound.send(Outbound::Ping);
+        self.reauthenticate(ctx);
     }
 }
 
@@ -219,6 +329,9 @@ impl Actor for Session {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.services
+            .sessions
+            .register(&self.principal.user, self.id, ctx.address().recipient());
         self.services
             .metrics
             .connections
@@ -233,6 +346,12 @@ impl Actor for Session {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        self.services
+            .sessions
+            .unregister(&self.principal.user, self.id);
+        if let Some(peer) = &self.peer_id {
+            self.services.sessions.release_peer(peer, self.id);
+        }
         self.services
             .metrics
             .connections
@@ -294,6 +413,28 @@ impl Handler<Deliver> for Session {
             self.send(frame, ctx);
         }
     }
+}
+
+impl Handler<Superseded> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Superseded, ctx: &mut Self::Context) {
+        tracing::info!(session = self.id, user = %self.principal.user, "superseded by a newer connection of the same peer");
+        self.close(CloseCode::Normal, "superseded by a newer connection", ctx);
+    }
+}
+
+impl Handler<Reauthenticate> for Session {
+    type Result = ();
+
+    fn handle(&mut self, _: Reauthenticate, ctx: &mut Self::Context) {
+        self.reauthenticate(ctx);
+    }
+}
+
+/// The most messages a client may send in one burst: ten seconds' worth.
+fn services_burst(services: &Services) -> u32 {
+    services.config.max_messages_per_second.saturating_mul(10)
 }
 
 /// Drains a session's queue into the socket, one frame at a time.

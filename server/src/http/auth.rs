@@ -3,6 +3,7 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use itinera_core::engine::EditError;
 use itinera_core::policy::{Principal, Role};
 use serde_json::json;
 
@@ -47,6 +48,22 @@ impl ResponseError for ApiError {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
         response.json(json!({ "error": self.message }))
+    }
+}
+
+impl From<EditError> for ApiError {
+    /// A document the user may not see answers exactly like one that does not exist.
+    fn from(error: EditError) -> Self {
+        let status = match &error {
+            EditError::NotFound => StatusCode::NOT_FOUND,
+            EditError::Refused(_) | EditError::Invalid(_) => StatusCode::FORBIDDEN,
+            EditError::Superseded(_) => StatusCode::CONFLICT,
+            EditError::Store(_) | EditError::Broken(_) | EditError::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, error)
     }
 }
 

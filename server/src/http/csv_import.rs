@@ -266,13 +266,13 @@ pub fn guess_mapping(kind: ImportKind, headers: &[String]) -> BTreeMap<String, S
 }
 
 impl ImportPlan {
-    /// Reads and checks `csv`. `mapping` is field → column (guessed when `None`); `is_user`
-    /// tells whether an owner names a user.
+    /// Reads and checks `csv`. `mapping` is field → column (guessed when `None`); `may_own`
+    /// tells whether the importing user may give a record to an owner (a user name).
     pub fn build(
         kind: ImportKind,
         csv: &str,
         mapping: Option<BTreeMap<String, String>>,
-        is_user: &dyn Fn(&str) -> bool,
+        may_own: &dyn Fn(&str) -> bool,
     ) -> Result<Self, ImportError> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
@@ -339,8 +339,8 @@ impl ImportPlan {
             rows.push(Row { line, values });
         }
         match kind {
-            ImportKind::Accounts => plan.add_accounts(&rows, is_user),
-            ImportKind::Leads => plan.add_leads(&rows, is_user),
+            ImportKind::Accounts => plan.add_accounts(&rows, may_own),
+            ImportKind::Leads => plan.add_leads(&rows, may_own),
         }
         plan.bad_rows.sort_by_key(|bad| bad.line);
         Ok(plan)
@@ -353,10 +353,10 @@ impl ImportPlan {
         });
     }
 
-    fn add_accounts(&mut self, rows: &[Row<'_>], is_user: &dyn Fn(&str) -> bool) {
+    fn add_accounts(&mut self, rows: &[Row<'_>], may_own: &dyn Fn(&str) -> bool) {
         let mut by_ref: BTreeMap<String, usize> = BTreeMap::new();
         for row in rows {
-            let checked = account_fields(row, is_user).and_then(|account| {
+            let checked = account_fields(row, may_own).and_then(|account| {
                 let contact = contact_fields(row)?;
                 Ok((account, contact))
             });
@@ -390,7 +390,7 @@ impl ImportPlan {
         }
     }
 
-    fn add_leads(&mut self, rows: &[Row<'_>], is_user: &dyn Fn(&str) -> bool) {
+    fn add_leads(&mut self, rows: &[Row<'_>], may_own: &dyn Fn(&str) -> bool) {
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for row in rows {
             let external_ref = row.get("external_ref").to_owned();
@@ -401,7 +401,7 @@ impl ImportPlan {
                 );
                 continue;
             }
-            match lead_fields(row, is_user) {
+            match lead_fields(row, may_own) {
                 Ok(patch) => {
                     seen.insert(external_ref.clone(), row.line);
                     self.items.push(ImportItem {
@@ -447,13 +447,15 @@ fn needs_ref(row: &Row<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn owner(row: &Row<'_>, is_user: &dyn Fn(&str) -> bool) -> Result<Option<String>, String> {
+fn owner(row: &Row<'_>, may_own: &dyn Fn(&str) -> bool) -> Result<Option<String>, String> {
     let owner = row.get("owner");
     if owner.is_empty() {
         return Ok(None);
     }
-    if !is_user(owner) {
-        return Err(format!("the owner {owner:?} is not a user"));
+    if !may_own(owner) {
+        return Err(format!(
+            "the owner {owner:?} is not a user you may import records for"
+        ));
     }
     Ok(Some(owner.to_owned()))
 }
@@ -464,7 +466,7 @@ fn set_of(members: impl IntoIterator<Item = String>) -> Json {
 
 fn account_fields(
     row: &Row<'_>,
-    is_user: &dyn Fn(&str) -> bool,
+    may_own: &dyn Fn(&str) -> bool,
 ) -> Result<Map<String, Json>, String> {
     needs_ref(row)?;
     let name = row.get("name");
@@ -485,7 +487,7 @@ fn account_fields(
             patch.insert(field.into(), json!(row.get(field)));
         }
     }
-    if let Some(owner) = owner(row, is_user)? {
+    if let Some(owner) = owner(row, may_own)? {
         patch.insert("owner".into(), json!(owner));
     }
     let mut address = Map::new();
@@ -578,7 +580,7 @@ fn contact_fields(row: &Row<'_>) -> Result<Option<(String, Json)>, String> {
     Ok(Some((key, Json::Object(contact))))
 }
 
-fn lead_fields(row: &Row<'_>, is_user: &dyn Fn(&str) -> bool) -> Result<Map<String, Json>, String> {
+fn lead_fields(row: &Row<'_>, may_own: &dyn Fn(&str) -> bool) -> Result<Map<String, Json>, String> {
     needs_ref(row)?;
     let joined = format!("{} {}", row.get("first_name"), row.get("last_name"));
     let name = match row.get("name") {
@@ -617,7 +619,7 @@ fn lead_fields(row: &Row<'_>, is_user: &dyn Fn(&str) -> bool) -> Result<Map<Stri
             patch.insert(field.into(), json!(row.get(field)));
         }
     }
-    if let Some(owner) = owner(row, is_user)? {
+    if let Some(owner) = owner(row, may_own)? {
         patch.insert("owner".into(), json!(owner));
     }
     Ok(patch)

@@ -11,11 +11,12 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use itinera_core::engine::EditError;
 use serde_json::{Value as Json, json};
 
 use super::AppState;
 use super::auth::{ApiError, authenticate};
-use crate::actors::{LocalChangeError, ReadDocument};
+use crate::actors::ReadDocument;
 
 /// Maps the walk does not enter: append-only logs and sets, whose keys are added, not changed.
 const NOT_WALKED: [&str; 8] = [
@@ -29,7 +30,11 @@ const NOT_WALKED: [&str; 8] = [
     "leave",
 ];
 
-/// `GET /api/v1/documents/{id}/conflicts`.
+/// The fields of a document two people changed at once, with every value and the winner.
+#[utoipa::path(get, path = "/api/v1/documents/{id}/conflicts", tag = "records", security(("bearer" = []), ("session" = [])),
+    params(("id" = String, Path, description = "The document")),
+    responses((status = 200, description = "`{\"id\", \"conflicts\": [{\"path\", \"values\": [{\"value\", \"winner\"}]}]}`"),
+              (status = 404, description = "No such document, or not the caller's to read")))]
 pub async fn conflicts(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -44,11 +49,7 @@ pub async fn conflicts(
             reader: Arc::new(principal),
         })
         .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"))?
-        .map_err(|err| match err {
-            LocalChangeError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "no such document"),
-            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other),
-        })?;
+        .map_err(|_| ApiError::from(EditError::Unavailable))??;
     let doc = itinera_core::document::load_bytes(&bytes)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
     let mut found = Vec::new();

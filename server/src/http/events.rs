@@ -2,8 +2,9 @@
 //! refetches what it shows.
 //!
 //! Each event is `event: change` with `{"id": …, "kind": …}`, sent only for documents the user
-//! may read (before or after the change). The events come from the read model after it took the
-//! change in, so a list refetched on an event already shows it. A page that fell too far behind
+//! may read (before or after the change). They are the server's committed events, each passed on
+//! by the list model once it took the change in (so a list refetched on an event already shows
+//! it), with the scope the event carries and the one the model held before. A page that fell too far behind
 //! gets `event: resync` and refetches everything. Every 15 s a comment keeps proxies from closing
 //! the stream, and the token or session is checked again: a revoked session's stream ends.
 //! Server-sent events and not a WebSocket: one-way is all a page needs, `EventSource`
@@ -22,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::auth::{ApiError, authenticate, request_token};
 use super::session_cookie::session_token;
-use crate::read_model::DocumentEvent;
+use crate::lists::DocumentEvent;
 
 /// How often the stream proves it is alive and rechecks the session.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -36,7 +37,10 @@ struct Stream {
     started: bool,
 }
 
-/// `GET /api/v1/events`.
+/// Server-sent events naming the documents that changed, for an open page to refetch.
+#[utoipa::path(get, path = "/api/v1/events", tag = "lists", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "`text/event-stream`: `ready`, then `change` events `{\"id\", \"kind\"}`, `resync` after falling behind"),
+              (status = 401, description = "Not signed in")))]
 pub async fn events(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -47,7 +51,7 @@ pub async fn events(
         .unwrap_or_default();
     let mut ticks = tokio::time::interval(KEEP_ALIVE);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let events = state.read_model.subscribe();
+    let events = state.lists.subscribe();
     let stream = Stream {
         state: state.clone(),
         principal,

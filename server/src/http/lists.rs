@@ -1,4 +1,4 @@
-//! `GET /api/v1/lists/{list}`: a page of a list from the read model, as JSON, or every matching
+//! `GET /api/v1/lists/{list}`: a page of a list from the list model, as JSON, or every matching
 //! row as CSV with `format=csv`.
 //!
 //! Query: `q` (search), `sort` (a column), `order` (`asc`, `desc`), `limit` (1–500), `cursor`
@@ -12,12 +12,27 @@ use serde_json::{Map, Value as Json, json};
 use super::AppState;
 use super::auth::{ApiError, authenticate};
 use super::csv_export::csv_response;
-use crate::read_model::{ListKind, ListPage, ListQuery, ListRow};
+use crate::lists::{ListKind, ListPage, ListQuery, ListRow};
 
-/// How long a list request waits for the read model's first build.
+/// How long a list request waits for the lists' first build.
 const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// `GET /api/v1/lists/{list}`.
+/// A page of a list, answered from memory without loading a document: only the rows the caller
+/// may read.
+#[utoipa::path(get, path = "/api/v1/lists/{list}", tag = "lists", security(("bearer" = []), ("session" = [])),
+    params(
+        ("list" = String, Path, description = "accounts, leads, campaigns, tickets, departures, bookings, invoices, stock, transfers, employees, fieldlogs or catalogs"),
+        ("q" = Option<String>, Query, description = "Text the row contains (title, text columns, contacts' names and e-mail addresses)"),
+        ("sort" = Option<String>, Query, description = "The column to sort by; the first column when absent"),
+        ("order" = Option<String>, Query, description = "`asc` (default) or `desc`"),
+        ("limit" = Option<usize>, Query, description = "Rows per page, 1 to 500 (default 50)"),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before"),
+        ("format" = Option<String>, Query, description = "`csv`: every matching row as CSV"),
+    ),
+    responses((status = 200, description = "`{\"list\", \"columns\", \"total\", \"next_cursor\", \"items\"}`, or CSV; any other `column=value` filters"),
+              (status = 400, description = "An unknown column, order or limit"),
+              (status = 404, description = "No such list"),
+              (status = 503, description = "The lists are still being read at start-up")))]
 pub async fn list(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -37,7 +52,7 @@ pub async fn list(
     let as_csv = pairs.iter().any(|(k, v)| k == "format" && v == "csv");
     // Right after a start the model may still be reading documents: a request waits a little,
     // then hears to come back rather than hanging.
-    if tokio::time::timeout(READY_WAIT, state.read_model.ready())
+    if tokio::time::timeout(READY_WAIT, state.lists.ready())
         .await
         .is_err()
     {
@@ -47,13 +62,13 @@ pub async fn list(
         ));
     }
     if as_csv {
-        let model = state.read_model.clone();
+        let model = state.lists.clone();
         let page = web::block(move || model.list(&principal, list, &query, usize::MAX))
             .await
             .map_err(|e| ApiError::new(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR, e))?;
         return csv_response(list.name(), &list_csv(list, &page));
     }
-    let page = state.read_model.list(&principal, list, &query, query.limit);
+    let page = state.lists.list(&principal, list, &query, query.limit);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(page_json(list, &page)))

@@ -17,10 +17,11 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::auth::{ApiError, authenticate};
-use crate::index_documents::index_document_id;
+use crate::server_documents::index_document_id;
 
 /// The cookie holding the session token.
 pub const SESSION_COOKIE: &str = "itinera_session";
@@ -108,24 +109,35 @@ fn session_json(principal: &Principal, session: &str) -> serde_json::Value {
     })
 }
 
-#[derive(Deserialize)]
+/// A user name and password, for a browser session.
+#[derive(Deserialize, ToSchema)]
 pub struct SignIn {
     user: String,
     password: String,
 }
 
-/// `POST /api/v1/session`: signs in and sets the cookie.
+/// Signs in and sets the session cookie; answers who signed in and the CSRF token.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
+    responses((status = 200, description = "`{\"user\", \"role\", \"grants\", \"index_document\", \"csrf_token\"}`; sets `itinera_session`"),
+              (status = 401, description = "Wrong user name or password")))]
 pub async fn sign_in(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let services = &state.services;
+    let services = state.services.clone();
     let now = services.now_ms();
-    let token = services
-        .directory
-        .login(&body.user, &body.password, SESSION_TTL_MS, now)?;
-    let principal = services.directory.authenticate(&token, now)?;
+    let SignIn { user, password } = body.into_inner();
+    // The password hash and the token's durable write block: off the async workers.
+    let (token, principal) = web::block(move || {
+        let token = services
+            .directory
+            .login(&user, &password, SESSION_TTL_MS, now)?;
+        let principal = services.directory.authenticate(&token, now)?;
+        Ok::<_, ApiError>((token, principal))
+    })
+    .await
+    .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err))??;
     let max_age = CookieDuration::milliseconds(SESSION_TTL_MS);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -133,7 +145,10 @@ pub async fn sign_in(
         .json(session_json(&principal, &token)))
 }
 
-/// `GET /api/v1/session`: who is signed in, and the CSRF token of the session.
+/// Who is signed in, and the CSRF token of the session.
+#[utoipa::path(get, path = "/api/v1/session", tag = "session", security(("bearer" = []), ("session" = [])),
+    responses((status = 200, description = "`{\"user\", \"role\", \"grants\", \"index_document\", \"csrf_token\"}`"),
+              (status = 401, description = "Not signed in")))]
 pub async fn current(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -145,18 +160,22 @@ pub async fn current(
         .json(session_json(&principal, &session)))
 }
 
-/// `DELETE /api/v1/session`: ends the session on the server and clears the cookie.
+/// Ends the session on the server (its token is revoked) and clears the cookie.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session", security(("session" = [])),
+    responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in")))]
 pub async fn sign_out(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    authenticate(&state, &request)?;
+    let principal = authenticate(&state, &request)?;
     if let Some(session) = session_token(&request) {
-        state
-            .services
-            .directory
-            .revoke_token(&session)
+        let services = state.services.clone();
+        web::block(move || services.directory.revoke_token(&session))
+            .await
+            .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err))?
             .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err))?;
+        // Connections opened with the session's token close now.
+        state.services.sessions.reauthenticate(&principal.user);
     }
     Ok(HttpResponse::NoContent()
         .cookie(cookie(&request, String::new(), CookieDuration::ZERO))

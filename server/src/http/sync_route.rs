@@ -4,7 +4,7 @@ use actix::{Actor, AsyncContext};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::auth::authenticate;
+use super::auth::{authenticate, request_token};
 use crate::actors::Session;
 
 /// `GET /sync`: the automerge-repo WebSocket endpoint. The token is checked before the upgrade:
@@ -18,6 +18,7 @@ pub async fn sync(
         Ok(principal) => principal,
         Err(refused) => return Ok(actix_web::ResponseError::error_response(&refused)),
     };
+    let token = request_token(&request).unwrap_or_default();
     let (response, socket, stream) = actix_ws::handle(&request, body)?;
     let config = &state.services.config;
     let stream = stream
@@ -29,6 +30,7 @@ pub async fn sync(
     let session = Session::new(
         id,
         principal,
+        token,
         state.services.clone(),
         state.hub.clone(),
         socket,

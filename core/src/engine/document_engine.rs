@@ -1,0 +1,861 @@
+//! The server's protocol for one document, with no IO: see [`DocumentEngine`].
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use automerge::{ActorId, AutoCommit, ChangeHash};
+
+use super::{
+    Author, Committed, EditError, EditId, EnginePeer, Input, Output, ServerEdit, SessionId,
+    WriteFailed, WriteId,
+};
+use crate::DocumentId;
+use crate::model::DocumentKind;
+use crate::policy::{DocumentScope, Principal, Role, access, check_shared_change};
+use crate::protocol::{Message, PeerId};
+use crate::store::{DocumentMeta, WriteBatch};
+use crate::sync::{Access, DocSync, EphemeralRelay, Incoming};
+
+/// The most characters of an error sent to a peer: a refusal may quote what the peer sent, and
+/// that can be megabytes.
+pub const MAX_ERROR_CHARS: usize = 1_000;
+
+/// `text` cut to `max` characters (ending in `…` when cut).
+pub fn clip(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// How a document's engine is set up; the same for every document of a server but
+/// `clients_may_create`.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The server's peer id, the sender of everything it sends.
+    pub local: PeerId,
+    /// The actor id of the server's own changes.
+    pub actor: ActorId,
+    /// Stored increments after which the engine writes one snapshot in their place.
+    pub compact_after_chunks: u64,
+    /// How long after a failed write the engine asks its peers again (milliseconds).
+    pub retry_after_ms: i64,
+    /// Whether a client may create the document when nobody has yet. `false` for the ids the
+    /// server reserves for its own documents: nobody else may ever hold them.
+    pub clients_may_create: bool,
+    /// For which kinds the committed events carry the document itself (what the authority
+    /// reads); the others carry its scope, title and summary only.
+    pub carry_content: fn(Option<DocumentKind>) -> bool,
+}
+
+impl EngineConfig {
+    /// A configuration with the defaults the server uses: snapshots after 64 increments, a
+    /// retry a second after a failed write, creation open to clients, no content carried.
+    pub fn new(local: PeerId, actor: ActorId) -> Self {
+        Self {
+            local,
+            actor,
+            compact_after_chunks: 64,
+            retry_after_ms: 1_000,
+            clients_may_create: true,
+            carry_content: |_| false,
+        }
+    }
+}
+
+/// What the store holds of a document, read by the shell before the engine starts.
+#[derive(Debug, Clone)]
+pub struct StoredDocument {
+    /// The saved bytes (`None`: the store does not hold the document), or why they could not
+    /// be read.
+    pub bytes: Result<Option<Vec<u8>>, String>,
+    /// The user who created it.
+    pub creator: Option<String>,
+    /// The users a generic document is shared with.
+    pub shared_with: BTreeSet<String>,
+    /// Increments stored since the last snapshot.
+    pub incremental_chunks: u64,
+}
+
+impl Default for StoredDocument {
+    /// A document the store does not hold.
+    fn default() -> Self {
+        Self {
+            bytes: Ok(None),
+            creator: None,
+            shared_with: BTreeSet::new(),
+            incremental_chunks: 0,
+        }
+    }
+}
+
+/// The metadata a commit writes beside a document: its kind, creator, scope (shares included),
+/// title and heads, at `now`.
+pub(super) fn commit_meta(
+    scope: &DocumentScope,
+    creator: Option<&str>,
+    title: &str,
+    heads: Vec<ChangeHash>,
+    now: i64,
+) -> DocumentMeta {
+    DocumentMeta {
+        kind: scope.kind.map(|kind| kind.as_str().to_owned()),
+        creator: creator.map(str::to_owned),
+        scope: Some(scope.clone()),
+        title: title.to_owned(),
+        heads,
+        last_change_at: now,
+        ..DocumentMeta::default()
+    }
+}
+
+/// Adds the writes of a commit that changed a document's content to `batch`: the new changes
+/// with the metadata, and the report summary in the same transaction.
+pub(super) fn write_changes(
+    batch: &mut WriteBatch,
+    id: DocumentId,
+    changes: Vec<u8>,
+    meta: DocumentMeta,
+    summary: Option<&crate::reports::Summary>,
+) {
+    batch.append_changes(id, changes, meta);
+    if let Some(summary) = summary {
+        if let Ok(bytes) = serde_json::to_vec(summary) {
+            batch.put_value(&crate::reports::summary_key(&id), bytes);
+        }
+    }
+}
+
+/// What to do once the write in flight is durable, or failed.
+#[derive(Debug)]
+enum Pending {
+    /// A peer's changes: on failure it is told to keep them.
+    PeerChanges(EnginePeer),
+    /// An edit or a share to answer.
+    Answer(EditId),
+}
+
+/// The write the engine waits for.
+#[derive(Debug)]
+struct InFlight {
+    write: WriteId,
+    heads: Vec<ChangeHash>,
+    pending: Vec<Pending>,
+    authors: Vec<Author>,
+    scope: DocumentScope,
+    title: String,
+    summary: Option<crate::reports::Summary>,
+}
+
+/// One document and everyone syncing it, on the server: the rule that nothing is acknowledged
+/// before it is durable, in one sans-IO state machine.
+///
+/// Inputs come in through [`DocumentEngine::handle`] with the time; the IO to carry out comes out
+/// of [`DocumentEngine::take_outputs`]: writes to make durable, messages to send, events to
+/// publish, answers to edits. The engine
+///
+/// - checks a peer's changes on a fork against the access policy and the schema before it takes
+///   them in; a refused message leaves no trace, and its sender gets an `error`;
+/// - asks for every change to be written, and sends nothing that reveals it (replies, heads,
+///   the change itself to other peers) until the write is reported durable; inputs that arrive
+///   meanwhile wait, and all of them go into the next write together;
+/// - after a failed write goes back to the durable version, restarts every peer's sync so the
+///   devices that hold the dropped changes send them again, and asks again after
+///   [`EngineConfig::retry_after_ms`];
+/// - publishes one [`Committed`] per durable write, and replaces its increments with one
+///   snapshot every [`EngineConfig::compact_after_chunks`] writes;
+/// - decides every peer's access from the document's [`DocumentScope`], shares included, and
+///   recomputes it when the content or the shares change.
+///
+/// The server's `DocActor` runs one per open document; core's simulation drives it with a fake
+/// store that fails and crashes.
+#[derive(Debug)]
+pub struct DocumentEngine {
+    config: EngineConfig,
+    id: DocumentId,
+    sync: DocSync,
+    creator: Option<String>,
+    scope: DocumentScope,
+    title: String,
+    peers: HashMap<PeerId, EnginePeer>,
+    relay: EphemeralRelay,
+    /// The heads of the last durable write: changes after them are not yet safe.
+    durable_heads: Vec<ChangeHash>,
+    /// Why the stored document cannot be used; such a document is never written.
+    broken: Option<String>,
+    stored_chunks: u64,
+    /// Whether who may see the document changed since the last write (a share).
+    scope_dirty: bool,
+    in_flight: Option<InFlight>,
+    /// Inputs that arrived while a write was in flight, in order.
+    waiting: VecDeque<Input>,
+    /// What the next write settles.
+    pending: Vec<Pending>,
+    authors: Vec<Author>,
+    with: WriteBatch,
+    next_write: WriteId,
+    retry_at: Option<i64>,
+    now: i64,
+    outputs: Vec<Output>,
+}
+
+impl DocumentEngine {
+    /// The engine of document `id`, from what the store holds of it.
+    pub fn load(config: EngineConfig, id: DocumentId, stored: StoredDocument) -> Self {
+        let mut broken = None;
+        let sync = match stored.bytes {
+            Ok(Some(bytes)) => match crate::document::load_bytes(&bytes) {
+                Ok(doc) => DocSync::new(config.local.clone(), id, doc),
+                Err(err) => {
+                    broken = Some(format!("the stored document does not load: {err}"));
+                    DocSync::empty(config.local.clone(), id)
+                }
+            },
+            Ok(None) => DocSync::empty(config.local.clone(), id),
+            Err(reason) => {
+                broken = Some(format!("the store could not be read: {reason}"));
+                DocSync::empty(config.local.clone(), id)
+            }
+        };
+        let mut engine = Self {
+            config,
+            id,
+            sync,
+            creator: stored.creator,
+            scope: DocumentScope {
+                shared_with: stored.shared_with,
+                ..DocumentScope::default()
+            },
+            title: String::new(),
+            peers: HashMap::new(),
+            relay: EphemeralRelay::new(),
+            durable_heads: Vec::new(),
+            broken,
+            stored_chunks: stored.incremental_chunks,
+            scope_dirty: false,
+            in_flight: None,
+            waiting: VecDeque::new(),
+            pending: Vec::new(),
+            authors: Vec::new(),
+            with: WriteBatch::new(),
+            next_write: 1,
+            retry_at: None,
+            now: 0,
+            outputs: Vec::new(),
+        };
+        engine.durable_heads = engine.sync.heads();
+        engine.rescope();
+        engine
+    }
+
+    /// The document's id.
+    pub fn id(&self) -> DocumentId {
+        self.id
+    }
+
+    /// Who may see the document, as the engine last described it.
+    pub fn scope(&self) -> &DocumentScope {
+        &self.scope
+    }
+
+    /// The heads the store holds.
+    pub fn durable_heads(&self) -> &[ChangeHash] {
+        &self.durable_heads
+    }
+
+    /// Whether the document exists (some of it is stored or being stored).
+    pub fn exists(&mut self) -> bool {
+        self.sync.is_present()
+    }
+
+    /// Whether `peer` on `session` joined already (else the shell sends
+    /// [`Input::PeerJoined`] with its stored sync state first).
+    pub fn has_peer(&self, peer: &PeerId, session: SessionId) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|known| known.session == session)
+            || self.waiting.iter().any(|input| {
+                matches!(input, Input::PeerJoined { peer: joining, .. }
+                    if &joining.peer_id == peer && joining.session == session)
+            })
+    }
+
+    /// Whether nothing is in flight or waiting and everything in memory is stored: the shell may
+    /// unload the document.
+    pub fn is_idle(&mut self) -> bool {
+        self.in_flight.is_none()
+            && self.waiting.is_empty()
+            && self.sync.heads() == self.durable_heads
+    }
+
+    /// The document as the store holds it, for `reader` (REST reads): what is not durable yet
+    /// is not shown. [`EditError::NotFound`] if it does not exist or `reader` may not see it.
+    pub fn read(&mut self, reader: &Principal) -> Result<Vec<u8>, EditError> {
+        // A document whose first write is still in flight does not exist yet.
+        if self.durable_heads.is_empty() || self.broken.is_some() {
+            return Err(EditError::NotFound);
+        }
+        if access(reader, &self.scope) == Access::None {
+            return Err(EditError::NotFound);
+        }
+        if self.sync.heads() == self.durable_heads {
+            return Ok(self.sync.save());
+        }
+        let mut durable = self
+            .sync
+            .fork_at(&self.durable_heads)
+            .map_err(|err| EditError::Broken(err.to_string()))?;
+        Ok(durable.save())
+    }
+
+    /// Takes what the engine wants done, in order.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// Takes one input at time `now` (unix ms).
+    pub fn handle(&mut self, now: i64, input: Input) {
+        self.now = now;
+        match input {
+            Input::WriteFinished { write, result } => self.write_finished(write, result),
+            Input::Tick => self.tick(),
+            Input::Message { from, message } if matches!(message, Message::Ephemeral { .. }) => {
+                // Relayed, never stored: nothing to wait for.
+                self.ephemeral(&from, &message);
+            }
+            other if self.in_flight.is_some() => self.waiting.push_back(other),
+            other => self.process(other),
+        }
+        self.drain();
+    }
+
+    /// Takes the inputs that waited for a write, then writes what they changed (all of them in
+    /// one write), or, with nothing to write, sends what the peers are owed.
+    fn drain(&mut self) {
+        while self.in_flight.is_none() {
+            let Some(input) = self.waiting.pop_front() else {
+                break;
+            };
+            self.process(input);
+        }
+        if self.in_flight.is_none() {
+            self.settle();
+        }
+    }
+
+    fn process(&mut self, input: Input) {
+        match input {
+            Input::PeerJoined { peer, stored_state } => self.join(peer, stored_state),
+            Input::Message { from, message } => self.receive(from, message),
+            Input::PeerLeft { peer, session } => self.leave(&peer, session),
+            Input::PeerUpdated { peer } => self.update_peer(peer),
+            Input::Edit {
+                edit_id,
+                author,
+                edit,
+                with,
+            } => self.edit(edit_id, author, edit, with),
+            Input::Share {
+                edit_id,
+                by,
+                user,
+                share,
+            } => self.share(edit_id, &by, user, share),
+            Input::WriteFinished { write, result } => self.write_finished(write, result),
+            Input::Tick => self.tick(),
+        }
+    }
+
+    /// Starts the write of everything changed since the last durable write; with nothing to
+    /// write, answers what waited and sends what the peers are owed.
+    fn settle(&mut self) {
+        let heads = self.sync.heads();
+        if heads != self.durable_heads || self.scope_dirty {
+            self.start_write(heads);
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.authors.clear();
+        self.with = WriteBatch::new();
+        for done in pending {
+            if let Pending::Answer(edit_id) = done {
+                self.outputs.push(Output::EditDone {
+                    edit_id,
+                    result: Ok(heads.clone()),
+                });
+            }
+        }
+        self.flush();
+    }
+
+    fn start_write(&mut self, heads: Vec<ChangeHash>) {
+        let write = self.next_write;
+        self.next_write += 1;
+        // A document this build cannot summarise still syncs; reports skip it.
+        let summary = crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
+        let meta = self.meta(heads.clone());
+        let mut batch = WriteBatch::new();
+        if heads == self.durable_heads {
+            batch.update_meta(self.id, meta);
+        } else {
+            let changes = self.sync.save_after(&self.durable_heads);
+            write_changes(&mut batch, self.id, changes, meta, summary.as_ref());
+        }
+        batch.extend(std::mem::take(&mut self.with));
+        self.scope_dirty = false;
+        self.in_flight = Some(InFlight {
+            write,
+            heads,
+            pending: std::mem::take(&mut self.pending),
+            authors: std::mem::take(&mut self.authors),
+            scope: self.scope.clone(),
+            title: self.title.clone(),
+            summary,
+        });
+        self.outputs.push(Output::Write { write, batch });
+    }
+
+    fn meta(&self, heads: Vec<ChangeHash>) -> DocumentMeta {
+        commit_meta(
+            &self.scope,
+            self.creator.as_deref(),
+            &self.title,
+            heads,
+            self.now,
+        )
+    }
+
+    fn write_finished(&mut self, write: WriteId, result: Result<(), WriteFailed>) {
+        let Some(in_flight) = self.in_flight.take_if(|in_flight| in_flight.write == write) else {
+            return;
+        };
+        match result {
+            Ok(()) => self.durable(in_flight),
+            Err(failure) => self.failed(in_flight, &failure),
+        }
+    }
+
+    fn durable(&mut self, done: InFlight) {
+        let previous_heads = std::mem::replace(&mut self.durable_heads, done.heads.clone());
+        let changed_content = previous_heads != done.heads;
+        let content = (changed_content && (self.config.carry_content)(done.scope.kind))
+            .then(|| Arc::new(self.sync.document().clone()));
+        self.outputs.push(Output::Committed(Arc::new(Committed {
+            document: self.id,
+            kind: done.scope.kind,
+            heads: done.heads.clone(),
+            previous_heads,
+            authors: done.authors,
+            scope: done.scope,
+            title: done.title,
+            summary: done.summary,
+            content,
+        })));
+        for pending in done.pending {
+            if let Pending::Answer(edit_id) = pending {
+                self.outputs.push(Output::EditDone {
+                    edit_id,
+                    result: Ok(done.heads.clone()),
+                });
+            }
+        }
+        if changed_content {
+            self.stored_chunks += 1;
+            if self.stored_chunks >= self.config.compact_after_chunks {
+                self.compact();
+            }
+        }
+        self.flush();
+    }
+
+    /// Replaces the stored increments by one snapshot of what is durable (the document holds
+    /// nothing else now: inputs wait while a write is in flight).
+    fn compact(&mut self) {
+        self.stored_chunks = 0;
+        let snapshot = self.sync.save();
+        let mut batch = WriteBatch::new();
+        batch.put_snapshot(self.id, snapshot, self.meta(self.durable_heads.clone()));
+        self.outputs.push(Output::WriteDetached { batch });
+    }
+
+    /// Goes back to the last durable version after a failed write. Nothing the store refused
+    /// stays in memory, so nothing of it can be acknowledged or relayed; the devices that sent
+    /// it still hold it and send it again when the sync restarts.
+    fn failed(&mut self, failed: InFlight, failure: &WriteFailed) {
+        let durable = self.durable_heads.clone();
+        if durable.is_empty() {
+            // The document was never stored: whoever sent it first is not its creator yet.
+            self.creator = None;
+        }
+        if let Err(err) = self.sync.rewind(&durable) {
+            self.broken = Some(format!(
+                "the document could not go back to its stored version: {err}"
+            ));
+        }
+        // A share that was not stored did not happen.
+        self.scope_dirty = false;
+        self.rescope();
+        for pending in failed.pending {
+            match pending {
+                Pending::PeerChanges(peer) => {
+                    let text = format!(
+                        "the server could not store your changes ({failure}); keep them: \
+                         the server asks for them again until it can store them"
+                    );
+                    self.send_error(&peer, text);
+                }
+                Pending::Answer(edit_id) => self.outputs.push(Output::EditDone {
+                    edit_id,
+                    result: Err(EditError::Store(failure.0.clone())),
+                }),
+            }
+        }
+        let retry_at = self.now + self.config.retry_after_ms;
+        self.retry_at = Some(retry_at);
+        self.outputs.push(Output::WakeAt(retry_at));
+    }
+
+    fn tick(&mut self) {
+        if self.retry_at.is_some_and(|at| at <= self.now) {
+            self.retry_at = None;
+            if self.in_flight.is_none() && self.sync.heads() == self.durable_heads {
+                self.flush();
+            }
+        }
+    }
+
+    fn join(&mut self, peer: EnginePeer, stored_state: Option<Vec<u8>>) {
+        if let Some(known) = self.peers.get(&peer.peer_id) {
+            if known.session == peer.session {
+                return;
+            }
+            // The same peer on a new session: the old one is gone.
+            self.sync.remove_peer(&peer.peer_id);
+        }
+        let state = stored_state.and_then(|bytes| automerge::sync::State::decode(&bytes).ok());
+        let access = self.access_for(&peer.principal);
+        self.sync.add_peer(peer.peer_id.clone(), access, state);
+        self.peers.insert(peer.peer_id.clone(), peer);
+    }
+
+    fn update_peer(&mut self, peer: EnginePeer) {
+        let Some(known) = self.peers.get_mut(&peer.peer_id) else {
+            return;
+        };
+        if known.session != peer.session {
+            return;
+        }
+        known.principal = peer.principal.clone();
+        let access = self.access_for(&peer.principal);
+        self.sync.set_access(&peer.peer_id, access);
+    }
+
+    fn leave(&mut self, peer: &PeerId, session: SessionId) {
+        if self
+            .peers
+            .get(peer)
+            .is_none_or(|known| known.session != session)
+        {
+            return;
+        }
+        let handle = self.peers.remove(peer);
+        let state = self.sync.remove_peer(peer);
+        if let (Some(handle), Some(state)) = (handle, state) {
+            if let Some(storage) = handle.storage_id.filter(|_| !state.shared_heads.is_empty()) {
+                let mut batch = WriteBatch::new();
+                batch.put_sync_state(self.id, storage.as_str(), state.encode());
+                self.outputs.push(Output::WriteDetached { batch });
+            }
+        }
+    }
+
+    /// What `principal` may do: decided from the scope once the document exists; before that,
+    /// anyone signed in may create it (its first change is checked like any other) unless the
+    /// server reserves the id.
+    fn access_for(&mut self, principal: &Principal) -> Access {
+        if !self.sync.is_present() {
+            return if self.config.clients_may_create {
+                Access::Write
+            } else {
+                Access::None
+            };
+        }
+        access(principal, &self.scope)
+    }
+
+    /// Recomputes what the document says about itself, and every peer's access with it.
+    fn rescope(&mut self) {
+        if self.sync.is_present() {
+            if let Ok(mut scope) =
+                DocumentScope::describe(&self.id, self.sync.document(), self.creator.as_deref())
+            {
+                scope.shared_with = std::mem::take(&mut self.scope.shared_with);
+                self.scope = scope;
+            }
+            self.title = crate::document::title_of(self.sync.document());
+        } else {
+            let shared_with = std::mem::take(&mut self.scope.shared_with);
+            self.scope = DocumentScope {
+                shared_with,
+                ..DocumentScope::default()
+            };
+            self.title.clear();
+        }
+        let principals: Vec<(PeerId, Arc<Principal>)> = self
+            .peers
+            .iter()
+            .map(|(peer, handle)| (peer.clone(), handle.principal.clone()))
+            .collect();
+        for (peer, principal) in principals {
+            let access = self.access_for(&principal);
+            self.sync.set_access(&peer, access);
+        }
+    }
+
+    fn receive(&mut self, from: EnginePeer, message: Message) {
+        if let Some(reason) = self.broken.clone() {
+            self.send_error(&from, reason);
+            return;
+        }
+        if !self.has_peer(&from.peer_id, from.session) {
+            self.join(from.clone(), None);
+        }
+        let Some(incoming) = Incoming::from_message(message) else {
+            return;
+        };
+        let existed = self.sync.is_present();
+        let creator = self
+            .creator
+            .clone()
+            .unwrap_or_else(|| from.principal.user.clone());
+        let (id, shared, principal) = (
+            self.id,
+            self.scope.shared_with.clone(),
+            from.principal.clone(),
+        );
+        let check = move |before: &AutoCommit, after: &AutoCommit| {
+            check_shared_change(
+                &principal,
+                &id,
+                existed.then_some(before),
+                after,
+                Some(&creator),
+                &shared,
+            )
+            .map_err(|refusal| refusal.to_string())
+        };
+        let result = self.sync.receive(&from.peer_id, incoming, Some(&check));
+        self.report_pending(&from.peer_id);
+        match result {
+            Ok(received) if received.changed => {
+                if self.creator.is_none() {
+                    self.creator = Some(from.principal.user.clone());
+                }
+                self.rescope();
+                self.note_author(Author::User(from.principal.user.clone()));
+                self.pending.push(Pending::PeerChanges(from));
+            }
+            Ok(_) => {}
+            Err(error) => {
+                self.send_error(&from, error.to_string());
+                self.outputs.push(Output::Rejected {
+                    peer: from.peer_id.clone(),
+                    user: from.principal.user.clone(),
+                    error,
+                });
+            }
+        }
+    }
+
+    fn edit(
+        &mut self,
+        edit_id: EditId,
+        author: Option<Arc<Principal>>,
+        edit: ServerEdit,
+        with: WriteBatch,
+    ) {
+        match self.apply_edit(author.as_deref(), edit) {
+            Ok(()) => {
+                self.note_author(author.map_or(Author::Server, |a| Author::User(a.user.clone())));
+                self.with.extend(with);
+                self.pending.push(Pending::Answer(edit_id));
+            }
+            Err(error) => self.outputs.push(Output::EditDone {
+                edit_id,
+                result: Err(error),
+            }),
+        }
+    }
+
+    /// Runs the edit on a copy, checks the result, and takes in its changes.
+    fn apply_edit(
+        &mut self,
+        author: Option<&Principal>,
+        edit: ServerEdit,
+    ) -> Result<(), EditError> {
+        if let Some(reason) = &self.broken {
+            return Err(EditError::Broken(reason.clone()));
+        }
+        let existed = self.sync.is_present();
+        if let Some(author) = author {
+            // A document the author may not see does not exist for them, for writes as for reads.
+            if existed && access(author, &self.scope) == Access::None {
+                return Err(EditError::NotFound);
+            }
+        }
+        let mut candidate = self
+            .sync
+            .document()
+            .clone()
+            .with_actor(self.config.actor.clone());
+        let before_heads = candidate.get_heads();
+        edit.apply(&mut candidate, &self.config.actor, self.now)?;
+        // An edit that changes nothing is still checked for a user: one who may only read is
+        // told so, whatever they sent.
+        if candidate.get_heads() == before_heads && author.is_none() {
+            return Ok(());
+        }
+        match author {
+            Some(author) => {
+                let creator = self.creator.clone().unwrap_or_else(|| author.user.clone());
+                check_shared_change(
+                    author,
+                    &self.id,
+                    existed.then(|| self.sync.document()),
+                    &candidate,
+                    Some(&creator),
+                    &self.scope.shared_with,
+                )?;
+                if self.creator.is_none() {
+                    self.creator = Some(author.user.clone());
+                }
+            }
+            // The server's own writes are validated too, but for the per-user indexes: the
+            // indexer writes typed entries only, and checking an index whole on every entry
+            // cost time in proportion to the square of the user's documents.
+            None if self.scope.kind == Some(DocumentKind::Index) => {}
+            None => {
+                crate::document::validate(&candidate)?;
+            }
+        }
+        self.sync.document_mut().merge(&mut candidate)?;
+        self.rescope();
+        Ok(())
+    }
+
+    fn share(&mut self, edit_id: EditId, by: &Principal, user: String, share: bool) {
+        let allowed = self.sync.is_present()
+            && self.broken.is_none()
+            && self.scope.kind.is_none()
+            && (by.role == Role::Admin || self.creator.as_deref() == Some(by.user.as_str()));
+        if !allowed {
+            self.outputs.push(Output::EditDone {
+                edit_id,
+                result: Err(EditError::NotFound),
+            });
+            return;
+        }
+        let changed = if share {
+            self.scope.shared_with.insert(user)
+        } else {
+            self.scope.shared_with.remove(&user)
+        };
+        if changed {
+            self.scope_dirty = true;
+            self.rescope();
+            self.note_author(Author::User(by.user.clone()));
+        }
+        self.pending.push(Pending::Answer(edit_id));
+    }
+
+    fn note_author(&mut self, author: Author) {
+        if !self.authors.contains(&author) {
+            self.authors.push(author);
+        }
+    }
+
+    fn ephemeral(&mut self, from: &EnginePeer, message: &Message) {
+        let Message::Ephemeral {
+            count, session_id, ..
+        } = message
+        else {
+            return;
+        };
+        // The sender is who the server saw on the connection, whatever the message says, so
+        // nobody speaks (or spends the duplicate counter) in another peer's name.
+        let sender_id = &from.peer_id;
+        if !self.relay.admit(sender_id, session_id, *count) {
+            return;
+        }
+        if !self.sync.is_present() || self.access_for(&from.principal) == Access::None {
+            return;
+        }
+        let targets: Vec<EnginePeer> = self
+            .peers
+            .values()
+            .filter(|peer| &peer.peer_id != sender_id)
+            .cloned()
+            .collect();
+        for target in targets {
+            if self.access_for(&target.principal) == Access::None {
+                continue;
+            }
+            let mut relayed = message.retargeted(&target.peer_id);
+            if let Message::Ephemeral { sender_id, .. } = &mut relayed {
+                sender_id.clone_from(&from.peer_id);
+            }
+            self.outputs.push(Output::Send {
+                to: target.peer_id.clone(),
+                session: target.session,
+                message: relayed,
+            });
+        }
+    }
+
+    /// Sends what the sync engine has to say to each peer. Called only when everything in
+    /// memory is durable.
+    fn flush(&mut self) {
+        for message in self.sync.outgoing() {
+            let Some(target) = message.target_id() else {
+                continue;
+            };
+            if let Some(peer) = self.peers.get(target) {
+                self.outputs.push(Output::Send {
+                    to: peer.peer_id.clone(),
+                    session: peer.session,
+                    message,
+                });
+            }
+        }
+    }
+
+    fn send_error(&mut self, to: &EnginePeer, text: String) {
+        let text = clip(text, MAX_ERROR_CHARS);
+        self.outputs.push(Output::Send {
+            to: to.peer_id.clone(),
+            session: to.session,
+            message: Message::Error {
+                sender_id: self.config.local.clone(),
+                target_id: Some(to.peer_id.clone()),
+                message: text,
+                document_id: Some(self.id),
+            },
+        });
+    }
+
+    /// Whether `peer` still holds changes the server lacks (refused, or still arriving).
+    fn report_pending(&mut self, peer: &PeerId) {
+        let their_heads = self
+            .sync
+            .sync_state(peer)
+            .and_then(|state| state.their_heads.clone())
+            .unwrap_or_default();
+        let pending = !self.sync.holds(&their_heads);
+        self.outputs.push(Output::PeerPending {
+            peer: peer.clone(),
+            pending,
+        });
+    }
+}

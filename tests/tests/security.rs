@@ -1,0 +1,686 @@
+//! Attacks a signed-in outsider tried against the real server, one test per class, each
+//! asserting what must hold instead (SECURITY.md lists them).
+
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT, ReadDoc};
+use itinera_core::DocumentId;
+use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
+use itinera_tests::device::Device;
+use itinera_tests::server::{DataDir, TestServer, http, user_with_token};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A plain automerge document, as any client could create one.
+fn squatter_document(text: &str) -> AutoCommit {
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "note", text).expect("put");
+    doc.commit();
+    doc
+}
+
+/// The alerts head office sees.
+fn alerts(server: &TestServer, token: &str) -> Vec<serde_json::Value> {
+    let (status, body) = http(
+        "GET",
+        &format!("{}/api/v1/alerts", server.base),
+        Some(token),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+/// Class 1: the ids of the server's own documents (alerts, journals, users' indexes, those of
+/// users added later included) cannot be taken by a client, whatever the timing.
+#[test]
+fn no_client_can_create_a_document_at_an_id_the_server_reserves() {
+    let data = DataDir::new("squat");
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let admin = user_with_token(&data, "root", "admin", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    let targets = [
+        DocumentId::named("alerts"),
+        DocumentId::named("journal:2026-12"),
+        DocumentId::index_of("newbie"),
+        DocumentId::index_of("root"),
+    ];
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    for id in targets {
+        guide.node.insert(id, squatter_document("mine now"));
+    }
+    // Each is refused the same way, whether the server holds the document yet or not.
+    assert!(
+        guide.run_until(WAIT, |d| d.errors.len() >= targets.len()),
+        "every creation is refused: {:?}",
+        guide.errors
+    );
+    assert!(
+        guide
+            .errors
+            .iter()
+            .all(|error| error.contains("you may not write this document")),
+        "{:?}",
+        guide.errors
+    );
+    for id in targets {
+        assert!(!guide.acknowledged(&id), "the server took the guide's {id}");
+        // Absent, or the server's own: never the guide's content.
+        let (status, body) = server.document(&admin, &id);
+        assert!(
+            status == 404 || (status == 200 && body["record"].get("note").is_none()),
+            "{id}: {status} {body}"
+        );
+    }
+
+    // A user added later gets the server's index, not the guide's document.
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/users", server.base),
+        Some(&admin),
+        Some(r#"{"name": "newbie", "role": "office", "password": "long enough password"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/users/newbie/tokens", server.base),
+        Some(&admin),
+        Some("{}"),
+    );
+    assert_eq!(status, 201, "{body}");
+    let newbie: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let newbie = newbie["token"].as_str().expect("token").to_owned();
+    let index = DocumentId::index_of("newbie");
+    let deadline = std::time::Instant::now() + WAIT;
+    let record = loop {
+        let (status, body) = server.document(&newbie, &index);
+        if status == 200 || std::time::Instant::now() > deadline {
+            assert_eq!(status, 200, "{body}");
+            break body["record"].clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(record["kind"], "index");
+    assert_eq!(record["user"], "newbie");
+    assert!(record.get("note").is_none(), "nothing of the guide's in it");
+}
+
+/// Class 1, older stores: documents a client created at the ids the server used to compute are
+/// removed at start-up with an alert; the server's own move to their reserved ids.
+#[test]
+fn a_store_holding_a_squatted_server_id_is_repaired_at_start_with_an_alert() {
+    let data = DataDir::new("squat-repair");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let _gus = user_with_token(&data, "gus", "guide", &[]);
+    let squatted = DocumentId::legacy_named("alerts");
+    let journal = DocumentId::legacy_named("journal:2026-10");
+    {
+        let store = RedbStore::open(data.path().join("itinera.redb")).expect("store");
+        let mut batch = WriteBatch::new();
+        let mut guide_doc = squatter_document("the guide's");
+        batch.put_snapshot(
+            squatted,
+            guide_doc.save(),
+            DocumentMeta::describe(&squatted, &mut guide_doc, Some("gus"), 1),
+        );
+        let mut ledger = itinera_core::document::new_record(
+            itinera_core::DocumentKind::Journal,
+            automerge::ActorId::from([9u8; 16]),
+            1,
+        )
+        .expect("journal");
+        ledger.put(ROOT, "period", "2026-10").expect("put");
+        ledger.commit();
+        batch.put_snapshot(
+            journal,
+            ledger.save(),
+            DocumentMeta::describe(&journal, &mut ledger, None, 1),
+        );
+        store.commit(batch, Durability::Immediate).expect("stored");
+        store.close().expect("closed");
+    }
+    let server = TestServer::start(&data, &[]);
+    let deadline = std::time::Instant::now() + WAIT;
+    let raised = loop {
+        let raised = alerts(&server, &olga);
+        if !raised.is_empty() || std::time::Instant::now() > deadline {
+            break raised;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        raised
+            .iter()
+            .any(|alert| alert["rule"] == "reserved_id_taken"
+                && alert["message"].as_str().is_some_and(|m| m.contains("gus"))),
+        "{raised:?}"
+    );
+    assert_eq!(
+        server.document(&olga, &squatted).0,
+        404,
+        "the guide's copy is gone"
+    );
+    let (status, moved) = server.document(&olga, &DocumentId::named("journal:2026-10"));
+    assert_eq!(status, 200, "the server's journal moved to its reserved id");
+    assert_eq!(moved["record"]["period"], "2026-10");
+}
+
+/// POSTs `body` to `path` as `token`; the status and body.
+fn post(server: &TestServer, path: &str, token: &str, body: &str) -> (u16, String) {
+    http(
+        "POST",
+        &format!("{}/api/v1{path}", server.base),
+        Some(token),
+        Some(body),
+    )
+}
+
+/// The id of a record created through the REST API.
+fn created_id(body: &str) -> DocumentId {
+    let created: serde_json::Value = serde_json::from_str(body).expect("json");
+    created["id"]
+        .as_str()
+        .and_then(|url| DocumentId::parse(url).ok())
+        .expect("an id")
+}
+
+/// Class 2: a revoked token, a disabled user and a removed grant reach sockets that are already
+/// open, at once: the first two close with an error, the third stops the document flowing and
+/// refuses writes to it.
+#[test]
+#[allow(clippy::print_stdout)] // how long the revocation took, for the record
+fn revocation_reaches_open_sockets() {
+    let data = DataDir::new("revoke");
+    let admin = user_with_token(&data, "root", "admin", &[]);
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    let mut ana_phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    ana_phone.node.find(DocumentId::index_of("ana"));
+    assert!(ana_phone.run_until(WAIT, |d| {
+        d.node.document(&DocumentId::index_of("ana")).is_some()
+    }));
+    let started = std::time::Instant::now();
+    let (status, body) = post(
+        &server,
+        "/tokens/revoke",
+        &admin,
+        &format!(r#"{{"token": "{ana}"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        ana_phone.run_until(WAIT, |d| d.closed),
+        "the revoked token's socket closes"
+    );
+    println!(
+        "revoked token: socket closed {:?} after the revocation",
+        started.elapsed()
+    );
+    assert!(
+        ana_phone.errors.iter().any(|e| e.contains("revoked")),
+        "{:?}",
+        ana_phone.errors
+    );
+
+    let mut ben_phone = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("connect");
+    ben_phone.node.find(DocumentId::index_of("ben"));
+    assert!(ben_phone.run_until(WAIT, |d| {
+        d.node.document(&DocumentId::index_of("ben")).is_some()
+    }));
+    let started = std::time::Instant::now();
+    assert_eq!(post(&server, "/users/ben/disable", &admin, "{}").0, 200);
+    assert!(
+        ben_phone.run_until(WAIT, |d| d.closed),
+        "the disabled user's socket closes"
+    );
+    println!(
+        "disabled user: socket closed {:?} after the change",
+        started.elapsed()
+    );
+    assert!(
+        ben_phone.errors.iter().any(|e| e.contains("disabled")),
+        "{:?}",
+        ben_phone.errors
+    );
+
+    // A guide whose stock grant is removed keeps his socket, but the kit stops flowing to him
+    // and his writes to it are refused.
+    let (status, body) = post(
+        &server,
+        "/records/stock",
+        &olga,
+        r#"{"name": "Tour kit 9", "custodian": "olga"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let kit = created_id(&body);
+    let gus = {
+        let (status, body) = post(
+            &server,
+            "/users",
+            &admin,
+            &format!(r#"{{"name": "gus", "role": "guide", "grants": ["stock:{kit}"]}}"#),
+        );
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = post(&server, "/users/gus/tokens", &admin, "{}");
+        assert_eq!(status, 201, "{body}");
+        let token: serde_json::Value = serde_json::from_str(&body).expect("json");
+        token["token"].as_str().expect("token").to_owned()
+    };
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    guide.node.find(kit);
+    assert!(
+        guide.run_until(WAIT, |d| d.node.document(&kit).is_some()),
+        "the grant lets him sync the kit"
+    );
+    let (status, body) = http(
+        "PUT",
+        &format!("{}/api/v1/users/gus/grants", server.base),
+        Some(&admin),
+        Some(r#"{"grants": []}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    let patch = format!("{}/api/v1/documents/{kit}", server.base);
+    assert_eq!(
+        http(
+            "PATCH",
+            &patch,
+            Some(&olga),
+            Some(r#"{"name": "Tour kit 9 (spare)"}"#)
+        )
+        .0,
+        200
+    );
+    guide.node.change(&kit, |doc| {
+        doc.put(
+            ROOT,
+            "name",
+            automerge::ScalarValue::Str("gus's kit".into()),
+        )
+        .expect("put");
+    });
+    assert!(
+        guide.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("may not write"))),
+        "his write is refused: {:?}",
+        guide.errors
+    );
+    assert!(!guide.closed, "a changed grant does not close the socket");
+    let name = guide
+        .node
+        .document(&kit)
+        .and_then(|doc| doc.get(ROOT, "name").ok().flatten())
+        .map(|(value, _)| value.to_string());
+    assert_ne!(
+        name.as_deref(),
+        Some("\"Tour kit 9 (spare)\""),
+        "office's edit after the grant was removed did not reach him"
+    );
+    let (_, kit_now) = server.document(&olga, &kit);
+    assert_eq!(
+        kit_now["record"]["name"], "Tour kit 9 (spare)",
+        "his write was not taken"
+    );
+}
+
+/// The server's resident memory, in bytes.
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Class 3: one signed-in user cannot exhaust the server. Requests for ids that do not exist
+/// create nothing that outlives the answer; a connection holds a bounded number of documents and
+/// sends a bounded number of messages a second; every cap answers with a clear error.
+#[test]
+#[allow(clippy::print_stdout)] // the memory figures, for the record
+fn one_signed_in_user_cannot_exhaust_the_server() {
+    let data = DataDir::new("exhaust");
+    let ana = user_with_token(&data, "ana", "admin", &[]);
+    let server = TestServer::start(
+        &data,
+        &[
+            "--max-documents-per-session",
+            "50",
+            "--max-messages-per-second",
+            "2000",
+        ],
+    );
+    let before = rss_of(server.pid());
+    let mut phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
+    const RANDOM_IDS: u32 = 15_000;
+    for n in 0..RANDOM_IDS {
+        let mut random = [0u8; 10];
+        random[..4].copy_from_slice(&n.to_be_bytes());
+        phone
+            .node
+            .find(DocumentId::new_v7(1_700_000_000_000, random));
+    }
+    let answered = |d: &mut Device| {
+        d.events
+            .iter()
+            .filter(|event| matches!(event, itinera_core::sync::Event::DocumentUnavailable(_)))
+            .count()
+    };
+    assert!(
+        phone.run_until(WAIT, |d| answered(d) == RANDOM_IDS as usize),
+        "every request is answered doc-unavailable ({} of {RANDOM_IDS})",
+        answered(&mut phone)
+    );
+    // Only the server's own (the user's index) are open: none for the ids that do not exist.
+    let open = server.metric("itinera_open_documents").expect("the metric");
+    assert!(
+        open <= 2.0,
+        "{open} documents open after {RANDOM_IDS} requests"
+    );
+    let after = rss_of(server.pid());
+    println!(
+        "{RANDOM_IDS} requests for unknown ids: server memory {:.1} MiB before, {:.1} MiB after",
+        before as f64 / 1_048_576.0,
+        after as f64 / 1_048_576.0
+    );
+    assert!(!phone.closed, "the connection keeps working");
+
+    // A connection opens at most 50 documents; the 51st is refused, and the others still sync.
+    for n in 0..51u8 {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "n", i64::from(n)).expect("put");
+        doc.commit();
+        phone
+            .node
+            .insert(DocumentId::new_v7(1_764_000_000_000, [n; 10]), doc);
+    }
+    assert!(
+        phone.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("documents open"))),
+        "the 51st document is refused: {:?}",
+        phone.errors
+    );
+    let first = DocumentId::new_v7(1_764_000_000_000, [0; 10]);
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&first)));
+
+    // A client sending faster than allowed is disconnected with an error; others carry on.
+    drop(phone);
+    drop(server);
+    let server = TestServer::start(&data, &["--max-messages-per-second", "200"]);
+    let mut flood = Device::connect(&server.sync_url(), &ana, "flood").expect("connect");
+    assert!(flood.run_until(WAIT, |d| !d.events.is_empty()), "joined");
+    for n in 0..10_000u32 {
+        let mut random = [1u8; 10];
+        random[..4].copy_from_slice(&n.to_be_bytes());
+        flood
+            .node
+            .find(DocumentId::new_v7(1_600_000_000_000, random));
+    }
+    assert!(flood.run_until(WAIT, |d| d.closed), "the flood is cut off");
+    assert!(
+        flood.errors.iter().any(|e| e.contains("messages a second")),
+        "{:?}",
+        flood.errors
+    );
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "after", 1i64).expect("put");
+    doc.commit();
+    let mut bystander = Device::connect(&server.sync_url(), &ana, "bystander").expect("connect");
+    let id = DocumentId::new_v7(1_764_000_000_001, [9; 10]);
+    bystander.node.insert(id, doc);
+    assert!(
+        bystander.run_until(WAIT, |d| d.acknowledged(&id)),
+        "others keep working"
+    );
+}
+
+/// Class 7: a record refuses fields its kind does not define, naming the path; who resolved an
+/// alert and when is written by the server from the session, never taken from the client.
+#[test]
+fn records_refuse_unknown_fields_and_alert_resolutions_are_stamped_by_the_server() {
+    let data = DataDir::new("integrity");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (status, body) = post(
+        &server,
+        "/records/account",
+        &sam,
+        r#"{"name": "Lakeside", "owner": "sam"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let account = created_id(&body);
+    let patch = format!("{}/api/v1/documents/{account}", server.base);
+    let (status, body) = http(
+        "PATCH",
+        &patch,
+        Some(&sam),
+        Some(r#"{"address": {"smuggled": "x"}}"#),
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body.contains("/address/smuggled"),
+        "the error names the path: {body}"
+    );
+
+    // Over the protocol too.
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    phone.node.find(account);
+    assert!(phone.run_until(WAIT, |d| d.node.document(&account).is_some()));
+    phone.node.change(&account, |doc| {
+        doc.put(ROOT, "loyalty_points", 1_000_000i64).expect("put");
+    });
+    assert!(
+        phone.run_until(WAIT, |d| d
+            .errors
+            .iter()
+            .any(|e| e.contains("/loyalty_points"))),
+        "{:?}",
+        phone.errors
+    );
+
+    // An alert: raised by the server (a stock location below zero), resolved by office.
+    let (status, body) = post(
+        &server,
+        "/records/stock",
+        &olga,
+        r#"{"name": "Depot", "custodian": "olga"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let depot = created_id(&body);
+    let mut kit = Device::connect(&server.sync_url(), &olga, "olga-laptop").expect("connect");
+    kit.node.find(depot);
+    assert!(kit.run_until(WAIT, |d| d.node.document(&depot).is_some()));
+    kit.node.change(&depot, |doc| {
+        let mut location: itinera_core::model::StockLocation =
+            autosurgeon::hydrate(doc).expect("hydrate");
+        location
+            .post_movement(
+                itinera_core::model::LogKey::new(1, "olga-1"),
+                itinera_core::model::StockMovement {
+                    item: "water".into(),
+                    quantity: -5,
+                    reason: itinera_core::model::MovementReason::Consumption,
+                    reference: None,
+                    actor: "olga".into(),
+                    at: 1,
+                },
+            )
+            .expect("movement");
+        autosurgeon::reconcile(doc, &location).expect("reconcile");
+    });
+    assert!(kit.run_until(WAIT, |d| d.acknowledged(&depot)));
+    let deadline = std::time::Instant::now() + WAIT;
+    let key = loop {
+        if let Some(alert) = alerts(&server, &olga)
+            .into_iter()
+            .find(|a| a["rule"] == "negative_stock")
+        {
+            break alert["key"].as_str().expect("key").to_owned();
+        }
+        assert!(std::time::Instant::now() < deadline, "the alert was raised");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Office cannot write the alerts document itself (it would say who and when)...
+    let alerts_id = DocumentId::named("alerts");
+    let raw = format!(
+        r#"{{"alerts": {{"{key}": {{"status": "resolved", "resolved_by": "admin", "resolved_at": 0}}}}}}"#
+    );
+    let (status, _) = http(
+        "PATCH",
+        &format!("{}/api/v1/documents/{alerts_id}", server.base),
+        Some(&olga),
+        Some(&raw),
+    );
+    assert_eq!(status, 403, "the alerts document is the server's");
+    // ...it resolves through the API, and the server says who and when.
+    let (status, body) = post(&server, &format!("/alerts/{key}/resolve"), &olga, "{}");
+    assert_eq!(status, 200, "{body}");
+    let resolved = alerts(&server, &olga)
+        .into_iter()
+        .find(|a| a["key"] == key.as_str())
+        .expect("the alert");
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["resolved_by"], "olga");
+    assert!(
+        resolved["resolved_at"].as_i64().unwrap_or(0) > 1_700_000_000_000,
+        "{resolved}"
+    );
+    // A rep cannot resolve anything.
+    assert_eq!(
+        post(&server, &format!("/alerts/{key}/acknowledge"), &sam, "{}").0,
+        404
+    );
+}
+
+/// Class 5: a peer id belongs to one session of one user at a time; a newer connection of the
+/// same user takes it over.
+#[test]
+fn a_peer_id_belongs_to_one_session_of_one_user() {
+    let data = DataDir::new("peer-ids");
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut first = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    assert!(first.run_until(WAIT, |d| !d.events.is_empty()), "joined");
+
+    let mut impostor = Device::connect(&server.sync_url(), &gus, "sam-phone").expect("connect");
+    assert!(
+        impostor.run_until(WAIT, |d| d.closed),
+        "another user's join is refused"
+    );
+    assert!(
+        impostor
+            .errors
+            .iter()
+            .any(|e| e.contains("in use by another user")),
+        "{:?}",
+        impostor.errors
+    );
+    assert!(!first.closed);
+
+    let mut second = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    let id = DocumentId::new_v7(1_764_000_000_000, [5; 10]);
+    second.node.insert(id, squatter_document("sam's own"));
+    assert!(
+        second.run_until(WAIT, |d| d.acknowledged(&id)),
+        "the newer connection works"
+    );
+    assert!(
+        first.run_until(WAIT, |d| d.closed),
+        "the older one is closed"
+    );
+}
+
+/// Class 6: to a user who may not read, a missing document and an unreadable one look the same,
+/// over REST and over the protocol; sharing does not tell which user names exist.
+#[test]
+fn missing_and_unreadable_documents_look_the_same() {
+    let data = DataDir::new("oracle");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (status, body) = post(&server, "/records/invoice", &olga, r#"{"customer": "x"}"#);
+    assert_eq!(status, 201, "{body}");
+    let unreadable = created_id(&body);
+    let missing = DocumentId::new_v7(1_764_000_000_000, [8; 10]);
+
+    let answer = |id: &DocumentId| {
+        let url = format!("{}/api/v1/documents/{id}", server.base);
+        (
+            http("GET", &url, Some(&gus), None),
+            http("PATCH", &url, Some(&gus), Some(r#"{"customer": "y"}"#)),
+        )
+    };
+    assert_eq!(answer(&unreadable), answer(&missing), "REST answers alike");
+    assert_eq!(answer(&missing).1.0, 404);
+
+    // Over the protocol: the index of a user who exists and of one who does not.
+    let existing = DocumentId::index_of("sam");
+    let nobody = DocumentId::index_of("no-such-user");
+    let mut probe = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+    probe.node.find(existing);
+    probe.node.find(nobody);
+    let unavailable = |d: &Device, id: &DocumentId| {
+        d.events
+            .iter()
+            .any(|e| matches!(e, itinera_core::sync::Event::DocumentUnavailable(u) if u == id))
+    };
+    assert!(
+        probe.run_until(WAIT, |d| unavailable(d, &existing)
+            && unavailable(d, &nobody)),
+        "both are unavailable"
+    );
+    let mut offer = Device::connect(&server.sync_url(), &gus, "gus-laptop").expect("connect");
+    offer.node.insert(existing, squatter_document("a"));
+    offer.node.insert(nobody, squatter_document("b"));
+    assert!(
+        offer.run_until(WAIT, |d| d.errors.len() >= 2),
+        "{:?}",
+        offer.errors
+    );
+    let texts: Vec<String> = offer
+        .errors
+        .iter()
+        .map(|e| {
+            e.replace(&existing.to_string(), "ID")
+                .replace(&nobody.to_string(), "ID")
+        })
+        .collect();
+    assert_eq!(texts[0], texts[1], "the same answer for both");
+
+    // Sharing a document with a user name that exists and one that does not.
+    let mut owner = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    let notes = DocumentId::new_v7(1_764_000_000_000, [6; 10]);
+    owner.node.insert(notes, squatter_document("sam's notes"));
+    assert!(owner.run_until(WAIT, |d| d.acknowledged(&notes)));
+    let share = |by: &str, with: &str| {
+        http(
+            "PUT",
+            &format!("{}/api/v1/documents/{notes}/shares/{with}", server.base),
+            Some(by),
+            None,
+        )
+        .0
+    };
+    assert_eq!(
+        share(&gus, "olga"),
+        share(&gus, "no-such-user"),
+        "a stranger learns nothing"
+    );
+    assert_eq!(share(&gus, "olga"), 404);
+    assert_eq!(share(&sam, "olga"), share(&sam, "no-such-user"));
+    assert_eq!(share(&sam, "no-such-user"), 204);
+}
