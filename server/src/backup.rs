@@ -53,7 +53,7 @@ fn write_backup(
     }
     refuse_existing(dest)?;
     let partial = partial_path(dest);
-    let file = File::create(&partial).map_err(OperationError::file(&partial))?;
+    let file = crate::init::create_private_file(&partial)?;
     let mut out = BufWriter::with_capacity(1024 * 1024, file);
     let written = write(&mut out).and_then(|()| {
         let file = out

@@ -36,6 +36,9 @@ pub struct ServerConfig {
     pub workers: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// The certificate and key to serve TLS with; `None` serves plain HTTP (behind a reverse
+    /// proxy that terminates TLS, or on loopback).
+    pub tls: Option<crate::tls::TlsFiles>,
     /// Seed the demo company into an empty data folder at start (`serve --demo`).
     pub seed_demo: bool,
     /// The most documents one connection may have open at once.
@@ -46,6 +49,15 @@ pub struct ServerConfig {
     pub max_messages_per_second: u32,
     /// The largest REST request body, in bytes.
     pub max_body_bytes: usize,
+    /// How long a document's title must stay unchanged before a new one is written again into
+    /// the users' indexes (the latest title waits until then).
+    pub index_title_quiet: Duration,
+    /// The most WebSocket connections one user may hold open at once (phones, tablets, browser
+    /// tabs); one more is answered 429.
+    pub max_sessions_per_user: usize,
+    /// Whether a reverse proxy stands in front: a client's address (for the login limits) is
+    /// then the last one in `X-Forwarded-For`, the one the proxy appended.
+    pub behind_proxy: bool,
 }
 
 impl Default for ServerConfig {
@@ -64,10 +76,14 @@ impl Default for ServerConfig {
             max_batch: 512,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
             clock: Arc::new(SystemClock),
+            tls: None,
             seed_demo: false,
             max_documents_per_session: 20_000,
             max_messages_per_second: 5_000,
             max_body_bytes: 1024 * 1024,
+            max_sessions_per_user: 32,
+            index_title_quiet: Duration::from_secs(60),
+            behind_proxy: false,
         }
     }
 }

@@ -58,6 +58,10 @@ pub struct ServeSettings {
     pub max_documents_per_session: Option<usize>,
     pub max_messages_per_second: Option<u32>,
     pub max_body_bytes: Option<usize>,
+    pub max_sessions_per_user: Option<usize>,
+    pub behind_proxy: Option<bool>,
+    pub tls_cert: Option<std::path::PathBuf>,
+    pub tls_key: Option<std::path::PathBuf>,
     pub relaxed_durability: Option<bool>,
     pub workers: Option<usize>,
 }

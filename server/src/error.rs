@@ -23,6 +23,9 @@ pub enum Error {
     /// The demo could not be seeded.
     #[error("demo: {0}")]
     Demo(String),
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The store writer has stopped (the server is shutting down).
     #[error("the store writer has stopped")]
     WriterStopped,

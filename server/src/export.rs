@@ -108,6 +108,8 @@ pub fn export(store: &dyn DocumentStore, dest: &Path, now: i64) -> Result<Moved,
             dest.display()
         )));
     }
+    // Only the owner may enter: the manifest holds password and token hashes.
+    crate::init::create_private_folder(dest)?;
     let documents_dir = dest.join(DOCUMENTS);
     std::fs::create_dir_all(&documents_dir).map_err(OperationError::file(&documents_dir))?;
     let manifest_path = dest.join(MANIFEST);

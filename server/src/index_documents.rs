@@ -6,9 +6,15 @@
 //! title changes, or a user's role or grants do, it recomputes who may read what and writes the
 //! differences into the affected users' index documents, through the hub like any other change,
 //! so phones receive them live.
+//!
+//! A title that changes again within `index_title_quiet` of its last write to the indexes waits
+//! until the quiet period ends, and only its latest value is written: every write stays in the
+//! history of every reader's index, which each of their devices syncs first, so renaming a
+//! document in a loop must not grow other users' indexes at the loop's pace.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use automerge::transaction::Transactable;
@@ -40,6 +46,12 @@ pub struct Indexer {
     documents: HashMap<DocumentId, (DocumentScope, String)>,
     /// Whether the start-up scan has reported; until then users' indexes are not rebuilt.
     scanned: bool,
+    /// When each document's title was last written to the indexes.
+    titled_at: HashMap<DocumentId, Instant>,
+    /// Titles waiting for their document's quiet period to end.
+    pending_titles: HashMap<DocumentId, String>,
+    /// Whether a write of the pending titles is scheduled.
+    flush_scheduled: bool,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -104,6 +116,9 @@ impl Indexer {
             hub,
             documents: HashMap::new(),
             scanned: false,
+            titled_at: HashMap::new(),
+            pending_titles: HashMap::new(),
+            flush_scheduled: false,
         }
     }
 
@@ -149,11 +164,58 @@ impl Indexer {
         self.write_entries(&user.name, entries, true);
     }
 
-    /// A document's scope or title is now `scope` and `title`: write what changes for each user.
-    fn described(&mut self, document: DocumentId, scope: DocumentScope, title: String) {
+    /// A document's scope or title is now `scope` and `title`: write what changes for each user,
+    /// but a title changed again too soon, which waits (see the module's documentation).
+    fn described(
+        &mut self,
+        document: DocumentId,
+        scope: DocumentScope,
+        title: String,
+        ctx: &mut Context<Self>,
+    ) {
         if scope.kind == Some(DocumentKind::Index) {
             return;
         }
+        let retitled = self
+            .documents
+            .get(&document)
+            .is_some_and(|(was_scope, was_title)| *was_scope == scope && *was_title != title);
+        if retitled && self.scanned {
+            let quiet = self.services.config.index_title_quiet;
+            let now = Instant::now();
+            if self
+                .titled_at
+                .get(&document)
+                .is_some_and(|at| now.duration_since(*at) < quiet)
+            {
+                self.pending_titles.insert(document, title);
+                if !self.flush_scheduled {
+                    self.flush_scheduled = true;
+                    ctx.run_later(quiet, |indexer, ctx| indexer.flush_titles(ctx));
+                }
+                return;
+            }
+            self.titled_at.insert(document, now);
+        }
+        self.pending_titles.remove(&document);
+        self.write_described(document, scope, title);
+    }
+
+    /// Writes the titles whose quiet period has ended.
+    fn flush_titles(&mut self, ctx: &mut Context<Self>) {
+        self.flush_scheduled = false;
+        let quiet = self.services.config.index_title_quiet;
+        let now = Instant::now();
+        self.titled_at
+            .retain(|_, at| now.duration_since(*at) < quiet);
+        for (document, title) in std::mem::take(&mut self.pending_titles) {
+            if let Some((scope, _)) = self.documents.get(&document).cloned() {
+                self.described(document, scope, title, ctx);
+            }
+        }
+    }
+
+    fn write_described(&mut self, document: DocumentId, scope: DocumentScope, title: String) {
         let previous = self
             .documents
             .insert(document, (scope.clone(), title.clone()));
@@ -288,12 +350,13 @@ impl Handler<Scanned> for Indexer {
 impl Handler<CommittedEvent> for Indexer {
     type Result = ();
 
-    fn handle(&mut self, event: CommittedEvent, _: &mut Self::Context) {
+    fn handle(&mut self, event: CommittedEvent, ctx: &mut Self::Context) {
         let committed = &event.0;
         self.described(
             committed.document,
             committed.scope.clone(),
             committed.title.clone(),
+            ctx,
         );
     }
 }

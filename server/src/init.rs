@@ -26,6 +26,22 @@ pub fn create_private_folder(folder: &Path) -> Result<bool, OperationError> {
     Ok(metadata.permissions().mode() & 0o077 != 0)
 }
 
+/// Creates (or truncates) a file only its owner may read: backups hold password and token
+/// hashes and every record.
+pub fn create_private_file(path: &Path) -> Result<std::fs::File, OperationError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(OperationError::file(path))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(OperationError::file(path))?;
+    Ok(file)
+}
+
 /// Makes the data folder and its first admin; returns a token for them valid for `ttl_ms`.
 /// Refuses a folder that already has users.
 pub fn init(

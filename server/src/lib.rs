@@ -26,6 +26,7 @@ pub mod demo;
 mod error;
 pub mod events;
 pub mod export;
+pub mod history_budget;
 pub mod http;
 pub mod index_documents;
 pub mod init;
@@ -35,6 +36,7 @@ pub mod logging;
 pub mod metrics;
 pub mod operation_error;
 mod process_metrics;
+pub mod rate;
 pub mod read_model;
 pub mod readiness;
 pub mod secret_input;
@@ -42,6 +44,7 @@ pub mod server_documents;
 pub mod services;
 pub mod sessions;
 pub mod store_writer;
+pub mod tls;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -109,12 +112,14 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
         carry_content: authority::reads_content,
+        history: Some(Arc::new(history_budget::UserHistory::default())),
         ..EngineConfig::new(PeerId::new(config.peer_id.clone()), actor.clone())
     };
     let services = Arc::new(Services {
         config,
         store,
         writer,
+        logins: accounts::Logins::new(directory.clone()),
         directory,
         metrics,
         actor,
@@ -215,6 +220,8 @@ fn storage_id(services: &Services) -> Result<StorageId> {
 pub struct Started {
     /// The bound address (useful with port 0).
     pub address: SocketAddr,
+    /// Whether it serves TLS (`https://`, `wss://`).
+    pub tls: bool,
     /// The demo users and their tokens, when the demo was seeded.
     pub demo_users: Vec<demo::DemoUser>,
 }
@@ -265,14 +272,21 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     let max_body = services.config.max_body_bytes;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(http::guard_bodies))
             .wrap(actix_web::middleware::from_fn(http::request_log))
             .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(max_body))
+            .app_data(http::json_config(max_body))
             .configure(http::configure)
     })
     .workers(workers)
-    .shutdown_timeout(5)
-    .listen(listener)
+    .shutdown_timeout(5);
+    let server = match &services.config.tls {
+        Some(files) => {
+            let tls = files.server_config().map_err(Error::Tls)?;
+            server.listen_rustls_0_23(listener, tls)
+        }
+        None => server.listen(listener),
+    }
     .map_err(|source| Error::Io {
         context: "could not serve".into(),
         source,
@@ -282,6 +296,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     tracing::info!(%address, "listening");
     on_listening(&Started {
         address,
+        tls: services.config.tls.is_some(),
         demo_users,
     });
     let served = server.await;

@@ -163,6 +163,23 @@ struct ServeArgs {
     /// The largest REST request body, in bytes [default: 1048576].
     #[arg(long, env = "ITINERA_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// How long a title stays unchanged before a new one is written to the indexes again, in
+    /// milliseconds [default: 60000].
+    #[arg(long, env = "ITINERA_INDEX_TITLE_QUIET_MS", hide = true)]
+    index_title_quiet_ms: Option<u64>,
+    /// The most connections one user may hold open at once [default: 32].
+    #[arg(long, env = "ITINERA_MAX_SESSIONS_PER_USER")]
+    max_sessions_per_user: Option<usize>,
+    /// A reverse proxy stands in front: take each client's address (for the login limits)
+    /// from the last X-Forwarded-For entry, which the proxy appends.
+    #[arg(long, env = "ITINERA_BEHIND_PROXY")]
+    behind_proxy: bool,
+    /// Serve TLS (https://, wss://) with this PEM certificate chain; needs --tls-key.
+    #[arg(long, env = "ITINERA_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "ITINERA_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Commit without fsync (for benchmarks): a crash may lose acknowledged changes.
     #[arg(long, env = "ITINERA_RELAXED_DURABILITY")]
     relaxed_durability: bool,
@@ -251,22 +268,20 @@ fn parse_grant(text: &str) -> Result<Grant, String> {
     text.parse::<Grant>().map_err(|err| err.to_string())
 }
 
+/// A token lifetime as people write it (`90d`, `12h 30m`, `45s`; `0s` is expired at once),
+/// refused when longer than the directory allows.
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
+    let ttl = humantime::parse_duration(text).map_err(|err| format!("{text:?}: {err}"))?;
+    let max = Duration::from_millis(
+        u64::try_from(itinera_server::accounts::MAX_TOKEN_TTL_MS).unwrap_or(u64::MAX),
     );
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}"))?;
-    let seconds = match unit {
-        "d" => number.saturating_mul(86_400),
-        "h" => number.saturating_mul(3_600),
-        "m" => number.saturating_mul(60),
-        "s" | "" => number,
-        _ => return Err(format!("bad duration unit in {text:?}: use d, h, m or s")),
-    };
-    Ok(Duration::from_secs(seconds))
+    if ttl > max {
+        return Err(format!(
+            "{text:?}: a token lasts at most {}",
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(ttl)
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -448,7 +463,27 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
+        index_title_quiet: args
+            .index_title_quiet_ms
+            .map_or(defaults.index_title_quiet, Duration::from_millis),
+        max_sessions_per_user: args
+            .max_sessions_per_user
+            .or(file.max_sessions_per_user)
+            .unwrap_or(defaults.max_sessions_per_user),
+        behind_proxy: args.behind_proxy || file.behind_proxy.unwrap_or(false),
         seed_demo: args.demo,
+        tls: match (
+            args.tls_cert.or_else(|| file.tls_cert.clone()),
+            args.tls_key.or_else(|| file.tls_key.clone()),
+        ) {
+            (Some(cert), Some(key)) => Some(itinera_server::tls::TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(OperationError::Refused(
+                    "TLS needs both a certificate (tls_cert) and its key (tls_key)".into(),
+                ));
+            }
+        },
         ..defaults
     };
     itinera_server::init::create_private_folder(&config.data_dir)?;
@@ -465,8 +500,13 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
                 }
             }
             let address = started.address;
+            let (http, ws) = if started.tls {
+                ("https", "wss")
+            } else {
+                ("http", "ws")
+            };
             println!(
-                "itinera-server listening on http://{address} (WebSocket: ws://{address}/sync)"
+                "itinera-server listening on {http}://{address} (WebSocket: {ws}://{address}/sync)"
             );
         }))
         .map_err(|e| OperationError::Refused(e.to_string()))

@@ -6,7 +6,7 @@ use automerge::ActorId;
 use itinera_core::engine::EngineConfig;
 use itinera_core::store::DocumentStore;
 
-use crate::accounts::Directory;
+use crate::accounts::{Directory, Logins};
 use crate::config::ServerConfig;
 use crate::events::Events;
 use crate::metrics::Metrics;
@@ -32,6 +32,8 @@ pub struct Services {
     pub engine: EngineConfig,
     /// The open WebSocket sessions of each user.
     pub sessions: SessionRegistry,
+    /// Password logins, limited and hashed off the HTTP workers.
+    pub logins: Logins,
 }
 
 impl std::fmt::Debug for Services {

@@ -203,8 +203,8 @@ pub fn document(data: &[u8]) {
     let sync_data = changes_message(data);
     let principal = Principal::new("ana", Role::Sales);
     let shared = BTreeSet::new();
-    let check = |before: &AutoCommit, after: &AutoCommit| {
-        check_shared_change(&principal, &id, Some(before), after, Some("ana"), &shared)
+    let check = |before: &mut AutoCommit, after: &mut AutoCommit| {
+        check_shared_change(&principal, &id, Some(&*before), after, Some("ana"), &shared)
             .map_err(|refusal| refusal.to_string())
     };
     let phone = PeerId::new("fuzz-phone");

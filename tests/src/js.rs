@@ -34,10 +34,16 @@ pub fn ensure_packages() {
 /// Runs `node <script> <args>` from `tests/`, feeding `stdin`; returns stdout, panicking with
 /// stderr if node fails.
 pub fn node(script: &str, args: &[&str], stdin: &str) -> String {
+    node_with_env(script, args, stdin, &[])
+}
+
+/// [`node`] with environment variables set (`NODE_EXTRA_CA_CERTS`, say).
+pub fn node_with_env(script: &str, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> String {
     ensure_packages();
     let mut child = Command::new("node")
         .arg(script)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(tests_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -234,6 +234,36 @@ impl Drop for TestServer {
 
 /// A minimal HTTP/1.1 request over loopback: `(status, body)`.
 pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    let response = request(method, url, token, body, &[]);
+    (response.status, response.body)
+}
+
+/// An HTTP answer: the status, the header lines (lower-cased names) and the body.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// An HTTP/1.1 request with more header lines (`(name, value)`), on a fresh connection.
+pub fn request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Response {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("an http url");
     let (host, path) = rest
@@ -246,6 +276,9 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) ->
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
     let body = body.unwrap_or("");
     if !body.is_empty() {
@@ -266,15 +299,25 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) ->
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    let headers: Vec<(String, String)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+    let body = if chunked {
         dechunk(body)
     } else {
         body.to_owned()
     };
-    (status, body)
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// `GET` with an optional bearer token.

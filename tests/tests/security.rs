@@ -684,3 +684,438 @@ fn missing_and_unreadable_documents_look_the_same() {
     assert_eq!(share(&sam, "olga"), share(&sam, "no-such-user"));
     assert_eq!(share(&sam, "no-such-user"), 204);
 }
+
+/// Adds a user who signs in with `password` (read from a file, never from the command line).
+fn user_with_password(data: &DataDir, name: &str, role: &str, password: &str) {
+    let file = data.path().join(format!("{name}.password"));
+    std::fs::write(&file, password).expect("password file");
+    let file = file.to_str().expect("utf-8");
+    itinera_tests::server::cli(
+        data,
+        &["user", "add", name, "--role", role, "--password-file", file],
+    );
+    std::fs::remove_file(file).expect("remove");
+}
+
+fn login(server: &TestServer, user: &str, password: &str) -> itinera_tests::server::Response {
+    let body = serde_json::json!({ "user": user, "password": password }).to_string();
+    itinera_tests::server::request(
+        "POST",
+        &format!("{}/api/v1/login", server.base),
+        None,
+        Some(&body),
+        &[],
+    )
+}
+
+/// Class 4: an unknown user, a disabled user with the right password and a wrong password are
+/// answered alike, so a login tells nobody which names exist or who was let go.
+#[test]
+fn unknown_and_disabled_users_are_answered_like_a_wrong_password() {
+    let data = DataDir::new("login-oracle");
+    user_with_password(&data, "olga", "office", "right one");
+    user_with_password(&data, "leaver", "sales", "still right");
+    itinera_tests::server::cli(&data, &["user", "disable", "leaver"]);
+    let server = TestServer::start(&data, &[]);
+
+    let wrong = login(&server, "olga", "wrong one");
+    let unknown = login(&server, "nobody", "right one");
+    let disabled = login(&server, "leaver", "still right");
+    for answer in [&wrong, &unknown, &disabled] {
+        assert_eq!(answer.status, 401, "{answer:?}");
+        assert_eq!(answer.body, wrong.body, "{answer:?}");
+    }
+    assert!(
+        wrong.body.contains("wrong user name or password"),
+        "{}",
+        wrong.body
+    );
+    assert_eq!(login(&server, "olga", "right one").status, 200);
+}
+
+/// Class 4: guesses at one user name run out, whoever sends them, and the answer says when to
+/// come back; other users still sign in.
+#[test]
+fn login_attempts_are_limited_per_user_name() {
+    let data = DataDir::new("login-limit");
+    user_with_password(&data, "olga", "office", "right one");
+    user_with_password(&data, "ana", "sales", "hers");
+    let server = TestServer::start(&data, &[]);
+
+    let limited = (0..20)
+        .map(|n| login(&server, "olga", &format!("guess {n}")))
+        .find(|answer| answer.status != 401)
+        .expect("the guesses are cut off");
+    assert_eq!(limited.status, 429, "{limited:?}");
+    let wait: u64 = limited
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The right password waits too: the limit is on the name, not on wrong answers.
+    assert_eq!(login(&server, "olga", "right one").status, 429);
+    assert_eq!(login(&server, "ana", "hers").status, 200);
+}
+
+/// Class 4: one address runs out of attempts whatever names it tries; behind a proxy, the
+/// address is the one the proxy appended, not one the client claims.
+#[test]
+fn login_attempts_are_limited_per_address() {
+    let data = DataDir::new("login-address");
+    user_with_password(&data, "olga", "office", "right one");
+    let server = TestServer::start(&data, &["--behind-proxy"]);
+    let attempt = |name: &str, forwarded: &str| {
+        let body = serde_json::json!({ "user": name, "password": "guess" }).to_string();
+        itinera_tests::server::request(
+            "POST",
+            &format!("{}/api/v1/login", server.base),
+            None,
+            Some(&body),
+            &[("X-Forwarded-For", forwarded)],
+        )
+        .status
+    };
+    // The client claims a new address each time; the proxy appended the real one last. The
+    // address's thirty attempts are answered, then it is cut off (budgets refill with time,
+    // so a few more may pass first).
+    let first_refused = (0..200)
+        .map(|n| {
+            attempt(
+                &format!("name{n}"),
+                &format!("10.1.{}.{}, 203.0.113.7", n / 200, n % 200),
+            )
+        })
+        .position(|status| status != 401)
+        .expect("the address is cut off");
+    assert!(first_refused >= 30, "{first_refused}");
+    assert_eq!(attempt("name0", "10.9.9.9, 203.0.113.7"), 429);
+    // Another client of the same proxy is not held back.
+    assert_eq!(attempt("olga", "198.51.100.9"), 401);
+}
+
+fn mode_of(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Class 8: the store file (password and token hashes, every record) and backups are readable
+/// by their owner only, an older world-readable store is tightened at start, and token
+/// lifetimes are parsed as durations with out-of-range ones refused.
+#[test]
+fn store_files_and_backups_are_private_and_lifetimes_are_bounded() {
+    use itinera_tests::server::cli;
+    let data = DataDir::new("files");
+    user_with_token(&data, "root", "admin", &[]);
+    let store_files: Vec<std::path::PathBuf> = std::fs::read_dir(data.path())
+        .expect("folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    assert!(!store_files.is_empty());
+    for file in &store_files {
+        assert_eq!(mode_of(file), 0o600, "{}", file.display());
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .expect("loosen");
+    }
+    let server = TestServer::start(&data, &[]);
+    drop(server);
+    for file in &store_files {
+        assert_eq!(mode_of(file), 0o600, "tightened: {}", file.display());
+    }
+    let backup = data.path().join("copy.bak");
+    cli(&data, &["backup", backup.to_str().expect("utf-8")]);
+    assert_eq!(mode_of(&backup), 0o600);
+
+    let run = |ttl: &str| {
+        std::process::Command::new(itinera_tests::server::binary())
+            .arg("--data")
+            .arg(data.path())
+            .args(["token", "issue", "root", "--ttl", ttl])
+            .output()
+            .expect("runs")
+    };
+    for bad in ["99999999999999999999d", "5000y", "12 parsecs"] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(bad), "{bad}: {stderr}");
+    }
+    for good in ["90d", "12h 30m", "0s"] {
+        assert!(run(good).status.success(), "{good}");
+    }
+}
+
+/// Bytes nothing compresses (automerge deflates what it stores and sends).
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// Class 10, slow clients: a session that never reads is disconnected once the bytes queued
+/// for it pass the cap, frames handed to the WebSocket layer included, while they are answered
+/// one at a time (the counting itself is tested beside `OutgoingBytes`).
+#[test]
+fn a_client_that_never_reads_is_cut_off_by_every_byte_queued_for_it() {
+    let data = DataDir::new("never-reads");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let ids: Vec<DocumentId> = (0..30u8)
+        .map(|n| DocumentId::new_v7(1_764_300_000_000 + u64::from(n), [n; 10]))
+        .collect();
+    {
+        let store = RedbStore::open(data.path().join("itinera.redb")).expect("store");
+        let mut batch = WriteBatch::new();
+        for (n, id) in ids.iter().enumerate() {
+            let mut doc = AutoCommit::new();
+            doc.put(ROOT, "scan", noise(n as u64 + 1, 1 << 20))
+                .expect("put");
+            doc.commit();
+            batch.put_snapshot(
+                *id,
+                doc.save(),
+                DocumentMeta::describe(id, &mut doc, Some("olga"), 1),
+            );
+        }
+        store.commit(batch, Durability::Immediate).expect("stored");
+        store.close().expect("closed");
+    }
+    let server = TestServer::start(&data, &["--max-outgoing-bytes", "4194304"]);
+
+    let mut device = Device::connect(&server.sync_url(), &olga, "never-reads").expect("connect");
+    let joined = |d: &mut Device| {
+        d.events
+            .iter()
+            .any(|e| matches!(e, itinera_core::sync::Event::PeerJoined { .. }))
+    };
+    assert!(device.run_until(WAIT, joined), "joined");
+    // One request at a time, each answered (a 1 MiB frame handed to the WebSocket layer)
+    // before the next; the device reads nothing.
+    let slow = |server: &TestServer| {
+        server
+            .metric("itinera_slow_clients_disconnected_total")
+            .unwrap_or(0.0)
+            >= 1.0
+    };
+    let handed = |server: &TestServer| server.metric("itinera_bytes_out_total").unwrap_or(0.0);
+    for id in &ids {
+        let before = handed(&server);
+        device.node.find(*id);
+        device.run_until(Duration::ZERO, |_| true);
+        let deadline = std::time::Instant::now() + WAIT;
+        while handed(&server) < before + 1_000_000.0 && !slow(&server) {
+            assert!(std::time::Instant::now() < deadline, "{id} was never sent");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if slow(&server) {
+            break;
+        }
+    }
+    assert!(
+        slow(&server),
+        "30 MiB were handed to a client that reads nothing, against a 4 MiB cap"
+    );
+    drop(device);
+}
+
+/// Sends a request head (and `body_start` of its body) on a fresh connection and reads the
+/// answer, if one comes within `wait`.
+fn half_request(server: &TestServer, head: &str, body_start: &[u8], wait: Duration) -> String {
+    use std::io::{Read, Write};
+    let host = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    stream.set_read_timeout(Some(wait)).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("head");
+    stream.write_all(body_start).expect("body start");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Class 3 and 10: a body is read only for a valid token (anyone else is answered before the
+/// body is sent), a login body is small, and a body that stalls is cut off with 408.
+#[test]
+fn bodies_are_read_only_for_valid_tokens_and_only_while_they_keep_coming() {
+    let data = DataDir::new("bodies");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+
+    // 900 KB announced, nothing sent: the answer comes without the body.
+    for auth in ["", "Authorization: Bearer itn_not-a-token\r\n"] {
+        let answer = half_request(
+            &server,
+            &format!(
+                "POST /api/v1/records/account HTTP/1.1\r\nHost: x\r\n{auth}\
+                 Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n"
+            ),
+            b"",
+            WAIT,
+        );
+        assert!(answer.starts_with("HTTP/1.1 401"), "{auth:?}: {answer}");
+    }
+
+    let answer = half_request(
+        &server,
+        "POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: 100000\r\n\r\n",
+        b"",
+        WAIT,
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // A signed-in client that stops sending its body mid-way is answered 408.
+    let answer = half_request(
+        &server,
+        &format!(
+            "POST /api/v1/records/account HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {olga}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        ),
+        br#"{"name":"#,
+        WAIT,
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("stalled"), "{answer}");
+
+    // Meanwhile the server serves everyone else.
+    let (status, _) = http(
+        "GET",
+        &format!("{}/api/v1/me", server.base),
+        Some(&olga),
+        None,
+    );
+    assert_eq!(status, 200);
+}
+
+/// Class 10, history bombs: one message may not add thousands of writers to a document (each
+/// makes every later load and merge of it slower); the refusal is an error to that device, and
+/// a normal edit still goes through.
+#[test]
+fn a_message_adding_thousands_of_writers_is_refused() {
+    let data = DataDir::new("history-bomb");
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut device = Device::connect(&server.sync_url(), &gus, "gus-phone").expect("connect");
+
+    let mut bomb = AutoCommit::new();
+    for writer in 0..2_000u32 {
+        bomb.set_actor(automerge::ActorId::from(writer.to_be_bytes().repeat(4)));
+        bomb.put(ROOT, "n", i64::from(writer)).expect("put");
+        bomb.commit();
+    }
+    let bomb_id = DocumentId::new_v7(1_764_400_000_000, [1; 10]);
+    device.node.insert(bomb_id, bomb);
+    assert!(
+        device.run_until(WAIT, |d| !d.errors.is_empty()),
+        "the bomb was taken"
+    );
+    assert!(
+        device.errors[0].contains("2000 new writers in one message"),
+        "{:?}",
+        device.errors
+    );
+    assert!(!device.acknowledged(&bomb_id));
+
+    let plain_id = DocumentId::new_v7(1_764_400_000_001, [2; 10]);
+    device.node.insert(plain_id, squatter_document("a note"));
+    assert!(device.run_until(WAIT, |d| d.acknowledged(&plain_id)));
+}
+
+/// Class 3: one user holds a bounded number of connections; one more is answered 429 before
+/// the upgrade, and a connection closed frees its place.
+#[test]
+fn one_user_holds_a_bounded_number_of_connections() {
+    let data = DataDir::new("sessions-cap");
+    let ana = user_with_token(&data, "ana", "sales", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let server = TestServer::start(&data, &["--max-sessions-per-user", "2"]);
+    let connections = || server.metric("itinera_connections").unwrap_or(0.0);
+    let wait_for = |count: f64| {
+        let deadline = std::time::Instant::now() + WAIT;
+        while connections() != count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} connections",
+                connections()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let first = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("first");
+    let _second = Device::connect(&server.sync_url(), &ana, "ana-tablet").expect("second");
+    wait_for(2.0);
+    match Device::connect(&server.sync_url(), &ana, "ana-laptop") {
+        Err(itinera_tests::device::ConnectError::Status(429)) => {}
+        other => panic!("a third connection: {other:?}"),
+    }
+    let _bens = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("another user");
+    wait_for(3.0);
+    drop(first);
+    wait_for(2.0);
+    Device::connect(&server.sync_url(), &ana, "ana-laptop").expect("a place was freed");
+}
+
+/// Class 10, derived documents stay bounded: renaming a record in a loop writes its title into
+/// other users' indexes (whose whole history every device syncs first) once per quiet period,
+/// with the latest title, not once per rename.
+#[test]
+fn renaming_in_a_loop_grows_other_users_indexes_by_a_bounded_amount() {
+    let data = DataDir::new("rename-loop");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let ben = user_with_token(&data, "ben", "office", &[]);
+    let server = TestServer::start(&data, &["--index-title-quiet-ms", "1000"]);
+    let (status, body) = post(
+        &server,
+        "/records/account",
+        &olga,
+        r#"{"name": "Lakeside"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let account = created_id(&body);
+
+    let index_id = DocumentId::index_of("ben");
+    let mut phone = Device::connect(&server.sync_url(), &ben, "ben-phone").expect("connect");
+    phone.node.find(index_id);
+    let title_in_index = |device: &mut Device| {
+        let doc = device.node.document(&index_id)?;
+        let index: itinera_core::model::UserIndex = autosurgeon::hydrate(doc).ok()?;
+        index
+            .documents
+            .get(&account.to_string())
+            .map(|entry| entry.title.clone())
+    };
+    let history = |device: &mut Device| {
+        device
+            .node
+            .document(&index_id)
+            .map_or(0, |doc| doc.clone().get_changes(&[]).len())
+    };
+    assert!(phone.run_until(WAIT, |d| title_in_index(d).as_deref() == Some("Lakeside")));
+    let before = history(&mut phone);
+
+    let patch = format!("{}/api/v1/documents/{account}", server.base);
+    for n in 0..40 {
+        let body = format!(r#"{{"name": "Lakeside {n}"}}"#);
+        assert_eq!(http("PATCH", &patch, Some(&olga), Some(&body)).0, 200);
+    }
+    assert!(
+        phone.run_until(WAIT, |d| title_in_index(d).as_deref()
+            == Some("Lakeside 39")),
+        "the latest title reaches the index: {:?}",
+        title_in_index(&mut phone)
+    );
+    let grown = history(&mut phone) - before;
+    assert!(
+        (1..=3).contains(&grown),
+        "40 renames wrote {grown} changes into another user's index"
+    );
+}

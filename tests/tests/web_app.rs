@@ -123,7 +123,7 @@ fn import(server: &TestServer, token: &str, file: &Path, extra: &[&str]) -> Stri
 fn the_import_command_lists_bad_rows_imports_the_rest_and_imports_once() {
     let data = DataDir::new("import-command");
     let office = user_with_token(&data, "olga", "office", &[]);
-    user_with_token(&data, "sam", "sales", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
     let server = TestServer::start(&data, &[]);
     // A spreadsheet in Hungarian: the headers match no usual name, so every column is mapped.
     let file = data.path().join("ugyfelek.csv");
@@ -169,6 +169,7 @@ fn the_import_command_lists_bad_rows_imports_the_rest_and_imports_once() {
     };
     assert_eq!(list("")["total"], 0, "a dry run writes nothing");
 
+    let office_events = listen(&server.base, &office);
     let first = import(&server, &office, &file, &map);
     assert!(
         first.contains("2 new, 0 changed, 0 unchanged, 1 left out"),
@@ -176,6 +177,18 @@ fn the_import_command_lists_bad_rows_imports_the_rest_and_imports_once() {
     );
     let budai = list("budai");
     assert_eq!(budai["total"], 1);
+    // A new record's committed event reaches every subscriber of the bus: the lists above, the
+    // event stream of an open page, and the owner's index (what the owner's phones sync).
+    let budai_id = budai["items"][0]["id"].as_str().expect("an id").to_owned();
+    let heard = heard_until(&office_events, &budai_id, Duration::from_secs(10));
+    assert!(
+        heard.iter().any(|line| line.contains(&budai_id)),
+        "{heard:?}"
+    );
+    assert!(
+        index_lists(&server, &sam, &budai_id),
+        "sam's index never listed the imported account"
+    );
     assert_eq!(budai["items"][0]["owner"], "sam");
     assert_eq!(budai["items"][0]["city"], "Budapest");
     assert_eq!(budai["items"][0]["contacts"], 1);
@@ -203,6 +216,86 @@ fn the_import_command_lists_bad_rows_imports_the_rest_and_imports_once() {
     );
     assert_eq!(list("borbar%C3%A1t")["total"], 1);
     assert_eq!(list("")["total"], 2);
+}
+
+/// Whether `user`'s index document comes to list `document` within ten seconds.
+fn index_lists(server: &TestServer, token: &str, document: &str) -> bool {
+    let (status, me) = http_get(&format!("{}/api/v1/me", server.base), Some(token));
+    assert_eq!(status, 200, "{me}");
+    let me: serde_json::Value = serde_json::from_str(&me).expect("JSON");
+    let index = me["index_document"]
+        .as_str()
+        .and_then(|url| url.strip_prefix("automerge:"))
+        .expect("an index URL")
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let (status, body) = http_get(
+            &format!("{}/api/v1/documents/{index}", server.base),
+            Some(token),
+        );
+        if status == 200 && body.contains(document) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn an_import_takes_a_larger_body_than_other_routes_from_a_signed_in_user_only() {
+    let data = DataDir::new("import-body");
+    let office = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+    // About 2 MB of leads: over the 1 MiB every other body is held to.
+    let mut csv = String::from("Lead ID,Full Name,Email\n");
+    for n in 0..40_000 {
+        csv.push_str(&format!(
+            "L-{n:06},Lead Number {n:06},lead{n}@example.test\n"
+        ));
+    }
+    let body = serde_json::json!({ "csv": csv, "dry_run": true }).to_string();
+    assert!(body.len() > 3 * 1024 * 1024 / 2, "{}", body.len());
+    let imports = format!("{}/api/v1/imports/leads", server.base);
+    let (status, answer) = http("POST", &imports, Some(&office), Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["create"], 40_000);
+    let (status, _) = http("POST", &imports, None, Some(&body));
+    assert_eq!(status, 401, "no body is read without a token");
+    let (status, answer) = http(
+        "POST",
+        &format!("{}/api/v1/records/lead", server.base),
+        Some(&office),
+        Some(&body),
+    );
+    assert_eq!(status, 413, "{answer}");
+
+    // A rep gives records to themselves only, and learns nothing of who else exists.
+    let csv = "Account ID,Account Name,Account Owner\nA-1,Own,sam\nA-2,Colleague's,olga\nA-3,Nobody's,nobody\n";
+    let body = serde_json::json!({ "csv": csv, "dry_run": true }).to_string();
+    let accounts = format!("{}/api/v1/imports/accounts", server.base);
+    let (status, answer) = http("POST", &accounts, Some(&sam), Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).expect("JSON");
+    assert_eq!(answer["create"], 1, "{answer}");
+    let reasons: Vec<String> = answer["bad_rows"]
+        .as_array()
+        .expect("bad rows")
+        .iter()
+        .map(|row| {
+            row["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .replace("olga", "nobody")
+        })
+        .collect();
+    assert_eq!(reasons.len(), 2, "{answer}");
+    assert_eq!(
+        reasons[0], reasons[1],
+        "a known and an unknown user read alike"
+    );
 }
 
 /// Reads server-sent events from `/api/v1/events` on a thread of its own.

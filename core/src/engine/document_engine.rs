@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
+use super::history;
 use super::{
-    Author, Committed, EditError, EditId, EnginePeer, Input, Output, ServerEdit, SessionId,
-    WriteFailed, WriteId,
+    Author, Committed, EditError, EditId, EnginePeer, HistoryBudget, Input, Output, ServerEdit,
+    SessionId, WriteFailed, WriteId,
 };
 use crate::DocumentId;
 use crate::model::DocumentKind;
@@ -48,6 +49,9 @@ pub struct EngineConfig {
     /// For which kinds the committed events carry the document itself (what the authority
     /// reads); the others carry its scope, title and summary only.
     pub carry_content: fn(Option<DocumentKind>) -> bool,
+    /// Each user's budget of history over time; `None` holds messages to the per-message
+    /// limits only.
+    pub history: Option<Arc<dyn HistoryBudget>>,
 }
 
 impl EngineConfig {
@@ -61,6 +65,7 @@ impl EngineConfig {
             retry_after_ms: 1_000,
             clients_may_create: true,
             carry_content: |_| false,
+            history: None,
         }
     }
 }
@@ -630,21 +635,23 @@ impl DocumentEngine {
             .creator
             .clone()
             .unwrap_or_else(|| from.principal.user.clone());
-        let (id, shared, principal) = (
+        let (id, shared, principal, budget) = (
             self.id,
             self.scope.shared_with.clone(),
             from.principal.clone(),
+            self.config.history.clone(),
         );
-        let check = move |before: &AutoCommit, after: &AutoCommit| {
+        let check = move |before: &mut AutoCommit, after: &mut AutoCommit| {
             check_shared_change(
                 &principal,
                 &id,
-                existed.then_some(before),
+                existed.then_some(&*before),
                 after,
                 Some(&creator),
                 &shared,
             )
-            .map_err(|refusal| refusal.to_string())
+            .map_err(|refusal| refusal.to_string())?;
+            history::admit(budget.as_deref(), &principal.user, before, after)
         };
         let result = self.sync.receive(&from.peer_id, incoming, Some(&check));
         self.report_pending(&from.peer_id);

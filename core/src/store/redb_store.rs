@@ -164,7 +164,37 @@ impl RedbStore {
     }
 }
 
+/// Makes the store file readable by its owner only (it holds password and token hashes and
+/// every customer's records): created so, and an older file's mode tightened.
+#[cfg(unix)]
+fn keep_private(path: &std::path::Path) -> StoreResult<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let io = |error: std::io::Error| StoreError::backend(StoreOperation::Open, Box::new(error));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    let mode = file.metadata().map_err(io)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_private(_: &std::path::Path) -> StoreResult<()> {
+    Ok(())
+}
+
 fn open_database(source: &Source) -> StoreResult<Database> {
+    if let Source::File(path) = source {
+        keep_private(path)?;
+    }
     let opened = match source {
         Source::File(path) => Builder::new().create(path).map_err(|error| match error {
             DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen { path: path.clone() },

@@ -57,7 +57,7 @@ pub struct Received {
 }
 
 /// A check of changes before they are accepted: `(before, after)` → `Err(reason)` to refuse.
-pub type ChangeCheck<'a> = &'a dyn Fn(&AutoCommit, &AutoCommit) -> Result<(), String>;
+pub type ChangeCheck<'a> = &'a dyn Fn(&mut AutoCommit, &mut AutoCommit) -> Result<(), String>;
 
 #[derive(Debug)]
 struct PeerState {
@@ -405,7 +405,7 @@ impl DocSync {
                         reason,
                     }
                 })?;
-                check(&self.doc, &candidate).map_err(|reason| SyncError::Rejected {
+                check(&mut self.doc, &mut candidate).map_err(|reason| SyncError::Rejected {
                     document: self.id,
                     reason,
                 })?;

@@ -4,7 +4,8 @@ use std::sync::{Arc, RwLock};
 use itinera_core::policy::{Grant, Principal, Role};
 use itinera_core::store::{DocumentStore, WriteBatch};
 
-use super::secret::{hash_password, new_token, token_hash, verify_password};
+use super::MAX_TOKEN_TTL_MS;
+use super::secret::{PasswordCheck, check_password, hash_password, new_token, token_hash};
 use super::{AccountError, AuditedDirectory, AuthError, TokenRecord, User};
 use crate::audit::AuditEntry;
 use crate::store_writer::DurableWrites;
@@ -155,6 +156,8 @@ impl Directory {
         self.issue_token_audited(name, ttl_ms, now, None)
     }
 
+    /// Issues a token valid for `ttl_ms` (up to [`MAX_TOKEN_TTL_MS`]; `None`: until revoked),
+    /// with the audit entry of the change.
     pub(super) fn issue_token_audited(
         &self,
         name: &str,
@@ -167,6 +170,12 @@ impl Directory {
             .ok_or_else(|| AccountError::NoSuchUser(name.to_owned()))?;
         if user.disabled {
             return Err(AccountError::Invalid(format!("user {name} is disabled")));
+        }
+        if let Some(ttl) = ttl_ms.filter(|ttl| !(0..=MAX_TOKEN_TTL_MS).contains(ttl)) {
+            return Err(AccountError::Invalid(format!(
+                "a token lasts at most {} days, not {ttl} ms",
+                MAX_TOKEN_TTL_MS / 86_400_000
+            )));
         }
         let token = new_token()?;
         let record = TokenRecord {
@@ -262,7 +271,11 @@ impl Directory {
         Ok(user.principal())
     }
 
-    /// Checks a password and issues a token valid for `ttl_ms`.
+    /// Checks a password and issues a token valid for `ttl_ms`. An unknown user, a user without
+    /// a password, a disabled user and a wrong password get the same answer after the same
+    /// work. A right password stored under an older scheme is rehashed with today's.
+    ///
+    /// Hashing takes tens of milliseconds of one core: call this off the HTTP workers.
     pub fn login(
         &self,
         name: &str,
@@ -270,16 +283,21 @@ impl Directory {
         ttl_ms: i64,
         now: i64,
     ) -> Result<String, AuthError> {
-        let user = self.user(name).ok_or(AuthError::BadPassword)?;
-        let matches = user
-            .password_hash
-            .as_deref()
-            .is_some_and(|hash| verify_password(password, hash));
-        if !matches {
+        let user = self.user(name);
+        let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
+        let PasswordCheck::Right { rehash } = check_password(password, stored) else {
+            return Err(AuthError::BadPassword);
+        };
+        if user.is_none_or(|user| user.disabled) {
             return Err(AuthError::BadPassword);
         }
-        if user.disabled {
-            return Err(AuthError::Disabled);
+        if rehash {
+            let upgraded = hash_password(password).and_then(|hash| {
+                self.update_user(name, |user| user.password_hash = Some(hash), None)
+            });
+            if let Err(error) = upgraded {
+                tracing::warn!(user = name, %error, "could not upgrade a password hash");
+            }
         }
         self.issue_token(name, Some(ttl_ms), now)
             .map_err(|_| AuthError::BadPassword)
@@ -434,6 +452,58 @@ mod tests {
         assert!(dir.login("olga", "pw", 1_000, 1).is_ok());
         assert_eq!(
             dir.login("olga", "nope", 1_000, 1),
+            Err(AuthError::BadPassword)
+        );
+    }
+
+    #[test]
+    fn a_pbkdf2_password_is_upgraded_to_argon2id_at_the_next_good_login() {
+        let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
+        let dir = Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("load");
+        dir.add_user("olga", Role::Office, &[], None, 0)
+            .expect("add");
+        // What the server stored before Argon2id: PBKDF2-HMAC-SHA256 of "old pw".
+        let salt = [3u8; 16];
+        let hash = pbkdf2::pbkdf2_hmac_array::<sha2::Sha256, 32>(b"old pw", &salt, 1_000);
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let old = format!("pbkdf2-sha256$1000${}${}", hex(&salt), hex(&hash));
+        dir.update_user("olga", |user| user.password_hash = Some(old.clone()), None)
+            .expect("store the old hash");
+
+        assert_eq!(
+            dir.login("olga", "wrong", 1_000, 1),
+            Err(AuthError::BadPassword)
+        );
+        assert_eq!(dir.user("olga").and_then(|u| u.password_hash), Some(old));
+        assert!(dir.login("olga", "old pw", 1_000, 1).is_ok());
+        let upgraded = dir
+            .user("olga")
+            .and_then(|u| u.password_hash)
+            .expect("hash");
+        assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+        assert!(dir.login("olga", "old pw", 1_000, 1).is_ok());
+        let reloaded =
+            Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("reload");
+        assert_eq!(
+            reloaded.user("olga").and_then(|u| u.password_hash),
+            Some(upgraded)
+        );
+    }
+
+    #[test]
+    fn a_disabled_user_with_the_right_password_is_answered_like_a_wrong_one() {
+        let store: Arc<dyn DocumentStore> = Arc::new(RedbStore::in_memory().expect("store"));
+        let dir = Directory::load(&*store, Arc::new(DirectWrites(store.clone()))).expect("load");
+        dir.add_user("olga", Role::Office, &[], Some("pw"), 0)
+            .expect("add");
+        dir.update_user("olga", |user| user.disabled = true, None)
+            .expect("disable");
+        assert_eq!(
+            dir.login("olga", "pw", 1_000, 1),
+            Err(AuthError::BadPassword)
+        );
+        assert_eq!(
+            dir.login("nobody", "pw", 1_000, 1),
             Err(AuthError::BadPassword)
         );
     }

@@ -37,4 +37,7 @@ pub enum AuthError {
     Disabled,
     #[error("wrong user name or password")]
     BadPassword,
+    /// Too many login attempts for the user name or from the address (HTTP 429).
+    #[error("too many login attempts: try again in {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: u64 },
 }

@@ -13,7 +13,8 @@ pub struct User {
     /// (`territory:north`, `departure:<id>`, `stock:<id>`).
     pub grants: BTreeSet<String>,
     pub disabled: bool,
-    /// A PBKDF2 hash, for the REST login; devices use tokens.
+    /// An Argon2id hash (PHC string; PBKDF2 from before, upgraded at the next login), for the
+    /// REST login; devices use tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     pub created_at: i64,

@@ -17,4 +17,4 @@ mod session;
 pub use doc_actor::DocActor;
 pub use hub::Hub;
 pub use messages::*;
-pub use session::Session;
+pub use session::{OutgoingBytes, Session};

@@ -2,6 +2,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
+use std::pin::Pin;
+use std::task::Poll;
+
+use actix_web::HttpResponse;
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::web::Bytes;
 use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
 use itinera_core::policy::Principal;
@@ -26,8 +31,9 @@ enum Outbound {
 
 /// One WebSocket connection: its handshake, its peer, and the frames queued for it.
 ///
-/// Frames for the peer go through a queue drained by a writer task; the bytes waiting in it are
-/// counted, and a client that does not read fast enough to keep them under
+/// Frames for the peer go through a queue drained by a writer task into the WebSocket layer.
+/// Every byte is counted ([`OutgoingBytes`]) from the moment it is queued until the HTTP layer
+/// has written it to the socket, and a client that does not read fast enough to keep them under
 /// `max_outgoing_bytes` is disconnected instead of growing the server's memory.
 pub struct Session {
     id: SessionId,
@@ -62,7 +68,8 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// A session for an authenticated user, writing to `socket`.
+    /// A session for an authenticated user, writing to `socket`, whose queued bytes `queued`
+    /// counts.
     ///
     /// Spawns the writer task on the current (worker) thread: `actix_ws::Session` is not meant
     /// to leave it.
@@ -72,17 +79,12 @@ impl Session {
         token: String,
         services: Arc<Services>,
         hub: Addr<Hub>,
-        socket: actix_ws::Session,
+        (socket, queued): (actix_ws::Session, OutgoingBytes),
         server_metadata: PeerMetadata,
     ) -> Self {
         let (outbound, receiver) = mpsc::unbounded_channel();
-        let queued = Arc::new(AtomicUsize::new(0));
-        actix_web::rt::spawn(write_frames(
-            socket,
-            receiver,
-            queued.clone(),
-            services.clone(),
-        ));
+        let queued = queued.0;
+        actix_web::rt::spawn(write_frames(socket, receiver, services.clone()));
         let local = PeerId::new(services.config.peer_id.clone());
         let limits = DecodeLimits {
             max_frame_bytes: services.config.max_frame_bytes,
@@ -441,7 +443,6 @@ fn services_burst(services: &Services) -> u32 {
 async fn write_frames(
     mut socket: actix_ws::Session,
     mut frames: mpsc::UnboundedReceiver<Outbound>,
-    queued: Arc<AtomicUsize>,
     services: Arc<Services>,
 ) {
     while let Some(outbound) = frames.recv().await {
@@ -449,7 +450,6 @@ async fn write_frames(
             Outbound::Frame(frame) => {
                 let len = frame.len();
                 let sent = socket.binary(frame).await;
-                queued.fetch_sub(len, Ordering::Relaxed);
                 services
                     .metrics
                     .bytes_out
@@ -468,4 +468,110 @@ async fn write_frames(
         }
     }
     let _ = socket.close(None).await;
+}
+
+/// The bytes queued for one client and not yet written to its socket: counted up when a frame
+/// is queued, and down only when the HTTP layer asks for more of the response body, which it
+/// does once what it took before has (nearly all) gone out. Frames waiting in the WebSocket
+/// layer's own channel, in its encoder and in the HTTP layer's write buffer are all counted.
+#[derive(Debug, Clone, Default)]
+pub struct OutgoingBytes(Arc<AtomicUsize>);
+
+impl OutgoingBytes {
+    /// The WebSocket response, its body counted out as the HTTP layer takes it.
+    pub fn count_sent(&self, response: HttpResponse) -> HttpResponse {
+        let queued = self.0.clone();
+        response.map_body(|_, body| {
+            BoxBody::new(CountedBody {
+                body,
+                queued,
+                handed: 0,
+            })
+        })
+    }
+}
+
+struct CountedBody {
+    body: BoxBody,
+    queued: Arc<AtomicUsize>,
+    /// Bytes of the last chunk handed to the HTTP layer, counted out at its next request.
+    handed: usize,
+}
+
+impl MessageBody for CountedBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.body.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        let this = self.get_mut();
+        if this.handed > 0 {
+            let handed = std::mem::take(&mut this.handed);
+            // Frame headers, pings and closes are written too but were never counted in.
+            let _ = this
+                .queued
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |queued| {
+                    Some(queued.saturating_sub(handed))
+                });
+        }
+        let next = Pin::new(&mut this.body).poll_next(cx);
+        if let Poll::Ready(Some(Ok(chunk))) = &next {
+            this.handed = chunk.len();
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body of two chunks, as the WebSocket layer's would yield them.
+    fn counted(queued: &OutgoingBytes) -> HttpResponse {
+        let chunks = futures_util::stream::iter([
+            Ok::<_, std::io::Error>(Bytes::from_static(&[1; 300])),
+            Ok(Bytes::from_static(&[2; 200])),
+        ]);
+        queued.count_sent(HttpResponse::Ok().streaming(chunks))
+    }
+
+    async fn next(body: &mut BoxBody) -> Option<Result<Bytes, Box<dyn std::error::Error>>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *body).poll_next(cx)).await
+    }
+
+    #[actix_web::test]
+    async fn bytes_stay_counted_until_the_http_layer_asks_for_more() {
+        let queued = OutgoingBytes::default();
+        queued.0.store(500, Ordering::Relaxed);
+        let mut body = counted(&queued).into_body();
+        let first = next(&mut body)
+            .await
+            .and_then(Result::ok)
+            .expect("first chunk");
+        assert_eq!(first.len(), 300);
+        // Handed to the HTTP layer, not yet written: still counted.
+        assert_eq!(queued.0.load(Ordering::Relaxed), 500);
+        let second = next(&mut body)
+            .await
+            .and_then(Result::ok)
+            .expect("second chunk");
+        assert_eq!(second.len(), 200);
+        assert_eq!(queued.0.load(Ordering::Relaxed), 200);
+        assert!(next(&mut body).await.is_none());
+        assert_eq!(queued.0.load(Ordering::Relaxed), 0);
+    }
+
+    #[actix_web::test]
+    async fn bytes_never_counted_in_do_not_wrap_the_count() {
+        let queued = OutgoingBytes::default();
+        queued.0.store(100, Ordering::Relaxed);
+        let mut body = counted(&queued).into_body();
+        while next(&mut body).await.is_some() {}
+        assert_eq!(queued.0.load(Ordering::Relaxed), 0);
+    }
 }

@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::{ApiError, authenticate, authenticate_admin};
+use super::auth::{ApiError, authenticate, authenticate_admin, client_address};
 use crate::actors::{EditDocument, ReadDocument, ShareDocument};
 use crate::audit::{self, AuditEntry};
 use crate::json_view::{apply_patch, document_to_json};
@@ -119,13 +119,17 @@ pub(super) struct Login {
 
 #[utoipa::path(post, path = "/api/v1/login", tag = "users", request_body = Login,
     responses((status = 200, description = "A token valid for 12 hours: `{\"token\", \"expires_at\"}`"),
-              (status = 401, description = "Wrong user name or password")))]
-async fn login(state: web::Data<AppState>, body: web::Json<Login>) -> Reply {
+              (status = 401, description = "Wrong user name or password"),
+              (status = 429, description = "Too many attempts for the user name or from the address; `Retry-After` says when to try again")))]
+async fn login(state: web::Data<AppState>, request: HttpRequest, body: web::Json<Login>) -> Reply {
     let now = state.services.now_ms();
+    let address = client_address(&request, state.services.config.behind_proxy);
+    let Login { user, password } = body.into_inner();
     let token = state
         .services
-        .directory
-        .login(&body.user, &body.password, LOGIN_TTL_MS, now)?;
+        .logins
+        .sign_in(user, password, address, LOGIN_TTL_MS, now)
+        .await?;
     Ok(HttpResponse::Ok().json(json!({ "token": token, "expires_at": now + LOGIN_TTL_MS })))
 }
 

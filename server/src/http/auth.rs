@@ -16,6 +16,8 @@ use crate::accounts::AuthError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503 answers.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,7 +25,15 @@ impl ApiError {
         Self {
             status,
             message: message.to_string(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client how many seconds to wait before trying again.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn bad_request(message: impl std::fmt::Display) -> Self {
@@ -47,6 +57,9 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         response.json(json!({ "error": self.message }))
     }
 }
@@ -69,7 +82,12 @@ impl From<EditError> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, error)
+        match error {
+            AuthError::TooManyAttempts { retry_after_secs } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, error).retry_after(retry_after_secs)
+            }
+            _ => Self::new(StatusCode::UNAUTHORIZED, error),
+        }
     }
 }
 
@@ -113,4 +131,21 @@ pub fn authenticate_admin(state: &AppState, request: &HttpRequest) -> Result<Pri
         return Err(ApiError::new(StatusCode::FORBIDDEN, "admins only"));
     }
     Ok(principal)
+}
+
+/// The address a request came from: the TCP peer, or behind a reverse proxy the address it
+/// appended last to `X-Forwarded-For` (earlier entries are the client's own claims).
+pub fn client_address(request: &HttpRequest, behind_proxy: bool) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr().map(|address| address.ip());
+    if !behind_proxy {
+        return peer;
+    }
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .last()
+        .and_then(|entry| entry.trim().parse().ok())
+        .or(peer)
 }

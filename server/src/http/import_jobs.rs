@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -150,7 +151,16 @@ fn planned_outcome(previous: Option<&Imported>, item: &ImportItem) -> Outcome {
 async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(ApiError::bad_request)?;
+        let chunk = chunk.map_err(|error| {
+            let status = match &error {
+                // The body guard ends a body that stalls or takes too long.
+                PayloadError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+                    StatusCode::REQUEST_TIMEOUT
+                }
+                _ => StatusCode::BAD_REQUEST,
+            };
+            ApiError::new(status, error)
+        })?;
         if body.len() + chunk.len() > MAX_IMPORT_BYTES {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -5,6 +5,7 @@
 mod admin;
 mod api;
 mod auth;
+mod body_guard;
 mod csv_export;
 mod csv_import;
 mod document_conflicts;
@@ -30,6 +31,7 @@ use actix_web::{HttpResponse, web};
 use itinera_core::protocol::PeerMetadata;
 use itinera_core::store::WriteBatch;
 
+pub use body_guard::{guard_bodies, json_config};
 pub use request_log::{ACCESS_TARGET, request_log};
 
 use crate::actors::Hub;

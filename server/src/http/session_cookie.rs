@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::auth::{ApiError, authenticate};
+use super::auth::{ApiError, authenticate, client_address};
 use crate::server_documents::index_document_id;
 
 /// The cookie holding the session token.
@@ -119,25 +119,23 @@ pub struct SignIn {
 /// Signs in and sets the session cookie; answers who signed in and the CSRF token.
 #[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = SignIn,
     responses((status = 200, description = "`{\"user\", \"role\", \"grants\", \"index_document\", \"csrf_token\"}`; sets `itinera_session`"),
-              (status = 401, description = "Wrong user name or password")))]
+              (status = 401, description = "Wrong user name or password"),
+              (status = 429, description = "Too many attempts for the user name or from the address; `Retry-After` says when to try again")))]
 pub async fn sign_in(
     state: web::Data<AppState>,
     request: HttpRequest,
     body: web::Json<SignIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let services = state.services.clone();
+    let services = &state.services;
     let now = services.now_ms();
+    let address = client_address(&request, services.config.behind_proxy);
     let SignIn { user, password } = body.into_inner();
-    // The password hash and the token's durable write block: off the async workers.
-    let (token, principal) = web::block(move || {
-        let token = services
-            .directory
-            .login(&user, &password, SESSION_TTL_MS, now)?;
-        let principal = services.directory.authenticate(&token, now)?;
-        Ok::<_, ApiError>((token, principal))
-    })
-    .await
-    .map_err(|err| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, err))??;
+    // The same limits and hashing as every password login.
+    let token = services
+        .logins
+        .sign_in(user, password, address, SESSION_TTL_MS, now)
+        .await?;
+    let principal = services.directory.authenticate(&token, now)?;
     let max_age = CookieDuration::milliseconds(SESSION_TTL_MS);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

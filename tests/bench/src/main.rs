@@ -7,6 +7,7 @@
 //! cargo run --release -p itinera-bench -- full             # the plan's sizes
 //! cargo run --release -p itinera-bench -- quick --only a,c --peers durable,node
 //! cargo run --release -p itinera-bench -- load --clients 1000 --seconds 60   # Itinera alone
+//! cargo run --release -p itinera-bench -- attacks      # memory and /healthz under attack
 //! ```
 //!
 //! Not a test: it reports figures; a workload that loses edits or does not converge reports
@@ -90,6 +91,9 @@ fn workspace_root() -> PathBuf {
 
 fn main() {
     let root = workspace_root();
+    if std::env::args().nth(1).as_deref() == Some("attacks") {
+        std::process::exit(attacks_main(&root));
+    }
     if std::env::args().nth(1).as_deref() == Some("load") {
         std::process::exit(load_main(&root));
     }
@@ -358,6 +362,103 @@ fn load_main(root: &std::path::Path) -> i32 {
         }
         None => 0,
     }
+}
+
+const ATTACKS_USAGE: &str =
+    "usage: itinera-bench attacks [--server PATH-TO-ITINERA-SERVER] [--workdir DIR]";
+
+/// `attacks`: what a hostile user costs the server (memory, `/healthz` under a login storm).
+fn attacks_main(root: &std::path::Path) -> i32 {
+    let mut binary = None;
+    let mut workdir = root.join("target/itinera-bench");
+    let mut args = std::env::args().skip(2);
+    while let Some(flag) = args.next() {
+        match (flag.as_str(), args.next()) {
+            ("--server", Some(path)) => binary = Some(PathBuf::from(path)),
+            ("--workdir", Some(path)) => workdir = PathBuf::from(path),
+            _ => {
+                eprintln!("{ATTACKS_USAGE}");
+                return 2;
+            }
+        }
+    }
+    eprintln!("building the server…");
+    let (mut programs, runtime) = match prepare(root) {
+        Ok(prepared) => prepared,
+        Err(why) => {
+            eprintln!("{why}");
+            return 1;
+        }
+    };
+    if let Some(binary) = binary {
+        programs.itinera = binary;
+    }
+    let data = workdir.join("attacks");
+    let outcome = attacks_server(&programs, &data).and_then(|(mut server, behind_proxy)| {
+        eprintln!("attacking {}…", programs.itinera.display());
+        let outcome = runtime.block_on(workloads::attacks::run(&mut server, behind_proxy));
+        server.stop();
+        outcome
+    });
+    let _ = std::fs::remove_dir_all(&data);
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(why) => {
+            println!("FAILED: {why}");
+            return 1;
+        }
+    };
+    println!(
+        "Itinera under attack ({}), on {}\n",
+        programs.itinera.display(),
+        machine()
+    );
+    for figure in &outcome.figures {
+        println!(
+            "{:<62} {}",
+            figure.measure,
+            report::format_value(figure.value, figure.unit)
+        );
+    }
+    0
+}
+
+/// A server with the users the login storm tries (each with a password), and whether it takes
+/// client addresses from `X-Forwarded-For`.
+fn attacks_server(programs: &Programs, data: &std::path::Path) -> Result<(Server, bool), String> {
+    use std::process::Command;
+    use workloads::attacks::{LOGIN_CLIENTS, PASSWORD, USER};
+    let mut server = Server::start(Peer::ItineraDurable, programs, data)?;
+    server.stop();
+    let dir = data.to_string_lossy().into_owned();
+    let names =
+        std::iter::once(USER.to_owned()).chain((0..LOGIN_CLIENTS).map(|n| format!("{USER}{n}")));
+    for name in names {
+        // Today's command line reads the password from the environment; older ones took it
+        // as a flag.
+        let add = |extra: &[&str]| {
+            Command::new(&programs.itinera)
+                .args(["--data", &dir, "user", "add", &name, "--role", "sales"])
+                .args(extra)
+                .env("ITINERA_USER_PASSWORD", PASSWORD)
+                .output()
+                .map_err(|err| err.to_string())
+        };
+        let out = add(&["--password", PASSWORD])?;
+        if !out.status.success() && !add(&[])?.status.success() {
+            return Err(format!("cannot add {name}"));
+        }
+    }
+    let help = Command::new(&programs.itinera)
+        .args(["serve", "--help"])
+        .output()
+        .map_err(|err| err.to_string())?;
+    let behind_proxy = String::from_utf8_lossy(&help.stdout).contains("--behind-proxy");
+    if behind_proxy {
+        server.extra_args.push("--behind-proxy".into());
+    }
+    server.restart()?;
+    Ok((server, behind_proxy))
 }
 
 /// Builds the servers and the runtime the clients run on.

@@ -142,6 +142,8 @@ pub struct Server {
     programs: Programs,
     /// How long the last start took until the server said it listens.
     pub started_in: Duration,
+    /// More flags for Itinera's `serve`.
+    pub extra_args: Vec<String>,
 }
 
 impl Server {
@@ -167,6 +169,7 @@ impl Server {
             token,
             programs: programs.clone(),
             started_in: Duration::ZERO,
+            extra_args: Vec::new(),
         };
         server.launch()?;
         Ok(server)
@@ -183,6 +186,7 @@ impl Server {
                 c.args(["--data", &dir, "serve", "--listen", &addr]);
                 // Benchmark clients are many and busy; the defaults suit phones.
                 c.args(["--client-timeout-ms", "600000"]);
+                c.args(&self.extra_args);
                 if self.peer == Peer::ItineraRelaxed {
                     c.arg("--relaxed-durability");
                 }

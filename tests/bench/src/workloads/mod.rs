@@ -4,6 +4,7 @@
 //! let outcome = workloads::run('a', &mut server, &Sizes::quick()).await;
 //! ```
 
+pub mod attacks;
 mod cold_sync;
 mod fan_out;
 mod idle_clients;
