@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Itinera test: unit, property, end-to-end, interop and doc tests of the whole
-# workspace. Installs what the tests need first (npm packages, Debian's libjna-java and
-# postgresql) and stops loudly when something cannot be had.
+# workspace. Installs what the tests need first (npm packages, Debian's libjna-java, chromium
+# and postgresql), checks the committed web app against a fresh build, and stops loudly when
+# something cannot be had.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,36 @@ for package in @automerge/automerge-repo kotlin-compiler; do
         exit 1
     }
 done
+
+# Debian's Chromium, for the head-office web app's browser tests.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "tests/run.sh: installing Debian's chromium"
+    if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" apt-get install -y -qq chromium
+fi
+require chromium "Debian's chromium, for the web app's browser tests"
+
+# playwright-core drives it, exactly as locked in tests/web.
+echo "tests/run.sh: installing npm packages from tests/web/package-lock.json"
+(cd tests/web && npm install --no-audit --no-fund --loglevel=error)
+test -f tests/web/node_modules/playwright-core/package.json || {
+    echo "tests/run.sh: npm install did not provide playwright-core" >&2
+    exit 1
+}
+
+# The web app, built from web/package-lock.json: the server embeds web/dist, which is committed
+# so that building the server needs no Node.js; a fresh build must give exactly those files.
+echo "tests/run.sh: building the web app from web/package-lock.json"
+(cd web && npm install --no-audit --no-fund --loglevel=error)
+fresh="$(mktemp -d)"
+(cd web && npx vite build --outDir "$fresh" --emptyOutDir --logLevel error)
+if ! diff -r "$fresh" web/dist; then
+    echo "tests/run.sh: web/dist is not the build of web/src: run 'npm run build' in web/ and commit web/dist" >&2
+    rm -rf "$fresh"
+    exit 1
+fi
+rm -rf "$fresh"
 
 # The end-to-end tests run the real server binary, and the SDK tests its generated bindings.
 cargo build --locked -p itinera-server

@@ -31,6 +31,7 @@ pub mod http;
 pub mod index_documents;
 pub mod init;
 pub mod json_view;
+pub mod lists;
 pub mod logging;
 pub mod metrics;
 pub mod operation_error;
@@ -64,6 +65,7 @@ use crate::authority::Authority;
 use crate::events::Events;
 use crate::http::AppState;
 use crate::index_documents::Indexer;
+use crate::lists::ListModel;
 use crate::metrics::Metrics;
 use crate::read_model::ReadModel;
 use crate::services::Services;
@@ -158,6 +160,24 @@ fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Result
     Ok(authority_thread)
 }
 
+/// Starts the lists head office browses: a thread that reads them from the store and then
+/// follows the committed events, subscribed before anything is written.
+fn start_lists(services: &Services) -> Result<Arc<ListModel>> {
+    let model = Arc::new(ListModel::default());
+    lists::spawn_refresher(
+        services.store.clone(),
+        services.writer.clone(),
+        services.events.feed(),
+        model.clone(),
+        services.metrics.readiness.begin_startup("list scan"),
+    )
+    .map_err(|source| Error::Io {
+        context: "could not start the lists".into(),
+        source,
+    })?;
+    Ok(model)
+}
+
 /// Moves the server's documents from the ids older stores kept them under, removing those a
 /// client had created there; returns an alert for each of those.
 fn repair_server_documents(
@@ -219,6 +239,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         source,
     })?;
     let (services, demo_users, repaired) = start_services(config)?;
+    let lists = start_lists(&services)?;
     let workers = services.config.workers.max(1);
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
     let hub = Hub::new(
@@ -244,6 +265,8 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         hub,
         server_metadata,
         next_session: AtomicU64::new(1),
+        lists,
+        imports: http::ImportJobs::default(),
     });
     let max_body = services.config.max_body_bytes;
     let server = HttpServer::new(move || {

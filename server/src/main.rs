@@ -6,6 +6,8 @@
 
 #![allow(clippy::print_stdout)]
 
+mod import_command;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -108,6 +110,9 @@ enum Command {
     },
     /// Read an export into an empty data folder.
     Import { source: PathBuf },
+    /// Import accounts with contacts, or leads, from a CRM's or a spreadsheet's CSV file into a
+    /// running server, through its API.
+    ImportCsv(import_command::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +402,7 @@ fn run(cli: Cli) -> Result<(), OperationError> {
         Command::Restore { backup, force } => run_restore(&context, &backup, force),
         Command::Export { dest, from_backup } => run_export(&context, &dest, from_backup, now),
         Command::Import { source } => run_import(&context, &source),
+        Command::ImportCsv(args) => import_command::run(args).map_err(OperationError::Refused),
     }
 }
 

@@ -100,6 +100,43 @@ impl Default for StoredDocument {
     }
 }
 
+/// The metadata a commit writes beside a document: its kind, creator, scope (shares included),
+/// title and heads, at `now`.
+pub(super) fn commit_meta(
+    scope: &DocumentScope,
+    creator: Option<&str>,
+    title: &str,
+    heads: Vec<ChangeHash>,
+    now: i64,
+) -> DocumentMeta {
+    DocumentMeta {
+        kind: scope.kind.map(|kind| kind.as_str().to_owned()),
+        creator: creator.map(str::to_owned),
+        scope: Some(scope.clone()),
+        title: title.to_owned(),
+        heads,
+        last_change_at: now,
+        ..DocumentMeta::default()
+    }
+}
+
+/// Adds the writes of a commit that changed a document's content to `batch`: the new changes
+/// with the metadata, and the report summary in the same transaction.
+pub(super) fn write_changes(
+    batch: &mut WriteBatch,
+    id: DocumentId,
+    changes: Vec<u8>,
+    meta: DocumentMeta,
+    summary: Option<&crate::reports::Summary>,
+) {
+    batch.append_changes(id, changes, meta);
+    if let Some(summary) = summary {
+        if let Ok(bytes) = serde_json::to_vec(summary) {
+            batch.put_value(&crate::reports::summary_key(&id), bytes);
+        }
+    }
+}
+
 /// What to do once the write in flight is durable, or failed.
 #[derive(Debug)]
 enum Pending {
@@ -383,12 +420,7 @@ impl DocumentEngine {
                 outbox = Some(entry);
             }
             let changes = self.sync.save_after(&self.durable_heads);
-            batch.append_changes(self.id, changes, meta);
-            if let Some(summary) = &summary {
-                if let Ok(bytes) = serde_json::to_vec(summary) {
-                    batch.put_value(&crate::reports::summary_key(&self.id), bytes);
-                }
-            }
+            write_changes(&mut batch, self.id, changes, meta, summary.as_ref());
         }
         batch.extend(std::mem::take(&mut self.with));
         self.scope_dirty = false;
@@ -406,15 +438,13 @@ impl DocumentEngine {
     }
 
     fn meta(&self, heads: Vec<ChangeHash>) -> DocumentMeta {
-        DocumentMeta {
-            kind: self.scope.kind.map(|kind| kind.as_str().to_owned()),
-            creator: self.creator.clone(),
-            scope: Some(self.scope.clone()),
-            title: self.title.clone(),
+        commit_meta(
+            &self.scope,
+            self.creator.as_deref(),
+            &self.title,
             heads,
-            last_change_at: self.now,
-            ..DocumentMeta::default()
-        }
+            self.now,
+        )
     }
 
     fn write_finished(&mut self, write: WriteId, result: Result<(), WriteFailed>) {

@@ -34,6 +34,7 @@
 //! ```
 
 mod committed;
+mod creation;
 mod document_engine;
 mod engine_peer;
 mod history;
@@ -43,6 +44,7 @@ mod output;
 mod server_edit;
 
 pub use committed::{Author, Committed};
+pub use creation::Creation;
 pub use document_engine::{DocumentEngine, EngineConfig, MAX_ERROR_CHARS, StoredDocument, clip};
 pub use engine_peer::{EnginePeer, SessionId};
 pub use history::{HistoryBudget, MAX_CHANGES_PER_MESSAGE, MAX_NEW_ACTORS_PER_MESSAGE};

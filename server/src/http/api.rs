@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::auth::{ApiError, authenticate, authenticate_admin};
+use super::auth::{ApiError, authenticate, authenticate_admin, client_address};
 use crate::actors::{EditDocument, ReadDocument, ShareDocument};
 use crate::audit::{self, AuditEntry};
 use crate::json_view::{apply_patch, document_to_json};
@@ -61,7 +61,33 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/documents/{id}/shares/{user}", web::put().to(share))
         .route("/documents/{id}/shares/{user}", web::delete().to(unshare))
         .route("/audit", web::get().to(super::admin::audit_trail))
-        .route("/admin/backup", web::get().to(super::admin::backup));
+        .route("/admin/backup", web::get().to(super::admin::backup))
+        .route("/session", web::post().to(super::session_cookie::sign_in))
+        .route("/session", web::get().to(super::session_cookie::current))
+        .route(
+            "/session",
+            web::delete().to(super::session_cookie::sign_out),
+        )
+        .route("/lists/{list}", web::get().to(super::lists::list))
+        .route("/events", web::get().to(super::events::events))
+        .route(
+            "/documents/{id}/conflicts",
+            web::get().to(super::document_conflicts::conflicts),
+        )
+        .route(
+            "/imports/{kind}",
+            web::post().to(super::import_jobs::import),
+        )
+        .route(
+            "/imports/jobs/{job}",
+            web::get().to(super::import_jobs::job),
+        )
+        .route("/reports/{name}/csv", web::get().to(report_csv))
+        .default_service(web::to(no_such_route));
+}
+
+async fn no_such_route() -> Reply {
+    Err(error(StatusCode::NOT_FOUND, "no such API route"))
 }
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -85,23 +111,6 @@ fn unavailable<E>(_: E) -> ApiError {
 
 fn parse_id(text: &str) -> Result<DocumentId, ApiError> {
     DocumentId::parse(text).map_err(bad_request)
-}
-
-/// The address a request came from: the TCP peer, or behind a reverse proxy the address it
-/// appended last to `X-Forwarded-For` (earlier entries are the client's own claims).
-fn client_address(request: &HttpRequest, behind_proxy: bool) -> Option<std::net::IpAddr> {
-    let peer = request.peer_addr().map(|address| address.ip());
-    if !behind_proxy {
-        return peer;
-    }
-    request
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .last()
-        .and_then(|entry| entry.trim().parse().ok())
-        .or(peer)
 }
 
 /// A password login.
@@ -779,6 +788,56 @@ async fn report(
     options: web::Query<ReportOptions>,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
+    let body = report_json(&state, &principal, name.into_inner(), &options).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Which table of a report, as CSV.
+#[derive(Deserialize, IntoParams)]
+pub(super) struct ReportCsvOptions {
+    /// Which table of the report (`summary`, `by_stage`, …); the first when absent.
+    table: Option<String>,
+    /// Guide cost per hour in minor units, for revenue margins.
+    guide_hour_cost_minor: Option<i64>,
+}
+
+/// One table of a head-office report as CSV; office and admins.
+#[utoipa::path(get, path = "/api/v1/reports/{name}/csv", tag = "reports", security(("bearer" = []), ("session" = [])),
+    params(("name" = String, Path, description = "As for the report as JSON"), ReportCsvOptions),
+    responses((status = 200, description = "`text/csv`, a header row first"), (status = 400, description = "No such table"),
+              (status = 403, description = "Office and admins only"), (status = 404, description = "No such report")))]
+async fn report_csv(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    name: web::Path<String>,
+    options: web::Query<ReportCsvOptions>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let report_options = ReportOptions {
+        guide_hour_cost_minor: options.guide_hour_cost_minor,
+    };
+    let body = report_json(&state, &principal, name.to_string(), &report_options).await?;
+    let tables = super::csv_export::report_tables(&body);
+    let table = match &options.table {
+        Some(table) => table.clone(),
+        None => tables.first().cloned().unwrap_or_default(),
+    };
+    let rows = super::csv_export::report_table(&body, &table).ok_or_else(|| {
+        bad_request(format!(
+            "report {name} has no table {table:?}: {}",
+            tables.join(", ")
+        ))
+    })?;
+    super::csv_export::csv_response(&format!("{name}-{table}"), &rows)
+}
+
+/// A report as JSON, for office and admins.
+async fn report_json(
+    state: &AppState,
+    principal: &Principal,
+    name: String,
+    options: &ReportOptions,
+) -> Result<Json, ApiError> {
     if !matches!(principal.role, Role::Admin | Role::Office) {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -802,12 +861,11 @@ async fn report(
                 pending_documents: d.pending.len() as u64,
             })
             .collect();
-        return Ok(HttpResponse::Ok().json(reports::sync_health(&devices, now)));
+        return serde_json::to_value(reports::sync_health(&devices, now)).map_err(internal);
     }
     let read_model = state.services.read_model.clone();
     let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
-    let name = name.into_inner();
-    let body = web::block(move || -> Result<Json, ApiError> {
+    web::block(move || -> Result<Json, ApiError> {
         let kinds = reports::kinds_read(&name)
             .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no report named {name:?}")))?;
         let summaries = read_model.report_input(kinds);
@@ -831,8 +889,7 @@ async fn report(
         value.map_err(internal)
     })
     .await
-    .map_err(internal)??;
-    Ok(HttpResponse::Ok().json(body))
+    .map_err(internal)?
 }
 
 /// A duplicate contact to merge into its survivor.

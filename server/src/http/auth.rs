@@ -1,3 +1,6 @@
+//! Who is asking: a bearer token (phones, tools), `?token=` (WebSockets from browsers), or the
+//! browser's session cookie; and `ApiError`, every API error as JSON.
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use itinera_core::engine::EditError;
@@ -5,6 +8,7 @@ use itinera_core::policy::{Principal, Role};
 use serde_json::json;
 
 use super::AppState;
+use super::session_cookie::{check_cookie_request, session_token};
 use crate::accounts::AuthError;
 
 /// An API error: a status and a message, answered as `{"error": message}`.
@@ -103,9 +107,17 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
     })
 }
 
-/// The authenticated user of a request.
+/// The authenticated user of a request: by its token, or else by the browser's session cookie
+/// (whose writes must carry the session's CSRF token).
 pub fn authenticate(state: &AppState, request: &HttpRequest) -> Result<Principal, ApiError> {
-    let token = request_token(request).ok_or(AuthError::MissingToken)?;
+    let token = match request_token(request) {
+        Some(token) => token,
+        None => {
+            let session = session_token(request).ok_or(AuthError::MissingToken)?;
+            check_cookie_request(request, &session)?;
+            session
+        }
+    };
     Ok(state
         .services
         .directory
@@ -119,4 +131,21 @@ pub fn authenticate_admin(state: &AppState, request: &HttpRequest) -> Result<Pri
         return Err(ApiError::new(StatusCode::FORBIDDEN, "admins only"));
     }
     Ok(principal)
+}
+
+/// The address a request came from: the TCP peer, or behind a reverse proxy the address it
+/// appended last to `X-Forwarded-For` (earlier entries are the client's own claims).
+pub fn client_address(request: &HttpRequest, behind_proxy: bool) -> Option<std::net::IpAddr> {
+    let peer = request.peer_addr().map(|address| address.ip());
+    if !behind_proxy {
+        return peer;
+    }
+    request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .last()
+        .and_then(|entry| entry.trim().parse().ok())
+        .or(peer)
 }

@@ -1,8 +1,8 @@
 //! What a request body may cost before a handler sees it.
 //!
-//! A body is read only for a caller whose token is valid: anyone else is answered 401 before
-//! a byte of it is read (the login, the one route that takes a body without a token, is
-//! limited to [`LOGIN_BODY_BYTES`]). And a body must keep coming: one that stalls for
+//! A body is read only for a caller whose token (or browser session) is valid: anyone else is
+//! answered 401 before a byte of it is read (the login and the browser's sign-in, the routes
+//! that take a body without a token, are limited to [`LOGIN_BODY_BYTES`]). And a body must keep coming: one that stalls for
 //! [`BODY_IDLE`] or is still arriving after [`BODY_DEADLINE`] ends the request with 408, so a
 //! slow sender holds a connection for seconds, not minutes.
 
@@ -31,9 +31,11 @@ pub const BODY_IDLE: Duration = Duration::from_secs(10);
 /// The largest login body: a name and a password.
 pub const LOGIN_BODY_BYTES: usize = 4 * 1024;
 
-/// Routes that take a body from a caller without a token.
+/// Routes that take a body from a caller without a token: the password logins.
 fn open_to_anyone(request: &ServiceRequest) -> bool {
-    request.path() == "/api/v1/login"
+    let path = request.path();
+    path == "/api/v1/login"
+        || (path == "/api/v1/session" && request.method() == actix_web::http::Method::POST)
 }
 
 fn content_length(request: &ServiceRequest) -> Option<u64> {

@@ -1,13 +1,26 @@
-//! The HTTP face of the server: `/sync` (WebSocket), `/healthz`, `/readyz`, `/metrics` and
-//! `/api/v1`, with the access log and request metrics around every route.
+//! The HTTP face of the server: `/sync` (WebSocket), `/healthz`, `/readyz`, `/metrics`,
+//! `/api/v1`, and the head-office web app at `/`, with the access log and request metrics around
+//! every route.
 
 mod admin;
 mod api;
 mod auth;
 mod body_guard;
+mod csv_export;
+mod csv_import;
+mod document_conflicts;
+mod events;
+mod import_jobs;
+mod lists;
 mod openapi;
 mod request_log;
+mod session_cookie;
 mod sync_route;
+mod web_app;
+
+pub use csv_import::{BadRow, ImportError, ImportItem, ImportKind, ImportPlan, guess_mapping};
+pub use import_jobs::{ImportJobs, ImportProgress};
+pub use web_app::built_sizes;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -22,6 +35,7 @@ pub use body_guard::{guard_bodies, json_config};
 pub use request_log::{ACCESS_TARGET, request_log};
 
 use crate::actors::Hub;
+use crate::lists::ListModel;
 use crate::services::Services;
 
 /// The key the readiness probe overwrites.
@@ -38,6 +52,9 @@ pub struct AppState {
     pub hub: Addr<Hub>,
     pub server_metadata: PeerMetadata,
     pub next_session: AtomicU64,
+    /// The lists head office browses, kept current from the committed events.
+    pub lists: Arc<ListModel>,
+    pub imports: ImportJobs,
 }
 
 /// Registers every route.
@@ -47,7 +64,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
-        .service(web::scope("/api/v1").configure(api::configure));
+        .service(web::scope("/api/v1").configure(api::configure))
+        .default_service(web::to(web_app::serve));
 }
 
 /// Liveness: the process answers. Restart it if this fails.

@@ -1,0 +1,104 @@
+//! The list rows kept in the store, so that a restart reads no document that did not change:
+//! each row's cells are stored under `list-row:{id}` with the heads of the document they were
+//! read from, and at start-up a row whose heads equal the stored document's heads is taken as it
+//! is, with the scope and title the store's metadata keeps beside the document.
+//!
+//! The rows are a cache: they are written after the document (not in its transaction), and a row
+//! whose heads differ, or that does not decode, is read again from the document.
+
+use automerge::ChangeHash;
+use itinera_core::DocumentId;
+use itinera_core::policy::DocumentScope;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::cell::Cell;
+use super::list_entry::ListEntry;
+
+/// The prefix of the stored rows' keys.
+pub const PREFIX: &str = "list-row:";
+
+pub fn key(id: &DocumentId) -> String {
+    format!("{PREFIX}{id}")
+}
+
+/// A document's heads as the stored row and the store's metadata compare them.
+pub fn heads_text(heads: &[ChangeHash]) -> Vec<String> {
+    let mut text: Vec<String> = heads.iter().map(ToString::to_string).collect();
+    text.sort_unstable();
+    text
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    heads: Vec<String>,
+    cells: Vec<Json>,
+    haystack: String,
+}
+
+/// The bytes stored for `entry`, read from a document at `heads`.
+pub fn encode(entry: &ListEntry, heads: &[String]) -> Option<Vec<u8>> {
+    let stored = Stored {
+        heads: heads.to_vec(),
+        cells: entry
+            .cells
+            .iter()
+            .map(|cell| serde_json::to_value(cell).unwrap_or(Json::Null))
+            .collect(),
+        haystack: entry.haystack().to_owned(),
+    };
+    serde_json::to_vec(&stored).ok()
+}
+
+/// The entry stored for `id`, with the scope and title the metadata holds, and the heads it was
+/// read at; `None` if the bytes do not decode.
+pub fn decode(
+    id: DocumentId,
+    scope: DocumentScope,
+    title: String,
+    bytes: &[u8],
+) -> Option<(ListEntry, Vec<String>)> {
+    let stored: Stored = serde_json::from_slice(bytes).ok()?;
+    let cells = stored
+        .cells
+        .into_iter()
+        .map(|value| match value {
+            Json::Null => Some(Cell::Empty),
+            Json::Number(n) => n.as_i64().map(Cell::Int),
+            Json::String(text) => Some(Cell::Text(text)),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let entry = ListEntry::from_parts(id, scope, title, cells, stored.haystack);
+    Some((entry, stored.heads))
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+    use itinera_core::Document;
+    use itinera_core::model::Booking;
+
+    use super::*;
+
+    #[test]
+    fn a_stored_row_reads_back_as_it_was() {
+        let departure = DocumentId::from_bytes([3; 16]);
+        let booking = Booking {
+            departure: departure.to_string(),
+            rep: "sam".into(),
+            amount_minor: 78_000,
+            currency: "EUR".into(),
+            ..Default::default()
+        };
+        let doc = Document::create(ActorId::from([1u8; 16]), 0, &booking).expect("create");
+        let id = DocumentId::from_bytes([8; 16]);
+        let entry = ListEntry::describe(id, doc.automerge(), Some("sam")).expect("describe");
+        let heads = vec!["ab".to_owned()];
+        let bytes = encode(&entry, &heads).expect("encodes");
+        let back = decode(id, entry.scope.clone(), entry.title.clone(), &bytes);
+        assert_eq!(back, Some((entry, heads)));
+        let scope = DocumentScope::default();
+        assert_eq!(decode(id, scope, String::new(), b"{\"heads\": 1}"), None);
+    }
+}
