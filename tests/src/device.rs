@@ -45,11 +45,30 @@ pub enum ConnectError {
 impl Device {
     /// Connects to `url` with `token` in the Authorization header, as `peer`.
     pub fn connect(url: &str, token: &str, peer: &str) -> Result<Self, ConnectError> {
+        Self::connect_with(url, token, peer, None)
+    }
+
+    /// Connects to a `wss://` `url`, trusting the authorities of `tls` only.
+    pub fn connect_tls(
+        url: &str,
+        token: &str,
+        peer: &str,
+        tls: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ConnectError> {
+        Self::connect_with(url, token, peer, Some(tls))
+    }
+
+    fn connect_with(
+        url: &str,
+        token: &str,
+        peer: &str,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<Self, ConnectError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let socket = open_socket(&runtime, url, token)?;
+        let socket = open_socket(&runtime, url, token, tls)?;
         let config = NodeConfig::named(peer, NodeRole::Client);
         let mut device = Self {
             node: Node::new(config, AllowAll),
@@ -65,7 +84,7 @@ impl Device {
 
     /// Connects again after [`Device::disconnect`], keeping the documents (and offline edits).
     pub fn reconnect(&mut self, url: &str, token: &str) -> Result<(), ConnectError> {
-        self.socket = Some(open_socket(&self.runtime, url, token)?);
+        self.socket = Some(open_socket(&self.runtime, url, token, None)?);
         self.closed = false;
         self.node.handle(Input::Connected(1));
         Ok(())
@@ -171,6 +190,7 @@ fn open_socket(
     runtime: &tokio::runtime::Runtime,
     url: &str,
     token: &str,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 ) -> Result<Socket, ConnectError> {
     let mut request = url
         .into_client_request()
@@ -180,10 +200,12 @@ fn open_socket(
     request.headers_mut().insert("Authorization", bearer);
     // A small read buffer: phones hold one connection, servers under test many.
     let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
-    match runtime.block_on(tokio_tungstenite::connect_async_with_config(
+    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    match runtime.block_on(tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(config),
         false,
+        connector,
     )) {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) => {

@@ -6,3 +6,4 @@ pub mod device;
 pub mod js;
 pub mod postgres;
 pub mod server;
+pub mod tls;
