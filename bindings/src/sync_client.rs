@@ -86,22 +86,27 @@ pub trait TokenProvider: Send + Sync {
 /// Syncs one replica with one server.
 #[derive(uniffi::Object)]
 pub struct SyncClient {
+    shared: Arc<Shared>,
+    runtime: tokio::runtime::Runtime,
+    running: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What the client's tasks share.
+struct Shared {
     replica: Arc<Replica>,
     url: String,
     token: Mutex<String>,
     tls: Option<Arc<rustls::ClientConfig>>,
-    runtime: tokio::runtime::Runtime,
     listener: Arc<Mutex<Option<Arc<dyn SyncListener>>>>,
     announcer: Announcer,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
     status: tokio::sync::watch::Sender<SyncStatus>,
-    running: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for SyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncClient")
-            .field("url", &self.url)
+            .field("url", &self.shared.url)
             .finish_non_exhaustive()
     }
 }
@@ -156,16 +161,19 @@ impl SyncClient {
                 reason: format!("could not start the sync runtime: {e}"),
             })?;
         let listener = Arc::new(Mutex::new(None));
-        Ok(Arc::new(Self {
+        let shared = Arc::new(Shared {
             replica,
             url: server_url,
             token: Mutex::new(token),
             tls,
-            runtime,
             announcer: Announcer::new(listener.clone()),
             listener,
             token_provider: Mutex::new(None),
             status: tokio::sync::watch::channel(SyncStatus::Offline).0,
+        });
+        Ok(Arc::new(Self {
+            shared,
+            runtime,
             running: Mutex::new(None),
         }))
     }
@@ -174,35 +182,33 @@ impl SyncClient {
     /// listener is set are dropped; [`status`](Self::status) and the replica's watches give the
     /// current state whenever the app asks.
     pub fn set_listener(&self, listener: Arc<dyn SyncListener>) {
-        if let Ok(mut slot) = self.listener.lock() {
+        if let Ok(mut slot) = self.shared.listener.lock() {
             *slot = Some(listener);
         }
     }
 
     /// Who gives a new token when the server refuses this one.
     pub fn set_token_provider(&self, provider: Arc<dyn TokenProvider>) {
-        if let Ok(mut slot) = self.token_provider.lock() {
+        if let Ok(mut slot) = self.shared.token_provider.lock() {
             *slot = Some(provider);
         }
     }
 
     /// Replaces the token (after the user signed in again).
     pub fn set_token(&self, token: String) {
-        if let Ok(mut slot) = self.token.lock() {
-            *slot = token;
-        }
+        self.shared.set_token(token);
     }
 
     /// The current status.
     pub fn status(&self) -> SyncStatus {
-        *self.status.borrow()
+        *self.shared.status.borrow()
     }
 
     /// The status now, then each time it changes: the first call answers at once, so an app
     /// that subscribes after starting misses nothing.
     pub fn watch_status(&self) -> Arc<StatusWatch> {
         Arc::new(StatusWatch {
-            receiver: tokio::sync::Mutex::new(self.status.subscribe()),
+            receiver: tokio::sync::Mutex::new(self.shared.status.subscribe()),
             first: std::sync::atomic::AtomicBool::new(true),
         })
     }
@@ -210,10 +216,10 @@ impl SyncClient {
     /// Syncs now and closes: what changed on the server since the last sync (one small
     /// message when nothing did), then this device's unsent changes. Returns what was sent,
     /// received and refused.
-    pub async fn sync_now(self: Arc<Self>) -> Result<SyncReport, ItineraError> {
-        let client = self.clone();
+    pub async fn sync_now(&self) -> Result<SyncReport, ItineraError> {
+        let shared = self.shared.clone();
         self.runtime
-            .spawn(async move { client.run_once().await })
+            .spawn(async move { shared.run_once().await })
             .await
             .map_err(|e| ItineraError::Other {
                 reason: e.to_string(),
@@ -224,12 +230,12 @@ impl SyncClient {
     /// changes leave at once, and a lost connection is retried after 0.5 s, 1 s, 2 s… (up to a
     /// minute, each wait drawn at random below its bound so that phones do not return
     /// together).
-    pub fn start(self: Arc<Self>) {
+    pub fn start(&self) {
         self.stop();
-        let client = self.clone();
+        let shared = self.shared.clone();
         let handle = self
             .runtime
-            .spawn(async move { client.stay_connected().await });
+            .spawn(async move { shared.stay_connected().await });
         if let Ok(mut slot) = self.running.lock() {
             *slot = Some(handle);
         }
@@ -237,11 +243,11 @@ impl SyncClient {
 
     /// Syncs in the background: at once, after every local change, and every `interval_ms`;
     /// while offline it retries with backoff and jitter.
-    pub fn start_background(self: Arc<Self>, interval_ms: u64) {
+    pub fn start_background(&self, interval_ms: u64) {
         self.stop();
-        let client = self.clone();
+        let shared = self.shared.clone();
         let handle = self.runtime.spawn(async move {
-            client
+            shared
                 .wake_up_loop(Duration::from_millis(interval_ms.max(100)))
                 .await;
         });
@@ -266,7 +272,7 @@ impl SyncClient {
     /// the last version the server acknowledged. Refuses a document the server never
     /// acknowledged (it would be deleted): see [`Replica::delete_unsynced_document`].
     pub fn discard_local_changes(&self, document: String) -> Result<(), ItineraError> {
-        self.replica.discard_local_changes(document)
+        self.shared.replica.discard_local_changes(document)
     }
 }
 
@@ -305,7 +311,13 @@ enum Ended {
     Refused(String),
 }
 
-impl SyncClient {
+impl Shared {
+    fn set_token(&self, token: String) {
+        if let Ok(mut slot) = self.token.lock() {
+            *slot = token;
+        }
+    }
+
     fn set_status(&self, status: SyncStatus) {
         let changed = self.status.send_if_modified(|current| {
             let changed = *current != status;
@@ -447,7 +459,7 @@ impl Drop for SyncClient {
 /// One connection: the socket and the session, until the session settles (once) or the
 /// connection ends (live).
 struct Run<'a> {
-    client: &'a SyncClient,
+    client: &'a Shared,
     socket: Socket,
     session: DeviceSession,
     live: bool,
@@ -491,20 +503,11 @@ impl Run<'_> {
                 }
                 Some(Ok(tungstenite::Message::Close(frame))) => {
                     let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
-                    self.flush_quietly();
-                    return Err(dropped(&format!(
-                        "the server closed the connection {reason}"
-                    )));
+                    return Err(self.ended(&format!("the server closed the connection {reason}")));
                 }
-                None => {
-                    self.flush_quietly();
-                    return Err(dropped("the server closed the connection"));
-                }
+                None => return Err(self.ended("the server closed the connection")),
                 Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    self.flush_quietly();
-                    return Err(dropped(&error.to_string()));
-                }
+                Some(Err(error)) => return Err(self.ended(&error.to_string())),
             }
             match self.socket.next().now_or_never() {
                 Some(more) => next = more,
@@ -514,9 +517,22 @@ impl Run<'_> {
         self.with_replica(|replica, session| session.write_back(replica))
     }
 
-    /// Writes what arrived before the connection ended.
-    fn flush_quietly(&mut self) {
+    /// The connection ended: writes what arrived before, and says why it ended (the server's
+    /// refusal if it sent one before closing).
+    fn ended(&mut self, reason: &str) -> Ended {
+        let refusal = self
+            .session
+            .take_outputs()
+            .into_iter()
+            .find_map(|output| match output {
+                SessionOutput::Event(SessionEvent::AccessEnded(reason)) => Some(reason),
+                _ => None,
+            });
         let _ = self.with_replica(|replica, session| session.disconnected(replica));
+        match refusal {
+            Some(reason) => Ended::Refused(reason),
+            None => dropped(reason),
+        }
     }
 
     /// Sends what the session wants sent and tells the app what it reported; the report when a

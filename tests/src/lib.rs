@@ -7,3 +7,4 @@ pub mod js;
 pub mod postgres;
 pub mod server;
 pub mod tls;
+pub mod tls_proxy;
