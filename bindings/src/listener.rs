@@ -26,12 +26,14 @@ pub(crate) enum Heard {
     RecordsChanged(Vec<String>),
     Status(SyncStatus),
     Rejected(String, String),
+    /// Ends the listener's thread.
+    Close,
 }
 
 /// Hands events to the app's listener on a thread of its own.
-#[derive(Clone)]
 pub(crate) struct Announcer {
     queue: mpsc::Sender<Heard>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Announcer {
@@ -48,16 +50,36 @@ impl Announcer {
             .name("itinera-listener".into())
             .spawn(move || {
                 for event in events {
+                    if matches!(event, Heard::Close) {
+                        return;
+                    }
                     let current = listener.lock().ok().and_then(|slot| slot.clone());
                     if let Some(listener) = current {
                         tell(listener.as_ref(), event);
                     }
                 }
             });
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "no thread for the sync listener; its events are dropped");
+        let thread = match spawned {
+            Ok(thread) => Some(thread),
+            Err(error) => {
+                tracing::warn!(%error, "no thread for the sync listener; its events are dropped");
+                None
+            }
+        };
+        Self {
+            queue,
+            thread: Mutex::new(thread),
         }
-        Self { queue }
+    }
+
+    /// Ends the listener's thread after the events queued before, and waits for it.
+    pub(crate) fn close(&self) {
+        let _ = self.queue.send(Heard::Close);
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut slot| slot.take()) {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
     }
 
     /// Queues an event; never blocks, never fails the caller.
@@ -71,6 +93,7 @@ fn tell(listener: &dyn SyncListener, event: Heard) {
         Heard::RecordsChanged(documents) => listener.records_changed(documents),
         Heard::Status(status) => listener.status_changed(status),
         Heard::Rejected(document, reason) => listener.document_rejected(document, reason),
+        Heard::Close => {}
     }));
     if outcome.is_err() {
         tracing::warn!("the app's sync listener failed; the sync goes on");

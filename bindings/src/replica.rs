@@ -220,6 +220,10 @@ impl Replica {
             .activities(account)?
             .into_iter()
             .map(|(key, a)| ActivityView {
+                ordered_at: key
+                    .get(..16)
+                    .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+                    .unwrap_or(a.at),
                 key,
                 kind: a.activity_kind.as_str().into(),
                 subject: a.subject,

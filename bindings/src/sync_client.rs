@@ -87,7 +87,8 @@ pub trait TokenProvider: Send + Sync {
 #[derive(uniffi::Object)]
 pub struct SyncClient {
     shared: Arc<Shared>,
-    runtime: tokio::runtime::Runtime,
+    /// `None` once closed.
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
     running: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -173,7 +174,7 @@ impl SyncClient {
         });
         Ok(Arc::new(Self {
             shared,
-            runtime,
+            runtime: Mutex::new(Some(runtime)),
             running: Mutex::new(None),
         }))
     }
@@ -218,8 +219,7 @@ impl SyncClient {
     /// received and refused.
     pub async fn sync_now(&self) -> Result<SyncReport, ItineraError> {
         let shared = self.shared.clone();
-        self.runtime
-            .spawn(async move { shared.run_once().await })
+        self.spawn(async move { shared.run_once().await })?
             .await
             .map_err(|e| ItineraError::Other {
                 reason: e.to_string(),
@@ -233,10 +233,8 @@ impl SyncClient {
     pub fn start(&self) {
         self.stop();
         let shared = self.shared.clone();
-        let handle = self
-            .runtime
-            .spawn(async move { shared.stay_connected().await });
-        if let Ok(mut slot) = self.running.lock() {
+        let handle = self.spawn(async move { shared.stay_connected().await });
+        if let (Ok(handle), Ok(mut slot)) = (handle, self.running.lock()) {
             *slot = Some(handle);
         }
     }
@@ -246,12 +244,12 @@ impl SyncClient {
     pub fn start_background(&self, interval_ms: u64) {
         self.stop();
         let shared = self.shared.clone();
-        let handle = self.runtime.spawn(async move {
+        let handle = self.spawn(async move {
             shared
                 .wake_up_loop(Duration::from_millis(interval_ms.max(100)))
                 .await;
         });
-        if let Ok(mut slot) = self.running.lock() {
+        if let (Ok(handle), Ok(mut slot)) = (handle, self.running.lock()) {
             *slot = Some(handle);
         }
     }
@@ -261,6 +259,18 @@ impl SyncClient {
         if let Some(handle) = self.running.lock().ok().and_then(|mut slot| slot.take()) {
             handle.abort();
         }
+    }
+
+    /// Stops everything the client runs, for good: its tasks, its runtime's threads and its
+    /// listener's thread, which are joined; afterwards nothing of the client calls the app.
+    /// Python's package calls it at exit (a thread calling into an interpreter that is
+    /// finishing aborts the process); other apps may let the client go instead.
+    pub fn close(&self) {
+        self.stop();
+        if let Some(runtime) = self.runtime.lock().ok().and_then(|mut slot| slot.take()) {
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+        self.shared.announcer.close();
     }
 
     /// Stops the background loop (the same as [`stop`](Self::stop)).
@@ -309,6 +319,24 @@ enum Ended {
     Dropped(ItineraError),
     /// The token is refused: only a new one helps.
     Refused(String),
+}
+
+impl SyncClient {
+    /// Runs `task` on the client's runtime; refused once the client is closed.
+    fn spawn<T: Send + 'static>(
+        &self,
+        task: impl std::future::Future<Output = T> + Send + 'static,
+    ) -> Result<tokio::task::JoinHandle<T>, ItineraError> {
+        let runtime = self.runtime.lock().map_err(|_| ItineraError::Other {
+            reason: "the sync client is poisoned by an earlier failure".into(),
+        })?;
+        match runtime.as_ref() {
+            Some(runtime) => Ok(runtime.spawn(task)),
+            None => Err(ItineraError::Other {
+                reason: "the sync client is closed".into(),
+            }),
+        }
+    }
 }
 
 impl Shared {
@@ -453,6 +481,10 @@ impl Shared {
 impl Drop for SyncClient {
     fn drop(&mut self) {
         self.stop();
+        // Without waiting: the last handle may go inside an async context.
+        if let Some(runtime) = self.runtime.lock().ok().and_then(|mut slot| slot.take()) {
+            runtime.shutdown_background();
+        }
     }
 }
 
