@@ -11,6 +11,6 @@ cargo build --locked "${flags[@]}" -p itinera-bindings
 library="target/$profile/libitinera.so"
 rm -rf mobile/kotlin/generated
 cargo run --locked -q -p uniffi-bindgen -- generate --library "$library" --language kotlin \
-    --config bindings/uniffi.toml --out-dir mobile/kotlin/generated --no-format
+    --out-dir mobile/kotlin/generated --no-format
 mkdir -p mobile/kotlin/generated/lib
 cp "$library" mobile/kotlin/generated/lib/

@@ -5,13 +5,15 @@
 #   bash mobile/python/build.sh [debug|release]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+root="$(pwd)"
 profile="${1:-debug}"
-venv="target/python-venv"
+venv="$root/target/python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check 'maturin>=1.16,<2'
 flags=(--profile dev)
 [ "$profile" = release ] && flags=(--release)
-rm -f target/wheels/itinera-*.whl
-"$venv/bin/maturin" build --locked "${flags[@]}" --manifest-path bindings/Cargo.toml \
-    --interpreter "$venv/bin/python" -m mobile/python/pyproject.toml --out target/wheels
-"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall target/wheels/itinera-*.whl
+rm -f "$root"/target/wheels/itinera-*.whl
+(cd mobile/python && "$venv/bin/maturin" build --locked "${flags[@]}" \
+    --interpreter "$venv/bin/python" --out "$root/target/wheels")
+"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall \
+    "$root"/target/wheels/itinera-*.whl
