@@ -17,6 +17,18 @@ pub enum ItineraError {
     /// The device's storage failed (full disk, say).
     #[error("storage: {reason}")]
     Storage { reason: String },
+    /// The replica's file was emptied, replaced or damaged: `Replica.recover` sets it aside
+    /// and starts again from what the server has.
+    #[error("damaged: {reason}")]
+    Damaged { reason: String },
+    /// The replica belongs to another user than the one asked for, or than the token's: open
+    /// the signed-in user's own replica.
+    #[error("wrong user: {reason}")]
+    WrongUser { reason: String },
+    /// Discarding would delete a document the server never received: ask the user, then call
+    /// `delete_unsynced_document`.
+    #[error("never synced: {reason}")]
+    NeverSynced { reason: String },
     /// Anything else.
     #[error("{reason}")]
     Other { reason: String },

@@ -11,18 +11,25 @@
 //! let replica = Replica::open("/data/itinera.redb".into(), "sam".into())?;
 //! let account = replica.create_account("Lakeside Schools".into(), "north".into())?;
 //! let client = SyncClient::new(replica.clone(), "ws://127.0.0.1:8080/sync".into(), "itn_…".into())?;
-//! client.start_background(30_000);
+//! client.start();
 //! # Ok(()) }
 //! ```
 
 mod error;
+mod listener;
 mod replica;
 mod sync_client;
+mod tls;
 mod views;
+mod watch;
 
 pub use error::ItineraError;
+pub use listener::SyncListener;
 pub use replica::Replica;
-pub use sync_client::{Rejection, SyncClient, SyncListener, SyncReport, SyncStatus};
+pub use sync_client::{
+    Rejection, StatusWatch, SyncClient, SyncOptions, SyncReport, SyncStatus, TokenProvider,
+};
 pub use views::*;
+pub use watch::*;
 
 uniffi::setup_scaffolding!();

@@ -1,26 +1,25 @@
 //! The device's replica as the app sees it: every method is a thin shell around
 //! `itinera_core::replica::Replica`, taking the time and new ids from the device.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use automerge::{ActorId, AutoCommit, ChangeHash};
 use itinera_core::DocumentId;
 use itinera_core::model::{ActivityKind, PassengerCategory, Severity, Stage};
 use itinera_core::replica::{self as core, ReplicaError};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 
 use crate::ItineraError;
+use crate::sync_client::now_ms;
 use crate::views::*;
 
 /// The device's own store of records, usable with no network at all.
 #[derive(uniffi::Object)]
 pub struct Replica {
     inner: Mutex<core::Replica>,
-    /// Woken by every local change, so a background sync sends it promptly.
+    /// Woken by every local change, so a sync sends it promptly.
     pub(crate) local_changes: Arc<Notify>,
+    /// Every write (local or synced), for the app's watches.
+    pub(crate) written: broadcast::Sender<Arc<Vec<DocumentId>>>,
     /// The storage id the device presents to the server.
     storage_id: String,
 }
@@ -40,17 +39,20 @@ impl From<ReplicaError> for ItineraError {
             ReplicaError::Store(store) => ItineraError::Storage {
                 reason: store.to_string(),
             },
+            ReplicaError::Damaged { .. } => ItineraError::Damaged {
+                reason: error.to_string(),
+            },
+            ReplicaError::OtherUser { .. } => ItineraError::WrongUser {
+                reason: error.to_string(),
+            },
+            ReplicaError::NeverAcknowledged { .. } => ItineraError::NeverSynced {
+                reason: error.to_string(),
+            },
             other => ItineraError::Other {
                 reason: other.to_string(),
             },
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn random<const N: usize>() -> Result<[u8; N], ItineraError> {
@@ -85,41 +87,6 @@ fn parse<T>(text: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result
     })
 }
 
-/// The device's actor id, kept beside the store so every session writes as the same device.
-fn device_actor(store: &Path) -> Result<ActorId, ItineraError> {
-    let file = PathBuf::from(format!("{}.device", store.display()));
-    if let Ok(text) = std::fs::read_to_string(&file) {
-        if let Ok(bytes) = (0..text.trim().len() / 2)
-            .map(|i| u8::from_str_radix(&text.trim()[2 * i..2 * i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-        {
-            if bytes.len() == 16 {
-                return Ok(ActorId::from(bytes));
-            }
-        }
-    }
-    let bytes = random::<16>()?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| ItineraError::Storage {
-            reason: e.to_string(),
-        })?;
-    }
-    std::fs::write(&file, hex).map_err(|e| ItineraError::Storage {
-        reason: e.to_string(),
-    })?;
-    Ok(ActorId::from(bytes.to_vec()))
-}
-
-/// What a sync starts from: the user, the device's storage id, every document, and the
-/// documents with changes the server has not acknowledged.
-pub(crate) type SyncStart = (
-    String,
-    String,
-    Vec<(DocumentId, AutoCommit)>,
-    BTreeSet<DocumentId>,
-);
-
 impl Replica {
     fn lock(&self) -> Result<MutexGuard<'_, core::Replica>, ItineraError> {
         self.inner.lock().map_err(|_| ItineraError::Other {
@@ -127,70 +94,71 @@ impl Replica {
         })
     }
 
-    /// Runs a change and wakes the background sync.
+    /// Runs a change, tells the watches and wakes the sync.
     fn change<T>(
         &self,
         edit: impl FnOnce(&mut core::Replica) -> Result<T, ReplicaError>,
     ) -> Result<T, ItineraError> {
-        let out = edit(&mut *self.lock()?)?;
+        let out = self.with_core(|replica| edit(replica).map_err(ItineraError::from))?;
         self.local_changes.notify_one();
         Ok(out)
     }
 
-    /// What a sync starts from: the user, the device's storage id, every document, and the
-    /// documents with changes the server has not acknowledged.
-    pub(crate) fn snapshot_for_sync(&self) -> Result<SyncStart, ItineraError> {
-        let mut replica = self.lock()?;
-        let user = replica.user().to_owned();
-        let mut documents = Vec::new();
-        for id in replica.document_ids() {
-            if let Some(doc) = replica.document(id)? {
-                documents.push((id, doc));
-            }
+    /// Runs `work` on the core replica, then tells the watches what it wrote.
+    pub(crate) fn with_core<T>(
+        &self,
+        work: impl FnOnce(&mut core::Replica) -> Result<T, ItineraError>,
+    ) -> Result<T, ItineraError> {
+        let (out, written) = {
+            let mut replica = self.lock()?;
+            let out = work(&mut replica);
+            (out, replica.take_written())
+        };
+        if !written.is_empty() {
+            let _ = self.written.send(Arc::new(written));
         }
-        let pending = replica.pending()?.into_iter().collect();
-        Ok((user, self.storage_id.clone(), documents, pending))
+        out
     }
 
-    /// Stores what a sync brought and what the server acknowledged; returns the documents that
-    /// changed on this device.
-    pub(crate) fn write_back(
-        &self,
-        arrived: Vec<(DocumentId, AutoCommit)>,
-        acknowledged: BTreeMap<DocumentId, Vec<ChangeHash>>,
-        at: i64,
-    ) -> Result<Vec<DocumentId>, ItineraError> {
-        let mut replica = self.lock()?;
-        let mut changed = Vec::new();
-        for (id, mut doc) in arrived {
-            if replica.merge_remote(id, &mut doc)? {
-                changed.push(id);
-            }
-        }
-        // After the merge, so what arrived counts as acknowledged too.
-        for (id, heads) in acknowledged {
-            if replica.contains(id) {
-                replica.set_acknowledged(id, heads)?;
-            }
-        }
-        replica.set_last_sync(at)?;
-        Ok(changed)
+    /// The user and the storage id the device presents to the server.
+    pub(crate) fn identity(&self) -> Result<(String, String), ItineraError> {
+        Ok((self.lock()?.user().to_owned(), self.storage_id.clone()))
+    }
+
+    /// Records, durably, that a sync completed at `at`.
+    pub(crate) fn record_sync(&self, at: i64) -> Result<(), ItineraError> {
+        Ok(self.lock()?.set_last_sync(at)?)
+    }
+
+    fn wrap(inner: core::Replica, storage_id: String) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(inner),
+            local_changes: Arc::new(Notify::new()),
+            written: broadcast::channel(256).0,
+            storage_id,
+        })
     }
 }
 
 #[uniffi::export]
 impl Replica {
-    /// Opens (or creates) the replica stored at `path` for `user`.
+    /// Opens (or creates) the replica stored at `path` for `user`. Refuses a replica of
+    /// another user (`WrongUser`) and one whose file was emptied, replaced or damaged
+    /// (`Damaged`: see [`recover`](Self::recover)).
     #[uniffi::constructor]
     pub fn open(path: String, user: String) -> Result<Arc<Self>, ItineraError> {
-        let actor = device_actor(Path::new(&path))?;
-        let storage_id = format!("{user}-{}", actor.to_hex_string());
-        let inner = core::Replica::open(&path, &user, actor)?;
-        Ok(Arc::new(Self {
-            inner: Mutex::new(inner),
-            local_changes: Arc::new(Notify::new()),
-            storage_id,
-        }))
+        let (inner, identity) = core::Replica::open_on_device(&path, &user, random()?)?;
+        Ok(Self::wrap(inner, identity.storage_id))
+    }
+
+    /// Sets a damaged replica file aside (kept beside it as `….damaged-N`) and opens a fresh
+    /// replica in its place, which the next sync fills with everything the server has.
+    /// Changes that were never synced are in the file set aside only.
+    #[uniffi::constructor]
+    pub fn recover(path: String, user: String) -> Result<Arc<Self>, ItineraError> {
+        let (inner, identity, aside) = core::Replica::recover_on_device(&path, &user, random()?)?;
+        tracing::warn!(aside = %aside.display(), "a damaged replica was set aside");
+        Ok(Self::wrap(inner, identity.storage_id))
     }
 
     /// The signed-in user.
@@ -252,6 +220,10 @@ impl Replica {
             .activities(account)?
             .into_iter()
             .map(|(key, a)| ActivityView {
+                ordered_at: key
+                    .get(..16)
+                    .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+                    .unwrap_or(a.at),
                 key,
                 kind: a.activity_kind.as_str().into(),
                 subject: a.subject,
@@ -655,10 +627,18 @@ impl Replica {
         Ok(self.lock()?.last_sync())
     }
 
-    /// Goes back to the server's version of a document whose changes it refused.
+    /// Goes back to the server's version of a document whose changes it refused. Refuses
+    /// (`NeverSynced`) a document the server never acknowledged, which this would delete.
     pub fn discard_local_changes(&self, document: String) -> Result<(), ItineraError> {
         let document = id(&document)?;
-        Ok(self.lock()?.discard_local_changes(document)?)
+        self.with_core(|replica| Ok(replica.discard_local_changes(document)?))
+    }
+
+    /// Deletes a document the server never acknowledged, with every change in it (after the
+    /// user agreed: nothing of it is anywhere else).
+    pub fn delete_unsynced_document(&self, document: String) -> Result<(), ItineraError> {
+        let document = id(&document)?;
+        self.with_core(|replica| Ok(replica.delete_unsynced_document(document)?))
     }
 }
 
@@ -674,5 +654,12 @@ fn field_text(value: &itinera_core::document::FieldValue) -> String {
         V::Bytes(b) => format!("{} bytes", b.len()),
         V::Map => "{…}".into(),
         V::List => "[…]".into(),
+    }
+}
+
+impl Replica {
+    /// The kind of a document the replica holds, without loading it.
+    pub(crate) fn kind_of(&self, id: DocumentId) -> Option<itinera_core::model::DocumentKind> {
+        self.lock().ok()?.record_kind(id)
     }
 }

@@ -167,7 +167,11 @@ pub struct ActivityView {
     pub subject: String,
     pub body: String,
     pub actor: String,
+    /// When it happened, by the clock of the device that logged it (Unix ms).
     pub at: i64,
+    /// Where it stands in the log (Unix ms of a hybrid logical clock: never before the entries
+    /// the device had when it logged it, whatever its clock said); the log is in this order.
+    pub ordered_at: i64,
     pub due: Option<i64>,
     pub done: bool,
 }

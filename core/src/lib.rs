@@ -26,6 +26,8 @@
 //! ```
 
 mod civil_date;
+#[cfg(feature = "redb")]
+pub mod device;
 pub mod document;
 pub mod engine;
 mod error;

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# Builds the native library and generates the Python bindings into mobile/python/itinera/.
+# Builds the Python wheel with maturin (the native library, its UniFFI bindings, the package
+# and py.typed, tagged for this platform) into target/wheels/, and installs it into a virtual
+# environment of its own, target/python-venv/, which the tests run.
 #   bash mobile/python/build.sh [debug|release]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+root="$(pwd)"
 profile="${1:-debug}"
-flags=()
+venv="$root/target/python-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check 'maturin>=1.16,<2'
+flags=(--profile dev)
 [ "$profile" = release ] && flags=(--release)
-cargo build --locked "${flags[@]}" -p itinera-bindings
-library="target/$profile/libitinera.so"
-cargo run --locked -q -p uniffi-bindgen -- generate --library "$library" --language python --out-dir mobile/python/itinera --no-format
-cp "$library" mobile/python/itinera/
+rm -f "$root"/target/wheels/itinera-*.whl
+(cd mobile/python && "$venv/bin/maturin" build --locked "${flags[@]}" \
+    --interpreter "$venv/bin/python" --out "$root/target/wheels")
+"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall \
+    "$root"/target/wheels/itinera-*.whl

@@ -31,6 +31,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "document scope and title",
         sql: include_str!("../migrations/0002_document_scope_and_title.sql"),
     },
+    Migration {
+        version: 3,
+        name: "change sequence",
+        sql: include_str!("../migrations/0003_change_sequence.sql"),
+    },
 ];
 
 /// The key of the advisory lock that serialises migrations across nodes ("itinera" in ASCII).

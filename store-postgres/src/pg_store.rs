@@ -8,8 +8,8 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use itinera_core::DocumentId;
 use itinera_core::store::{
-    CompactionReport, DocumentMeta, DocumentStore, Durability, StoreError, StoreOperation,
-    StoreResult, WriteBatch,
+    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
+    StoreOperation, StoreResult, WriteBatch,
 };
 use tokio_postgres::{NoTls, Row};
 
@@ -185,6 +185,7 @@ enum Params {
     DocumentAndText(Vec<u8>, String),
     Text(String),
     TwoTexts(String, String),
+    TwoNumbers(i64, i64),
 }
 
 impl Params {
@@ -195,6 +196,7 @@ impl Params {
             Self::DocumentAndText(doc, text) => vec![doc, text],
             Self::Text(text) => vec![text],
             Self::TwoTexts(first, second) => vec![first, second],
+            Self::TwoNumbers(first, second) => vec![first, second],
         }
     }
 }
@@ -275,6 +277,29 @@ impl DocumentStore for PgStore {
             }
         }
         Err(StoreError::CompactionConflict { doc })
+    }
+
+    fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<DocumentChange>> {
+        let operation = StoreOperation::ListChanges;
+        let params = Params::TwoNumbers(
+            i64::try_from(after).unwrap_or(i64::MAX),
+            i64::try_from(limit).unwrap_or(i64::MAX),
+        );
+        let rows = self.rows(operation, sql::CHANGES_SINCE, params)?;
+        rows.iter()
+            .map(|row| {
+                // The id and the sequence number follow the nine metadata columns.
+                let document = document_id(row, 9).map_err(|error| error.during(operation))?;
+                let sequence: i64 = row
+                    .try_get(10)
+                    .map_err(|error| PgError::Postgres(error).during(operation))?;
+                Ok(DocumentChange {
+                    sequence: u64::try_from(sequence).unwrap_or(0),
+                    document,
+                    meta: meta_from_row(document, row, operation)?,
+                })
+            })
+            .collect()
     }
 
     fn sync_state(&self, doc: DocumentId, storage_id: &str) -> StoreResult<Option<Vec<u8>>> {

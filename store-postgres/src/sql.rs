@@ -17,12 +17,15 @@ macro_rules! meta_columns {
 /// `$1` id, `$2` kind, `$3` creator, `$4` access (the encoded scope), `$5` heads, `$6` chunk
 /// length, `$7` last change, `$8` the chunk, `$9` title.
 pub(crate) const APPEND_CHANGES: &str = "
-    WITH document AS (
+    WITH stamp AS (
+        UPDATE change_counter SET last = last + 1 RETURNING last
+    ), document AS (
         INSERT INTO documents AS d (id, kind, creator, access, heads, snapshot_bytes,
                                     incremental_bytes, incremental_chunks, last_change_at,
-                                    next_chunk, title)
-        VALUES ($1, $2, $3, $4, $5, 0, $6, 1, $7, 1, $9)
+                                    next_chunk, title, change_seq)
+        VALUES ($1, $2, $3, $4, $5, 0, $6, 1, $7, 1, $9, (SELECT last FROM stamp))
         ON CONFLICT (id) DO UPDATE SET
+            change_seq = EXCLUDED.change_seq,
             kind = EXCLUDED.kind,
             creator = EXCLUDED.creator,
             access = EXCLUDED.access,
@@ -45,12 +48,15 @@ pub(crate) const APPEND_CHANGES: &str = "
 pub(crate) const PUT_SNAPSHOT: &str = "
     WITH old AS (
         DELETE FROM document_chunks WHERE document_id = $1
+    ), stamp AS (
+        UPDATE change_counter SET last = last + 1 RETURNING last
     ), document AS (
         INSERT INTO documents AS d (id, kind, creator, access, heads, snapshot_bytes,
                                     incremental_bytes, incremental_chunks, last_change_at,
-                                    next_chunk, title)
-        VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, 1, $9)
+                                    next_chunk, title, change_seq)
+        VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, 1, $9, (SELECT last FROM stamp))
         ON CONFLICT (id) DO UPDATE SET
+            change_seq = EXCLUDED.change_seq,
             kind = EXCLUDED.kind,
             creator = EXCLUDED.creator,
             access = EXCLUDED.access,
@@ -70,8 +76,13 @@ pub(crate) const PUT_SNAPSHOT: &str = "
 ///
 /// `$1` id, `$2` kind, `$3` creator, `$4` access, `$5` heads, `$6` last change, `$7` title.
 pub(crate) const UPDATE_META: &str = "
+    WITH stamp AS (
+        UPDATE change_counter SET last = last + 1
+        WHERE EXISTS (SELECT 1 FROM documents WHERE id = $1)
+        RETURNING last
+    )
     UPDATE documents SET kind = $2, creator = $3, access = $4, heads = $5, last_change_at = $6,
-                         title = $7
+                         title = $7, change_seq = (SELECT last FROM stamp)
     WHERE id = $1";
 
 /// `$1` id, `$2` storage id, `$3` state.
@@ -106,6 +117,14 @@ pub(crate) const DOCUMENTS: &str = concat!(
     "SELECT ",
     meta_columns!(),
     ", id FROM documents ORDER BY id"
+);
+
+/// The metadata columns, then the id and the sequence number, of the documents written after
+/// `$1`, oldest first, at most `$2`.
+pub(crate) const CHANGES_SINCE: &str = concat!(
+    "SELECT ",
+    meta_columns!(),
+    ", id, change_seq FROM documents WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"
 );
 
 /// `$1` id, `$2` storage id.

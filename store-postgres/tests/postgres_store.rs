@@ -107,7 +107,7 @@ fn nodes_opening_a_fresh_schema_at_once_migrate_it_once() {
     for node in nodes {
         node.join().expect("node thread");
     }
-    assert_eq!(versions(&schema).len(), 2);
+    assert_eq!(versions(&schema).len(), 3);
     assert_eq!(
         open(&schema)
             .values_with_prefix("node:")

@@ -1,5 +1,6 @@
-//! Figures for the phone SDK (not a test): a device's first sync of 10,000 records, and a
-//! reconnect with nothing changed; time, and bytes on the wire as the server counted them.
+//! Figures for the phone SDK (not a test): a device's first sync of 10,000 records, a
+//! reconnect with nothing changed, and one after 100 of them changed on the server; time, and
+//! bytes on the wire as the server counted them.
 //!
 //! ```sh
 //! cargo build --release -p itinera-server
@@ -82,22 +83,40 @@ fn main() {
     let phone = data.path().join("phone.redb");
     let replica = Replica::open(phone.display().to_string(), "olga".into()).unwrap();
     let client = SyncClient::new(replica.clone(), server.sync_url(), olga.clone()).unwrap();
-    let wire = |server: &TestServer| {
-        server.metric("itinera_bytes_out_total").unwrap_or(0.0)
-            + server.metric("itinera_bytes_in_total").unwrap_or(0.0)
-    };
-    for round in ["first sync", "reconnect, nothing changed"] {
-        let before = wire(&server);
+    let ids: Vec<DocumentId> = (0..records)
+        .map(|n| {
+            let mut random = [3u8; 10];
+            random[6..].copy_from_slice(&n.to_be_bytes());
+            DocumentId::new_v7(1_764_000_000_000, random)
+        })
+        .collect();
+    for round in [
+        "first sync",
+        "reconnect, nothing changed",
+        "reconnect, 100 changed",
+    ] {
+        if round == "reconnect, 100 changed" {
+            for id in ids.iter().take(100) {
+                let (status, body) = itinera_tests::server::http(
+                    "PATCH",
+                    &format!("{}/api/v1/documents/{id}", server.base),
+                    Some(&olga),
+                    Some(r#"{"territory":"changed"}"#),
+                );
+                assert_eq!(status, 200, "{body}");
+            }
+        }
         let started = Instant::now();
         let report = block(client.sync_now()).unwrap();
         let elapsed = started.elapsed();
-        let bytes = wire(&server) - before;
+        let bytes = (report.bytes_sent + report.bytes_received) as f64;
         println!(
-            "{round:>28}: {:.2} s, {:.1} MB on the wire ({:.0} B per record), {} documents received",
+            "{round:>28}: {:.3} s, {:.1} KB on the wire ({:.0} B per record), {} documents received, {} synced by the automerge protocol",
             elapsed.as_secs_f64(),
-            bytes / 1e6,
+            bytes / 1e3,
             bytes / f64::from(records),
-            report.documents_received
+            report.documents_received,
+            report.documents_synced
         );
     }
     println!(

@@ -8,3 +8,4 @@ pub mod js;
 pub mod postgres;
 pub mod server;
 pub mod tls;
+pub mod tls_proxy;

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use itinera_tests::server::{DataDir, TestServer, token, user_with_token};
+use itinera_tests::tls::TestCa;
+use itinera_tests::tls_proxy::TlsProxy;
 
 #[test]
 fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
@@ -16,7 +18,7 @@ fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
     let jna = Path::new("/usr/share/java/jna.jar");
     for (path, how) in [
         (
-            generated.join("uniffi/itinera/itinera.kt"),
+            generated.join("com/itinera/sdk/itinera.kt"),
             "run `bash mobile/kotlin/build.sh`",
         ),
         (
@@ -35,7 +37,7 @@ fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
     let stdlib = lib.join("kotlin-stdlib.jar");
     let jar = root.join("target/kotlin-sdk-tests.jar");
     let compiled = Command::new(&kotlinc)
-        .arg(generated.join("uniffi/itinera/itinera.kt"))
+        .arg(generated.join("com/itinera/sdk/itinera.kt"))
         .arg(root.join("mobile/kotlin/src/com/itinera/sdk/Itinera.kt"))
         .arg(root.join("mobile/jvm-tests/RepScenario.kt"))
         .arg("-cp")
@@ -52,9 +54,14 @@ fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
     );
 
     let data = DataDir::new("kotlin-sdk");
+    let admin = user_with_token(&data, "root", "admin", &[]);
     let phone = user_with_token(&data, "ana", "sales", &[]);
     let tablet = token(&data, "ana", "1d");
+    let revoked = token(&data, "ana", "1d");
+    let fresh = token(&data, "ana", "1d");
     let server = TestServer::start(&data, &[]);
+    let ca = TestCa::new(data.path(), "kotlin");
+    let proxy = TlsProxy::start(&ca, TlsProxy::address_of(&server.base));
     let work = data.path().join("devices");
     std::fs::create_dir_all(&work).expect("work folder");
     let run = Command::new("java")
@@ -72,6 +79,12 @@ fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
         ))
         .arg("RepScenarioKt")
         .env("ITINERA_SYNC_URL", server.sync_url())
+        .env("ITINERA_WSS_URL", &proxy.url)
+        .env("ITINERA_CA_PEM", &ca.ca_pem)
+        .env("ITINERA_HTTP_BASE", &server.base)
+        .env("ITINERA_ADMIN_TOKEN", &admin)
+        .env("ITINERA_TOKEN_REVOKED", &revoked)
+        .env("ITINERA_TOKEN_FRESH", &fresh)
         .env("ITINERA_TOKEN_PHONE", &phone)
         .env("ITINERA_TOKEN_TABLET", &tablet)
         .env("ITINERA_WORKDIR", &work)
@@ -87,5 +100,5 @@ fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
         "the Kotlin scenario failed:\n{report}\nserver log:\n{}",
         server.log()
     );
-    assert!(report.contains("2 passed, 0 failed"), "{report}");
+    assert!(report.contains("4 passed, 0 failed"), "{report}");
 }

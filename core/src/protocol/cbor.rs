@@ -373,6 +373,10 @@ impl Writer {
         self.out.push(if value { 0xf5 } else { 0xf4 });
     }
 
+    pub(crate) fn null(&mut self) {
+        self.out.push(0xf6);
+    }
+
     /// A number as cbor-x writes a JS number: an integer up to 32 bits, else a double. (cbor-x
     /// reads a 64-bit integer as a BigInt, which JS code does not expect for counts and times.)
     pub(crate) fn number(&mut self, value: f64) {

@@ -52,4 +52,7 @@ pub enum FrameError {
         message_type: &'static str,
         reason: String,
     },
+    /// A page of Itinera's changes feed that does not inflate or decode.
+    #[error("the changes page {0}")]
+    BadChangesPage(String),
 }

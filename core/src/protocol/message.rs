@@ -2,7 +2,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::cbor::{self, Value, Writer};
-use super::{DecodeLimits, FrameError, PeerId, StorageId, SyncData};
+use super::{ChangesPage, DecodeLimits, FrameError, PeerId, StorageId, SyncData};
 
 /// The longest peer id or storage id accepted, in bytes (automerge-repo makes ids of a few
 /// dozen characters).
@@ -103,6 +103,29 @@ pub enum Message {
         document_id: DocumentId,
         new_heads: BTreeMap<StorageId, RemoteHeads>,
     },
+    /// Itinera's extension, device to server: the documents this user may read that changed
+    /// after `checkpoint` (0: all of them), with their bodies if `bodies`; with `live`, the
+    /// server goes on sending pages as documents change. Plain automerge-repo peers never send
+    /// it, so they never receive [`Message::Changes`].
+    ChangesSince {
+        sender_id: PeerId,
+        target_id: PeerId,
+        checkpoint: u64,
+        bodies: bool,
+        live: bool,
+        /// The user the device's replica belongs to: the server refuses the feed to a token
+        /// of another user, so that a replica is never synced with someone else's rights.
+        user: Option<String>,
+    },
+    /// Itinera's extension, server to device: one page of the changes feed. `checkpoint` is the
+    /// position after the page; `caught_up` says no page follows until something changes.
+    Changes {
+        sender_id: PeerId,
+        target_id: PeerId,
+        checkpoint: u64,
+        caught_up: bool,
+        page: ChangesPage,
+    },
 }
 
 impl Message {
@@ -144,6 +167,8 @@ impl Message {
             Message::Ephemeral { .. } => "ephemeral",
             Message::RemoteSubscriptionChange { .. } => "remote-subscription-change",
             Message::RemoteHeadsChanged { .. } => "remote-heads-changed",
+            Message::ChangesSince { .. } => "itinera-changes-since",
+            Message::Changes { .. } => "itinera-changes",
         }
     }
 
@@ -159,7 +184,9 @@ impl Message {
             | Message::DocUnavailable { sender_id, .. }
             | Message::Ephemeral { sender_id, .. }
             | Message::RemoteSubscriptionChange { sender_id, .. }
-            | Message::RemoteHeadsChanged { sender_id, .. } => sender_id,
+            | Message::RemoteHeadsChanged { sender_id, .. }
+            | Message::ChangesSince { sender_id, .. }
+            | Message::Changes { sender_id, .. } => sender_id,
         }
     }
 
@@ -172,7 +199,9 @@ impl Message {
             | Message::DocUnavailable { target_id, .. }
             | Message::Ephemeral { target_id, .. }
             | Message::RemoteSubscriptionChange { target_id, .. }
-            | Message::RemoteHeadsChanged { target_id, .. } => Some(target_id),
+            | Message::RemoteHeadsChanged { target_id, .. }
+            | Message::ChangesSince { target_id, .. }
+            | Message::Changes { target_id, .. } => Some(target_id),
             Message::Error { target_id, .. } => target_id.as_ref(),
             Message::Join { .. } | Message::Leave { .. } => None,
         }
@@ -202,7 +231,9 @@ impl Message {
             | Message::DocUnavailable { target_id, .. }
             | Message::Ephemeral { target_id, .. }
             | Message::RemoteSubscriptionChange { target_id, .. }
-            | Message::RemoteHeadsChanged { target_id, .. } => *target_id = target.clone(),
+            | Message::RemoteHeadsChanged { target_id, .. }
+            | Message::ChangesSince { target_id, .. }
+            | Message::Changes { target_id, .. } => *target_id = target.clone(),
             Message::Error { target_id, .. } => *target_id = Some(target.clone()),
             Message::Join { .. } | Message::Leave { .. } => {}
         }
@@ -305,6 +336,27 @@ impl Message {
                     target_id: f.peer_id("targetId")?,
                     document_id: f.document_id("documentId")?,
                     new_heads: f.new_heads("newHeads")?,
+                }
+            }
+            "itinera-changes-since" => {
+                let mut f = fields.of("itinera-changes-since");
+                Message::ChangesSince {
+                    sender_id: f.peer_id("senderId")?,
+                    target_id: f.peer_id("targetId")?,
+                    checkpoint: f.count("checkpoint")?,
+                    bodies: f.flag("bodies")?,
+                    live: f.flag("live")?,
+                    user: f.opt_string("user")?,
+                }
+            }
+            "itinera-changes" => {
+                let mut f = fields.of("itinera-changes");
+                Message::Changes {
+                    sender_id: f.peer_id("senderId")?,
+                    target_id: f.peer_id("targetId")?,
+                    checkpoint: f.count("checkpoint")?,
+                    caught_up: f.flag("caughtUp")?,
+                    page: ChangesPage::decode(&f.bytes("page")?, limits)?,
                 }
             }
             other => return Err(FrameError::UnknownType(other.to_owned())),
@@ -473,6 +525,46 @@ impl Message {
                     w.text("timestamp");
                     w.number(heads.timestamp);
                 }
+            }
+            Message::ChangesSince {
+                sender_id,
+                target_id,
+                checkpoint,
+                bodies,
+                live,
+                user,
+            } => {
+                w.map(6 + usize::from(user.is_some()));
+                w.entry_text("type", "itinera-changes-since");
+                w.entry_text("senderId", sender_id.as_str());
+                w.entry_text("targetId", target_id.as_str());
+                w.text("checkpoint");
+                w.uint(*checkpoint);
+                w.text("bodies");
+                w.bool(*bodies);
+                w.text("live");
+                w.bool(*live);
+                if let Some(user) = user {
+                    w.entry_text("user", user);
+                }
+            }
+            Message::Changes {
+                sender_id,
+                target_id,
+                checkpoint,
+                caught_up,
+                page,
+            } => {
+                w.map(6);
+                w.entry_text("type", "itinera-changes");
+                w.entry_text("senderId", sender_id.as_str());
+                w.entry_text("targetId", target_id.as_str());
+                w.text("checkpoint");
+                w.uint(*checkpoint);
+                w.text("caughtUp");
+                w.bool(*caught_up);
+                w.text("page");
+                w.bytes(&page.encode());
             }
         }
         w.finish()
@@ -649,6 +741,15 @@ impl<'a> Typed<'_, 'a> {
                 reason,
             }
         })
+    }
+
+    /// A boolean; absent counts as false.
+    fn flag(&mut self, field: &'static str) -> Result<bool, FrameError> {
+        match self.optional(field) {
+            None => Ok(false),
+            Some(Value::Bool(flag)) => Ok(flag),
+            Some(other) => Err(self.wrong(field, "a boolean", &other)),
+        }
     }
 
     /// A non-negative whole number, sent by JS as an integer or a float.

@@ -20,11 +20,13 @@
 //! ```
 
 mod cbor;
+mod changes_page;
 mod error;
 mod message;
 mod peer_id;
 mod sync_data;
 
+pub use changes_page::{ChangedDocument, ChangesPage};
 pub use error::FrameError;
 pub use message::{Message, PeerMetadata, RemoteHeads};
 pub use peer_id::{PeerId, StorageId};

@@ -30,11 +30,15 @@
 //! # Ok::<(), itinera_core::replica::ReplicaError>(())
 //! ```
 
+use automerge::transaction::CommitOptions;
+use automerge::{ObjType, ReadDoc, Value};
+
 use super::Replica;
 use super::error::{ReplicaResult, invalid};
 use crate::DocumentId;
 use crate::model::{
-    Account, Activity, ActivityKind, Contact, LogKey, ModelError, Opportunity, Set, Stage,
+    Account, Activity, ActivityKind, Contact, DocumentKind, FieldPath, LogKey, ModelError,
+    Opportunity, Set, Stage,
 };
 use crate::rules::{normalise_email, normalise_phone};
 use crate::store::WriteBatch;
@@ -322,6 +326,14 @@ impl Replica {
         Ok(account)
     }
 
+    /// Appends `activity` to the account's log and writes it; returns its key.
+    ///
+    /// The key orders the log like a hybrid logical clock: the later of this device's clock
+    /// and just after the newest entry the log already holds, so a phone whose clock is a year
+    /// slow still puts its new call at the top of every device's log; the entry's `at` keeps
+    /// what the phone's clock said, and the app can show both. Only the new entry is written
+    /// (nothing else of the account is read or reconciled), so an append costs the same on an
+    /// account of thousands of entries as on an empty one.
     fn append_activity(
         &mut self,
         account: DocumentId,
@@ -329,12 +341,37 @@ impl Replica {
         at: i64,
         unique: &str,
     ) -> ReplicaResult<String> {
-        let key = log_key(at, unique)?;
+        self.expect_kind(account, DocumentKind::Account)?;
+        let malformed = |reason: &str| crate::Error::Malformed {
+            kind: DocumentKind::Account,
+            path: FieldPath::root().key("activities"),
+            reason: reason.to_owned(),
+        };
+        let doc = self
+            .loaded(account)?
+            .ok_or_else(|| super::error::not_found(format!("account {account}")))?;
+        let log = match doc.get(automerge::ROOT, "activities")? {
+            Some((Value::Object(ObjType::Map), log)) => log,
+            _ => return Err(malformed("not a map").into()),
+        };
+        // Keys sort by their time: only the entries at or after this device's clock are read
+        // (none, when its clock is right).
+        let newest = doc
+            .map_range(&log, format!("{:016x}", at.max(0))..)
+            .last()
+            .and_then(|item| log_time(&item.key));
+        let order = newest.map_or(at, |newest| at.max(newest.saturating_add(1)));
+        let key = log_key(order, unique)?;
+        if doc.get(&log, key.as_str())?.is_some() {
+            return Err(malformed("an entry with this key exists").into());
+        }
         let stored = key.as_str().to_owned();
-        self.change::<Account, _>(account, at, |record| {
-            record.activities.append(key, activity)?;
-            Ok(())
-        })?;
+        if let Err(err) = autosurgeon::reconcile_prop(&mut *doc, &log, stored.as_str(), &activity) {
+            doc.rollback();
+            return Err(malformed(&err.to_string()).into());
+        }
+        doc.commit_with(CommitOptions::default().with_time(at));
+        self.write(&[account], Some(at), WriteBatch::new())?;
         Ok(stored)
     }
 }
@@ -436,6 +473,11 @@ pub(super) fn present(text: String) -> Option<String> {
 }
 
 /// The log key of an entry made at `at`; `unique` must tell devices apart.
+/// The time a log key orders by (its leading 16 hex digits).
+pub(super) fn log_time(key: &str) -> Option<i64> {
+    i64::from_str_radix(key.get(..16)?, 16).ok()
+}
+
 pub(super) fn log_key(at: i64, unique: &str) -> ReplicaResult<LogKey> {
     let unique = unique.trim();
     if unique.is_empty() {
@@ -444,4 +486,57 @@ pub(super) fn log_key(at: i64, unique: &str) -> ReplicaResult<LogKey> {
         ));
     }
     Ok(LogKey::new(at, unique))
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+
+    #[test]
+    fn a_phone_a_year_slow_still_logs_its_call_at_the_top_and_keeps_its_own_time() {
+        const DAY: i64 = 86_400_000;
+        let now = 1_800_000_000_000;
+        let mut office = Replica::in_memory("ana", ActorId::from([1u8; 16])).expect("office");
+        let account = DocumentId::new_v7(1_000, [1; 10]);
+        office
+            .create_account(account, "Alpine".into(), "north".into(), now)
+            .expect("account");
+        office
+            .log_activity(
+                account,
+                ActivityKind::Call,
+                "Today".into(),
+                String::new(),
+                None,
+                now,
+                "o1",
+            )
+            .expect("call");
+        let mut slow = Replica::in_memory("ana", ActorId::from([2u8; 16])).expect("phone");
+        let mut copy = office.document(account).expect("read").expect("held");
+        slow.merge_remote(account, &mut copy).expect("synced");
+
+        let a_year_ago = now - 365 * DAY;
+        let key = slow
+            .log_activity(
+                account,
+                ActivityKind::Call,
+                "Later".into(),
+                String::new(),
+                None,
+                a_year_ago,
+                "p1",
+            )
+            .expect("slow call");
+        let log = slow.activities(account).expect("log");
+        assert_eq!(
+            log[0].0, key,
+            "newest first: the slow phone's call is on top"
+        );
+        assert_eq!(log[0].1.subject, "Later");
+        assert_eq!(log[0].1.at, a_year_ago, "the phone's own time is kept");
+        assert!(log_time(&key).is_some_and(|order| order > now));
+    }
 }

@@ -34,7 +34,7 @@ use crate::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatc
 use crate::{DocumentId, Error};
 
 /// Key of the user the store belongs to.
-const USER_KEY: &str = "replica:user";
+pub(super) const USER_KEY: &str = "replica:user";
 /// Key of the last provisional invoice number used, a big-endian `u64`.
 pub(super) const INVOICE_COUNTER_KEY: &str = "replica:invoice-counter";
 /// Key of the time of the last completed sync, a big-endian `i64` of Unix ms.
@@ -65,6 +65,9 @@ pub struct Replica {
     /// The last provisional invoice number used; never goes back.
     pub(super) invoice_counter: u64,
     pub(super) last_sync: Option<i64>,
+    /// The documents written since the last [`take_written`](Replica::take_written), so that
+    /// the app's watches hear of local edits and synced changes alike.
+    pub(super) written_log: Vec<DocumentId>,
 }
 
 impl fmt::Debug for Replica {
@@ -152,6 +155,7 @@ impl Replica {
             acknowledged,
             invoice_counter,
             last_sync,
+            written_log: Vec::new(),
         })
     }
 
@@ -159,6 +163,12 @@ impl Replica {
     /// durable already); a clean close spares the next open a repair pass.
     pub fn close(self) -> ReplicaResult<()> {
         Ok(self.store.close()?)
+    }
+
+    /// The documents written since the last call (local edits, synced changes, discards), in
+    /// write order; what the app's watches refresh.
+    pub fn take_written(&mut self) -> Vec<DocumentId> {
+        std::mem::take(&mut self.written_log)
     }
 
     /// The user this replica belongs to.
@@ -447,6 +457,7 @@ impl Replica {
                 slot.written = heads;
                 slot.last_change_at = last_change_at;
             }
+            self.written_log.push(id);
         }
         Ok(())
     }

@@ -46,6 +46,29 @@ pub enum ReplicaError {
         /// The user asked for.
         requested: String,
     },
+    /// Discarding local changes would delete a document the server never acknowledged, with
+    /// everything in it; the app asks the user and calls `delete_unsynced_document`.
+    #[error(
+        "the server never acknowledged document {document}: discarding its {changes} local \
+         change(s) would delete it; delete it explicitly if the user agrees"
+    )]
+    NeverAcknowledged {
+        /// The document.
+        document: crate::DocumentId,
+        /// How many changes it holds.
+        changes: usize,
+    },
+    /// The replica's file was emptied or replaced since this device last wrote it (a
+    /// truncated file, a restored backup of another file), or does not open: what it held may
+    /// be lost. `Replica::recover` puts the file aside and starts a fresh replica that the
+    /// next sync fills from the server.
+    #[error("the replica at {path} is damaged: {reason}")]
+    Damaged {
+        /// The store file.
+        path: String,
+        /// What was found.
+        reason: String,
+    },
     /// A value the replica keeps in the store's key–value table does not decode.
     #[error("the replica's stored value {key:?} is unreadable: {reason}")]
     CorruptValue {

@@ -42,6 +42,7 @@
 mod account_view;
 mod accounts;
 mod bookings;
+mod device_file;
 mod device_replica;
 mod error;
 mod field_work;
@@ -51,12 +52,15 @@ mod record_info;
 mod slot;
 mod stock;
 mod sync_facing;
+mod sync_progress;
 
 pub use account_view::{AccountView, ContactView, OpportunityView};
 pub use accounts::{AccountUpdate, ContactInput};
 pub use bookings::{BookingInput, BookingView, PassengerInput};
+pub use device_file::DeviceIdentity;
 pub use device_replica::Replica;
 pub use error::{ReplicaError, ReplicaResult};
 pub use field_work::{AssignmentView, DepartureView, ManifestEntryView};
 pub use invoices::{InvoiceLineInput, InvoiceView};
 pub use leads::{ConvertedLead, LeadInput, LeadView};
+pub use sync_progress::{StoredBody, SyncProgress};

@@ -31,7 +31,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::Replica;
 use super::device_replica::{LAST_SYNC_KEY, ack_key, encode_heads};
-use super::error::{ReplicaResult, not_found};
+use super::error::{ReplicaError, ReplicaResult, not_found};
 use super::slot::{Slot, same_heads};
 use crate::document::validate;
 use crate::model::UserIndex;
@@ -189,9 +189,11 @@ impl Replica {
     }
 
     /// Throws away the changes of `id` the server has not confirmed, after it refused them:
-    /// the document goes back to its acknowledged heads and is stored as a fresh snapshot. A
-    /// document the server never acknowledged is removed from the replica (the next sync
-    /// brings it back if the server has it).
+    /// the document goes back to its acknowledged heads and is stored as a fresh snapshot.
+    ///
+    /// Refuses ([`ReplicaError::NeverAcknowledged`]) a document the server never acknowledged:
+    /// going back would delete it, and everything in it was never anywhere else. The app asks
+    /// the user, then calls [`delete_unsynced_document`](Self::delete_unsynced_document).
     ///
     /// Changes received from others after the acknowledged heads go too; the next sync brings
     /// them again. The document's stored sync states are dropped with the changes, since they
@@ -203,13 +205,12 @@ impl Replica {
             return Err(not_found(format!("document {id}")));
         };
         let known = known_heads(doc, acknowledged);
-        let mut batch = WriteBatch::new();
         if known.is_empty() {
-            batch.delete_document(id).delete_value(&ack_key(id));
-            self.store.commit(batch, Durability::Immediate)?;
-            self.slots.remove(&id);
-            self.acknowledged.remove(&id);
-            return Ok(());
+            let changes = doc.get_changes_meta(&[]).len();
+            return Err(ReplicaError::NeverAcknowledged {
+                document: id,
+                changes,
+            });
         }
         if doc.get_changes_meta(&known).is_empty() {
             return Ok(());
@@ -226,12 +227,41 @@ impl Replica {
             ..DocumentMeta::default()
         };
         // Deleting first also drops the sync states; the snapshot then replaces the chunks.
+        let mut batch = WriteBatch::new();
         batch
             .delete_document(id)
             .put_snapshot(id, reverted.save(), meta);
         self.store.commit(batch, Durability::Immediate)?;
         slot.doc = Some(reverted);
         slot.written = heads;
+        self.written_log.push(id);
+        Ok(())
+    }
+
+    /// Deletes a document the server never acknowledged, with every change in it: what the
+    /// app calls after the user confirmed, when [`discard_local_changes`] refused. A document
+    /// the server acknowledged is refused: discard its changes instead.
+    ///
+    /// [`discard_local_changes`]: Self::discard_local_changes
+    pub fn delete_unsynced_document(&mut self, id: DocumentId) -> ReplicaResult<()> {
+        if !self.slots.contains_key(&id) {
+            return Err(not_found(format!("document {id}")));
+        }
+        if self
+            .acknowledged
+            .get(&id)
+            .is_some_and(|heads| !heads.is_empty())
+        {
+            return Err(super::error::invalid(format!(
+                "the server holds document {id}: discard its local changes instead"
+            )));
+        }
+        let mut batch = WriteBatch::new();
+        batch.delete_document(id).delete_value(&ack_key(id));
+        self.store.commit(batch, Durability::Immediate)?;
+        self.slots.remove(&id);
+        self.acknowledged.remove(&id);
+        self.written_log.push(id);
         Ok(())
     }
 

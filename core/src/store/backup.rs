@@ -48,7 +48,9 @@ use sha2::{Digest, Sha256};
 
 use crate::store::error::During;
 use crate::store::layout::{LAYOUT, LAYOUT_HISTORY, LAYOUT_KEY};
-use crate::store::tables::{CHUNK_KEY_LEN, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES};
+use crate::store::tables::{
+    CHANGE_OF_DOCUMENT, CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES,
+};
 use crate::store::{RedbStore, StoreError, StoreOperation, StoreResult};
 
 /// The backup stream format this build writes and the newest it restores.
@@ -72,16 +74,20 @@ enum Table {
     Metas = 4,
     SyncStates = 5,
     Values = 6,
+    Changes = 7,
+    ChangeOfDocument = 8,
 }
 
 impl Table {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 8] = [
         Self::StoreInfo,
         Self::LayoutHistory,
         Self::Chunks,
         Self::Metas,
         Self::SyncStates,
         Self::Values,
+        Self::Changes,
+        Self::ChangeOfDocument,
     ];
 
     fn name(self) -> &'static str {
@@ -92,6 +98,8 @@ impl Table {
             Self::Metas => METAS.name(),
             Self::SyncStates => SYNC_STATES.name(),
             Self::Values => VALUES.name(),
+            Self::Changes => CHANGES.name(),
+            Self::ChangeOfDocument => CHANGE_OF_DOCUMENT.name(),
         }
     }
 
@@ -283,6 +291,25 @@ fn write_tables(read: &ReadTransaction, out: &mut Hashing<'_>) -> StoreResult<Ba
         out.record(Table::Values, key.value().as_bytes(), value.value())?;
         records += 1;
     }
+    // A store of layout 3 or older has no change sequence yet.
+    if let Ok(changes) = read.open_table(CHANGES) {
+        for entry in changes.iter().during(during)? {
+            let (key, value) = entry.during(during)?;
+            out.record(Table::Changes, &key.value().to_be_bytes(), value.value())?;
+            records += 1;
+        }
+    }
+    if let Ok(change_of_document) = read.open_table(CHANGE_OF_DOCUMENT) {
+        for entry in change_of_document.iter().during(during)? {
+            let (key, value) = entry.during(during)?;
+            out.record(
+                Table::ChangeOfDocument,
+                key.value(),
+                &value.value().to_be_bytes(),
+            )?;
+            records += 1;
+        }
+    }
     Ok(BackupReport {
         layout,
         records,
@@ -318,6 +345,8 @@ fn create_tables(database: &Database) -> StoreResult<()> {
     write.open_table(METAS).during(during)?;
     write.open_table(SYNC_STATES).during(during)?;
     write.open_table(VALUES).during(during)?;
+    write.open_table(CHANGES).during(during)?;
+    write.open_table(CHANGE_OF_DOCUMENT).during(during)?;
     write.commit().during(during)
 }
 
@@ -410,6 +439,25 @@ fn insert(write: &WriteTransaction, table: Table, key: &[u8], value: &[u8]) -> S
             let key = std::str::from_utf8(key).map_err(|_| bad("value"))?;
             write
                 .open_table(VALUES)
+                .during(during)?
+                .insert(key, value)
+                .during(during)?;
+        }
+        Table::Changes => {
+            let key = u64::from_be_bytes(key.try_into().map_err(|_| bad("change"))?);
+            let value: &[u8; 16] = value.try_into().map_err(|_| bad("change"))?;
+            write
+                .open_table(CHANGES)
+                .during(during)?
+                .insert(key, value)
+                .during(during)?;
+        }
+        Table::ChangeOfDocument => {
+            let key: &[u8; 16] = key.try_into().map_err(|_| bad("change of document"))?;
+            let value =
+                u64::from_be_bytes(value.try_into().map_err(|_| bad("change of document"))?);
+            write
+                .open_table(CHANGE_OF_DOCUMENT)
                 .during(during)?
                 .insert(key, value)
                 .during(during)?;

@@ -1,6 +1,7 @@
 use crate::DocumentId;
 use crate::store::{
-    BackupReport, CompactionReport, DocumentMeta, Durability, StoreError, StoreResult, WriteBatch,
+    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, StoreError,
+    StoreResult, WriteBatch,
 };
 
 /// Durable storage of Automerge documents, their metadata, sync states and a key–value table.
@@ -44,6 +45,14 @@ pub trait DocumentStore: Send + Sync {
     /// [`StoreError::Unloadable`]: crate::store::StoreError::Unloadable
     /// [`StoreError::DocumentNotFound`]: crate::store::StoreError::DocumentNotFound
     fn compact(&self, doc: DocumentId) -> StoreResult<CompactionReport>;
+
+    /// The documents written after `after` in the store's change sequence, oldest first, at
+    /// most `limit` of them, each once (at its last write), with its metadata.
+    ///
+    /// Every write of a document's chunks or metadata gives it the next sequence number in the
+    /// same transaction, so a reader that saw number `n` committed has seen every number
+    /// before it: what a changes feed needs to resume from a checkpoint.
+    fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<DocumentChange>>;
 
     /// The sync state last stored for the document and the remote `storage_id`.
     fn sync_state(&self, doc: DocumentId, storage_id: &str) -> StoreResult<Option<Vec<u8>>>;

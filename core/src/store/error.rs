@@ -29,6 +29,8 @@ pub enum StoreOperation {
     ReadValue,
     /// Listing values by key prefix.
     ListValues,
+    /// Listing the documents written after a point of the change sequence.
+    ListChanges,
     /// Closing the store.
     Close,
     /// Bringing an older file to this build's layout.
@@ -51,6 +53,7 @@ impl fmt::Display for StoreOperation {
             Self::ReadSyncState => "read a sync state",
             Self::ReadValue => "read a value",
             Self::ListValues => "list values",
+            Self::ListChanges => "list changed documents",
             Self::Close => "close the store",
             Self::Migrate => "upgrade the store's layout",
             Self::Backup => "back up the store",

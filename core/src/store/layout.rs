@@ -23,7 +23,9 @@ use redb::{
 };
 
 use crate::store::error::During;
-use crate::store::tables::{CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES};
+use crate::store::tables::{
+    CHANGE_OF_DOCUMENT, CHANGES, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES,
+};
 use crate::store::{RedbStore, StoreError, StoreOperation, StoreResult};
 
 /// The layout this build writes: the layout the last migration produces.
@@ -60,7 +62,31 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "document metadata format 2: each document's scope (shares included) and title",
         apply: metadata_format_2,
     },
+    Migration {
+        to: 4,
+        name: "the change sequence: every document at the number of its last write",
+        apply: change_sequence,
+    },
 ];
+
+/// Layout 4: the change sequence, every stored document numbered once in id order (a device
+/// that asks for everything since 0 gets them all; later writes number on from there).
+fn change_sequence(write: &WriteTransaction) -> StoreResult<()> {
+    let during = StoreOperation::Migrate;
+    let metas = write.open_table(METAS).during(during)?;
+    let mut changes = write.open_table(CHANGES).during(during)?;
+    let mut change_of_document = write.open_table(CHANGE_OF_DOCUMENT).during(during)?;
+    let mut sequence = 0u64;
+    for entry in metas.iter().during(during)? {
+        let (document, _) = entry.during(during)?;
+        sequence += 1;
+        changes.insert(sequence, document.value()).during(during)?;
+        change_of_document
+            .insert(document.value(), sequence)
+            .during(during)?;
+    }
+    Ok(())
+}
 
 /// Layout 3 writes document metadata in format 2, which an older build cannot read; format 1
 /// records stay readable and are rewritten as the server describes each document (its start-up

@@ -37,6 +37,7 @@
 mod backup;
 mod backup_report;
 mod compaction_report;
+mod document_change;
 mod document_meta;
 mod document_store;
 mod durability;
@@ -55,6 +56,7 @@ mod write_batch;
 pub use backup::{FORMAT as BACKUP_FORMAT, verify as verify_backup};
 pub use backup_report::BackupReport;
 pub use compaction_report::CompactionReport;
+pub use document_change::DocumentChange;
 pub use document_meta::{DocumentMeta, MetaDecodeError};
 pub use document_store::DocumentStore;
 pub use durability::Durability;

@@ -12,12 +12,12 @@ use crate::store::error::During;
 use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds, chunk_key, chunk_sequence,
-    sync_state_bounds, sync_state_key,
+    CHANGE_OF_DOCUMENT, CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds,
+    chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
 };
 use crate::store::{
-    CompactionReport, DocumentMeta, DocumentStore, Durability, StoreError, StoreOperation,
-    StoreResult, WriteBatch, WriteOp,
+    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
+    StoreOperation, StoreResult, WriteBatch, WriteOp,
 };
 
 /// The embedded document store: one redb file (or any redb storage backend).
@@ -299,6 +299,33 @@ impl DocumentStore for RedbStore {
         }
     }
 
+    fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<DocumentChange>> {
+        let during = StoreOperation::ListChanges;
+        self.with_database(|database| {
+            let read = database.begin_read().during(during)?;
+            let changes = read.open_table(CHANGES).during(during)?;
+            let metas = read.open_table(METAS).during(during)?;
+            let mut found = Vec::new();
+            for entry in changes
+                .range(after.saturating_add(1)..)
+                .during(during)?
+                .take(limit)
+            {
+                let (sequence, document) = entry.during(during)?;
+                let document = DocumentId::from_bytes(*document.value());
+                // Written in the same transaction as the entry: always there.
+                if let Some(meta) = read_meta(&metas, document, during)? {
+                    found.push(DocumentChange {
+                        sequence: sequence.value(),
+                        document,
+                        meta,
+                    });
+                }
+            }
+            Ok(found)
+        })
+    }
+
     fn sync_state(&self, doc: DocumentId, storage_id: &str) -> StoreResult<Option<Vec<u8>>> {
         self.with_database(|database| {
             let read = database
@@ -348,6 +375,8 @@ struct WriteTables<'txn> {
     metas: Table<'txn, &'static [u8; 16], &'static [u8]>,
     sync_states: Table<'txn, &'static [u8], &'static [u8]>,
     values: Table<'txn, &'static str, &'static [u8]>,
+    changes: Table<'txn, u64, &'static [u8; 16]>,
+    change_of_document: Table<'txn, &'static [u8; 16], u64>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -358,6 +387,10 @@ impl<'txn> WriteTables<'txn> {
             metas: transaction.open_table(METAS).during(operation)?,
             sync_states: transaction.open_table(SYNC_STATES).during(operation)?,
             values: transaction.open_table(VALUES).during(operation)?,
+            changes: transaction.open_table(CHANGES).during(operation)?,
+            change_of_document: transaction
+                .open_table(CHANGE_OF_DOCUMENT)
+                .during(operation)?,
         })
     }
 
@@ -437,6 +470,7 @@ impl<'txn> WriteTables<'txn> {
             WriteOp::DeleteDocument { doc } => {
                 self.delete_chunks(doc)?;
                 self.metas.remove(doc.as_bytes()).during(during)?;
+                self.unstamp(doc)?;
                 let (start, next) = sync_state_bounds(doc);
                 let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (
                     Bound::Included(start.as_slice()),
@@ -461,10 +495,43 @@ impl<'txn> WriteTables<'txn> {
         }
     }
 
+    /// Writes the document's metadata and moves it to the end of the change sequence: every
+    /// write of a document's chunks or metadata goes through here.
     fn put_meta(&mut self, doc: DocumentId, meta: &DocumentMeta) -> StoreResult<()> {
+        self.write_meta(doc, meta)?;
+        self.unstamp(doc)?;
+        let next = match self.changes.last().during(self.operation)? {
+            Some((last, _)) => last.value().saturating_add(1),
+            None => 1,
+        };
+        self.changes
+            .insert(next, doc.as_bytes())
+            .during(self.operation)?;
+        self.change_of_document
+            .insert(doc.as_bytes(), next)
+            .during(self.operation)?;
+        Ok(())
+    }
+
+    /// Writes the document's metadata only: for a compaction, which changes how the document
+    /// is stored, not what it holds.
+    fn write_meta(&mut self, doc: DocumentId, meta: &DocumentMeta) -> StoreResult<()> {
         self.metas
             .insert(doc.as_bytes(), meta.encode().as_slice())
             .during(self.operation)?;
+        Ok(())
+    }
+
+    /// Takes the document out of the change sequence.
+    fn unstamp(&mut self, doc: DocumentId) -> StoreResult<()> {
+        let previous = self
+            .change_of_document
+            .remove(doc.as_bytes())
+            .during(self.operation)?
+            .map(|sequence| sequence.value());
+        if let Some(previous) = previous {
+            self.changes.remove(previous).during(self.operation)?;
+        }
         Ok(())
     }
 
@@ -646,7 +713,7 @@ fn swap_in_snapshot(
             incremental_chunks: later_chunks,
             ..current
         };
-        tables.put_meta(doc, &meta)?;
+        tables.write_meta(doc, &meta)?;
         CompactionReport {
             bytes_before: folded.bytes.len() as u64,
             bytes_after: snapshot.len() as u64,

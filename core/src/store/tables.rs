@@ -27,6 +27,17 @@ pub(crate) const SYNC_STATES: TableDefinition<'static, &'static [u8], &'static [
 pub(crate) const VALUES: TableDefinition<'static, &'static str, &'static [u8]> =
     TableDefinition::new("values");
 
+/// The store's change sequence: each document at the sequence number of its last write
+/// (content or scope), so that "what changed after N" is one range and each document appears
+/// once. Numbers only grow; a document written again moves to the end.
+pub(crate) const CHANGES: TableDefinition<'static, u64, &'static [u8; 16]> =
+    TableDefinition::new("document_changes");
+
+/// The inverse of [`CHANGES`]: each document's current sequence number, so that a write can
+/// take the document's older entry out.
+pub(crate) const CHANGE_OF_DOCUMENT: TableDefinition<'static, &'static [u8; 16], u64> =
+    TableDefinition::new("change_of_document");
+
 pub(crate) const CHUNK_KEY_LEN: usize = 24;
 
 /// The document id, then the chunk's sequence number big-endian: byte order is write order.

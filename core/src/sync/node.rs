@@ -98,6 +98,9 @@ pub enum Input {
     Connected(ConnectionId),
     /// A binary frame arrived.
     Frame(ConnectionId, Vec<u8>),
+    /// A message arrived that the caller decoded already (a device that reads some messages
+    /// itself, so that no frame is decoded twice).
+    Message(ConnectionId, Message),
     /// A transport connection closed.
     Disconnected(ConnectionId),
     /// The answer to [`Event::LoadRequested`]: the stored document, or `None`.
@@ -212,6 +215,52 @@ impl<P: AccessPolicy> Node<P> {
         self.flush(&id);
     }
 
+    /// Adds a document this node holds with the sync state it last reached with `peer` (a
+    /// device resuming where its last sync stopped), and offers it to the connected peers if
+    /// this is a client.
+    pub fn insert_resuming(
+        &mut self,
+        id: DocumentId,
+        doc: AutoCommit,
+        peer: PeerId,
+        state: automerge::sync::State,
+    ) {
+        let mut sync = DocSync::new(self.config.peer_id.clone(), id, doc);
+        let access = self.policy.access(&peer, &id);
+        sync.add_peer(peer, access, Some(state));
+        self.documents.insert(id, sync);
+        if self.config.role == NodeRole::Client {
+            let peers: Vec<PeerId> = self.peers.keys().cloned().collect();
+            for peer in peers {
+                self.attach(&id, &peer);
+            }
+        }
+        self.flush(&id);
+    }
+
+    /// Stops syncing a document and hands it back with its sync states (a device drops what
+    /// it finished syncing, so that memory holds only what is in flight).
+    pub fn remove(&mut self, id: &DocumentId) -> Option<DocSync> {
+        self.documents.remove(id)
+    }
+
+    /// The changes of a document after `heads`, saved (what a device appends to its store).
+    /// Heads this node does not hold are left out, so the bytes may repeat changes the caller
+    /// has (loading them again is harmless).
+    pub fn save_after(
+        &mut self,
+        id: &DocumentId,
+        heads: &[automerge::ChangeHash],
+    ) -> Option<Vec<u8>> {
+        let sync = self.documents.get_mut(id)?;
+        let known: Vec<automerge::ChangeHash> = heads
+            .iter()
+            .filter(|head| sync.holds(std::slice::from_ref(head)))
+            .copied()
+            .collect();
+        Some(sync.save_after(&known))
+    }
+
     /// Asks the connected peers for a document this node lacks.
     pub fn find(&mut self, id: DocumentId) {
         let sync = self
@@ -268,6 +317,7 @@ impl<P: AccessPolicy> Node<P> {
         match input {
             Input::Connected(connection) => self.connected(connection),
             Input::Frame(connection, frame) => self.frame(connection, &frame),
+            Input::Message(connection, message) => self.message(connection, message),
             Input::Disconnected(connection) => self.disconnected(connection),
             Input::Loaded(id, doc) => self.loaded(id, doc.map(|doc| *doc)),
         }
@@ -334,6 +384,13 @@ impl<P: AccessPolicy> Node<P> {
                 self.protocol_error(connection, err.to_string(), close);
                 return;
             }
+        };
+        self.message(connection, message);
+    }
+
+    fn message(&mut self, connection: ConnectionId, message: Message) {
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return;
         };
         match conn.receive(message) {
             Ok(Handshake::Joined {

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::Hub;
 use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
+use crate::changes_feed::{ChangesFeed, FeedRequest};
 use crate::services::Services;
 use crate::sessions::{Reauthenticate, Superseded};
 
@@ -56,6 +57,8 @@ pub struct Session {
     /// When the budget was last refilled (unix ms).
     refilled_at: i64,
     closing: bool,
+    /// The changes feed the device asked for, if any (stopped with the session).
+    feed: Option<ChangesFeed>,
 }
 
 impl std::fmt::Debug for Session {
@@ -109,6 +112,7 @@ impl Session {
             budget: f64::from(burst),
             refilled_at: now,
             closing: false,
+            feed: None,
         }
     }
 
@@ -254,6 +258,51 @@ impl Session {
     }
 
     fn route(&mut self, message: ProtocolMessage, ctx: &mut Context<Self>) {
+        if let ProtocolMessage::ChangesSince {
+            sender_id,
+            checkpoint,
+            bodies,
+            live,
+            user,
+            ..
+        } = message
+        {
+            if let Some(user) = user.filter(|user| *user != self.principal.user) {
+                // Another user's replica: its documents must not be synced with these rights.
+                self.services.metrics.reject("replica_of_another_user");
+                let refusal = ProtocolMessage::Error {
+                    sender_id: self.connection.local().clone(),
+                    target_id: Some(sender_id),
+                    message: itinera_core::engine::clip(
+                        format!(
+                            "this replica belongs to {user}, but the token is {}'s: open {}'s \
+                             replica, or sign in as {user}",
+                            self.principal.user, self.principal.user
+                        ),
+                        itinera_core::engine::MAX_ERROR_CHARS,
+                    ),
+                    document_id: None,
+                };
+                self.send_message(&refusal, ctx);
+                self.close(CloseCode::Policy, "replica of another user", ctx);
+                return;
+            }
+            let request = FeedRequest {
+                local: self.connection.local().clone(),
+                device: sender_id,
+                checkpoint,
+                bodies,
+                live,
+            };
+            // A second request replaces the first.
+            self.feed = Some(ChangesFeed::start(
+                self.services.clone(),
+                self.principal.clone(),
+                request,
+                ctx.address().recipient(),
+            ));
+            return;
+        }
         let (Some(document), Some(peer_id)) =
             (message.document_id().copied(), self.peer_id.clone())
         else {
@@ -290,6 +339,9 @@ impl Session {
                 }
                 tracing::info!(session = self.id, user = %principal.user, "rights changed");
                 self.principal = Arc::new(principal);
+                if let Some(feed) = &self.feed {
+                    feed.set_principal(self.principal.clone());
+                }
                 if let Some(peer_id) = self.peer_id.clone() {
                     self.hub.do_send(PrincipalChanged {
                         session: self.id,
