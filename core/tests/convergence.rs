@@ -475,6 +475,30 @@ impl RandomEdit for Alerts {
     }
 }
 
+impl RandomEdit for Manifest {
+    fn edit(&mut self, op: &Op, w: &Writer) {
+        match op.choice % 3 {
+            0 => {
+                self.passengers.insert(
+                    key(op),
+                    ManifestEntry {
+                        name: op.text.clone(),
+                        category: "adult".into(),
+                        dietary: String::new(),
+                        booking: w.name(),
+                    },
+                );
+            }
+            1 => {
+                self.passengers.remove(&key(op));
+            }
+            _ => {
+                self.guides.insert(&op.text);
+            }
+        }
+    }
+}
+
 fn actor(replica: usize) -> ActorId {
     ActorId::from([u8::try_from(replica + 1).unwrap_or(0xff); 16])
 }
@@ -571,6 +595,7 @@ convergence_tests! {
     ticket_converges: Ticket,
     user_index_converges: UserIndex,
     alerts_converges: Alerts,
+    manifest_converges: Manifest,
 }
 
 /// Every kind has a convergence test above.
@@ -594,6 +619,7 @@ fn every_kind_is_covered() {
         Ticket::KIND,
         UserIndex::KIND,
         Alerts::KIND,
+        Manifest::KIND,
     ];
     for kind in DocumentKind::ALL {
         assert!(covered.contains(kind), "{kind} has no convergence test");

@@ -13,9 +13,9 @@ use automerge::{ActorId, AutoCommit, ReadDoc};
 use itinera_core::document::FieldValue;
 use itinera_core::model::{
     Account, ActivityKind, AssignmentStatus, BookingStatus, Departure, DocumentKind, Employee,
-    FieldLog, GuideAssignment, GuideRole, InvoiceStatus, LeadStatus, ManifestEntry, ModelError,
-    MovementReason, PassengerCategory, Severity, Stage, StockLocation, Transfer, TransferLine,
-    TransferStatus,
+    FieldLog, GuideAssignment, GuideRole, InvoiceStatus, LeadStatus, Manifest, ManifestEntry,
+    ModelError, MovementReason, PassengerCategory, Severity, Stage, StockLocation, Transfer,
+    TransferLine, TransferStatus,
 };
 use itinera_core::replica::{
     AccountUpdate, BookingInput, ContactInput, InvoiceLineInput, LeadInput, PassengerInput,
@@ -703,8 +703,13 @@ fn guide_set() -> GuideSet {
         capacity: 20,
         ..Default::default()
     };
+    let mut manifest = Manifest {
+        departure: departure.to_string(),
+        ..Default::default()
+    };
+    manifest.guides.insert("gus");
     for key in ["p-1", "p-2"] {
-        trip.manifest.insert(
+        manifest.passengers.insert(
             key.into(),
             ManifestEntry {
                 name: format!("Traveller {key}"),
@@ -732,6 +737,11 @@ fn guide_set() -> GuideSet {
     );
     gus.merge_remote(departure, &mut from_office(&trip))
         .expect("departure");
+    gus.merge_remote(
+        Manifest::document_id(&departure),
+        &mut from_office(&manifest),
+    )
+    .expect("manifest");
 
     let log = FieldLog {
         departure: departure.to_url(),
@@ -802,7 +812,7 @@ fn guide_operations_on_departure_field_log_stock_and_transfer() {
     } = guide_set();
     assert_eq!(
         gus.pending().expect("pending").len(),
-        6,
+        7,
         "nothing acknowledged yet"
     );
 
@@ -1596,7 +1606,13 @@ fn discarding_refused_changes_restores_the_acknowledged_state() {
         4,
     )
     .expect("lead");
-    ana.discard_local_changes(lead).expect("discard");
+    // Going back would delete what was never anywhere else: refused, until the app asks.
+    assert!(matches!(
+        ana.discard_local_changes(lead).expect_err("refused"),
+        ReplicaError::NeverAcknowledged { changes: 1, .. }
+    ));
+    assert!(ana.contains(lead));
+    ana.delete_unsynced_document(lead).expect("delete");
     assert!(!ana.contains(lead));
     assert!(is_not_found(
         &ana.discard_local_changes(lead).expect_err("refused")

@@ -87,7 +87,7 @@ fn relations(kind: Kind) -> &'static [Relation] {
         Some(K::Lead | K::Booking | K::Invoice | K::Ticket | K::Employee | K::Index) => {
             &[Own, Other]
         }
-        Some(K::Departure | K::FieldLog | K::Transfer) => &[Granted, Other],
+        Some(K::Departure | K::FieldLog | K::Transfer | K::Manifest) => &[Granted, Other],
         Some(_) => &[Other],
     }
 }
@@ -110,7 +110,7 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         // Head office: everything, but the indexes and the alerts are the server's to write
         // (office resolves alerts through the API, which stamps who and when; of the ledger,
         // office writes only the lock of a period).
-        ("admin" | "office", K::Index | K::Alerts) => Read,
+        ("admin" | "office", K::Index | K::Alerts | K::Manifest) => Read,
         ("admin" | "office", _) => Write,
         // Sales reps: their customers and sales; the catalog, departures and campaigns to sell.
         ("sales", K::Catalog | K::Departure | K::Campaign) => Read,
@@ -124,9 +124,10 @@ fn expected(role: &str, kind: Kind, relation: Relation) -> Allowed {
         // Their own copy of the alerts about their records.
         ("sales" | "guide", K::Alerts) if relation == Own => Read,
         ("sales", _) => Nothing,
-        // Guides: their departures (read), field logs and kits (write), their employee record;
-        // assigned, not granted, is the same (the authority scenarios check it).
-        ("guide", K::Departure) if relation == Granted => Read,
+        // Guides: their departures and their passengers (read; no rep reads the passengers),
+        // field logs and kits (write), their employee record; assigned, not granted, is the
+        // same (the authority scenarios check it).
+        ("guide", K::Departure | K::Manifest) if relation == Granted => Read,
         ("guide", K::FieldLog | K::Transfer) if relation == Granted => Write,
         ("guide", K::Stock) if relation != Other => Write,
         ("guide", K::Employee) if relation == Own => Read,
@@ -205,7 +206,7 @@ fn build(
         DocumentKind::Employee => put("user", owner.into()),
         DocumentKind::Index => put("user", owner.into()),
         DocumentKind::Stock if relation == Relation::Own => put("custodian", owner.into()),
-        DocumentKind::FieldLog => put(
+        DocumentKind::FieldLog | DocumentKind::Manifest => put(
             "departure",
             if granted {
                 grants.departure.to_string()
@@ -318,6 +319,7 @@ fn probe(kind: Kind, tag: &str) -> serde_json::Value {
         K::Ticket => serde_json::json!({ "subject": tag }),
         // Of the ledger, head office writes only the lock of a period.
         K::Journal => serde_json::json!({ "locked": true }),
+        K::Manifest => serde_json::json!({ "departure": tag }),
         K::Index => serde_json::json!({ "user": tag }),
         K::Alerts => serde_json::json!({ "alerts": { tag: {
             "rule": "low_stock", "severity": "info", "document": "x", "message": "probe",

@@ -145,13 +145,16 @@ fn two_reps_selling_the_last_seats_offline_get_exactly_the_capacity_confirmed() 
                 |dep| dep.seats_confirmed == 10 && dep.seats_waitlisted == 3
             ))
     );
-    let manifest = read::<Departure>(&mut office, &departure)
-        .expect("departure")
-        .manifest;
-    assert_eq!(
-        manifest.len(),
-        10,
+    let manifest = Manifest::document_id(&departure);
+    office.node.find(manifest);
+    assert!(
+        office.run_until(WAIT, |d| read::<Manifest>(d, &manifest)
+            .is_some_and(|m| m.passengers.len() == 10)),
         "the manifest lists the confirmed passengers"
+    );
+    assert!(
+        read::<Departure>(&mut office, &departure).is_some_and(|d| d.manifest.is_empty()),
+        "no passenger is left in the departure every rep reads"
     );
 
     // The confirmed rep cancels: the waitlisted booking is promoted.

@@ -1329,3 +1329,198 @@ fn log_entries_are_never_rewritten_and_name_who_wrote_them() {
     let error = refused(&mut guide);
     assert!(error.contains("never rewritten or removed"), "{error}");
 }
+
+/// Class 10, personal data: a departure's passengers (names, dietary and health notes) are read
+/// by head office and the guides assigned to it, never by the reps who read the departure to
+/// sell seats; a rep's own passengers are on his own bookings.
+#[test]
+fn a_departures_passengers_are_read_by_head_office_and_its_guides_only() {
+    use itinera_core::model::{
+        AssignmentStatus, Booking, BookingStatus, Departure, GuideAssignment, GuideRole, Manifest,
+        Passenger, UserIndex,
+    };
+    let data = DataDir::new("manifest");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let sofia = user_with_token(&data, "sofia", "sales", &[]);
+    let gus = user_with_token(&data, "gus", "guide", &[]);
+    let gina = user_with_token(&data, "gina", "guide", &[]);
+    let server = TestServer::start(&data, &[]);
+    let (departure, booking) = (
+        DocumentId::new_v7(1_764_500_000_000, [7; 10]),
+        DocumentId::new_v7(1_764_500_000_001, [8; 10]),
+    );
+    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
+    let mut planned = Departure {
+        tour: "db3".into(),
+        capacity: 10,
+        starts_at: 1_800_000_000_000,
+        ends_at: 1_800_086_400_000,
+        ..Default::default()
+    };
+    planned.assignments.insert(
+        "a-1".into(),
+        GuideAssignment {
+            employee: "gus".into(),
+            role: GuideRole::Lead,
+            status: AssignmentStatus::Accepted,
+            hours: 8.0,
+        },
+    );
+    office.node.insert(departure, typed(1, &planned));
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&departure)));
+
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam").expect("connect");
+    let mut sold = Booking {
+        departure: departure.to_string(),
+        account: "acc".into(),
+        rep: "sam".into(),
+        submitted_at: Some(1_000),
+        ..Default::default()
+    };
+    sold.passengers.insert(
+        "p-1".into(),
+        Passenger {
+            name: "Ilona Kertész".into(),
+            dietary: "coeliac; carries an adrenaline pen".into(),
+            ..Default::default()
+        },
+    );
+    phone.node.insert(booking, typed(2, &sold));
+    assert!(phone.run_until(WAIT, |d| {
+        d.node
+            .document(&booking)
+            .and_then(|doc| autosurgeon::hydrate::<_, Booking>(doc).ok())
+            .is_some_and(|b| b.status == BookingStatus::Confirmed)
+    }));
+
+    // Head office reads the manifest the server wrote.
+    let manifest = Manifest::document_id(&departure);
+    let mut listed = serde_json::Value::Null;
+    let deadline = std::time::Instant::now() + WAIT;
+    while listed["passengers"]
+        .as_object()
+        .is_none_or(|p| p.is_empty())
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(25));
+        listed = server.document(&olga, &manifest).1["record"].clone();
+    }
+    assert!(listed.to_string().contains("Ilona Kertész"), "{listed}");
+
+    // The departure every rep reads names no passenger; the manifest is not theirs to read.
+    for (rep, token) in [("sofia", &sofia), ("sam", &sam)] {
+        let (status, read) = server.document(token, &departure);
+        assert_eq!(status, 200, "{rep} reads the departure to sell seats");
+        assert!(!read.to_string().contains("Kertész"), "{rep} read {read}");
+        let (status, _) = server.document(token, &manifest);
+        assert_eq!(status, 404, "{rep} read the manifest");
+        let (status, _) = itinera_tests::server::http_get(
+            &format!("{}/api/v1/departures/{departure}/manifest", server.base),
+            Some(token),
+        );
+        assert_eq!(status, 404, "{rep} read the manifest by its departure");
+    }
+    let mut sofia_phone = Device::connect(&server.sync_url(), &sofia, "sofia").expect("connect");
+    sofia_phone.node.find(manifest);
+    sofia_phone.node.find(departure);
+    assert!(sofia_phone.run_until(WAIT, |d| d.node.document(&departure).is_some()));
+    assert!(sofia_phone.run_until(WAIT, |d| {
+        d.events.iter().any(|event| {
+            matches!(event, itinera_core::sync::Event::DocumentUnavailable(id) if *id == manifest)
+        })
+    }));
+    assert!(sofia_phone.node.document(&manifest).is_none());
+
+    // The guide assigned finds it in his index and reads it; another guide does not.
+    let (status, read) = server.document(&gus, &manifest);
+    assert_eq!(status, 200, "{read}");
+    assert!(read.to_string().contains("adrenaline"), "{read}");
+    assert_eq!(server.document(&gina, &manifest).0, 404);
+    let mut guide = Device::connect(&server.sync_url(), &gus, "gus").expect("connect");
+    let index = DocumentId::index_of("gus");
+    guide.node.find(index);
+    assert!(guide.run_until(WAIT, |d| {
+        d.node
+            .document(&index)
+            .and_then(|doc| autosurgeon::hydrate::<_, UserIndex>(doc).ok())
+            .is_some_and(|i| i.documents.contains_key(&manifest.to_string()))
+    }));
+}
+
+/// Class 10, derived documents stay bounded: contacts sharing one e-mail address inside an
+/// account, and accounts sharing one phone number across reps, raise one merge proposal per
+/// group of look-alikes, not one per pair (150 contacts were 11,175 alerts).
+#[test]
+fn look_alikes_raise_one_alert_per_group_not_per_pair() {
+    use itinera_core::model::{Account, Contact};
+    let data = DataDir::new("look-alikes");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
+    let mut lakeside = Account {
+        name: "Lakeside Schools".into(),
+        owner: "olga".into(),
+        ..Default::default()
+    };
+    for n in 0..150 {
+        let mut guest = Contact {
+            first_name: format!("Guest {n}"),
+            last_name: "Trips".into(),
+            ..Default::default()
+        };
+        guest.emails.insert("trips@lakeside.example");
+        lakeside.contacts.insert(format!("c-{n:03}"), guest);
+    }
+    let mut ids = vec![DocumentId::new_v7(1_764_500_000_000, [9; 10])];
+    office.node.insert(ids[0], typed(1, &lakeside));
+    for n in 0..20u8 {
+        let mut school = Account {
+            name: format!("School {n}"),
+            owner: "olga".into(),
+            ..Default::default()
+        };
+        let mut head = Contact {
+            first_name: "Head".into(),
+            last_name: format!("Teacher {n}"),
+            ..Default::default()
+        };
+        head.phones.insert("+36 30 123 4567");
+        school.contacts.insert("c-1".into(), head);
+        let id = DocumentId::new_v7(1_764_500_000_001 + u64::from(n), [n; 10]);
+        office.node.insert(id, typed(1, &school));
+        ids.push(id);
+    }
+    assert!(office.run_until(WAIT, |d| ids.iter().all(|id| d.acknowledged(id))));
+    let open = |rule: &str| {
+        alerts(&server, &olga)
+            .into_iter()
+            .filter(|a| a["rule"] == rule && a["status"] == "open")
+            .count()
+    };
+    let deadline = std::time::Instant::now() + WAIT;
+    while open("duplicate_contact") == 0 || open("duplicate_account") == 0 {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    // Every account is decided by now (the last one's decision raised the group's proposal).
+    let deadline = std::time::Instant::now() + WAIT;
+    while !alerts(&server, &olga).iter().any(|a| {
+        a["rule"] == "duplicate_account"
+            && a["status"] == "open"
+            && a["message"].as_str().is_some_and(|m| m.contains("15 more"))
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            alerts(&server, &olga)
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(open("duplicate_contact"), 1, "one group of 150 contacts");
+    let groups: Vec<_> = alerts(&server, &olga)
+        .into_iter()
+        .filter(|a| a["rule"] == "duplicate_account" && a["status"] == "open")
+        .collect();
+    assert_eq!(groups.len(), 1, "one group of 20 accounts: {groups:#?}");
+}

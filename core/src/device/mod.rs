@@ -23,7 +23,8 @@
 //!     ephemeral_session: "s1".into(),
 //! });
 //! session.connected(&mut replica)?;
-//! let [SessionOutput::Send(join)] = session.take_outputs().try_into().expect("one frame") else {
+//! let outputs: [SessionOutput; 1] = session.take_outputs().try_into().expect("one frame");
+//! let [SessionOutput::Send(join)] = outputs else {
 //!     panic!("a join first");
 //! };
 //! assert!(matches!(Message::decode(&join, &DecodeLimits::default()), Ok(Message::Join { .. })));

@@ -2,8 +2,10 @@ use std::collections::BTreeMap;
 
 use autosurgeon::{Hydrate, Reconcile};
 
+#[cfg(doc)]
+use super::Manifest;
 use super::shape::{record, string_enum};
-use super::{DocumentKind, Record, Set};
+use super::{DocumentKind, ManifestEntry, Record, Set};
 
 string_enum! {
     /// Whether a departure runs.
@@ -65,7 +67,9 @@ record! {
         pub seats_provisional: i64,
         /// Written by the server: seats waiting for a cancellation.
         pub seats_waitlisted: i64,
-        /// Written by the server: confirmed passengers, by passenger key.
+        /// Retired, kept empty by the server: the passengers are personal data every rep would
+        /// read here, so they moved to the departure's [`Manifest`] document, which only head
+        /// office and the guides assigned read.
         pub manifest: BTreeMap<String, ManifestEntry>,
         /// Guide assignments by assignment id.
         pub assignments: BTreeMap<String, GuideAssignment>,
@@ -78,18 +82,6 @@ record! {
 
 impl Record for Departure {
     const KIND: DocumentKind = DocumentKind::Departure;
-}
-
-record! {
-    /// A passenger as the guide sees them: no prices.
-    #[derive(Debug, Clone, Default, PartialEq, Reconcile, Hydrate)]
-    pub struct ManifestEntry {
-        pub name: String,
-        pub category: String,
-        pub dietary: String,
-        /// The booking document id.
-        pub booking: String,
-    }
 }
 
 record! {

@@ -32,6 +32,7 @@ mod invoice;
 mod journal;
 mod lead;
 mod log;
+mod manifest;
 mod map_entries;
 mod purchase_order;
 mod quantity;
@@ -56,9 +57,7 @@ pub use campaign::{Campaign, CampaignResponse, CampaignStatus};
 pub use catalog::{
     Catalog, InventoryItem, ItineraryStop, KitBasis, KitRequirement, PriceOption, Tour,
 };
-pub use departure::{
-    AssignmentStatus, Departure, DepartureStatus, GuideAssignment, GuideRole, ManifestEntry,
-};
+pub use departure::{AssignmentStatus, Departure, DepartureStatus, GuideAssignment, GuideRole};
 pub use employee::{Employee, EmploymentStatus, Leave, Licence};
 pub use field_log::{AssignmentResponse, FieldLog, Incident, Severity};
 pub use field_path::{FieldPath, PathSegment};
@@ -67,6 +66,7 @@ pub use invoice::{Invoice, InvoiceLine, InvoiceStatus, InvoiceTotals, Payment};
 pub use journal::{Journal, JournalEntry, JournalLine};
 pub use lead::{Lead, LeadStatus};
 pub use log::{DuplicateEntry, Log, LogKey};
+pub use manifest::{Manifest, ManifestEntry};
 pub use purchase_order::{PurchaseLine, PurchaseOrder, PurchaseOrderStatus};
 pub use quantity::Quantity;
 pub use set::Set;
@@ -98,6 +98,7 @@ shape::string_enum! {
         Ticket = "ticket",
         Index = "index",
         Alerts = "alerts",
+        Manifest = "manifest",
     }
 }
 
@@ -194,6 +195,10 @@ macro_rules! with_record_type {
             }
             $crate::model::DocumentKind::Alerts => {
                 type $record = $crate::model::Alerts;
+                $body
+            }
+            $crate::model::DocumentKind::Manifest => {
+                type $record = $crate::model::Manifest;
                 $body
             }
         }

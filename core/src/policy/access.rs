@@ -48,7 +48,7 @@ fn head_office(kind: Kind) -> Access {
         // office may lock a period (the field rules hold them to that), and acknowledges and
         // resolves alerts through the API, which records who did and when from the session (a
         // change synced from a device could say anyone, at any time).
-        Kind::Index | Kind::Alerts => Access::Read,
+        Kind::Index | Kind::Alerts | Kind::Manifest => Access::Read,
         Kind::Journal => Access::Write,
         Kind::Catalog
         | Kind::Stock
@@ -93,7 +93,9 @@ fn sales(principal: &Principal, kind: Kind, scope: &DocumentScope) -> Access {
         | Kind::Journal
         | Kind::Employee
         | Kind::Hr
-        | Kind::FieldLog => Access::None,
+        | Kind::FieldLog
+        // The passengers of every rep are personal data: a rep's own are on his bookings.
+        | Kind::Manifest => Access::None,
     }
 }
 
@@ -111,6 +113,8 @@ fn guide(principal: &Principal, kind: Kind, scope: &DocumentScope) -> Access {
     match kind {
         // The departure itself is the office's; guides report through the field log.
         Kind::Departure => read_if(departure_granted || assigned),
+        // The passengers of the departures they run (the server writes the manifest).
+        Kind::Manifest => read_if(departure_granted || assigned),
         Kind::FieldLog => write_if(departure_granted || assigned),
         // Their copy of the alerts about their records.
         Kind::Alerts => read_if(owns),

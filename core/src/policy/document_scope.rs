@@ -8,8 +8,8 @@ use autosurgeon::hydrate;
 use crate::document::{DocumentHeader, validate};
 use crate::id::DocumentId;
 use crate::model::{
-    Account, Alerts, Booking, Departure, DocumentKind, Employee, FieldLog, FieldPath, Lead, Record,
-    StockLocation, Ticket, Transfer,
+    Account, Alerts, Booking, Departure, DocumentKind, Employee, FieldLog, FieldPath, Lead,
+    Manifest, Record, StockLocation, Ticket, Transfer,
 };
 use crate::{Error, Result};
 
@@ -100,6 +100,11 @@ impl DocumentScope {
                 let departure: Departure = record(doc)?;
                 scope.departure = Some(*id);
                 scope.guides = departure.guides.iter().map(str::to_owned).collect();
+            }
+            DocumentKind::Manifest => {
+                let manifest: Manifest = record(doc)?;
+                scope.departure = DocumentId::parse(&manifest.departure).ok();
+                scope.guides = manifest.guides.iter().map(str::to_owned).collect();
             }
             DocumentKind::FieldLog => {
                 let log: FieldLog = record(doc)?;

@@ -12,7 +12,7 @@ use super::document_scope::record;
 use crate::civil_date::CivilDate;
 use crate::model::{
     Account, Alerts, Booking, Departure, DocumentKind as Kind, FieldLog, FieldPath, Invoice,
-    InvoiceStatus, Journal, Lead, Record, StockLocation, Ticket, UserIndex,
+    InvoiceStatus, Journal, Lead, Manifest, Record, StockLocation, Ticket, UserIndex,
 };
 
 /// The name of the first of the named fields whose value differs between two records.
@@ -85,6 +85,8 @@ pub(super) fn check_fields(
         }
         Kind::Journal => journal_lock(before, after),
         Kind::Index => unchanged::<UserIndex>(kind, before, after),
+        // Derived from the bookings by the server only.
+        Kind::Manifest => unchanged::<Manifest>(kind, before, after),
         Kind::Alerts => {
             let (before, after) = records::<Alerts>(before, after)?;
             let before = before.unwrap_or_default();

@@ -33,7 +33,7 @@ use super::accounts::{log_key, required};
 use super::error::{ReplicaResult, invalid, not_found};
 use crate::model::{
     AssignmentResponse, AssignmentStatus, Departure, DepartureStatus, Employee, FieldLog,
-    GuideRole, Incident, ModelError, Set, Severity,
+    GuideRole, Incident, Manifest, ModelError, Set, Severity,
 };
 use crate::{DocumentId, DocumentKind};
 
@@ -109,17 +109,25 @@ impl Replica {
             .collect();
         mine.insert(self.user.clone());
         let logs = self.read_all::<FieldLog>()?;
-        let mut views: Vec<DepartureView> = self
-            .read_all::<Departure>()?
-            .into_iter()
-            .map(|(id, departure)| {
-                let log = logs
-                    .iter()
-                    .find(|(_, log)| DocumentId::parse(&log.departure).ok() == Some(id));
-                let checked_in = log.map(|(_, log)| &log.check_ins);
-                departure_view(id, &departure, &mine, log.map(|(id, _)| *id), checked_in)
-            })
-            .collect();
+        let mut views = Vec::new();
+        for (id, departure) in self.read_all::<Departure>()? {
+            let log = logs
+                .iter()
+                .find(|(_, log)| DocumentId::parse(&log.departure).ok() == Some(id));
+            let checked_in = log.map(|(_, log)| &log.check_ins);
+            // The server sends the manifest to the guides assigned; until it arrives, none.
+            let manifest = self
+                .read::<Manifest>(Manifest::document_id(&id))?
+                .unwrap_or_default();
+            views.push(departure_view(
+                id,
+                &departure,
+                &manifest,
+                &mine,
+                log.map(|(id, _)| *id),
+                checked_in,
+            ));
+        }
         views.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then(a.id.cmp(&b.id)));
         Ok(views)
     }
@@ -239,6 +247,7 @@ impl Replica {
 fn departure_view(
     id: DocumentId,
     departure: &Departure,
+    manifest: &Manifest,
     mine: &BTreeSet<String>,
     field_log: Option<DocumentId>,
     checked_in: Option<&Set>,
@@ -251,8 +260,8 @@ fn departure_view(
         time_zone: departure.time_zone.clone(),
         capacity: departure.capacity,
         status: departure.status,
-        manifest: departure
-            .manifest
+        manifest: manifest
+            .passengers
             .iter()
             .map(|(key, entry)| ManifestEntryView {
                 key: key.clone(),

@@ -106,48 +106,67 @@ fn normalise_company(name: &str) -> String {
         .to_lowercase()
 }
 
-/// Two accounts (or a contact of each) that share an identity key.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CompanyDuplicate {
-    /// The account that was changed.
-    pub account: DocumentId,
-    /// Its contact, when the match is a contact's.
-    pub contact: Option<String>,
-    /// The other account.
-    pub other: DocumentId,
-    /// The other account's contact, when the match is a contact's.
-    pub other_contact: Option<String>,
-    /// The key they share.
-    pub key: String,
+/// Accounts that look like one customer: each shares an identity key with another of them,
+/// directly or through others. One group is one merge proposal however many accounts it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateCustomers {
+    /// The accounts, oldest first (ids are time-ordered); at least two.
+    pub accounts: Vec<DocumentId>,
+    /// The identity keys they share.
+    pub keys: BTreeSet<String>,
 }
 
-/// The merge proposal for `duplicate`, keyed by the pair of accounts (whichever changed), so
-/// one pair is one alert.
-pub fn duplicate_across_finding(duplicate: &CompanyDuplicate) -> Finding {
-    let (first, second) = if duplicate.account <= duplicate.other {
-        (duplicate.account, duplicate.other)
-    } else {
-        (duplicate.other, duplicate.account)
-    };
-    let what = match (&duplicate.contact, &duplicate.other_contact) {
-        (Some(contact), Some(other)) => format!(
-            "contact {contact} of account {} and contact {other} of account {} look like \
-             the same person",
-            duplicate.account, duplicate.other
-        ),
-        _ => format!(
-            "accounts {} and {} look like the same customer",
-            duplicate.account, duplicate.other
-        ),
-    };
-    Finding::new(
-        AlertRule::DuplicateAccount,
-        AlertSeverity::Info,
-        first,
-        &format!("{second}:{}", duplicate.key),
-        format!(
-            "{what} ({}); merge the newer into the older, or mark them as different",
-            duplicate.key
-        ),
-    )
+/// The most accounts and keys a proposal names; the rest are counted.
+const NAMED: usize = 5;
+
+impl DuplicateCustomers {
+    /// The newest account: the proposal is its alert, so that the evaluation of whichever
+    /// account joins the group last moves the proposal to it.
+    pub fn newest(&self) -> Option<DocumentId> {
+        self.accounts.last().copied()
+    }
+
+    /// The merge proposal, an [`AlertRule::DuplicateAccount`] finding (info) on the newest
+    /// account, keyed by the oldest.
+    ///
+    /// ```
+    /// use itinera_core::DocumentId;
+    /// use itinera_core::rules::DuplicateCustomers;
+    ///
+    /// let group = DuplicateCustomers {
+    ///     accounts: vec![DocumentId::from_bytes([1; 16]), DocumentId::from_bytes([2; 16])],
+    ///     keys: ["phone:+36301234567".to_owned()].into_iter().collect(),
+    /// };
+    /// let finding = group.finding().expect("two accounts");
+    /// assert_eq!(finding.document, DocumentId::from_bytes([2; 16]));
+    /// assert!(finding.message.contains("phone:+36301234567"));
+    /// ```
+    pub fn finding(&self) -> Option<Finding> {
+        let (oldest, newest) = (self.accounts.first()?, self.newest()?);
+        if *oldest == newest {
+            return None;
+        }
+        let accounts = named(self.accounts.iter().map(ToString::to_string));
+        let keys = named(self.keys.iter().cloned());
+        Some(Finding::new(
+            AlertRule::DuplicateAccount,
+            AlertSeverity::Info,
+            newest,
+            &oldest.to_string(),
+            format!(
+                "accounts {accounts} look like the same customer ({keys}); merge the newer into \
+                 the older, or mark them as different"
+            ),
+        ))
+    }
+}
+
+/// The first [`NAMED`] of `items`, comma-separated, and how many more there are.
+fn named(items: impl ExactSizeIterator<Item = String>) -> String {
+    let total = items.len();
+    let mut text: Vec<String> = items.take(NAMED).collect();
+    if total > NAMED {
+        text.push(format!("{} more", total - NAMED));
+    }
+    text.join(", ")
 }

@@ -58,9 +58,7 @@ pub use archived_reference::archived_reference_findings;
 pub use company_calendar::{CalendarError, CompanyCalendar, next_period, period_of_date};
 pub use contact_identity::{normalise_email, normalise_phone, normalise_phone_in};
 pub use contact_merge::merge_contacts;
-pub use duplicate_across::{
-    CompanyDuplicate, account_keys, contact_keys, duplicate_across_finding,
-};
+pub use duplicate_across::{DuplicateCustomers, account_keys, contact_keys};
 pub use duplicate_contact::{DuplicateProposal, duplicate_contacts, duplicate_contacts_in};
 pub use edit_after_archive::edits_after_archive;
 pub use finding::Finding;

@@ -70,7 +70,16 @@ pub fn record_findings(
     for (key, finding) in &wanted {
         let episode = match latest.get(key.as_str()) {
             None => Some(key.clone()),
-            Some((_, alert, _)) if alert.is_open() => None,
+            // Still open: the same episode, its message brought up to date (a group of
+            // look-alikes that grew names its new members).
+            Some((id, alert, _)) if alert.is_open() => {
+                if alert.message != finding.message {
+                    let mut updated = (*alert).clone();
+                    updated.message = finding.message.clone();
+                    written.insert((*id).to_owned(), updated);
+                }
+                None
+            }
             Some((_, alert, n)) if alert.cleared_at.is_some() => Some(format!("{key}#{}", n + 1)),
             Some(_) => None,
         };

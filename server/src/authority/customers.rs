@@ -11,7 +11,7 @@ use itinera_core::model::{
     Account, AlertRule, AlertSeverity, BookingStatus, Departure, Lead, PurchaseSummary,
 };
 use itinera_core::reports::AccountSummary;
-use itinera_core::rules::{self, CompanyDuplicate, Finding};
+use itinera_core::rules::{self, Finding};
 use itinera_core::{Document, DocumentId, FieldPath};
 
 use super::Plan;
@@ -59,15 +59,12 @@ pub fn decide_account(
     ];
     record_findings(records, id, &rules, findings, now, plan);
 
-    // Across accounts: whom it matched before and matches now are decided again.
-    let before: BTreeSet<DocumentId> = relations
-        .shared_identities(&id)
-        .into_iter()
-        .map(|(_, other, _, _)| other)
-        .collect();
+    // Across accounts: one proposal per group of look-alikes, on the group's newest account.
+    // The groups it belonged to and joins now are decided again, and the accounts that carried
+    // their proposals before are cleared where they no longer do.
     let summary = AccountSummary::from(&account);
     let archived = account.archived_at.is_some() || account.merged_into.is_some();
-    let keys = if archived {
+    let keys: Vec<(Option<String>, String)> = if archived {
         Vec::new()
     } else {
         summary
@@ -76,53 +73,60 @@ pub fn decide_account(
             .map(|(contact, key)| (contact.map(str::to_owned), key))
             .collect()
     };
-    relations.set_account_keys(id, keys);
-    let now_matched: BTreeSet<DocumentId> = relations
-        .shared_identities(&id)
-        .into_iter()
-        .map(|(_, other, _, _)| other)
+    let mut touched: BTreeSet<DocumentId> =
+        relations.duplicate_group(id).accounts.into_iter().collect();
+    for (_, key) in &keys {
+        touched.extend(relations.key_holders(key));
+    }
+    let carriers_before: BTreeSet<DocumentId> = groups_of(relations, &touched)
+        .iter()
+        .filter_map(|group| group.finding().map(|finding| finding.document))
         .collect();
-    let mut subjects: BTreeSet<DocumentId> = before.union(&now_matched).copied().collect();
-    subjects.insert(id);
-    for subject in subjects {
-        let findings = duplicates_of(relations, subject);
+    relations.set_account_keys(id, keys);
+    let mut carriers = BTreeSet::new();
+    for group in groups_of(relations, &touched) {
+        let Some(newest) = group.newest() else {
+            continue;
+        };
+        carriers.insert(newest);
+        let findings: Vec<Finding> = group.finding().into_iter().collect();
         record_findings(
             records,
-            subject,
+            newest,
             &[AlertRule::DuplicateAccount],
             findings,
             now,
             plan,
         );
     }
+    for previous in carriers_before.difference(&carriers) {
+        record_findings(
+            records,
+            *previous,
+            &[AlertRule::DuplicateAccount],
+            Vec::new(),
+            now,
+            plan,
+        );
+    }
 }
 
-/// The merge proposals an account carries: one per account it shares a key with that was
-/// created before it (ids are time-ordered), so a pair is proposed once, on the newer one.
-fn duplicates_of(relations: &Relations, id: DocumentId) -> Vec<Finding> {
-    let mut by_pair: BTreeMap<DocumentId, CompanyDuplicate> = BTreeMap::new();
-    for (contact, other, other_contact, key) in relations.shared_identities(&id) {
-        if other >= id {
+/// The groups of look-alike accounts that `accounts` belong to, each once.
+fn groups_of(
+    relations: &Relations,
+    accounts: &BTreeSet<DocumentId>,
+) -> Vec<rules::DuplicateCustomers> {
+    let mut covered = BTreeSet::new();
+    let mut groups = Vec::new();
+    for account in accounts {
+        if covered.contains(account) {
             continue;
         }
-        // One proposal per pair of accounts, naming the first key they share.
-        by_pair.entry(other).or_insert(CompanyDuplicate {
-            account: id,
-            contact,
-            other,
-            other_contact,
-            key,
-        });
+        let group = relations.duplicate_group(*account);
+        covered.extend(group.accounts.iter().copied());
+        groups.push(group);
     }
-    by_pair
-        .values()
-        .map(|duplicate| {
-            let mut finding = rules::duplicate_across_finding(duplicate);
-            // The newer account is the subject, so its evaluation can resolve the proposal.
-            finding.document = id;
-            finding
-        })
-        .collect()
+    groups
 }
 
 /// A lead converted on two devices holds two accounts in `converted_to`: propose merging the

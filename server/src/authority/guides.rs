@@ -91,7 +91,8 @@ pub fn guide_users(relations: &Relations, departure: &Departure) -> Set {
         .collect()
 }
 
-/// Writes the assigned guides' users into the departure and its field logs where they differ.
+/// Writes the assigned guides' users into the departure, its manifest and its field logs where
+/// they differ.
 pub fn write_guides(
     records: &Records,
     relations: &Relations,
@@ -101,6 +102,8 @@ pub fn write_guides(
 ) {
     let users = guide_users(relations, departure);
     if departure.guides != users {
+        // The manifest is read by the same guides.
+        super::seats::write_manifest(id, users.clone(), None, plan);
         let wanted = users.clone();
         plan.edit(
             id,

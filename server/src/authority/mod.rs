@@ -277,7 +277,8 @@ impl Authority {
             .filter_map(|booking| Some((*booking, self.records.booking(booking)?)))
             .filter(|(_, booking)| parse_reference(&booking.departure).ok() == Some(id))
             .collect();
-        seats::decide_departure(&self.records, id, departure, &bookings, at, plan)
+        let guides = guides::guide_users(&self.relations, departure);
+        seats::decide_departure(&self.records, id, departure, &guides, &bookings, at, plan)
     }
 
     fn departure_changed(
@@ -382,13 +383,24 @@ impl Authority {
     }
 
     /// Field logs are not in the read model: their departures come from the store's metadata.
-    fn learn_field_logs(&mut self) {
-        for (id, meta) in self.services.store.documents().unwrap_or_default() {
+    /// Learns which departure each field log reports on; returns the departures that have no
+    /// manifest document yet (written by a release that kept passengers in the departure), to
+    /// be decided again so that their manifest is written.
+    fn learn_at_start(&mut self) -> Vec<DocumentId> {
+        let documents = self.services.store.documents().unwrap_or_default();
+        let present: BTreeSet<DocumentId> = documents.iter().map(|(id, _)| *id).collect();
+        let mut without_manifest = Vec::new();
+        for (id, meta) in documents {
             if meta.kind.as_deref() == Some(DocumentKind::FieldLog.as_str()) {
                 let departure = meta.scope.and_then(|scope| scope.departure);
                 self.relations.set_field_log(id, departure);
+            } else if meta.kind.as_deref() == Some(DocumentKind::Departure.as_str())
+                && !present.contains(&Manifest::document_id(&id))
+            {
+                without_manifest.push(id);
             }
         }
+        without_manifest
     }
 
     /// Every decision the store says is pending, by document, oldest first.
@@ -566,8 +578,9 @@ impl Actor for Authority {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        self.learn_field_logs();
-        let pending = self.pending_decisions();
+        let without_manifest = self.learn_at_start();
+        let mut pending = self.pending_decisions();
+        pending.extend(without_manifest.into_iter().map(|id| (id, Vec::new())));
         let total = pending.iter().map(|(_, entries)| entries.len()).sum();
         tracing::info!(
             pending = total,

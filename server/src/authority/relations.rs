@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use itinera_core::DocumentId;
 use itinera_core::reports::Summary;
+use itinera_core::rules::DuplicateCustomers;
 
 /// How a guide is named in an assignment: an employee record, or a user id when the office
 /// typed one (`gus`) and no employee record says so.
@@ -217,21 +218,45 @@ impl Relations {
         self.keys_of_account.insert(id, keys);
     }
 
-    /// Other accounts sharing an identity key with account `id`: (its contact, the other
-    /// account, the other's contact, the key).
-    pub fn shared_identities(
-        &self,
-        id: &DocumentId,
-    ) -> Vec<(Option<String>, DocumentId, Option<String>, String)> {
-        let mut found = Vec::new();
-        for (contact, key) in self.keys_of_account.get(id).into_iter().flatten() {
-            for (other, other_contact) in self.identities.get(key).into_iter().flatten() {
-                if other != id {
-                    found.push((contact.clone(), *other, other_contact.clone(), key.clone()));
+    /// The accounts that have identity key `key`.
+    pub fn key_holders(&self, key: &str) -> impl Iterator<Item = DocumentId> + '_ {
+        self.identities
+            .get(key)
+            .into_iter()
+            .flatten()
+            .map(|(account, _)| *account)
+    }
+
+    /// The accounts linked to `id` by shared identity keys, directly or through others (`id`
+    /// included), and the keys shared. Each account and key is visited once, so a group of many
+    /// accounts sharing one e-mail address costs its size, not its pairs.
+    pub fn duplicate_group(&self, id: DocumentId) -> DuplicateCustomers {
+        let mut accounts = BTreeSet::from([id]);
+        let mut keys_seen: BTreeSet<&str> = BTreeSet::new();
+        let mut shared = BTreeSet::new();
+        let mut queue = vec![id];
+        while let Some(account) = queue.pop() {
+            for (_, key) in self.keys_of_account.get(&account).into_iter().flatten() {
+                if !keys_seen.insert(key) {
+                    continue;
+                }
+                let holders = self.identities.get(key).into_iter().flatten();
+                let mut held_by_another = false;
+                for (other, _) in holders {
+                    held_by_another |= *other != account;
+                    if accounts.insert(*other) {
+                        queue.push(*other);
+                    }
+                }
+                if held_by_another {
+                    shared.insert(key.clone());
                 }
             }
         }
-        found
+        DuplicateCustomers {
+            accounts: accounts.into_iter().collect(),
+            keys: shared,
+        }
     }
 
     /// The bookings on `departure`.

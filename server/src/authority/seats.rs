@@ -5,19 +5,23 @@ use std::collections::BTreeMap;
 
 use itinera_core::DocumentId;
 use itinera_core::engine::{EditError, ServerEdit};
-use itinera_core::model::{AlertRule, Booking, BookingStatus, Departure};
+use itinera_core::model::{
+    AlertRule, Booking, BookingStatus, Departure, DocumentKind, Manifest, ManifestEntry, Set,
+};
 use itinera_core::rules;
 
 use super::Plan;
 use super::alerts::record_findings;
 use super::records::Records;
 
-/// Decides the seats of departure `id` (as `departure` says now) over `bookings`; submissions
-/// the server has no record of were received at `at`. Returns every booking's decided status.
+/// Decides the seats of departure `id` (as `departure` says now, run by the users `guides`) over
+/// `bookings`; submissions the server has no record of were received at `at`. Returns every
+/// booking's decided status.
 pub fn decide_departure(
     records: &Records,
     id: DocumentId,
     departure: &Departure,
+    guides: &Set,
     bookings: &[(DocumentId, Booking)],
     at: i64,
     plan: &mut Plan,
@@ -56,16 +60,16 @@ pub fn decide_departure(
             }),
         );
     }
-    let (confirmed, provisional, waitlisted, manifest) = (
+    let (confirmed, provisional, waitlisted) = (
         seats.seats_confirmed,
         seats.seats_provisional,
         seats.seats_waitlisted,
-        seats.manifest.clone(),
     );
     let differs = departure.seats_confirmed != confirmed
         || departure.seats_provisional != provisional
         || departure.seats_waitlisted != waitlisted
-        || departure.manifest != manifest;
+        // Written by older releases, read by every rep: emptied.
+        || !departure.manifest.is_empty();
     if differs {
         plan.edit(
             id,
@@ -73,15 +77,41 @@ pub fn decide_departure(
                 d.seats_confirmed = confirmed;
                 d.seats_provisional = provisional;
                 d.seats_waitlisted = waitlisted;
-                d.manifest = manifest;
+                d.manifest.clear();
                 Ok(true)
             }),
         );
     }
+    write_manifest(id, guides.clone(), Some(seats.manifest.clone()), plan);
     let rules = [
         AlertRule::Overbooked,
         AlertRule::BookingOnCancelledDeparture,
     ];
     record_findings(records, id, &rules, seats.findings, at, plan);
     seats.statuses
+}
+
+/// Writes the assigned guides' users and, if given, the passengers into the departure's
+/// manifest document (made the first time), where they differ from what it holds.
+pub fn write_manifest(
+    id: DocumentId,
+    guides: Set,
+    passengers: Option<BTreeMap<String, ManifestEntry>>,
+    plan: &mut Plan,
+) {
+    let departure_id = id.to_string();
+    plan.edit(
+        Manifest::document_id(&id),
+        ServerEdit::record(move |manifest: &mut Manifest| {
+            let mut changed = manifest.departure != departure_id || manifest.guides != guides;
+            manifest.departure = departure_id;
+            manifest.guides = guides;
+            if let Some(passengers) = passengers {
+                changed |= manifest.passengers != passengers;
+                manifest.passengers = passengers;
+            }
+            Ok(changed)
+        })
+        .or_create(DocumentKind::Manifest),
+    );
 }

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use automerge::AutoCommit;
 use itinera_core::engine::{EditError, ServerEdit};
-use itinera_core::model::{Account, AlertStatus, Alerts};
+use itinera_core::model::{Account, AlertStatus, Alerts, Manifest};
 use itinera_core::policy::{DocumentScope, Grant, Principal, Role, access};
 use itinera_core::reports;
 use itinera_core::store::{DocumentMeta, DocumentStore, StoreError};
@@ -47,6 +47,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/records/{kind}", web::post().to(create_record))
         .route("/documents/{id}", web::get().to(get_document))
         .route("/documents/{id}", web::patch().to(update_document))
+        .route("/departures/{id}/manifest", web::get().to(get_manifest))
         .route("/alerts", web::get().to(list_alerts))
         .route(
             "/alerts/{key}/acknowledge",
@@ -513,6 +514,21 @@ async fn get_document(
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
     let id = parse_id(&id)?;
+    let doc = read(&state, id, principal).await?;
+    Ok(HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })))
+}
+
+#[utoipa::path(get, path = "/api/v1/departures/{id}/manifest", tag = "records", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The departure's document id")),
+    responses((status = 200, description = "`{\"id\", \"record\"}` of the departure's manifest document"),
+              (status = 404, description = "No manifest yet, or not readable by the caller (reps: their passengers are on their bookings)")))]
+async fn get_manifest(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> Reply {
+    let principal = authenticate(&state, &request)?;
+    let id = Manifest::document_id(&parse_id(&id)?);
     let doc = read(&state, id, principal).await?;
     Ok(HttpResponse::Ok().json(json!({ "id": id.to_url(), "record": document_to_json(&doc) })))
 }

@@ -19,7 +19,7 @@ use super::{admin, api, document_conflicts, events, import_jobs, lists, session_
         api::openapi, api::login, api::me,
         api::list_users, api::add_user, api::disable_user, api::enable_user, api::set_role,
         api::set_password, api::set_grants, api::issue_token, api::revoke_token,
-        api::list_records, api::create_record, api::get_document, api::update_document,
+        api::list_records, api::create_record, api::get_document, api::get_manifest, api::update_document,
         api::list_alerts, api::acknowledge_alert, api::resolve_alert, api::report,
         api::merge_contacts, api::share, api::unshare,
         admin::audit_trail, admin::backup,

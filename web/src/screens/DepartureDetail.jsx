@@ -62,6 +62,22 @@ function Answers({ id }) {
   );
 }
 
+// The passengers are personal data: the server keeps them in a document of their own that head
+// office and the guides assigned read (a departure is read by every rep).
+function Manifest({ id }) {
+  const doc = useApi(`/departures/${id}/manifest`, { kinds: ['manifest'] });
+  const manifest = Object.entries(doc.data?.record?.passengers || {});
+  return (
+    <Section title={t('manifest')} testId="manifest">
+      <table>
+        <thead><tr><th>{t('passenger')}</th><th>{t('category')}</th><th>{t('dietary')}</th></tr></thead>
+        <tbody>{manifest.map(([key, p]) => <tr key={key}><td>{p.name}</td><td>{p.category}</td><td>{p.dietary}</td></tr>)}</tbody>
+      </table>
+      {manifest.length === 0 && <p class="muted">{t('none')}</p>}
+    </Section>
+  );
+}
+
 export function DepartureDetail({ id, session }) {
   const doc = useApi(`/documents/${id}`, { ids: [id] });
   // Guides may read their own employee record only: they see their own name, and ids for others.
@@ -71,7 +87,6 @@ export function DepartureDetail({ id, session }) {
   if (!doc.data) return <p class="muted">{t('loading')}</p>;
   const departure = doc.data.record;
   const employeeName = Object.fromEntries((employees.data?.items || []).map((e) => [e.id, e.name]));
-  const manifest = Object.entries(departure.manifest || {});
   return (
     <div data-testid="departure-detail">
       <h1>{tourName(departure.tour)} · {date(departure.starts_at)}</h1>
@@ -79,13 +94,7 @@ export function DepartureDetail({ id, session }) {
       <div class="grid">
         <SeatPlan departure={departure} />
         {session.role !== 'guide' && <Waitlist id={id} />}
-        <Section title={t('manifest')} testId="manifest">
-          <table>
-            <thead><tr><th>{t('passenger')}</th><th>{t('category')}</th><th>{t('dietary')}</th></tr></thead>
-            <tbody>{manifest.map(([key, p]) => <tr key={key}><td>{p.name}</td><td>{p.category}</td><td>{p.dietary}</td></tr>)}</tbody>
-          </table>
-          {manifest.length === 0 && <p class="muted">{t('none')}</p>}
-        </Section>
+        <Manifest id={id} />
         <Section title={t('assignments')} testId="assignments">
           <table>
             <thead><tr><th>{t('guides')}</th><th>{t('role')}</th><th>{t('status')}</th><th>{t('hours')}</th></tr></thead>

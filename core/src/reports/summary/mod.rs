@@ -144,7 +144,8 @@ pub fn summarize(_id: &DocumentId, doc: &AutoCommit) -> Result<Option<Summary>> 
         | DocumentKind::FieldLog
         | DocumentKind::Hr
         | DocumentKind::Index
-        | DocumentKind::Alerts => return Ok(None),
+        | DocumentKind::Alerts
+        | DocumentKind::Manifest => return Ok(None),
     };
     Ok(Some(summary))
 }
