@@ -83,7 +83,7 @@ log="$(mktemp)"
 source tests/postgres.sh
 trap 'stop_private_postgres; rm -f "$log"' EXIT
 start_private_postgres
-cargo test --workspace --all-features --locked -- --skip docker_image 2>&1 | tee "$log"
+cargo test --workspace --all-features --locked --no-fail-fast -- --skip docker_image 2>&1 | tee "$log"
 # The container image builds where a Docker engine runs; elsewhere the test prints why not.
 cargo test -p itinera-tests --locked --test packaging -- --nocapture 2>&1 | tee -a "$log"
 

@@ -41,7 +41,8 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
             [
                 Some("2".to_owned()),
                 Some("document scope and title".to_owned())
-            ]
+            ],
+            [Some("3".to_owned()), Some("change sequence".to_owned())]
         ]
     );
     let tables = query(
@@ -55,6 +56,7 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
     assert_eq!(
         tables,
         [
+            "change_counter",
             "document_chunks",
             "documents",
             "key_values",
