@@ -264,8 +264,9 @@ impl SyncClient {
     /// Stops everything the client runs, for good: its tasks, its runtime's threads and its
     /// listener's thread, which are joined; afterwards nothing of the client calls the app.
     /// Python's package calls it at exit (a thread calling into an interpreter that is
-    /// finishing aborts the process); other apps may let the client go instead.
-    pub fn close(&self) {
+    /// finishing aborts the process); other apps may let the client go instead. (Not `close`:
+    /// Kotlin's generated class has its own `close` that frees the handle.)
+    pub fn shut_down(&self) {
         self.stop();
         if let Some(runtime) = self.runtime.lock().ok().and_then(|mut slot| slot.take()) {
             runtime.shutdown_timeout(Duration::from_secs(2));

@@ -43,6 +43,19 @@ pub struct ConfigFile {
     /// The settings of `serve`.
     #[serde(default)]
     pub serve: ServeSettings,
+    /// The company's conventions the authority decides by.
+    #[serde(default)]
+    pub company: CompanyFileSettings,
+}
+
+/// The `[company]` table: the company's conventions (`serve --time-zone` and the flags beside it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyFileSettings {
+    pub time_zone: Option<String>,
+    pub invoice_series: Option<Vec<String>>,
+    pub phone_region: Option<String>,
+    pub backdate_limit_days: Option<i64>,
 }
 
 /// The `[serve]` table: the flags of `itinera-server serve`.

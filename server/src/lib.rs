@@ -19,7 +19,6 @@ pub mod admin_client;
 pub mod audit;
 pub mod authority;
 pub mod backup;
-pub mod changes_feed;
 pub mod clock;
 pub mod config;
 pub mod config_file;

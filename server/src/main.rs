@@ -186,23 +186,50 @@ struct ServeArgs {
     /// Worker threads [default: one per core].
     #[arg(long, env = "ITINERA_WORKERS")]
     workers: Option<usize>,
-    /// The IANA time zone the company keeps its books in.
-    #[arg(long, env = "ITINERA_TIME_ZONE", default_value = "Europe/Budapest")]
-    time_zone: String,
-    /// The invoice number series in use, comma-separated (an empty item is the unnamed series).
-    #[arg(
-        long,
-        env = "ITINERA_INVOICE_SERIES",
-        default_value = ",A,B,CN",
-        value_delimiter = ','
-    )]
-    invoice_series: Vec<String>,
-    /// The region (ISO 3166, such as HU) phone numbers without a country code are read in.
-    #[arg(long, env = "ITINERA_PHONE_REGION", default_value = "HU")]
-    phone_region: String,
-    /// Issue and payment dates older than this many days need office's approval.
-    #[arg(long, env = "ITINERA_BACKDATE_LIMIT_DAYS", default_value_t = 60)]
-    backdate_limit_days: i64,
+    /// The IANA time zone the company keeps its books in [default: Europe/Budapest].
+    #[arg(long, env = "ITINERA_TIME_ZONE")]
+    time_zone: Option<String>,
+    /// The invoice number series in use, comma-separated (an empty item is the unnamed series)
+    /// [default: ,A,B,CN].
+    #[arg(long, env = "ITINERA_INVOICE_SERIES", value_delimiter = ',')]
+    invoice_series: Option<Vec<String>>,
+    /// The region (ISO 3166, such as HU) phone numbers without a country code are read in
+    /// [default: HU].
+    #[arg(long, env = "ITINERA_PHONE_REGION")]
+    phone_region: Option<String>,
+    /// Issue and payment dates older than this many days need office's approval [default: 60].
+    #[arg(long, env = "ITINERA_BACKDATE_LIMIT_DAYS")]
+    backdate_limit_days: Option<i64>,
+}
+
+/// The company's conventions: flags (or their environment variables), then the config file's
+/// `[company]` table, then the defaults.
+fn company_settings(
+    args: &ServeArgs,
+    file: &itinera_server::config_file::CompanyFileSettings,
+) -> itinera_server::config::CompanySettings {
+    let defaults = itinera_server::config::CompanySettings::default();
+    itinera_server::config::CompanySettings {
+        time_zone: args
+            .time_zone
+            .clone()
+            .or_else(|| file.time_zone.clone())
+            .unwrap_or(defaults.time_zone),
+        invoice_series: args
+            .invoice_series
+            .clone()
+            .or_else(|| file.invoice_series.clone())
+            .unwrap_or(defaults.invoice_series),
+        phone_region: args
+            .phone_region
+            .clone()
+            .or_else(|| file.phone_region.clone())
+            .unwrap_or(defaults.phone_region),
+        backdate_limit_days: args
+            .backdate_limit_days
+            .or(file.backdate_limit_days)
+            .unwrap_or(defaults.backdate_limit_days),
+    }
 }
 
 /// How the admin commands reach a running server.
@@ -434,6 +461,7 @@ fn init(context: &Context, args: InitArgs, now: i64) -> Result<(), OperationErro
 
 fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
     let defaults = ServerConfig::default();
+    let company = company_settings(&args, &context.file.company);
     let file = &context.file.serve;
     let relaxed = args.relaxed_durability || file.relaxed_durability.unwrap_or(false);
     let config = ServerConfig {
@@ -501,12 +529,7 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
                 ));
             }
         },
-        company: itinera_server::config::CompanySettings {
-            time_zone: args.time_zone,
-            invoice_series: args.invoice_series,
-            phone_region: args.phone_region,
-            backdate_limit_days: args.backdate_limit_days,
-        },
+        company,
         ..defaults
     };
     itinera_server::init::create_private_folder(&config.data_dir)?;

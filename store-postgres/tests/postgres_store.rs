@@ -82,7 +82,7 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
             error,
             StoreError::UnsupportedLayout {
                 found: 7,
-                supported: 2
+                supported: 3
             }
         ),
         "{error:?}"

@@ -38,7 +38,7 @@ fn the_kotlin_sdk_runs_a_reps_scenario_on_the_jvm_against_the_server() {
     let jar = root.join("target/kotlin-sdk-tests.jar");
     let compiled = Command::new(&kotlinc)
         .arg(generated.join("com/itinera/sdk/itinera.kt"))
-        .arg(root.join("mobile/kotlin/src/com/itinera/sdk/Itinera.kt"))
+        .arg(root.join("mobile/kotlin/src/com/itinera/sdk/Flows.kt"))
         .arg(root.join("mobile/jvm-tests/RepScenario.kt"))
         .arg("-cp")
         .arg(format!("{}:{}", coroutines.display(), jna.display()))

@@ -639,4 +639,65 @@ fn settings_come_from_flags_then_environment_then_the_config_file() {
         &[],
     );
     assert!(typo.contains("lisen"), "{typo}");
+
+    // The company's conventions come from the file's [company] table too: a zone that does not
+    // exist stops the server with its name, and the flag beats the file.
+    std::fs::write(
+        &config,
+        "[company]\ntime_zone = \"Mars/Olympus\"\nphone_region = \"HU\"\n",
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8");
+    let stopped = refused(
+        &from_file,
+        &["--config", config, "serve", "--listen", "127.0.0.1:0"],
+        &[],
+    );
+    assert!(stopped.contains("Mars/Olympus"), "{stopped}");
+    let stopped = refused(
+        &from_file,
+        &[
+            "--config",
+            config,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--time-zone",
+            "Venus/Maxwell",
+        ],
+        &[],
+    );
+    assert!(
+        stopped.contains("Venus/Maxwell") && !stopped.contains("Mars"),
+        "{stopped}"
+    );
+}
+
+/// The shipped example config file parses and holds only keys the server knows.
+#[test]
+fn the_example_config_file_is_understood() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/itinera.toml");
+    let root = DataDir::new("config-example");
+    // `check` reads the whole file (an unknown key anywhere is refused) and needs no server.
+    ok(
+        root.path(),
+        &["user", "add", "olga", "--role", "office"],
+        &[],
+    );
+    let checked = ok(
+        root.path(),
+        &["--config", example.to_str().expect("utf-8"), "check"],
+        &[],
+    );
+    assert!(!checked.contains("invalid"), "{checked}");
+    let mut broken = std::fs::read_to_string(&example).expect("example");
+    broken.push_str("holiday_region = \"HU\"\n");
+    let broken_file = root.path().join("broken.toml");
+    std::fs::write(&broken_file, broken).expect("write");
+    let refusal = refused(
+        root.path(),
+        &["--config", broken_file.to_str().expect("utf-8"), "check"],
+        &[],
+    );
+    assert!(refusal.contains("holiday_region"), "{refusal}");
 }

@@ -49,10 +49,10 @@ fn account_id(server: &TestServer, token: &str, search: &str) -> String {
 #[test]
 fn the_head_office_app_works_end_to_end_in_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = root.join("mobile/python");
+    let python = root.join("target/python-venv/bin/python");
     assert!(
-        python.join("itinera/itinera.py").exists(),
-        "the Python bindings are not generated: run `bash mobile/python/build.sh` (tests/run.sh does)"
+        python.exists(),
+        "the Python wheel is not built: run `bash mobile/python/build.sh` (tests/run.sh does)"
     );
     let chromium = std::env::var("ITINERA_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
@@ -84,7 +84,9 @@ fn the_head_office_app_works_end_to_end_in_chromium() {
         .env("ITINERA_DEVICE_USER", "sam")
         .env("ITINERA_DEVICE_TOKEN", &tokens["sam"])
         .env("ITINERA_WORKDIR", &work)
-        .env("PYTHONPATH", &python)
+        // The phone is the installed wheel, run by the virtual environment's Python.
+        .env("ITINERA_PYTHON", &python)
+        .env_remove("PYTHONPATH")
         .output()
         .expect("node runs");
     let report = format!(

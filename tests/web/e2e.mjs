@@ -75,7 +75,8 @@ const fromPage = (page, path, init = {}) => page.evaluate(async ([path, init]) =
 }, [path, init]);
 
 function device(...args) {
-  const output = execFileSync('python3', [join(import.meta.dirname, 'device.py'), ...args], { encoding: 'utf8', env: process.env });
+  const python = process.env.ITINERA_PYTHON || 'python3';
+  const output = execFileSync(python, [join(import.meta.dirname, 'device.py'), ...args], { encoding: 'utf8', env: process.env });
   return JSON.parse(output.trim().split('\n').pop());
 }
 

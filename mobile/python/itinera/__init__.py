@@ -58,7 +58,7 @@ SyncClient.with_options = staticmethod(_with_options_tracked)  # type: ignore[me
 def _close_clients() -> None:
     # Before the interpreter finishes: afterwards a native thread entering Python aborts it.
     for client in list(_clients):
-        client.close()
+        client.shut_down()
 
 
 async def _iterate(watch) -> AsyncIterator:

@@ -9,6 +9,7 @@
 //!   (which checks every change against the access policy on a fork and acknowledges it only
 //!   once durable) and carries out its writes, messages, committed events and answers.
 
+mod changes_feed;
 mod doc_actor;
 mod hub;
 mod messages;

@@ -17,8 +17,8 @@ use itinera_core::sync::{Connection, Handshake};
 use tokio::sync::mpsc;
 
 use super::Hub;
+use super::changes_feed::{ChangesFeed, FeedRequest};
 use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
-use crate::changes_feed::{ChangesFeed, FeedRequest};
 use crate::services::Services;
 use crate::sessions::{Reauthenticate, Superseded};
 

@@ -28,7 +28,7 @@ use itinera_core::store::{DocumentChange, DocumentStore, StoreResult};
 use itinera_core::sync::Access;
 use tokio::sync::{broadcast, watch};
 
-use crate::actors::Deliver;
+use super::Deliver;
 use crate::services::Services;
 
 /// How many rows of the change sequence one store read takes.
