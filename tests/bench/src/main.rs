@@ -29,7 +29,7 @@ use peers::{Peer, Programs, Server};
 use report::Table;
 use workloads::Sizes;
 
-const USAGE: &str = "usage: itinera-bench quick|full [--only a,b,..] [--peers durable,relaxed,node,samod] [--out FILE] [--workdir DIR]";
+const USAGE: &str = "usage: itinera-bench quick|full [--only a,b,..] [--peers durable,relaxed,node,samod] [--out FILE] [--workdir DIR] [--server PATH-TO-ITINERA-SERVER]";
 
 struct Options {
     mode: &'static str,
@@ -38,6 +38,9 @@ struct Options {
     peers: Vec<Peer>,
     out: Option<PathBuf>,
     workdir: PathBuf,
+    /// Another build of the server to measure (an older release, to compare), instead of this
+    /// tree's.
+    server: Option<PathBuf>,
 }
 
 fn parse(root: &std::path::Path) -> Result<Options, String> {
@@ -54,6 +57,7 @@ fn parse(root: &std::path::Path) -> Result<Options, String> {
         peers: Peer::ALL.to_vec(),
         out: None,
         workdir: root.join("target/itinera-bench"),
+        server: None,
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(USAGE)?;
@@ -73,6 +77,7 @@ fn parse(root: &std::path::Path) -> Result<Options, String> {
             }
             "--out" => options.out = Some(PathBuf::from(value)),
             "--workdir" => options.workdir = PathBuf::from(value),
+            "--server" => options.server = Some(PathBuf::from(value)),
             _ => return Err(USAGE.into()),
         }
     }
@@ -97,7 +102,7 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("load") {
         std::process::exit(load_main(&root));
     }
-    let options = match parse(&root) {
+    let mut options = match parse(&root) {
         Ok(options) => options,
         Err(why) => {
             eprintln!("{why}");
@@ -105,13 +110,18 @@ fn main() {
         }
     };
     eprintln!("building the servers…");
-    let (programs, runtime) = match prepare(&root) {
+    let samod = options.peers.contains(&Peer::Samod);
+    let (mut programs, runtime) = match prepare(&root, samod) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
             std::process::exit(1);
         }
     };
+    if let Some(server) = options.server.take() {
+        eprintln!("measuring {} as Itinera", server.display());
+        programs.itinera = server;
+    }
     let started = Instant::now();
     let mut table = Table::default();
     for &workload in &options.only {
@@ -305,7 +315,7 @@ fn load_main(root: &std::path::Path) -> i32 {
         }
     }
     eprintln!("building the server…");
-    let (programs, runtime) = match prepare(root) {
+    let (programs, runtime) = match prepare(root, false) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
@@ -383,7 +393,7 @@ fn attacks_main(root: &std::path::Path) -> i32 {
         }
     }
     eprintln!("building the server…");
-    let (mut programs, runtime) = match prepare(root) {
+    let (mut programs, runtime) = match prepare(root, false) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
@@ -449,11 +459,7 @@ fn attacks_server(programs: &Programs, data: &std::path::Path) -> Result<(Server
             return Err(format!("cannot add {name}"));
         }
     }
-    let help = Command::new(&programs.itinera)
-        .args(["serve", "--help"])
-        .output()
-        .map_err(|err| err.to_string())?;
-    let behind_proxy = String::from_utf8_lossy(&help.stdout).contains("--behind-proxy");
+    let behind_proxy = peers::serve_takes(&programs.itinera, "--behind-proxy")?;
     if behind_proxy {
         server.extra_args.push("--behind-proxy".into());
     }
@@ -462,8 +468,11 @@ fn attacks_server(programs: &Programs, data: &std::path::Path) -> Result<(Server
 }
 
 /// Builds the servers and the runtime the clients run on.
-fn prepare(root: &std::path::Path) -> Result<(Programs, tokio::runtime::Runtime), String> {
-    let programs = Programs::prepare(root)?;
+fn prepare(
+    root: &std::path::Path,
+    samod: bool,
+) -> Result<(Programs, tokio::runtime::Runtime), String> {
+    let programs = Programs::prepare(root, samod)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

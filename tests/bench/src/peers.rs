@@ -78,7 +78,9 @@ pub struct Programs {
 impl Programs {
     /// Builds what is missing: the Itinera server (release), the samod server (its own target
     /// folder, outside the workspace), and the npm packages from the lockfile.
-    pub fn prepare(root: &Path) -> Result<Self, String> {
+    /// Builds `itinera-server` (release) and, if the run compares against samod, the samod
+    /// server (a cold build of its own dependencies, so skipped when not needed).
+    pub fn prepare(root: &Path, samod: bool) -> Result<Self, String> {
         let tests_dir = root.join("tests");
         run(Command::new("cargo").current_dir(root).args([
             "build",
@@ -87,15 +89,17 @@ impl Programs {
             "-p",
             "itinera-server",
         ]))?;
-        run(Command::new("cargo").current_dir(root).args([
-            "build",
-            "--release",
-            "--quiet",
-            "--manifest-path",
-            "tests/bench/samod-server/Cargo.toml",
-            "--target-dir",
-            "target/samod",
-        ]))?;
+        if samod {
+            run(Command::new("cargo").current_dir(root).args([
+                "build",
+                "--release",
+                "--quiet",
+                "--manifest-path",
+                "tests/bench/samod-server/Cargo.toml",
+                "--target-dir",
+                "target/samod",
+            ]))?;
+        }
         if !tests_dir
             .join("node_modules/@automerge/automerge-repo-storage-nodefs")
             .exists()
@@ -113,6 +117,15 @@ impl Programs {
             tests_dir,
         })
     }
+}
+
+/// Whether `itinera-server serve` of `binary` knows `flag` (an older build may not).
+pub fn serve_takes(binary: &Path, flag: &str) -> Result<bool, String> {
+    let help = Command::new(binary)
+        .args(["serve", "--help"])
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", binary.display()))?;
+    Ok(String::from_utf8_lossy(&help.stdout).contains(flag))
 }
 
 fn run(command: &mut Command) -> Result<String, String> {
@@ -160,6 +173,12 @@ impl Server {
                 .args(["--data", &dir, "token", "issue", "bench", "--ttl", "1d"]))?;
             token = out.lines().last().unwrap_or_default().trim().to_string();
         }
+        let mut extra_args = Vec::new();
+        if peer.is_itinera() && serve_takes(&programs.itinera, "--max-sessions-per-user")? {
+            // Every client of a workload signs in as the one bench user; a company's user
+            // holds a few phones, and the default cap says so.
+            extra_args.extend(["--max-sessions-per-user".into(), "1000000".into()]);
+        }
         let mut server = Self {
             peer,
             child: None,
@@ -169,7 +188,7 @@ impl Server {
             token,
             programs: programs.clone(),
             started_in: Duration::ZERO,
-            extra_args: Vec::new(),
+            extra_args,
         };
         server.launch()?;
         Ok(server)
