@@ -667,7 +667,7 @@ impl DocumentEngine {
                 &shared,
             )
             .map_err(|refusal| refusal.to_string())?;
-            history::admit(budget.as_deref(), &principal.user, before, after)
+            history::admit(budget.as_deref(), &principal.user, &id, before, after)
         };
         let result = self.sync.receive(&from.peer_id, incoming, Some(&check));
         self.report_pending(&from.peer_id);

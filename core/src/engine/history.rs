@@ -4,11 +4,16 @@
 //! merge and sync of it, on the thread it shares with other documents and in the authority
 //! that reads it. So a message may carry at most [`MAX_CHANGES_PER_MESSAGE`] new changes by at
 //! most [`MAX_NEW_ACTORS_PER_MESSAGE`] new writers, and over time each user spends from a
-//! [`HistoryBudget`] the server keeps.
+//! [`HistoryBudget`] the server keeps: changes per user, and writers per user and document.
+//! Writers are counted per document because their cost is: a document with thousands of
+//! writers is slow for everyone, while a client that writes each new document as a writer of
+//! its own (as automerge-repo's JavaScript does) costs each document one.
 
 use std::collections::BTreeSet;
 
 use automerge::AutoCommit;
+
+use crate::DocumentId;
 
 /// The most changes one message may add to a document: a device offline for weeks stays far
 /// below it.
@@ -20,9 +25,15 @@ pub const MAX_NEW_ACTORS_PER_MESSAGE: u64 = 32;
 
 /// A budget of history per user over time, kept by whoever runs the engines.
 pub trait HistoryBudget: std::fmt::Debug + Send + Sync {
-    /// Spends `changes` new changes by `actors` new writers for `user`, or says why not (and
-    /// spends nothing).
-    fn spend(&self, user: &str, changes: u64, actors: u64) -> Result<(), String>;
+    /// Spends `changes` new changes by `actors` writers new to `document` for `user`, or says
+    /// why not (and spends nothing).
+    fn spend(
+        &self,
+        user: &str,
+        document: &DocumentId,
+        changes: u64,
+        actors: u64,
+    ) -> Result<(), String>;
 }
 
 /// What a message added: its new changes, and the writers among them the document did not
@@ -41,6 +52,7 @@ pub(crate) fn added(before: &mut AutoCommit, after: &mut AutoCommit) -> (u64, u6
 pub(crate) fn admit(
     budget: Option<&dyn HistoryBudget>,
     user: &str,
+    document: &DocumentId,
     before: &mut AutoCommit,
     after: &mut AutoCommit,
 ) -> Result<(), String> {
@@ -56,7 +68,7 @@ pub(crate) fn admit(
         ));
     }
     match budget {
-        Some(budget) if changes > 0 => budget.spend(user, changes, actors),
+        Some(budget) if changes > 0 => budget.spend(user, document, changes, actors),
         _ => Ok(()),
     }
 }
@@ -95,27 +107,32 @@ mod tests {
         let mut before = AutoCommit::new();
         let mut after = before.fork();
         edits(&mut after, 40, 1);
-        let refused = admit(None, "gus", &mut before, &mut after).expect_err("40 writers");
+        let refused = admit(None, "gus", &DOC, &mut before, &mut after).expect_err("40 writers");
         assert!(refused.contains("40 new writers"), "{refused}");
     }
 
     #[derive(Debug)]
     struct Empty;
     impl HistoryBudget for Empty {
-        fn spend(&self, user: &str, changes: u64, _: u64) -> Result<(), String> {
+        fn spend(&self, user: &str, _: &DocumentId, changes: u64, _: u64) -> Result<(), String> {
             Err(format!("{user} spent {changes}"))
         }
     }
+
+    const DOC: DocumentId = DocumentId::from_bytes([7; 16]);
 
     #[test]
     fn the_budget_is_asked_only_for_messages_that_add_changes() {
         let mut before = AutoCommit::new();
         let mut same = before.clone();
-        assert_eq!(admit(Some(&Empty), "gus", &mut before, &mut same), Ok(()));
+        assert_eq!(
+            admit(Some(&Empty), "gus", &DOC, &mut before, &mut same),
+            Ok(())
+        );
         let mut after = before.fork();
         edits(&mut after, 1, 5);
         assert_eq!(
-            admit(Some(&Empty), "gus", &mut before, &mut after),
+            admit(Some(&Empty), "gus", &DOC, &mut before, &mut after),
             Err("gus spent 5".into())
         );
     }
