@@ -512,3 +512,211 @@ fn acknowledging_before_the_write_finishes_is_caught() {
         "no seed caught an acknowledgement before the write finished"
     );
 }
+
+impl World {
+    /// No faults at all: phones edit and exchange messages, writes finish late but always.
+    fn calm_step(&mut self) {
+        let phone = self.rng.below(PHONES);
+        match self.rng.below(12) {
+            0..=2 => {
+                self.edit(phone);
+                self.phone_sends(phone);
+            }
+            3..=5 => self.deliver_to_server(),
+            6..=8 => self.deliver_to_phone(phone),
+            _ => self.finish_write(false),
+        }
+    }
+
+    /// Delivers everything in flight, with no phone sending on its own: what is owed must
+    /// arrive as answers.
+    fn drain_quietly(&mut self) -> Result<(), String> {
+        for _ in 0..10_000 {
+            let busy = !self.to_server.is_empty()
+                || !self.writes.is_empty()
+                || self.phones.iter().any(|phone| !phone.inbox.is_empty());
+            if !busy {
+                return Ok(());
+            }
+            self.deliver_to_server();
+            self.finish_write(false);
+            for phone in 0..PHONES {
+                self.deliver_to_phone(phone);
+            }
+        }
+        Err("never fell quiet".into())
+    }
+}
+
+/// Without faults, every phone learns that the server holds its changes without having to
+/// send anything more: nothing owed to a phone is left unsent.
+#[test]
+fn without_faults_every_phone_hears_its_changes_acknowledged() {
+    for seed in seeds().into_iter().take(8) {
+        let mut world = World::new(seed, StoreHonesty::AfterStoring);
+        for phone in 0..PHONES {
+            world.connect(phone);
+            world.phone_sends(phone);
+        }
+        for _ in 0..STEPS {
+            world.calm_step();
+        }
+        world
+            .drain_quietly()
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let stored = world.durable.hashes();
+        for phone in &mut world.phones {
+            let heads = phone.sync.heads();
+            let told = phone
+                .sync
+                .sync_state(&PeerId::new("server"))
+                .and_then(|state| state.their_heads.clone())
+                .unwrap_or_default();
+            assert!(
+                heads
+                    .iter()
+                    .all(|head| stored.contains(head) && told.contains(head)),
+                "seed {seed}: {} holds heads the server never confirmed (told {told:?}, holds {heads:?})",
+                phone.peer
+            );
+        }
+    }
+}
+
+/// A phone's changes and its "I have your heads" arrive together while an earlier write is in
+/// flight: automerge counts the heads the phone says it shares as sent to it, though they are
+/// not stored yet; once they are, the phone must still be told, or it waits for an
+/// acknowledgement forever.
+#[test]
+fn heads_a_phone_shares_before_they_are_stored_are_still_acknowledged() {
+    let id = doc_id(9);
+    let server = PeerId::new("server");
+    let mut engine = DocumentEngine::load(config(), id, StoredDocument::default());
+    let phone = EnginePeer {
+        peer_id: PeerId::new("phone"),
+        session: 1,
+        principal: Arc::new(Principal::new("ana", Role::Admin)),
+        storage_id: None,
+    };
+    engine.handle(
+        1_000,
+        Input::PeerJoined {
+            peer: phone.clone(),
+            stored_state: None,
+        },
+    );
+    let mut doc = AutoCommit::new().with_actor(ActorId::from([1u8; 16]));
+    doc.put(ROOT, "created_by", 0i64).expect("put");
+    doc.commit();
+    let mut device = DocSync::new(PeerId::new("phone"), id, doc);
+    device.add_peer(server.clone(), Access::Write, None);
+
+    // Runs the exchange until quiet, finishing every write at once; returns the writes left
+    // unfinished when `hold` is set (the first one), and what the phone was told.
+    let mut now = 1_000;
+    let mut exchange = |engine: &mut DocumentEngine, device: &mut DocSync, hold: bool| {
+        let mut held = None;
+        let mut told = Vec::new();
+        for _ in 0..100 {
+            let mut quiet = true;
+            for message in device.outgoing() {
+                quiet = false;
+                now += 1;
+                engine.handle(
+                    now,
+                    Input::Message {
+                        from: phone.clone(),
+                        message,
+                    },
+                );
+            }
+            for output in engine.take_outputs() {
+                match output {
+                    Output::Write { write, .. } if hold && held.is_none() => held = Some(write),
+                    Output::Write { write, .. } => {
+                        quiet = false;
+                        now += 1;
+                        engine.handle(
+                            now,
+                            Input::WriteFinished {
+                                write,
+                                result: Ok(()),
+                            },
+                        );
+                    }
+                    Output::Send { message, .. } => {
+                        quiet = false;
+                        if let Message::Sync { data, .. } = &message {
+                            if let Ok(sync) = data.clone().into_message() {
+                                told.push(sync.heads);
+                            }
+                        }
+                        if let Some(incoming) = Incoming::from_message(message) {
+                            let _ = device.receive(&server, incoming, None);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if quiet {
+                break;
+            }
+        }
+        (held, told)
+    };
+    exchange(&mut engine, &mut device, false);
+    assert_eq!(engine.take_outputs().len(), 0);
+
+    // A change, whose write the store holds back.
+    device.document_mut().put(ROOT, "k", 1i64).expect("put");
+    device.document_mut().commit();
+    let (held, _) = exchange(&mut engine, &mut device, true);
+    let held = held.expect("the change is written");
+    // Meanwhile a second change and a message saying the phone has it arrive.
+    device.document_mut().put(ROOT, "k", 2i64).expect("put");
+    device.document_mut().commit();
+    for message in device.outgoing() {
+        engine.handle(
+            2_000,
+            Input::Message {
+                from: phone.clone(),
+                message,
+            },
+        );
+    }
+    let heads = device.heads();
+    let i_have = automerge::sync::Message {
+        heads: heads.clone(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: Vec::<Vec<u8>>::new().into(),
+        version: automerge::sync::MessageVersion::V1,
+        flags: None,
+    };
+    let i_have = Message::sync_or_request(
+        false,
+        PeerId::new("phone"),
+        server.clone(),
+        id,
+        itinera_core::protocol::SyncData::encoded(i_have.encode()),
+    );
+    engine.handle(
+        2_001,
+        Input::Message {
+            from: phone.clone(),
+            message: i_have,
+        },
+    );
+    engine.handle(
+        2_002,
+        Input::WriteFinished {
+            write: held,
+            result: Ok(()),
+        },
+    );
+    let (_, told) = exchange(&mut engine, &mut device, false);
+    assert!(
+        told.contains(&heads),
+        "the phone was never told the server stored {heads:?} (told {told:?})"
+    );
+}

@@ -669,7 +669,12 @@ impl DocumentEngine {
             .map_err(|refusal| refusal.to_string())?;
             history::admit(budget.as_deref(), &principal.user, &id, before, after)
         };
+        let last_sent = self
+            .sync
+            .sync_state(&from.peer_id)
+            .map(|state| state.last_sent_heads.clone());
         let result = self.sync.receive(&from.peer_id, incoming, Some(&check));
+        self.forget_unstored_sent_heads(&from.peer_id, last_sent);
         self.report_pending(&from.peer_id);
         match result {
             Ok(received) if received.changed => {
@@ -870,6 +875,28 @@ impl DocumentEngine {
                 document_id: Some(self.id),
             },
         });
+    }
+
+    /// A message without changes whose heads are ours makes automerge count those heads as
+    /// sent to the peer ("it has them, no need to tell it"). Ours may include changes not yet
+    /// durable (several messages are taken in before one write), and then nothing would tell
+    /// the peer, once they are stored, that the server holds them: it would wait for an
+    /// acknowledgement forever. So heads counted as sent that way are forgotten unless they
+    /// are durable; the peer is told them once they are.
+    fn forget_unstored_sent_heads(&mut self, peer: &PeerId, before: Option<Vec<ChangeHash>>) {
+        let Some(before) = before else {
+            return;
+        };
+        let Some(now) = self
+            .sync
+            .sync_state(peer)
+            .map(|s| s.last_sent_heads.clone())
+        else {
+            return;
+        };
+        if now != before && now != self.durable_heads {
+            self.sync.set_last_sent_heads(peer, before);
+        }
     }
 
     /// Whether `peer` still holds changes the server lacks (refused, or still arriving).

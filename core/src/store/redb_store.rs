@@ -204,9 +204,33 @@ fn open_database(source: &Source) -> StoreResult<Database> {
             .create_with_backend(backend.clone())
             .map_err(|error| StoreError::from_redb(StoreOperation::Open, error)),
     };
-    let database = opened?;
+    let mut database = opened?;
     layout::prepare(&database)?;
+    compact_if_mostly_free(&mut database);
     Ok(database)
+}
+
+/// Gives back the file's free pages at open when they are most of it. redb reuses a page a
+/// transaction frees only once later commits no longer need it, so a stream of small commits
+/// (each edit is one) leaves the file several times larger than what it holds; at open nothing
+/// else uses the database, and compacting costs about one read and one write of what it
+/// holds. A failed compaction leaves the database as it was, so it only costs the attempt.
+fn compact_if_mostly_free(database: &mut Database) {
+    /// Files smaller than this are not worth a pass.
+    const SMALLEST: u64 = 64 * 1024;
+    let Ok(transaction) = database.begin_write() else {
+        return;
+    };
+    let stats = transaction.stats();
+    let _ = transaction.abort();
+    let Ok(stats) = stats else {
+        return;
+    };
+    let used = stats.allocated_pages() * stats.page_size() as u64;
+    let free = stats.fragmented_bytes();
+    if free > SMALLEST && free > used {
+        let _ = database.compact();
+    }
 }
 
 impl DocumentStore for RedbStore {

@@ -269,6 +269,14 @@ impl DocSync {
         self.peers.insert(peer, PeerState::new(sync, access));
     }
 
+    /// Sets the heads we count as last sent to `peer` (see the engine: automerge counts heads a
+    /// peer says it shares as sent, which holds only for heads we would tell it).
+    pub fn set_last_sent_heads(&mut self, peer: &PeerId, heads: Vec<ChangeHash>) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.sync.last_sent_heads = heads;
+        }
+    }
+
     /// Changes what `peer` may do from now on (a grant or a revocation). A peer that may no
     /// longer see the document is told it is unavailable, once, and is sent nothing more; one
     /// that may see it again starts its sync over.

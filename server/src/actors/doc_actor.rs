@@ -190,6 +190,7 @@ impl DocActor {
     }
 
     fn write(&mut self, write: WriteId, batch: WriteBatch, ctx: &mut Context<Self>) {
+        tracing::trace!(document = %self.id, write, writes = batch.len(), "write");
         let written = self.services.writer.write(batch);
         ctx.spawn(
             async move {
@@ -204,14 +205,21 @@ impl DocActor {
                     actor.services.metrics.reject("store_failed");
                     tracing::error!(document = %actor.id, error = %err, "change not stored; dropped until its sender sends it again");
                 }
+                tracing::trace!(document = %actor.id, write, ok = result.is_ok(), "written");
                 actor.step(Input::WriteFinished { write, result }, ctx);
             }),
         );
     }
 
     fn deliver(&self, peer: &PeerId, session: SessionId, frames: Vec<Bytes>) {
-        if let Some(outbox) = self.outboxes.get(&(peer.clone(), session)) {
-            outbox.do_send(Deliver { frames });
+        match self.outboxes.get(&(peer.clone(), session)) {
+            Some(outbox) => {
+                tracing::trace!(document = %self.id, %peer, session, frames = frames.len(), "deliver");
+                outbox.do_send(Deliver { frames });
+            }
+            None => {
+                tracing::debug!(document = %self.id, %peer, session, frames = frames.len(), "no outbox for the peer's session; frames dropped");
+            }
         }
     }
 
@@ -285,6 +293,7 @@ impl Handler<Route> for DocActor {
 
     fn handle(&mut self, route: Route, ctx: &mut Self::Context) {
         let from = route.from;
+        tracing::trace!(document = %self.id, peer = %from.peer_id, session = from.session, "route");
         let key = (from.peer_id.clone(), from.session);
         self.outboxes
             .entry(key)

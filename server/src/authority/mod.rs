@@ -39,6 +39,7 @@ use automerge::AutoCommit;
 use itinera_core::engine::{Committed, EditError, OUTBOX_PREFIX, OutboxEntry};
 use itinera_core::model::*;
 use itinera_core::rules::{self, CalendarError};
+use itinera_core::store::WriteBatch;
 use itinera_core::{DocumentId, DocumentKind, Record};
 
 pub use company_rules::CompanyRules;
@@ -79,6 +80,9 @@ pub fn reads_content(kind: Option<DocumentKind>) -> bool {
     )
 }
 
+/// How long the outbox entries of evaluations that decided nothing wait to be deleted together.
+const SETTLED_DELETE_DELAY: Duration = Duration::from_millis(200);
+
 /// The kinds a user's commit needs a decision for: the engine writes their outbox entries.
 pub fn decides(kind: Option<DocumentKind>) -> bool {
     reads_content(kind)
@@ -108,6 +112,9 @@ pub struct Authority {
     journals: Journals,
     /// Journal entries held back while recovering (`None` when not recovering).
     deferred: Option<Deferred>,
+    /// Outbox entries settled by evaluations that changed nothing, deleted together a moment
+    /// later (see [`SETTLED_DELETE_DELAY`]).
+    settled_deletes: WriteBatch,
 }
 
 impl std::fmt::Debug for Authority {
@@ -131,6 +138,7 @@ impl Authority {
             rules,
             journals: Journals::default(),
             deferred: None,
+            settled_deletes: WriteBatch::new(),
         })
     }
 
@@ -468,7 +476,17 @@ impl Authority {
         let (decisions, alone) = plan.into_writes();
         let writer = self.services.writer.clone();
         if let Some(deletes) = alone {
-            writer.write_detached(deletes);
+            // Most evaluations decide nothing (an ordinary edit): their entries are deleted in
+            // one write a moment later rather than one write each, which halves the store's
+            // transactions under a stream of edits. A crash before then evaluates them again,
+            // which changes nothing.
+            if self.settled_deletes.is_empty() {
+                ctx.run_later(SETTLED_DELETE_DELAY, |authority, _| {
+                    let deletes = std::mem::take(&mut authority.settled_deletes);
+                    authority.services.writer.write_detached(deletes);
+                });
+            }
+            self.settled_deletes.extend(deletes);
             return;
         }
         let written: Vec<DocumentId> = decisions.iter().map(|d| d.document).collect();
@@ -494,7 +512,7 @@ impl Authority {
                         Ok(Err(EditError::Superseded(_))) => {
                             if n + 1 == count {
                                 // The deletions rode on it: write them on their own.
-                                let mut deletes = itinera_core::store::WriteBatch::new();
+                                let mut deletes = WriteBatch::new();
                                 for entry in &settled {
                                     deletes.delete_value(&entry.key);
                                 }
@@ -516,7 +534,7 @@ impl Authority {
                 if store_failed && !settled.is_empty() {
                     // Its deletions may have ridden on a write that succeeded: put the entries
                     // back, so the next start decides again.
-                    let mut restore = itinera_core::store::WriteBatch::new();
+                    let mut restore = WriteBatch::new();
                     for entry in &settled {
                         restore.put_value(&entry.key, entry.value());
                     }

@@ -151,7 +151,12 @@ async fn write(
             })
             .await
         {
-            return Err(format!("writer {w}: edits never acknowledged"));
+            return Err(format!(
+                "writer {w}: edits never acknowledged ({} of {} documents; errors: {:?})",
+                pending.len(),
+                ids.len(),
+                client.errors
+            ));
         }
     }
     Ok(client)
