@@ -6,27 +6,40 @@ ITINERA_TOKEN_PHONE, ITINERA_TOKEN_TABLET and ITINERA_WORKDIR.
 
 import asyncio
 import os
+import threading
 import unittest
 
 import itinera
 
 
 class Heard(itinera.SyncListener):
-    """What the app's listener heard."""
+    """What the app's listener heard. The SDK calls listeners on a thread of its own, so what a
+    sync reports may arrive just after the call that made it returns: tests wait for it."""
 
     def __init__(self):
         self.statuses = []
         self.changed = []
         self.rejected = []
+        self._heard = threading.Condition()
+
+    def _note(self, change):
+        with self._heard:
+            change()
+            self._heard.notify_all()
 
     def records_changed(self, documents):
-        self.changed.extend(documents)
+        self._note(lambda: self.changed.extend(documents))
 
     def status_changed(self, status):
-        self.statuses.append(status)
+        self._note(lambda: self.statuses.append(status))
 
     def document_rejected(self, document, reason):
-        self.rejected.append((document, reason))
+        self._note(lambda: self.rejected.append((document, reason)))
+
+    def wait_for(self, what, timeout=20):
+        """Waits until `what()` holds (a generous timeout, not a timing assertion)."""
+        with self._heard:
+            return self._heard.wait_for(what, timeout)
 
 
 class RepScenario(unittest.TestCase):
@@ -48,14 +61,17 @@ class RepScenario(unittest.TestCase):
         self.assertEqual(report.documents_sent, 1)
         self.assertEqual(report.rejected, [])
         self.assertEqual(phone.pending_documents(), [])
-        self.assertEqual(heard.statuses[-1], itinera.SyncStatus.ONLINE)
+        self.assertTrue(
+            heard.wait_for(lambda: heard.statuses[-1:] == [itinera.SyncStatus.ONLINE]),
+            heard.statuses,
+        )
 
         tablet = itinera.Replica.open(os.path.join(self.work, "tablet.redb"), "ana")
         other = itinera.SyncClient(tablet, self.url, os.environ["ITINERA_TOKEN_TABLET"])
         seen = Heard()
         other.set_listener(seen)
         asyncio.run(other.sync_now())
-        self.assertIn(account, seen.changed)
+        self.assertTrue(seen.wait_for(lambda: account in seen.changed), seen.changed)
         # Other scenarios of the run write ana's accounts too: this one is found by its id.
         [view] = [v for v in tablet.my_accounts() if v.id == account]
         self.assertEqual(view.name, "Alpine Schools")
