@@ -39,6 +39,7 @@ mod process_metrics;
 pub mod rate;
 pub mod read_model;
 pub mod readiness;
+pub mod report_cache;
 pub mod secret_input;
 pub mod server_documents;
 pub mod services;
@@ -126,6 +127,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
         actor,
         events: Events::default(),
         read_model,
+        report_cache: report_cache::ReportCache::default(),
         engine,
         sessions: sessions::SessionRegistry::default(),
     });

@@ -21,6 +21,7 @@ use super::auth::{ApiError, authenticate, authenticate_admin, client_address};
 use crate::actors::{EditDocument, ReadDocument, ShareDocument};
 use crate::audit::{self, AuditEntry};
 use crate::json_view::{apply_patch, document_to_json};
+use crate::report_cache::ComputedReport;
 use crate::server_documents::{
     alerts_document_id, index_document_id, set_alert_status as set_alert_status_edit,
     user_alerts_document_id,
@@ -804,8 +805,10 @@ async fn report(
     options: web::Query<ReportOptions>,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
-    let body = report_json(&state, &principal, name.into_inner(), &options).await?;
-    Ok(HttpResponse::Ok().json(body))
+    let report = report_json(&state, &principal, name.into_inner(), &options).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(report.body.clone()))
 }
 
 /// Which table of a report, as CSV.
@@ -832,13 +835,14 @@ async fn report_csv(
     let report_options = ReportOptions {
         guide_hour_cost_minor: options.guide_hour_cost_minor,
     };
-    let body = report_json(&state, &principal, name.to_string(), &report_options).await?;
-    let tables = super::csv_export::report_tables(&body);
+    let report = report_json(&state, &principal, name.to_string(), &report_options).await?;
+    let body = &report.value;
+    let tables = super::csv_export::report_tables(body);
     let table = match &options.table {
         Some(table) => table.clone(),
         None => tables.first().cloned().unwrap_or_default(),
     };
-    let rows = super::csv_export::report_table(&body, &table).ok_or_else(|| {
+    let rows = super::csv_export::report_table(body, &table).ok_or_else(|| {
         bad_request(format!(
             "report {name} has no table {table:?}: {}",
             tables.join(", ")
@@ -847,13 +851,14 @@ async fn report_csv(
     super::csv_export::csv_response(&format!("{name}-{table}"), &rows)
 }
 
-/// A report as JSON, for office and admins.
+/// A report as JSON, for office and admins (kept while its input stays the same: see
+/// [`crate::report_cache`]).
 async fn report_json(
     state: &AppState,
     principal: &Principal,
     name: String,
     options: &ReportOptions,
-) -> Result<Json, ApiError> {
+) -> Result<Arc<ComputedReport>, ApiError> {
     if !matches!(principal.role, Role::Admin | Role::Office) {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -877,35 +882,51 @@ async fn report_json(
                 pending_documents: d.pending.len() as u64,
             })
             .collect();
-        return serde_json::to_value(reports::sync_health(&devices, now)).map_err(internal);
+        // Live, never kept: it says which devices are connected now.
+        let value = serde_json::to_value(reports::sync_health(&devices, now)).map_err(internal)?;
+        let body = serde_json::to_vec(&value).map_err(internal)?.into();
+        return Ok(Arc::new(ComputedReport { value, body }));
     }
-    let read_model = state.services.read_model.clone();
+    let services = state.services.clone();
     let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
-    web::block(move || -> Result<Json, ApiError> {
+    web::block(move || -> Result<Arc<ComputedReport>, ApiError> {
         let kinds = reports::kinds_read(&name)
             .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no report named {name:?}")))?;
-        let summaries = read_model.report_input(kinds);
-        let summaries = summaries.as_slice();
-        let value = match name.as_str() {
-            "pipeline" => serde_json::to_value(reports::pipeline(summaries, now)),
-            "conversion" => serde_json::to_value(reports::conversion(summaries)),
-            "revenue" => serde_json::to_value(reports::revenue(summaries, guide_cost)),
-            "stock" => serde_json::to_value(reports::stock(summaries, now)),
-            "guides" => serde_json::to_value(reports::guides(summaries)),
-            "invoices" => serde_json::to_value(reports::invoices(summaries, now)),
-            "trial-balance" => serde_json::to_value(reports::trial_balance(summaries)),
-            "customers" => serde_json::to_value(reports::customers(summaries)),
-            other => {
-                return Err(error(
-                    StatusCode::NOT_FOUND,
-                    format!("no report named {other:?}"),
-                ));
-            }
-        };
-        value.map_err(internal)
+        let input = services.read_model.report_input(kinds);
+        services
+            .report_cache
+            .get_or_compute(&name, guide_cost, &input, now, || {
+                compute_report(&name, input.as_slice(), now, guide_cost)
+            })
     })
     .await
     .map_err(internal)?
+}
+
+/// Report `name` over `summaries` at `now`.
+fn compute_report(
+    name: &str,
+    summaries: &[(DocumentId, reports::Summary)],
+    now: i64,
+    guide_cost: i64,
+) -> Result<Json, ApiError> {
+    let value = match name {
+        "pipeline" => serde_json::to_value(reports::pipeline(summaries, now)),
+        "conversion" => serde_json::to_value(reports::conversion(summaries)),
+        "revenue" => serde_json::to_value(reports::revenue(summaries, guide_cost)),
+        "stock" => serde_json::to_value(reports::stock(summaries, now)),
+        "guides" => serde_json::to_value(reports::guides(summaries)),
+        "invoices" => serde_json::to_value(reports::invoices(summaries, now)),
+        "trial-balance" => serde_json::to_value(reports::trial_balance(summaries)),
+        "customers" => serde_json::to_value(reports::customers(summaries)),
+        other => {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                format!("no report named {other:?}"),
+            ));
+        }
+    };
+    value.map_err(internal)
 }
 
 /// A duplicate contact to merge into its survivor.
