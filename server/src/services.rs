@@ -29,7 +29,7 @@ pub struct Services {
     /// Every document's report summary, in memory.
     pub read_model: Arc<ReadModel>,
     /// Reports computed from the read model, kept while their input stays the same.
-    pub report_cache: crate::report_cache::ReportCache,
+    pub report_cache: Arc<crate::report_cache::ReportCache>,
     /// How each document's engine is set up.
     pub engine: EngineConfig,
     /// The open WebSocket sessions of each user.

@@ -21,7 +21,7 @@ use super::auth::{ApiError, authenticate, authenticate_admin, client_address};
 use crate::actors::{EditDocument, ReadDocument, ShareDocument};
 use crate::audit::{self, AuditEntry};
 use crate::json_view::{apply_patch, document_to_json};
-use crate::report_cache::ComputedReport;
+use crate::report_cache::{ComputedReport, ReportError};
 use crate::server_documents::{
     alerts_document_id, index_document_id, set_alert_status as set_alert_status_edit,
     user_alerts_document_id,
@@ -896,37 +896,15 @@ async fn report_json(
         services
             .report_cache
             .get_or_compute(&name, guide_cost, &input, now, || {
-                compute_report(&name, input.as_slice(), now, guide_cost)
+                crate::report_cache::compute(&name, input.as_slice(), now, guide_cost)
+            })
+            .map_err(|err| match err {
+                ReportError::Unknown(_) => error(StatusCode::NOT_FOUND, err.to_string()),
+                ReportError::Json(_) => internal(err),
             })
     })
     .await
     .map_err(internal)?
-}
-
-/// Report `name` over `summaries` at `now`.
-fn compute_report(
-    name: &str,
-    summaries: &[(DocumentId, reports::Summary)],
-    now: i64,
-    guide_cost: i64,
-) -> Result<Json, ApiError> {
-    let value = match name {
-        "pipeline" => serde_json::to_value(reports::pipeline(summaries, now)),
-        "conversion" => serde_json::to_value(reports::conversion(summaries)),
-        "revenue" => serde_json::to_value(reports::revenue(summaries, guide_cost)),
-        "stock" => serde_json::to_value(reports::stock(summaries, now)),
-        "guides" => serde_json::to_value(reports::guides(summaries)),
-        "invoices" => serde_json::to_value(reports::invoices(summaries, now)),
-        "trial-balance" => serde_json::to_value(reports::trial_balance(summaries)),
-        "customers" => serde_json::to_value(reports::customers(summaries)),
-        other => {
-            return Err(error(
-                StatusCode::NOT_FOUND,
-                format!("no report named {other:?}"),
-            ));
-        }
-    };
-    value.map_err(internal)
 }
 
 /// A duplicate contact to merge into its survivor.
