@@ -6,8 +6,8 @@
 //!
 //! A change does not wait for the next request: [`ReportCache::refresh`] computes again, on a
 //! thread of its own ([`spawn_refresher`]), the reports someone asked for whose input changed, a
-//! moment after changes stop arriving ([`REFRESH_AFTER`]), so an open dashboard gets its next
-//! figures kept, not computed.
+//! moment after changes stop arriving ([`REFRESH_AFTER`]) or every [`REFRESH_AT_LEAST`] while
+//! they keep coming, so an open dashboard gets its next figures kept, not computed.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -110,6 +110,10 @@ impl ReportCache {
 /// How long the refresher waits for changes to stop before it computes again.
 pub const REFRESH_AFTER: Duration = Duration::from_millis(300);
 
+/// How stale a refreshed report gets at most while changes keep arriving: a computation of the
+/// largest reports over 100,000 records takes a tenth of a second or more, so not more often.
+pub const REFRESH_AT_LEAST: Duration = Duration::from_secs(2);
+
 /// Why a report could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -178,11 +182,14 @@ pub fn spawn_refresher(
         .name("itinera-reports".into())
         .spawn(move || {
             while changes.recv().is_ok() {
-                // Changes come in bursts: wait for a pause, then compute once.
+                // Changes come in bursts: wait for a pause, then compute once; under a steady
+                // stream, compute at least every REFRESH_AT_LEAST.
+                let first = std::time::Instant::now();
                 loop {
-                    match changes.recv_timeout(REFRESH_AFTER) {
-                        Ok(()) => continue,
-                        Err(RecvTimeoutError::Timeout) => break,
+                    let left = REFRESH_AT_LEAST.saturating_sub(first.elapsed());
+                    match changes.recv_timeout(REFRESH_AFTER.min(left)) {
+                        Ok(()) if !left.is_zero() => continue,
+                        Ok(()) | Err(RecvTimeoutError::Timeout) => break,
                         Err(RecvTimeoutError::Disconnected) => return,
                     }
                 }
