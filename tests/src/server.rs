@@ -209,6 +209,20 @@ impl TestServer {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits until `check` holds (20 s at most, a generous bound rather than a timing
+    /// assertion); panics naming `what`, with the server's log, if it never does.
+    pub fn eventually(&self, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !check() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} never happened; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
     /// A document as the server holds it, through the REST API: the status and the JSON view
     /// (`Null` if the body is not JSON).
     pub fn document(&self, token: &str, id: &itinera_core::DocumentId) -> (u16, serde_json::Value) {

@@ -65,19 +65,6 @@ fn alerts(server: &TestServer, token: &str) -> Vec<Value> {
     serde_json::from_str(&body).expect("json")
 }
 
-/// Waits until `check` holds for what head office reads.
-fn eventually(server: &TestServer, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what} never happened; log:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
 fn passengers(rep: &str, count: usize) -> std::collections::BTreeMap<String, Passenger> {
     (0..count)
         .map(|p| {
@@ -186,7 +173,7 @@ fn a_confirmed_customer_keeps_their_seats_whatever_another_rep_does() {
     let waiting = his_booking.seating.waiting.unwrap_or_default();
     assert!(waiting.contains("15 more passenger"), "{waiting}");
     assert!(sofia_phone.run_until(WAIT, |d| confirmed(d, &hers)));
-    eventually(&server, "15 seats confirmed and 15 waiting", || {
+    server.eventually("15 seats confirmed and 15 waiting", || {
         let dep = view(&server, &olga, &first);
         dep["seats_confirmed"] == 15
             && dep["seats_waitlisted"] == 15
@@ -210,7 +197,7 @@ fn a_confirmed_customer_keeps_their_seats_whatever_another_rep_does() {
             b.seating.departure == second.to_string() && b.status == BookingStatus::Confirmed
         })
     }));
-    eventually(&server, "the first departure released", || {
+    server.eventually("the first departure released", || {
         let dep = view(&server, &olga, &first);
         dep["seats_confirmed"] == 0 && manifest_size(&server, &olga, &first) == 0
     });
@@ -262,7 +249,7 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
             .filter(|a| a["rule"] == "negative_stock" && a["status"] == "open")
             .collect::<Vec<_>>()
     };
-    eventually(&server, "the negative stock alert", || {
+    server.eventually("the negative stock alert", || {
         open_negative(&server).len() == 1
     });
     let first = open_negative(&server)[0]["key"]
@@ -302,7 +289,7 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
             .expect("consume");
     });
     assert!(phone.run_until(WAIT, |d| d.acknowledged(&kit)));
-    eventually(&server, "a second episode", || {
+    server.eventually("a second episode", || {
         open_negative(&server)
             .iter()
             .any(|a| a["key"] == format!("{first}#2"))
@@ -471,7 +458,7 @@ fn a_transfer_counts_once_at_each_end() {
         t.received_at = Some(200);
     });
     assert!(clerk.run_until(WAIT, |d| d.acknowledged(&second)));
-    eventually(&server, "the receipt posted at the van", || {
+    server.eventually("the receipt posted at the van", || {
         view(&server, &olga, &elsewhere)["on_hand"]["water"] == 6
     });
 }
@@ -602,7 +589,7 @@ fn invoices_and_the_ledger_reconcile() {
         );
         serde_json::from_str::<Value>(&body).expect("json")
     };
-    eventually(&server, "EUR and HUF booked", || {
+    server.eventually("EUR and HUF booked", || {
         let b = balance();
         b["currencies"].as_array().is_some_and(|c| {
             c.iter().any(|x| x["currency"] == "HUF") && c.iter().any(|x| x["currency"] == "EUR")
@@ -633,7 +620,7 @@ fn invoices_and_the_ledger_reconcile() {
         }
     };
     let next_journal = DocumentId::named(&format!("journal:{next}"));
-    eventually(&server, "the late entry", || {
+    server.eventually("the late entry", || {
         let (status, view) = server.document(&olga, &next_journal);
         status == 200
             && view["record"]["entries"]
@@ -757,7 +744,7 @@ fn guides_answers_conflicts_and_access_by_assignment() {
         "{}",
         server.log()
     );
-    eventually(&server, "the double-booking alert", || {
+    server.eventually("the double-booking alert", || {
         alerts(&server, &olga)
             .iter()
             .any(|a| a["rule"] == "guide_double_booked" && a["status"] == "open")
@@ -769,7 +756,7 @@ fn guides_answers_conflicts_and_access_by_assignment() {
     });
     assert!(office.run_until(WAIT, |d| status_of(d, &first)
         == Some(AssignmentStatus::Accepted)));
-    eventually(&server, "the alert resolved", || {
+    server.eventually("the alert resolved", || {
         !alerts(&server, &olga)
             .iter()
             .any(|a| a["rule"] == "guide_double_booked" && a["status"] == "open")
@@ -812,7 +799,7 @@ fn duplicates_across_accounts_and_purchase_history() {
         .insert(school_b, record(3, &school("sofia", "+36 30 123 4567")));
     assert!(sam_phone.run_until(WAIT, |d| d.acknowledged(&school_a)));
     assert!(sofia_phone.run_until(WAIT, |d| d.acknowledged(&school_b)));
-    eventually(&server, "a merge proposal across accounts", || {
+    server.eventually("a merge proposal across accounts", || {
         alerts(&server, &olga).iter().any(|a| {
             a["rule"] == "duplicate_account"
                 && a["message"].as_str().is_some_and(|m| {

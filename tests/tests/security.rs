@@ -1397,15 +1397,12 @@ fn a_departures_passengers_are_read_by_head_office_and_its_guides_only() {
     // Head office reads the manifest the server wrote.
     let manifest = Manifest::document_id(&departure);
     let mut listed = serde_json::Value::Null;
-    let deadline = std::time::Instant::now() + WAIT;
-    while listed["passengers"]
-        .as_object()
-        .is_none_or(|p| p.is_empty())
-    {
-        assert!(std::time::Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(Duration::from_millis(25));
+    server.eventually("the manifest", || {
         listed = server.document(&olga, &manifest).1["record"].clone();
-    }
+        listed["passengers"]
+            .as_object()
+            .is_some_and(|p| !p.is_empty())
+    });
     assert!(listed.to_string().contains("Ilona Kertész"), "{listed}");
 
     // The departure every rep reads names no passenger; the manifest is not theirs to read.
@@ -1498,25 +1495,17 @@ fn look_alikes_raise_one_alert_per_group_not_per_pair() {
             .filter(|a| a["rule"] == rule && a["status"] == "open")
             .count()
     };
-    let deadline = std::time::Instant::now() + WAIT;
-    while open("duplicate_contact") == 0 || open("duplicate_account") == 0 {
-        assert!(std::time::Instant::now() < deadline, "{}", server.log());
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    server.eventually("both merge proposals", || {
+        open("duplicate_contact") > 0 && open("duplicate_account") > 0
+    });
     // Every account is decided by now (the last one's decision raised the group's proposal).
-    let deadline = std::time::Instant::now() + WAIT;
-    while !alerts(&server, &olga).iter().any(|a| {
-        a["rule"] == "duplicate_account"
-            && a["status"] == "open"
-            && a["message"].as_str().is_some_and(|m| m.contains("15 more"))
-    }) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            alerts(&server, &olga)
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    server.eventually("the proposal naming the whole group", || {
+        alerts(&server, &olga).iter().any(|a| {
+            a["rule"] == "duplicate_account"
+                && a["status"] == "open"
+                && a["message"].as_str().is_some_and(|m| m.contains("15 more"))
+        })
+    });
     assert_eq!(open("duplicate_contact"), 1, "one group of 150 contacts");
     let groups: Vec<_> = alerts(&server, &olga)
         .into_iter()
