@@ -82,7 +82,15 @@ pub fn decide_departure(
             }),
         );
     }
-    write_manifest(id, guides.clone(), Some(seats.manifest.clone()), plan);
+    // Most decisions leave the passengers as they were: no edit then (each edit is a round
+    // trip to the manifest's document, which the authority waits for).
+    let stored = records.load::<Manifest>(&Manifest::document_id(&id));
+    let unchanged = stored.is_some_and(|m| {
+        m.departure == id.to_string() && m.guides == *guides && m.passengers == seats.manifest
+    });
+    if !unchanged {
+        write_manifest(id, guides.clone(), Some(seats.manifest.clone()), plan);
+    }
     let rules = [
         AlertRule::Overbooked,
         AlertRule::BookingOnCancelledDeparture,
