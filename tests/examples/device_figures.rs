@@ -1,6 +1,8 @@
 //! Figures for the phone SDK (not a test): a device's first sync of 10,000 records, a
-//! reconnect with nothing changed, and one after 100 of them changed on the server; time, and
-//! bytes on the wire as the server counted them.
+//! reconnect with nothing changed, and one after 100 of them changed on the server (time, and
+//! bytes on the wire as the server counted them); opening that replica again (time and memory,
+//! in a process of its own); and what one edit costs on an account of 2,000 contacts and
+//! 5,000 activities.
 //!
 //! ```sh
 //! cargo build --release -p itinera-server
@@ -12,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
-use itinera::{Replica, SyncClient};
+use itinera::{ContactInput, Replica, SyncClient};
 use itinera_core::model::Account;
 use itinera_core::reports::{summarize, summary_key};
 use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
@@ -28,6 +30,12 @@ fn block<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 fn main() {
+    if let [_, command, path, user] = std::env::args().collect::<Vec<_>>().as_slice() {
+        if command == "open" {
+            open_figures(path, user);
+            return;
+        }
+    }
     let records: u32 = std::env::var("RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -123,4 +131,101 @@ fn main() {
         "records on the device: {}",
         replica.my_accounts().unwrap().len()
     );
+    drop(client);
+    drop(replica);
+    // Opened again by a process that holds nothing else, so its memory is the replica's.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["open", &phone.display().to_string(), "olga"])
+        .output()
+        .unwrap();
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    edit_figures(&data);
+}
+
+/// Opens a replica and lists its records: time and the memory the process grew by.
+fn open_figures(path: &str, user: &str) {
+    let before = status_kib("VmRSS:");
+    let started = Instant::now();
+    let replica = Replica::open(path.into(), user.into()).unwrap();
+    let opened = started.elapsed();
+    let listed = replica.my_accounts().unwrap().len();
+    let listed_after = started.elapsed();
+    println!(
+        "opening the replica of {listed} records: {:.1} ms ({:.1} ms with listing them), memory +{:.1} MB open (+{:.1} MB at the peak)",
+        opened.as_secs_f64() * 1e3,
+        listed_after.as_secs_f64() * 1e3,
+        (status_kib("VmRSS:") - before) as f64 / 1024.0,
+        (status_kib("VmHWM:") - before) as f64 / 1024.0,
+    );
+}
+
+/// One edit of each kind, many times, on an account of 2,000 contacts and 5,000 activities.
+fn edit_figures(data: &DataDir) {
+    let path = data.path().join("big-account.redb");
+    let replica = Replica::open(path.display().to_string(), "olga".into()).unwrap();
+    let account = replica
+        .create_account("Danube Cruises".into(), "north".into())
+        .unwrap();
+    let contact = |n: u32| ContactInput {
+        first_name: format!("Anna {n}"),
+        last_name: "Kovács".into(),
+        title: "Buyer".into(),
+        email: Some(format!("anna{n}@example.com")),
+        phone: None,
+        language: "hu".into(),
+    };
+    let mut contacts = Vec::new();
+    for n in 0..2_000 {
+        contacts.push(replica.add_contact(account.clone(), contact(n)).unwrap());
+    }
+    for n in 0..5_000 {
+        replica
+            .log_activity(account.clone(), "call".into(), format!("Call {n}"), String::new(), None)
+            .unwrap();
+    }
+    let time = |what: &str, edit: &mut dyn FnMut(u32)| {
+        let mut took: Vec<f64> = (0..200)
+            .map(|n| {
+                let started = Instant::now();
+                edit(n);
+                started.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        took.sort_by(f64::total_cmp);
+        println!(
+            "{what:>42}: mean {:.2} ms, p99 {:.2} ms",
+            took.iter().sum::<f64>() / took.len() as f64,
+            took[took.len() * 99 / 100]
+        );
+    };
+    println!("edits on an account of 2,000 contacts and 5,000 activities (200 of each):");
+    time("rename the account", &mut |n| {
+        replica
+            .update_account(account.clone(), Some(format!("Danube Cruises {n}")), None, None)
+            .unwrap();
+    });
+    time("add a contact", &mut |n| {
+        replica.add_contact(account.clone(), contact(10_000 + n)).unwrap();
+    });
+    time("change a contact", &mut |n| {
+        let which = contacts[n as usize % contacts.len()].clone();
+        replica
+            .update_contact(account.clone(), which, contact(20_000 + n))
+            .unwrap();
+    });
+    time("log a call", &mut |n| {
+        replica
+            .log_activity(account.clone(), "call".into(), format!("Call again {n}"), String::new(), None)
+            .unwrap();
+    });
+}
+
+/// A field of /proc/self/status, in KiB.
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }

@@ -19,6 +19,7 @@ mod client;
 mod peers;
 mod records;
 mod report;
+mod wire_proxy;
 mod workloads;
 
 use std::fmt::Write as _;

@@ -142,6 +142,9 @@ fn run(command: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The one user every Itinera client of the bench signs in as, an admin.
+const BENCH_USER: &str = "bench";
+
 /// A running server.
 #[derive(Debug)]
 pub struct Server {
@@ -168,9 +171,9 @@ impl Server {
         if peer.is_itinera() {
             let dir = data.to_string_lossy().into_owned();
             run(Command::new(&programs.itinera)
-                .args(["--data", &dir, "user", "add", "bench", "--role", "admin"]))?;
+                .args(["--data", &dir, "user", "add", BENCH_USER, "--role", "admin"]))?;
             let out = run(Command::new(&programs.itinera)
-                .args(["--data", &dir, "token", "issue", "bench", "--ttl", "1d"]))?;
+                .args(["--data", &dir, "token", "issue", BENCH_USER, "--ttl", "1d"]))?;
             token = out.lines().last().unwrap_or_default().trim().to_string();
         }
         let mut extra_args = Vec::new();
@@ -272,6 +275,21 @@ impl Server {
             }
             Peer::Node | Peer::Samod => format!("ws://127.0.0.1:{}/", self.port),
         }
+    }
+
+    /// The user Itinera's clients sign in as (every workload's clients are one user).
+    pub fn user(&self) -> &'static str {
+        BENCH_USER
+    }
+
+    /// Itinera's token for [`Server::user`] (empty for the others).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Where the programs and the npm packages are.
+    pub fn programs(&self) -> &Programs {
+        &self.programs
     }
 
     /// Stops the server gently (SIGTERM, so it flushes) and waits for it.

@@ -1,4 +1,4 @@
-//! The workloads a to f of the benchmark plan, each run against one server at a time.
+//! The workloads a to g of the benchmark plan, each run against one server at a time.
 //!
 //! ```ignore
 //! let outcome = workloads::run('a', &mut server, &Sizes::quick()).await;
@@ -6,6 +6,7 @@
 
 pub mod attacks;
 mod cold_sync;
+mod device_reconnect;
 mod fan_out;
 mod idle_clients;
 pub mod load;
@@ -25,7 +26,7 @@ use crate::records;
 use crate::report::{Figure, Outcome, Unit};
 
 /// Every workload's name, in order.
-pub const ALL: [char; 6] = ['a', 'b', 'c', 'd', 'e', 'f'];
+pub const ALL: [char; 7] = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
 
 /// What each workload does, for the table's legend.
 pub fn describe(workload: char, sizes: &Sizes) -> String {
@@ -51,6 +52,13 @@ pub fn describe(workload: char, sizes: &Sizes) -> String {
             sizes.storage_records, sizes.storage_edits
         ),
         'f' => format!("{} idle WebSocket clients", sizes.idle_clients),
+        'g' => format!(
+            "a phone holding {} accounts syncs them first, reconnects with nothing changed, then \
+             after {} changed on the server (Itinera: its phone SDK; Node and samod: the JS \
+             automerge-repo client with NodeFS storage); bytes counted by one TCP relay",
+            sizes.device_records,
+            device_reconnect::CHANGED
+        ),
         _ => String::new(),
     }
 }
@@ -70,6 +78,7 @@ pub struct Sizes {
     pub storage_records: u32,
     pub storage_edits: u32,
     pub idle_clients: u32,
+    pub device_records: u32,
 }
 
 impl Sizes {
@@ -88,6 +97,7 @@ impl Sizes {
             storage_records: 2,
             storage_edits: 500,
             idle_clients: 1_000,
+            device_records: 1_000,
         }
     }
 
@@ -106,6 +116,7 @@ impl Sizes {
             storage_records: 10,
             storage_edits: 1_000,
             idle_clients: 10_000,
+            device_records: 10_000,
         }
     }
 }
@@ -119,6 +130,7 @@ pub async fn run(workload: char, server: &mut Server, sizes: &Sizes) -> Outcome 
         'd' => restart::run(server, sizes).await,
         'e' => storage::run(server, sizes).await,
         'f' => idle_clients::run(server, sizes).await,
+        'g' => device_reconnect::run(server, sizes).await,
         other => Err(format!("no workload {other}")),
     };
     match result {
