@@ -33,7 +33,12 @@ pub(crate) async fn campaign_forever(config: Config, sink: LeadershipSink) {
 /// One connection's life: tries for the lock until it has it, leads until the connection
 /// fails. A leader that stops leading says so before this returns.
 async fn lead_while_connected(config: &Config, sink: &LeadershipSink) -> Result<(), PgError> {
-    let (client, connection) = config.connect(NoTls).await?;
+    // Named apart from the pool's connections in `pg_stat_activity`.
+    let (client, connection) = config
+        .clone()
+        .application_name("itinera-leader")
+        .connect(NoTls)
+        .await?;
     let driver = tokio::spawn(connection);
     let outcome = async {
         loop {

@@ -28,7 +28,12 @@ pub(crate) struct Listening {
 /// Connects and listens on `channel`; returns once PostgreSQL listens, so that nothing
 /// committed afterwards goes unheard.
 pub(crate) async fn listen(config: &Config, channel: &str) -> Result<Listening, PgError> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    // Named apart from the pool's connections in `pg_stat_activity`.
+    let (client, mut connection) = config
+        .clone()
+        .application_name("itinera-listener")
+        .connect(NoTls)
+        .await?;
     let (tell, notifications) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
