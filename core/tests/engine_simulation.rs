@@ -67,7 +67,9 @@ impl Durable {
                     self.sync_states.insert(storage_id, state);
                 }
                 WriteOp::DeleteDocument { .. } => *self = Durable::default(),
-                WriteOp::PutValue { .. } | WriteOp::DeleteValue { .. } => {}
+                WriteOp::PutValue { .. }
+                | WriteOp::DeleteValue { .. }
+                | WriteOp::ReplaceValue { .. } => {}
             }
         }
     }

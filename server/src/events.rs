@@ -109,6 +109,19 @@ impl Events {
         let _ = self.feed.send(committed);
     }
 
+    /// Publishes a commit another node made to the store this one shares, to the observers
+    /// (the read model) and the feed (the lists, the devices' changes feeds), not to the
+    /// subscribers: the indexer indexes what its own node commits, and the authority hears of
+    /// other nodes' commits through the outbox (see `cluster`).
+    pub fn publish_elsewhere(&self, committed: Arc<Committed>) {
+        if let Ok(observers) = self.observers.read() {
+            for observer in observers.iter() {
+                observer(&committed);
+            }
+        }
+        let _ = self.feed.send(committed);
+    }
+
     /// Tells the subscribers a user changed.
     pub fn user_changed(&self, user: &str) {
         if let Ok(subscribers) = self.users.read() {

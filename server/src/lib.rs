@@ -20,6 +20,7 @@ pub mod audit;
 pub mod authority;
 pub mod backup;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod config_file;
 pub mod demo;
@@ -62,7 +63,6 @@ pub use error::{Error, Result};
 
 use crate::accounts::Directory;
 use crate::actors::Hub;
-use crate::authority::Authority;
 use crate::events::Events;
 use crate::http::AppState;
 use crate::index_documents::Indexer;
@@ -84,11 +84,13 @@ pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn DocumentStore>> {
     })
 }
 
-/// What the server's start finds to report.
+/// What the server's start finds to report, and the other nodes' commits heard since (on a
+/// store several nodes share).
 type StartReport = (
     Arc<Services>,
     Vec<demo::DemoUser>,
     Vec<itinera_core::rules::Finding>,
+    Option<std::sync::mpsc::Receiver<itinera_core::store::StoreNotice>>,
 );
 
 /// Opens the store, starts the store writer, loads users, repairs the server's documents of
@@ -96,6 +98,7 @@ type StartReport = (
 /// also returns the alerts the repair raises.
 fn start_services(config: ServerConfig) -> Result<StartReport> {
     let store: Arc<dyn DocumentStore> = open_store(&config)?;
+    let notices = cluster::listen(&*store)?;
     let metrics = Arc::new(Metrics::default());
     let (writer, _writer_thread) = StoreWriter::spawn(
         store.clone(),
@@ -112,6 +115,12 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     let read_model = Arc::new(ReadModel::load(&*store)?);
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
+        // On a shared store the doc actors have the store compact instead (see `DocActor`).
+        compact_after_chunks: if store.shared().is_some() {
+            u64::MAX
+        } else {
+            64
+        },
         carry_content: authority::reads_content,
         history: Some(Arc::new(history_budget::UserHistory::default())),
         decides: authority::decides,
@@ -138,13 +147,18 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     } else {
         Vec::new()
     };
-    Ok((services, demo_users, repaired))
+    Ok((services, demo_users, repaired, notices))
 }
 
-/// Subscribes the read model, the indexer and the authority (on a thread of its own) to the
-/// committed events; returns the authority's thread. The company's settings are checked here
-/// (an unknown time zone stops the server with its name).
-fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Result<Arbiter> {
+/// Subscribes the read model and the indexer to the committed events, and starts the
+/// authority (see [`cluster`]: at once when the node is alone, whenever it leads when several
+/// share the store); returns the leader. The company's settings are checked here (an unknown
+/// time zone stops the server with its name).
+fn start_subscribers(
+    services: &Arc<Services>,
+    hub: &actix::Addr<Hub>,
+    notices: Option<std::sync::mpsc::Receiver<itinera_core::store::StoreNotice>>,
+) -> Result<actix::Addr<cluster::Leader>> {
     let read_model = services.read_model.clone();
     services
         .events
@@ -174,12 +188,7 @@ fn start_subscribers(services: &Arc<Services>, hub: &actix::Addr<Hub>) -> Result
         .events
         .subscribe_committed(indexer.clone().recipient());
     services.events.subscribe_users(indexer.recipient());
-    let authority_thread = Arbiter::new();
-    let authority = Authority::new(services.clone(), hub.clone())
-        .map_err(|err| Error::Config(err.to_string()))?;
-    let authority = Authority::start_in_arbiter(&authority_thread.handle(), move |_| authority);
-    services.events.subscribe_committed(authority.recipient());
-    Ok(authority_thread)
+    cluster::start(services, hub, notices)
 }
 
 /// Starts the lists head office browses: a thread that reads them from the store and then
@@ -260,7 +269,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         context: "local address".into(),
         source,
     })?;
-    let (services, demo_users, repaired) = start_services(config)?;
+    let (services, demo_users, repaired, notices) = start_services(config)?;
     let lists = start_lists(&services)?;
     let workers = services.config.workers.max(1);
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
@@ -269,7 +278,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
-    let authority_thread = start_subscribers(&services, &hub)?;
+    let leader = start_subscribers(&services, &hub, notices)?;
     if !repaired.is_empty() {
         let edit = server_documents::raise_alerts(repaired, services.now_ms());
         hub.do_send(actors::EditDocument::by_server(
@@ -335,7 +344,9 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     for arbiter in arbiters {
         arbiter.stop();
     }
-    authority_thread.stop();
+    leader.do_send(cluster::LeadershipChanged(
+        itinera_core::store::Leadership::Following,
+    ));
     // The writer thread ends by itself when the last handle goes; the barrier above already
     // made every acknowledged change durable.
     tracing::info!("stopped; the store is flushed");

@@ -11,6 +11,7 @@ mod import_command;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -738,9 +739,20 @@ fn run_import(context: &Context, source: &Path) -> Result<(), OperationError> {
 }
 
 /// Opens the store (redb repairs it first if the server stopped without closing it), loads
-/// every document and validates it; prints what it found and fails if anything is broken.
+/// every document and validates it; prints what it found and fails if anything is broken. On
+/// redb it also prints the file's layout and its history.
 fn check(context: &Context, list: bool) -> Result<(), OperationError> {
-    let store = itinera_core::store::RedbStore::open(context.store_path())?;
+    let (store, redb): (Arc<dyn DocumentStore>, _) = match &context.store {
+        StoreLocation::DataFolder => {
+            let redb = Arc::new(itinera_core::store::RedbStore::open(context.store_path())?);
+            (redb.clone(), Some(redb))
+        }
+        StoreLocation::Postgres(_) => {
+            let store = open_store(&context.server_config())
+                .map_err(|err| OperationError::Refused(err.to_string()))?;
+            (store, None)
+        }
+    };
     let documents = store.documents()?;
     let mut broken = Vec::new();
     for (id, _) in &documents {
@@ -758,14 +770,23 @@ fn check(context: &Context, list: bool) -> Result<(), OperationError> {
             broken.push((*id, problem));
         }
     }
-    println!(
-        "{} documents checked, {} broken; store layout {}",
-        documents.len(),
-        broken.len(),
-        store.layout()?
-    );
-    for step in store.layout_history()? {
-        println!("  layout {}: {}", step.layout, step.note);
+    match &redb {
+        Some(redb) => {
+            println!(
+                "{} documents checked, {} broken; store layout {}",
+                documents.len(),
+                broken.len(),
+                redb.layout()?
+            );
+            for step in redb.layout_history()? {
+                println!("  layout {}: {}", step.layout, step.note);
+            }
+        }
+        None => println!(
+            "{} documents checked, {} broken; on PostgreSQL",
+            documents.len(),
+            broken.len()
+        ),
     }
     for (id, problem) in &broken {
         println!("  {id}: {problem}");

@@ -8,11 +8,21 @@ use std::task::Poll;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use itinera_core::store::{DocumentMeta, WriteBatch, WriteOp};
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use crate::error::PgError;
 use crate::meta_row::{column_size, heads_to_bytes};
+use crate::notice_payload::Announcement;
 use crate::sql;
+
+/// Where a commit tells the other nodes what it wrote: the schema's channel and this node's
+/// name in it.
+#[derive(Debug, Clone)]
+pub(crate) struct Announcer {
+    pub(crate) channel: String,
+    pub(crate) node: String,
+}
 
 /// The statements of the writes, prepared once per connection (the pool's cache keeps them).
 struct WriteStatements {
@@ -23,6 +33,7 @@ struct WriteStatements {
     delete_document: Statement,
     put_value: Statement,
     delete_value: Statement,
+    replace_value: Statement,
 }
 
 impl WriteStatements {
@@ -35,6 +46,7 @@ impl WriteStatements {
         let delete_document = client.prepare_cached(sql::DELETE_DOCUMENT).await?;
         let put_value = client.prepare_cached(sql::PUT_VALUE).await?;
         let delete_value = client.prepare_cached(sql::DELETE_VALUE).await?;
+        let replace_value = client.prepare_cached(sql::REPLACE_VALUE).await?;
         Ok(Self {
             append,
             snapshot,
@@ -43,6 +55,7 @@ impl WriteStatements {
             delete_document,
             put_value,
             delete_value,
+            replace_value,
         })
     }
 }
@@ -52,12 +65,25 @@ impl WriteStatements {
 /// one round trip (and the flush). After a failed write PostgreSQL answers the `COMMIT` with a
 /// rollback; after any failure a `ROLLBACK` follows anyway, so that no connection returns to
 /// the pool inside a transaction.
+///
+/// The notifications that tell the other nodes what the batch wrote go in the same
+/// transaction, after the writes: PostgreSQL delivers them at the commit, or never.
 pub(crate) async fn commit(
     client: Object,
     batch: WriteBatch,
     setting: Option<&'static str>,
+    announcer: Announcer,
 ) -> Result<(), PgError> {
     let statements = WriteStatements::prepare(&client).await?;
+    let announcement = Announcement::of(&announcer.node, batch.operations());
+    let notifications = if announcement.is_empty() {
+        None
+    } else {
+        Some((
+            client.prepare_cached(sql::NOTIFY_DOCUMENTS).await?,
+            client.prepare_cached(sql::NOTIFY_VALUES).await?,
+        ))
+    };
     let mut requests: Vec<BoxFuture<'_, Result<(), tokio_postgres::Error>>> =
         Vec::with_capacity(batch.len() + 3);
     requests.push(client.batch_execute("BEGIN").boxed());
@@ -67,6 +93,15 @@ pub(crate) async fn commit(
     for operation in batch.into_operations() {
         requests.push(write(&client, &statements, operation).boxed());
     }
+    if let Some((documents, values)) = &notifications {
+        let (channel, node) = (&announcer.channel, &announcer.node);
+        for lines in &announcement.documents {
+            requests.push(notify(&client, documents, [channel, node, lines]).boxed());
+        }
+        for payload in &announcement.values {
+            requests.push(notify(&client, values, [channel, payload]).boxed());
+        }
+    }
     requests.push(client.batch_execute("COMMIT").boxed());
     let outcome = pipeline(requests).await;
     if outcome.is_err() {
@@ -74,6 +109,19 @@ pub(crate) async fn commit(
         let _ = client.batch_execute("ROLLBACK").await;
     }
     Ok(outcome?)
+}
+
+/// One `pg_notify` of the transaction (its texts as parameters).
+async fn notify<const N: usize>(
+    client: &Client,
+    statement: &Statement,
+    texts: [&String; N],
+) -> Result<(), tokio_postgres::Error> {
+    let params: Vec<&(dyn ToSql + Sync)> = texts
+        .iter()
+        .map(|text| *text as &(dyn ToSql + Sync))
+        .collect();
+    client.execute(statement, &params).await.map(drop)
 }
 
 /// Sends every request before waiting for any answer, in order, then waits for the answers in
@@ -192,6 +240,15 @@ async fn write(
         }
         WriteOp::DeleteValue { key } => {
             client.execute(&statements.delete_value, &[&key]).await?;
+        }
+        WriteOp::ReplaceValue {
+            key,
+            expected,
+            value,
+        } => {
+            client
+                .execute(&statements.replace_value, &[&key, &expected, &value])
+                .await?;
         }
     }
     Ok(())

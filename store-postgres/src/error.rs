@@ -54,11 +54,23 @@ impl From<PoolError> for PgError {
 impl PgError {
     /// The error as the store's callers see it.
     pub(crate) fn during(self, operation: StoreOperation) -> StoreError {
+        if let Some(key) = self.changed_value() {
+            return StoreError::ValueChanged { key };
+        }
         StoreError::Database {
             operation,
             storage_full: self.is_storage_full(),
             source: Box::new(self),
         }
+    }
+
+    /// The key whose compare-and-set failed, if that is what failed.
+    fn changed_value(&self) -> Option<String> {
+        let Self::Postgres(error) = self else {
+            return None;
+        };
+        let database = error.as_db_error()?;
+        (database.code().code() == crate::sql::VALUE_CHANGED).then(|| database.message().to_owned())
     }
 
     /// Whether PostgreSQL said its disk is full.

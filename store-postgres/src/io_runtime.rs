@@ -54,6 +54,14 @@ impl IoRuntime {
     }
 }
 
+impl IoRuntime {
+    /// Runs `work` in the background on the store's runtime, until it ends or the store is
+    /// dropped.
+    pub(crate) fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        self.handle.spawn(work);
+    }
+}
+
 impl Drop for IoRuntime {
     fn drop(&mut self) {
         // The last handle on the store may be dropped inside an async context (the server's

@@ -10,6 +10,11 @@
 //! files in `migrations/`, applied when the store opens; a database written by a newer build
 //! is refused.
 //!
+//! Several server nodes may share one store: each commit tells the others which documents and
+//! users it wrote (`LISTEN/NOTIFY`, in the committing transaction), and one node at a time leads
+//! through an advisory lock; both through core's
+//! [`SharedStore`](itinera_core::store::SharedStore).
+//!
 //! The trait is synchronous and is called from threads that may be driving another runtime
 //! (the server's actix workers), so the store runs the asynchronous driver on a small runtime
 //! of its own and its callers wait on a channel (see `io_runtime.rs`).
@@ -33,8 +38,11 @@ mod compaction;
 mod error;
 mod io_runtime;
 mod key_range;
+mod leadership;
+mod listener;
 mod meta_row;
 mod migrations;
+mod notice_payload;
 mod pg_store;
 mod settings;
 mod sql;

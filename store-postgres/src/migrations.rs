@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "change sequence",
         sql: include_str!("../migrations/0003_change_sequence.sql"),
     },
+    Migration {
+        version: 4,
+        name: "shared nodes",
+        sql: include_str!("../migrations/0004_shared_nodes.sql"),
+    },
 ];
 
 /// The key of the advisory lock that serialises migrations across nodes ("itinera" in ASCII).

@@ -8,12 +8,12 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use itinera_core::DocumentId;
 use itinera_core::store::{
-    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
-    StoreOperation, StoreResult, WriteBatch,
+    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, LeadershipSink,
+    NoticeSink, SharedStore, StoreError, StoreOperation, StoreResult, WriteBatch,
 };
 use tokio_postgres::{NoTls, Row};
 
-use crate::batch_writer;
+use crate::batch_writer::{self, Announcer};
 use crate::compaction::{self, SnapshotBuild, Swap};
 use crate::error::PgError;
 use crate::io_runtime::IoRuntime;
@@ -22,6 +22,7 @@ use crate::meta_row::{document_id, meta_from_row};
 use crate::migrations::{self, SchemaVersion};
 use crate::settings::{self, Settings};
 use crate::sql;
+use crate::{leadership, listener};
 
 /// Connections per store: one for the server's store writer, the rest for reads from the
 /// worker threads, the authority and the HTTP API. Ten nodes stay well under PostgreSQL's
@@ -49,6 +50,10 @@ pub struct PgStore {
     pool: Pool,
     runtime: IoRuntime,
     settings: Settings,
+    /// For the connections of its own the listener and the leadership take.
+    config: tokio_postgres::Config,
+    /// Where commits tell the other nodes what they wrote.
+    announcer: Announcer,
 }
 
 impl fmt::Debug for PgStore {
@@ -81,9 +86,10 @@ impl PgStore {
 
     fn connect(url: &str, schema: Option<&str>) -> StoreResult<Self> {
         let open = |error: PgError| error.during(StoreOperation::Open);
-        let pool = pool(connection_config(url, schema).map_err(open)?).map_err(open)?;
+        let config = connection_config(url, schema).map_err(open)?;
+        let pool = pool(config.clone()).map_err(open)?;
         let runtime = IoRuntime::new().map_err(open)?;
-        let (settings, version) = {
+        let (settings, version, channel) = {
             let pool = pool.clone();
             let schema = schema.map(str::to_owned);
             runtime
@@ -93,7 +99,8 @@ impl PgStore {
                     // written to.
                     let settings = settings::read(&client).await?;
                     let version = migrations::migrate(&mut client, schema.as_deref()).await?;
-                    Ok((settings, version))
+                    let channel: String = client.query_one(sql::CHANNEL, &[]).await?.try_get(0)?;
+                    Ok((settings, version, channel))
                 })
                 .map_err(open)?
         };
@@ -107,7 +114,17 @@ impl PgStore {
             pool,
             runtime,
             settings,
+            config,
+            announcer: Announcer {
+                channel,
+                node: node_name(),
+            },
         })
+    }
+
+    /// This process's name among the nodes, in the notifications its commits send.
+    pub fn node(&self) -> &str {
+        &self.announcer.node
     }
 
     /// Runs `work` with a connection of the pool, on the store's runtime.
@@ -210,8 +227,9 @@ impl DocumentStore for PgStore {
             Durability::Immediate => self.settings.immediate,
             Durability::Relaxed => Some(sql::SYNCHRONOUS_COMMIT_OFF),
         };
+        let announcer = self.announcer.clone();
         self.with_client(StoreOperation::Commit, move |client| {
-            batch_writer::commit(client, batch, setting)
+            batch_writer::commit(client, batch, setting, announcer)
         })
     }
 
@@ -279,6 +297,10 @@ impl DocumentStore for PgStore {
         Err(StoreError::CompactionConflict { doc })
     }
 
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        Some(self)
+    }
+
     fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<DocumentChange>> {
         let operation = StoreOperation::ListChanges;
         let params = Params::TwoNumbers(
@@ -330,6 +352,40 @@ impl DocumentStore for PgStore {
             .collect::<Result<_, tokio_postgres::Error>>()
             .map_err(|error| PgError::Postgres(error).during(operation))
     }
+}
+
+impl SharedStore for PgStore {
+    fn listen(&self, sink: NoticeSink) -> StoreResult<()> {
+        let (config, channel) = (self.config.clone(), self.announcer.channel.clone());
+        let listening = self
+            .runtime
+            .run(async move { listener::listen(&config, &channel).await })
+            .map_err(|error| error.during(StoreOperation::Open))?;
+        self.runtime.spawn(listener::hear_forever(
+            self.config.clone(),
+            self.announcer.channel.clone(),
+            self.announcer.node.clone(),
+            listening,
+            sink,
+        ));
+        Ok(())
+    }
+
+    fn campaign(&self, sink: LeadershipSink) -> StoreResult<()> {
+        self.runtime
+            .spawn(leadership::campaign_forever(self.config.clone(), sink));
+        Ok(())
+    }
+}
+
+/// A name for this process no other node takes: the host's process id and the time, hashed
+/// with the standard library's random keys.
+fn node_name() -> String {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    std::process::id().hash(&mut hasher);
+    std::time::SystemTime::now().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// The bytes in the first column of the first row, if there is a row.

@@ -181,3 +181,40 @@ pub(crate) const SYNCHRONOUS_COMMIT_OFF: &str = "SET LOCAL synchronous_commit = 
 /// Compaction, first step: whether the document is a single snapshot already. `$1` id.
 pub(crate) const INCREMENTAL_CHUNKS: &str =
     "SELECT incremental_chunks FROM documents WHERE id = $1";
+
+/// A compare-and-set of one value (`migrations/0004_shared_nodes.sql`): fails the transaction
+/// with SQLSTATE `IT409` unless the key holds `$2` (`NULL`: no value). `$1` key, `$2` the
+/// expected value, `$3` the new value.
+pub(crate) const REPLACE_VALUE: &str = "SELECT itinera_replace_value($1, $2, $3)";
+
+/// The SQLSTATE [`REPLACE_VALUE`] fails with; the error's message is the key.
+pub(crate) const VALUE_CHANGED: &str = "IT409";
+
+/// Tells the other nodes which documents this transaction wrote, with the change sequence it
+/// reached (it holds the counter's row lock, so the number is its own). Delivered at the
+/// commit, or never. `$1` channel, `$2` node, `$3` the document lines.
+pub(crate) const NOTIFY_DOCUMENTS: &str = "
+    SELECT pg_notify($1::text,
+                     'd ' || $2::text || ' ' || (SELECT last FROM change_counter)::text || $3::text)";
+
+/// Tells the other nodes which users and tokens this transaction wrote. `$1` channel, `$2` the
+/// payload.
+pub(crate) const NOTIFY_VALUES: &str = "SELECT pg_notify($1::text, $2::text)";
+
+/// The channel of this schema's notifications: channels are per database, and several stores
+/// (tenants, tests) may share one.
+pub(crate) const CHANNEL: &str = "SELECT 'itinera_' || md5(current_schema())";
+
+/// The change sequence now.
+pub(crate) const LAST_CHANGE: &str = "SELECT last FROM change_counter";
+
+/// Takes the leader's lock of this schema if it is free, for as long as the connection lives.
+pub(crate) const TRY_LEAD: &str =
+    "SELECT pg_try_advisory_lock(hashtext('itinera-leader'), hashtext(current_schema()))";
+
+/// The leader's new term, one more than the last leader's. `$1` the term's key.
+pub(crate) const NEXT_TERM: &str = "
+    INSERT INTO key_values (key, value) VALUES ($1, '1')
+    ON CONFLICT (key) DO UPDATE
+        SET value = convert_to((convert_from(key_values.value, 'UTF8')::bigint + 1)::text, 'UTF8')
+    RETURNING value";

@@ -42,7 +42,8 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
                 Some("2".to_owned()),
                 Some("document scope and title".to_owned())
             ],
-            [Some("3".to_owned()), Some("change sequence".to_owned())]
+            [Some("3".to_owned()), Some("change sequence".to_owned())],
+            [Some("4".to_owned()), Some("shared nodes".to_owned())]
         ]
     );
     let tables = query(
@@ -82,7 +83,7 @@ fn the_schema_is_migrated_once_and_a_database_from_a_newer_build_is_refused() {
             error,
             StoreError::UnsupportedLayout {
                 found: 7,
-                supported: 3
+                supported: 4
             }
         ),
         "{error:?}"
@@ -109,7 +110,7 @@ fn nodes_opening_a_fresh_schema_at_once_migrate_it_once() {
     for node in nodes {
         node.join().expect("node thread");
     }
-    assert_eq!(versions(&schema).len(), 3);
+    assert_eq!(versions(&schema).len(), 4);
     assert_eq!(
         open(&schema)
             .values_with_prefix("node:")
@@ -400,4 +401,120 @@ fn connections_the_database_drops_are_replaced_without_reopening_the_store() {
         Some(b"before".to_vec())
     );
     assert_eq!(store.value("after").expect("read"), Some(b"after".to_vec()));
+}
+
+/// Receives what a sink is given, for a test to wait on.
+fn channel<T: Send + 'static>() -> (
+    std::sync::Arc<dyn Fn(T) + Send + Sync>,
+    std::sync::mpsc::Receiver<T>,
+) {
+    let (tell, heard) = std::sync::mpsc::channel();
+    let tell = std::sync::Mutex::new(tell);
+    let sink = move |value: T| {
+        if let Ok(tell) = tell.lock() {
+            let _ = tell.send(value);
+        }
+    };
+    (std::sync::Arc::new(sink), heard)
+}
+
+#[test]
+fn a_node_hears_the_documents_and_users_another_node_commits_and_not_its_own() {
+    use itinera_core::store::{SharedStore, StoreNotice};
+    let schema = fresh_schema("notices");
+    let listener = open(&schema);
+    let other = open(&schema);
+    let (sink, heard) = channel();
+    SharedStore::listen(&listener, sink).expect("listen");
+
+    // Its own commit is not told to it.
+    put(&listener, "user:own", Durability::Immediate).expect("commit");
+    let doc = DocumentId::from_bytes([4; 16]);
+    let head = automerge::ChangeHash([6; 32]);
+    let mut batch = WriteBatch::new();
+    let meta = DocumentMeta {
+        heads: vec![head],
+        ..DocumentMeta::default()
+    };
+    batch
+        .append_changes(doc, vec![1, 2, 3], meta)
+        .put_value("user:ana", b"{}".to_vec())
+        .put_value("summary:x", b"{}".to_vec());
+    other.commit(batch, Durability::Immediate).expect("commit");
+
+    let wait = Duration::from_secs(10);
+    let first = heard.recv_timeout(wait).expect("a notice");
+    let second = heard.recv_timeout(wait).expect("a notice");
+    let notices = [first, second];
+    assert!(
+        notices.iter().any(|notice| matches!(notice,
+            StoreNotice::Documents { documents, sequence } if documents == &vec![(doc, vec![head])] && *sequence >= 1)),
+        "{notices:?}"
+    );
+    assert!(
+        notices.contains(&StoreNotice::Values {
+            keys: vec!["user:ana".into()]
+        }),
+        "{notices:?}"
+    );
+    assert!(
+        heard.recv_timeout(Duration::from_millis(300)).is_err(),
+        "nothing more"
+    );
+
+    // A dropped connection is followed by a notice to catch up from the last sequence heard.
+    execute(
+        &schema,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'itinera-listener' AND pid <> pg_backend_pid()",
+    );
+    match heard
+        .recv_timeout(wait)
+        .expect("a notice after the reconnect")
+    {
+        StoreNotice::Resumed { after } => assert!(after >= 1, "{after}"),
+        other => panic!("expected a resumption, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_node_leads_at_a_time_and_the_next_takes_over_with_a_new_term() {
+    use itinera_core::store::{Leadership, SharedStore};
+    let schema = fresh_schema("leadership");
+    let first = open(&schema);
+    let (sink, first_heard) = channel();
+    SharedStore::campaign(&first, sink).expect("campaign");
+    let wait = Duration::from_secs(10);
+    let Leadership::Leading { term_key, term } = first_heard.recv_timeout(wait).expect("leads")
+    else {
+        panic!("the only node must lead");
+    };
+
+    let second = open(&schema);
+    let (sink, second_heard) = channel();
+    SharedStore::campaign(&second, sink).expect("campaign");
+    assert!(
+        second_heard
+            .recv_timeout(Duration::from_millis(1_500))
+            .is_err(),
+        "a second node leads while the first holds the lock"
+    );
+    // A write fenced by the first leader's term passes while it leads.
+    let mut fenced = WriteBatch::new();
+    fenced.replace_value(&term_key, Some(term.clone()), term.clone());
+    first
+        .commit(fenced.clone(), Durability::Immediate)
+        .expect("the leader writes");
+
+    drop(first);
+    let Leadership::Leading { term: next, .. } = second_heard.recv_timeout(wait).expect("leads")
+    else {
+        panic!("the second node must take over");
+    };
+    assert_ne!(next, term, "the new leader has a term of its own");
+    // The old leader's fenced write now fails whole, whoever commits it.
+    assert!(matches!(
+        second.commit(fenced, Durability::Immediate),
+        Err(StoreError::ValueChanged { .. })
+    ));
 }

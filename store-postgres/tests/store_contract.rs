@@ -81,6 +81,7 @@ contract!(
     relaxed_commits_are_visible_at_once_and_kept_by_the_next_durable_one,
     readers_see_whole_commits_while_a_writer_commits,
     concurrent_writers_of_one_document_lose_nothing,
+    a_compare_and_set_fails_the_whole_batch_when_the_value_moved,
 );
 
 fn id(n: u8) -> DocumentId {
@@ -743,4 +744,55 @@ fn concurrent_writers_of_one_document_lose_nothing(backend: &dyn Backend) {
         1 + u64::from(WRITERS) * CHANGES as u64
     );
     assert_eq!(meta.incremental_bytes, (base_bytes.len() + written) as u64);
+}
+
+/// Two writers read the same sequence value and both try to take the next number: the second
+/// transaction fails whole (its other writes are not stored), and the number is taken once.
+fn a_compare_and_set_fails_the_whole_batch_when_the_value_moved(backend: &dyn Backend) {
+    let store = backend.open();
+    let mut first = WriteBatch::new();
+    first.replace_value("sequence", None, b"1".to_vec());
+    store
+        .commit(first, Durability::Immediate)
+        .expect("the first number");
+    let read = store.value("sequence").expect("read");
+    assert_eq!(read.as_deref(), Some(&b"1"[..]));
+
+    let mut winner = WriteBatch::new();
+    winner
+        .replace_value("sequence", read.clone(), b"2".to_vec())
+        .put_value("invoice:a", b"2".to_vec());
+    store
+        .commit(winner, Durability::Immediate)
+        .expect("the winner");
+    let mut stale = WriteBatch::new();
+    stale
+        .put_value("invoice:b", b"2".to_vec())
+        .replace_value("sequence", read, b"2".to_vec());
+    match store.commit(stale, Durability::Immediate) {
+        Err(StoreError::ValueChanged { key }) => assert_eq!(key, "sequence"),
+        other => panic!("a stale compare-and-set must fail naming its key: {other:?}"),
+    }
+    assert_eq!(
+        store.value("invoice:b").expect("read"),
+        None,
+        "nothing of it stored"
+    );
+    assert_eq!(
+        store.value("sequence").expect("read").as_deref(),
+        Some(&b"2"[..])
+    );
+
+    // Expecting no value where there is one fails too; the right value passes.
+    let mut absent = WriteBatch::new();
+    absent.replace_value("sequence", None, b"9".to_vec());
+    assert!(matches!(
+        store.commit(absent, Durability::Immediate),
+        Err(StoreError::ValueChanged { .. })
+    ));
+    let mut same = WriteBatch::new();
+    same.replace_value("sequence", Some(b"2".to_vec()), b"2".to_vec());
+    store
+        .commit(same, Durability::Immediate)
+        .expect("an unchanged value passes");
 }

@@ -29,6 +29,7 @@ fn main() {
         seed: number(2, 0xc4a5_1007),
         min_uptime: Duration::from_millis(200),
         max_uptime: Duration::from_millis(2_000),
+        backend: Default::default(),
     };
     println!(
         "crash loop: {} cycles, {} devices, seed {:#x}",

@@ -19,7 +19,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use itinera_core::DocumentId;
 
 use crate::device::Device;
-use crate::server::{DataDir, TestServer, cli, user_with_token};
+use crate::server::{Backend, DataDir, TestServer};
 
 /// How a crash loop runs.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct Settings {
     /// The server lives between `min_uptime` and `max_uptime` before each kill.
     pub min_uptime: Duration,
     pub max_uptime: Duration,
+    /// Where the server stores: its redb file, or a PostgreSQL schema.
+    pub backend: Backend,
 }
 
 /// What a crash loop did; it panics instead of returning if anything was lost.
@@ -232,11 +234,12 @@ fn verify(server: &TestServer, token: &str, writers: &[Writer]) -> usize {
 pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Report {
     let started = Instant::now();
     let data = DataDir::new("crash-loop");
-    let token = user_with_token(&data, "olga", "office", &[]);
+    let backend = &settings.backend;
+    let token = backend.user_with_token(&data, "olga", "office", &[]);
     let mut rng = Rng::new(settings.seed);
     let devices = u16::try_from(settings.devices).expect("fewer than 65,536 devices");
     let mut writers: Vec<Writer> = (0..devices).map(Writer::new).collect();
-    let mut server = TestServer::start(&data, &[]);
+    let mut server = backend.start(&data, &[]);
 
     for cycle in 1..=settings.cycles {
         let url = server.sync_url();
@@ -264,13 +267,13 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Report {
             .map(|thread| thread.join().expect("device thread"))
             .collect();
 
-        let checked = cli(&data, &["check"]);
+        let checked = backend.cli(&data, &["check"]);
         assert!(
             checked.contains(", 0 broken"),
             "cycle {cycle} (seed {:#x}): the store does not check clean:\n{checked}",
             settings.seed
         );
-        server = TestServer::start(&data, &[]);
+        server = backend.start(&data, &[]);
         let found = verify(&server, &token, &writers);
         let written: usize = writers.iter().map(|w| w.written).sum();
         progress(&format!(
@@ -300,7 +303,7 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Report {
     }
     let acknowledged = verify(&server, &token, &writers);
     server.terminate();
-    let summary = cli(&data, &["check"]);
+    let summary = backend.cli(&data, &["check"]);
     let documents_checked = summary
         .split_whitespace()
         .next()

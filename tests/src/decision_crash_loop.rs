@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::crash_loop::Rng;
 use crate::device::Device;
-use crate::server::{DataDir, TestServer, cli, http_get, user_with_token};
+use crate::server::{Backend, DataDir, TestServer, http_get};
 
 /// How a decision crash loop runs.
 #[derive(Debug, Clone)]
@@ -31,6 +31,8 @@ pub struct Settings {
     pub max_uptime: Duration,
     /// Seats on the departure the bookings are for.
     pub capacity: i64,
+    /// Where the server stores: its redb file, or a PostgreSQL schema.
+    pub backend: Backend,
 }
 
 /// What a loop did; it panics instead if a decision was lost or made twice.
@@ -49,13 +51,13 @@ pub struct Report {
 
 const ISSUED_ON: &str = "2026-11-20";
 
-fn created<R: Record>(record: &R) -> AutoCommit {
+pub fn created<R: Record>(record: &R) -> AutoCommit {
     Document::create(ActorId::from([0x5a; 16]), 0, record)
         .expect("create")
         .into_automerge()
 }
 
-fn invoice(n: usize) -> Invoice {
+pub fn invoice(n: usize) -> Invoice {
     let mut invoice = Invoice {
         provisional_number: format!("SAM-{n}"),
         series: "A".into(),
@@ -77,7 +79,7 @@ fn invoice(n: usize) -> Invoice {
     invoice
 }
 
-fn booking(departure: &DocumentId, n: usize) -> Booking {
+pub fn booking(departure: &DocumentId, n: usize) -> Booking {
     let mut booking = Booking {
         departure: departure.to_string(),
         account: "acc".into(),
@@ -95,13 +97,17 @@ fn booking(departure: &DocumentId, n: usize) -> Booking {
     booking
 }
 
-fn id_of(n: usize, kind: u8) -> DocumentId {
+pub fn id_of(n: usize, kind: u8) -> DocumentId {
     let [a, b, c, d] = u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();
     DocumentId::new_v7(1_764_300_000_000, [kind, 3, 3, 3, 3, 3, a, b, c, d])
 }
 
 /// Writes invoices and bookings, one at a time, each waited for, until the server dies.
-fn write_until_killed(mut device: Device, departure: DocumentId, start: usize) -> (usize, usize) {
+pub fn write_until_killed(
+    mut device: Device,
+    departure: DocumentId,
+    start: usize,
+) -> (usize, usize) {
     let mut n = start;
     let mut acknowledged = 0;
     while !device.closed {
@@ -151,7 +157,7 @@ fn journal_entries(server: &TestServer, token: &str) -> BTreeMap<String, usize> 
 
 /// Waits until every invoice is numbered and booked and every booking decided (an invoice's
 /// number and its journal entry are two documents' writes); returns how long it took.
-fn wait_for_decisions(server: &TestServer, token: &str, seed: u64) -> Duration {
+pub fn wait_for_decisions(server: &TestServer, token: &str, seed: u64) -> Duration {
     let started = Instant::now();
     loop {
         let booked = journal_entries(server, token);
@@ -182,7 +188,7 @@ fn wait_for_decisions(server: &TestServer, token: &str, seed: u64) -> Duration {
 }
 
 /// Checks the books: gapless numbers, one journal entry per invoice, seats that add up.
-fn check_books(
+pub fn check_books(
     server: &TestServer,
     token: &str,
     departure: &DocumentId,
@@ -245,10 +251,11 @@ fn check_books(
 /// Runs the loop; panics with the seed if a decision is lost, made twice or left undone.
 pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Report {
     let data = DataDir::new("decision-crash-loop");
-    let olga = user_with_token(&data, "olga", "office", &[]);
-    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let backend = &settings.backend;
+    let olga = backend.user_with_token(&data, "olga", "office", &[]);
+    let sam = backend.user_with_token(&data, "sam", "sales", &[]);
     let mut rng = Rng::new(settings.seed);
-    let mut server = TestServer::start(&data, &[]);
+    let mut server = backend.start(&data, &[]);
     let departure = id_of(0, 9);
     let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
     office.node.insert(
@@ -279,11 +286,11 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Report {
         let (last, acknowledged) = writer.join().expect("writer");
         next = last;
         report.acknowledged += acknowledged;
-        let checked = cli(&data, &["check"]);
+        let checked = backend.cli(&data, &["check"]);
         assert!(checked.contains(", 0 broken"), "cycle {cycle}: {checked}");
 
         // Restarted, and nobody edits: whatever was pending is decided.
-        server = TestServer::start(&data, &[]);
+        server = backend.start(&data, &[]);
         let recovery = wait_for_decisions(&server, &olga, settings.seed);
         report.slowest_recovery = report.slowest_recovery.max(recovery);
         let (invoices, bookings) = check_books(&server, &olga, &departure, settings.seed);

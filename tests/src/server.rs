@@ -353,3 +353,78 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Where the server under test keeps what it stores: the redb file of its data folder (the
+/// default), or a PostgreSQL schema of the test cluster (`--store`), so that one suite runs
+/// against both.
+#[derive(Debug, Clone, Default)]
+pub enum Backend {
+    #[default]
+    Redb,
+    /// A `--store` URL.
+    Postgres(String),
+}
+
+impl Backend {
+    /// A fresh schema of the test cluster, for `test`.
+    pub fn postgres(test: &str) -> Self {
+        Self::Postgres(crate::postgres::fresh_store_url(test))
+    }
+
+    /// The flags that choose this store.
+    pub fn args(&self) -> Vec<&str> {
+        match self {
+            Self::Redb => Vec::new(),
+            Self::Postgres(url) => vec!["--store", url],
+        }
+    }
+
+    /// Runs a command of the CLI on this store; returns stdout, panicking on failure.
+    pub fn cli(&self, data: &DataDir, args: &[&str]) -> String {
+        let mut all = self.args();
+        all.extend_from_slice(args);
+        cli(data, &all)
+    }
+
+    /// Issues a token with the given lifetime.
+    pub fn token(&self, data: &DataDir, name: &str, ttl: &str) -> String {
+        let out = self.cli(data, &["token", "issue", name, "--ttl", ttl]);
+        out.lines().last().expect("a token line").trim().to_owned()
+    }
+
+    /// Adds a user and returns a token for them.
+    pub fn user_with_token(
+        &self,
+        data: &DataDir,
+        name: &str,
+        role: &str,
+        grants: &[&str],
+    ) -> String {
+        let mut args = vec!["user", "add", name, "--role", role];
+        for grant in grants {
+            args.extend(["--grant", grant]);
+        }
+        self.cli(data, &args);
+        self.token(data, name, "90d")
+    }
+
+    /// Starts `serve` on this store, with `extra` flags.
+    pub fn start(&self, data: &DataDir, extra: &[&str]) -> TestServer {
+        let mut all = self.args();
+        all.extend_from_slice(extra);
+        TestServer::start(data, &all)
+    }
+
+    /// The store itself, for a test that writes it before the server starts.
+    pub fn open(&self, data: &DataDir) -> Box<dyn itinera_core::store::DocumentStore> {
+        match self {
+            Self::Redb => Box::new(
+                itinera_core::store::RedbStore::open(data.path().join("itinera.redb"))
+                    .expect("open the redb store"),
+            ),
+            Self::Postgres(url) => Box::new(
+                itinera_store_postgres::PgStore::open(url).expect("open the PostgreSQL store"),
+            ),
+        }
+    }
+}

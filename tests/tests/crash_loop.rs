@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use itinera::{Replica, SyncClient};
 use itinera_tests::crash_loop::{self, Rng, Settings};
-use itinera_tests::server::{DataDir, TestServer, http_get, user_with_token};
+use itinera_tests::server::{Backend, DataDir, TestServer, http_get, user_with_token};
 
 fn seed(default: u64) -> u64 {
     std::env::var("ITINERA_CRASH_SEED")
@@ -19,14 +19,15 @@ fn seed(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-fn the_server_killed_ten_times_under_load_loses_no_acknowledged_change() {
+/// Ten SIGKILLs under a write load of four devices, on `backend`.
+fn killed_ten_times_under_load(backend: Backend) {
     let settings = Settings {
         cycles: 10,
         devices: 4,
         seed: seed(0x5eed_c0de_0001),
         min_uptime: Duration::from_millis(150),
         max_uptime: Duration::from_millis(700),
+        backend,
     };
     let report = crash_loop::run(&settings, |line| eprintln!("{line}"));
     assert_eq!(report.cycles, 10);
@@ -35,6 +36,16 @@ fn the_server_killed_ten_times_under_load_loses_no_acknowledged_change() {
         "too few writes were acknowledged to prove anything: {report:?}"
     );
     assert!(report.documents_checked >= 5, "{report:?}");
+}
+
+#[test]
+fn the_server_killed_ten_times_under_load_loses_no_acknowledged_change() {
+    killed_ten_times_under_load(Backend::Redb);
+}
+
+#[test]
+fn the_server_on_postgres_killed_ten_times_under_load_loses_no_acknowledged_change() {
+    killed_ten_times_under_load(Backend::postgres("crash_loop"));
 }
 
 const CHILD_REPLICA: &str = "ITINERA_CRASH_CHILD_REPLICA";

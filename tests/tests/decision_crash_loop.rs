@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use itinera_tests::decision_crash_loop::{self, Settings};
+use itinera_tests::server::Backend;
 
 fn seed(default: u64) -> u64 {
     std::env::var("ITINERA_CRASH_SEED")
@@ -14,14 +15,15 @@ fn seed(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-fn decisions_survive_kills_and_are_made_exactly_once() {
+/// Six SIGKILLs while invoices and bookings are posted, on `backend`.
+fn decisions_survive_kills(backend: Backend) {
     let settings = Settings {
         cycles: 6,
         seed: seed(0x5eed_dec1_0001),
         min_uptime: Duration::from_millis(200),
         max_uptime: Duration::from_millis(900),
         capacity: 8,
+        backend,
     };
     let report = decision_crash_loop::run(&settings, |line| eprintln!("{line}"));
     assert_eq!(report.cycles, 6);
@@ -29,4 +31,14 @@ fn decisions_survive_kills_and_are_made_exactly_once() {
         report.invoices >= 3 && report.bookings >= 3,
         "too few writes to prove anything: {report:?}"
     );
+}
+
+#[test]
+fn decisions_survive_kills_and_are_made_exactly_once() {
+    decisions_survive_kills(Backend::Redb);
+}
+
+#[test]
+fn decisions_on_postgres_survive_kills_and_are_made_exactly_once() {
+    decisions_survive_kills(Backend::postgres("decision_crash_loop"));
 }

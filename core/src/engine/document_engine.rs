@@ -198,6 +198,10 @@ pub struct DocumentEngine {
     stored_chunks: u64,
     /// Whether who may see the document changed since the last write (a share).
     scope_dirty: bool,
+    /// Whether the store's metadata and summary describe fewer changes than are durable: this
+    /// process merged changes another one stored while it held durable changes of its own
+    /// that the other's commit lacked. The next write stores the metadata of both.
+    stored_meta_behind: bool,
     in_flight: Option<InFlight>,
     /// Inputs that arrived while a write was in flight, in order.
     waiting: VecDeque<Input>,
@@ -245,6 +249,7 @@ impl DocumentEngine {
             broken,
             stored_chunks: stored.incremental_chunks,
             scope_dirty: false,
+            stored_meta_behind: false,
             in_flight: None,
             waiting: VecDeque::new(),
             pending: Vec::new(),
@@ -273,6 +278,11 @@ impl DocumentEngine {
     /// The heads the store holds.
     pub fn durable_heads(&self) -> &[ChangeHash] {
         &self.durable_heads
+    }
+
+    /// Whether the document in memory holds every change `heads` name.
+    pub fn holds(&mut self, heads: &[ChangeHash]) -> bool {
+        self.sync.holds(heads)
     }
 
     /// Whether the document exists (some of it is stored or being stored).
@@ -373,16 +383,65 @@ impl DocumentEngine {
                 user,
                 share,
             } => self.share(edit_id, &by, user, share),
+            Input::StoredElsewhere {
+                bytes,
+                heads,
+                creator,
+            } => self.merge_stored(&bytes, heads, creator),
             Input::WriteFinished { write, result } => self.write_finished(write, result),
             Input::Tick => self.tick(),
         }
+    }
+
+    /// Takes in changes another process stored: they are durable as they come, so the durable
+    /// heads move with them and nothing of them is written again. The peers hear of them at
+    /// the next flush, as of any durable change.
+    fn merge_stored(
+        &mut self,
+        bytes: &[u8],
+        mut stored_heads: Vec<ChangeHash>,
+        creator: Option<String>,
+    ) {
+        if self.broken.is_some() || self.sync.holds(&stored_heads) {
+            return;
+        }
+        // Bytes that do not load were stored by a build that checked them: nothing to take.
+        let Ok(mut stored) = crate::document::load_bytes(bytes) else {
+            return;
+        };
+        let all_durable = self.sync.heads() == self.durable_heads;
+        let durable = if all_durable {
+            None
+        } else {
+            // Changes taken in since the last write are not durable; the merge must not count
+            // them as such.
+            let Ok(mut fork) = self.sync.fork_at(&self.durable_heads) else {
+                return;
+            };
+            if fork.merge(&mut stored.clone()).is_err() {
+                return;
+            }
+            Some(fork.get_heads())
+        };
+        if self.sync.document_mut().merge(&mut stored).is_err() {
+            return;
+        }
+        let mut durable = durable.unwrap_or_else(|| self.sync.heads());
+        durable.sort();
+        stored_heads.sort();
+        self.stored_meta_behind |= durable != stored_heads;
+        self.durable_heads = durable;
+        if self.creator.is_none() {
+            self.creator = creator;
+        }
+        self.rescope();
     }
 
     /// Starts the write of everything changed since the last durable write; with nothing to
     /// write, answers what waited and sends what the peers are owed.
     fn settle(&mut self) {
         let heads = self.sync.heads();
-        if heads != self.durable_heads || self.scope_dirty {
+        if heads != self.durable_heads || self.scope_dirty || self.stored_meta_behind {
             self.start_write(heads);
             return;
         }
@@ -410,6 +469,11 @@ impl DocumentEngine {
         let mut outbox = None;
         if heads == self.durable_heads {
             batch.update_meta(self.id, meta);
+            if self.stored_meta_behind {
+                if let Some(bytes) = summary.as_ref().and_then(|s| serde_json::to_vec(s).ok()) {
+                    batch.put_value(&crate::reports::summary_key(&self.id), bytes);
+                }
+            }
         } else {
             if (self.config.decides)(self.scope.kind)
                 && self.authors.iter().any(|author| *author != Author::Server)
@@ -424,6 +488,7 @@ impl DocumentEngine {
         }
         batch.extend(std::mem::take(&mut self.with));
         self.scope_dirty = false;
+        self.stored_meta_behind = false;
         self.in_flight = Some(InFlight {
             write,
             heads,

@@ -76,6 +76,18 @@ pub enum Input {
         /// `true` to share, `false` to stop.
         share: bool,
     },
+    /// Changes another server process committed to the store they share: `bytes` holds them
+    /// (the document as stored), `heads` are the heads that process stored. They are durable
+    /// already: the engine merges them, writes nothing of them again, and syncs them to its
+    /// peers as if one of them had sent them.
+    StoredElsewhere {
+        /// The stored document (or any chunks holding the new changes).
+        bytes: Vec<u8>,
+        /// The heads the other process's commit stored.
+        heads: Vec<automerge::ChangeHash>,
+        /// The document's creator, as the store's metadata says.
+        creator: Option<String>,
+    },
     /// The store finished a write the engine asked for.
     WriteFinished {
         /// The write.

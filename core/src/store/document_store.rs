@@ -1,7 +1,7 @@
 use crate::DocumentId;
 use crate::store::{
-    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, StoreError,
-    StoreResult, WriteBatch,
+    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, SharedStore,
+    StoreError, StoreResult, WriteBatch,
 };
 
 /// Durable storage of Automerge documents, their metadata, sync states and a key–value table.
@@ -69,5 +69,11 @@ pub trait DocumentStore: Send + Sync {
     fn backup(&self, out: &mut dyn std::io::Write) -> StoreResult<BackupReport> {
         let _ = out;
         Err(StoreError::BackupUnsupported)
+    }
+
+    /// What the store offers the processes that share it (hearing each other's commits, one
+    /// leader), or `None` for a store only this process opens: it then needs neither.
+    fn shared(&self) -> Option<&dyn SharedStore> {
+        None
     }
 }

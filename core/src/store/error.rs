@@ -182,6 +182,13 @@ pub enum StoreError {
         /// The document.
         doc: DocumentId,
     },
+    /// A batch's compare-and-set found another value than it expected (another process wrote
+    /// it meanwhile): nothing of the batch was written.
+    #[error("the value of {key} changed meanwhile; nothing was written")]
+    ValueChanged {
+        /// The key.
+        key: String,
+    },
 }
 
 /// The error a storage engine reported (redb's, or another backend's), kept whole for the log.

@@ -48,6 +48,7 @@ mod layout;
 mod redb_store;
 #[cfg(feature = "redb")]
 mod shared_backend;
+mod shared_store;
 #[cfg(feature = "redb")]
 mod tables;
 mod write_batch;
@@ -65,4 +66,5 @@ pub use error::{BackendError, StoreError, StoreOperation, StoreResult};
 pub use layout::{LAYOUT, LayoutStep, MIGRATIONS, Migration};
 #[cfg(feature = "redb")]
 pub use redb_store::RedbStore;
+pub use shared_store::{Leadership, LeadershipSink, NoticeSink, SharedStore, StoreNotice};
 pub use write_batch::{WriteBatch, WriteOp};

@@ -516,6 +516,24 @@ impl<'txn> WriteTables<'txn> {
                 self.values.remove(key.as_str()).during(during)?;
                 Ok(())
             }
+            WriteOp::ReplaceValue {
+                key,
+                expected,
+                value,
+            } => {
+                let found = self
+                    .values
+                    .get(key.as_str())
+                    .during(during)?
+                    .map(|stored| stored.value().to_vec());
+                if found != expected {
+                    return Err(StoreError::ValueChanged { key });
+                }
+                self.values
+                    .insert(key.as_str(), value.as_slice())
+                    .during(during)?;
+                Ok(())
+            }
         }
     }
 

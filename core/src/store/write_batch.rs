@@ -81,6 +81,20 @@ pub enum WriteOp {
         /// The key.
         key: String,
     },
+    /// Stores `value` under `key` only if the key–value table holds `expected` there (`None`:
+    /// no value); otherwise the whole batch fails with [`StoreError::ValueChanged`] and nothing
+    /// of it is written. A compare-and-set: a legal number's sequence, or a leader's term,
+    /// checked in the transaction that relies on it.
+    ///
+    /// [`StoreError::ValueChanged`]: crate::store::StoreError::ValueChanged
+    ReplaceValue {
+        /// The key.
+        key: String,
+        /// What the caller read, and expects to find.
+        expected: Option<Vec<u8>>,
+        /// The new value.
+        value: Vec<u8>,
+    },
 }
 
 impl WriteBatch {
@@ -165,6 +179,21 @@ impl WriteBatch {
         })
     }
 
+    /// Stores `value` under `key` if the key still holds `expected` (`None`: no value), and
+    /// fails the whole batch otherwise: see [`WriteOp::ReplaceValue`].
+    pub fn replace_value(
+        &mut self,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+    ) -> &mut Self {
+        self.push(WriteOp::ReplaceValue {
+            key: key.to_owned(),
+            expected,
+            value: value.into(),
+        })
+    }
+
     /// Appends the writes of `other` after this batch's own.
     pub fn extend(&mut self, other: WriteBatch) -> &mut Self {
         self.operations.extend(other.operations);
@@ -226,6 +255,7 @@ mod tests {
                 WriteOp::DeleteDocument { .. } => "delete",
                 WriteOp::PutValue { .. } => "put",
                 WriteOp::DeleteValue { .. } => "unput",
+                WriteOp::ReplaceValue { .. } => "replace",
             })
             .collect();
         assert_eq!(

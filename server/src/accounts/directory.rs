@@ -62,6 +62,62 @@ impl Directory {
         })
     }
 
+    /// Reads again what `store` holds under `keys` (`user:{name}`, `token:{hash}`), written by
+    /// another node sharing the store; returns the users whose record or tokens changed, whom
+    /// the caller tells their sessions about. Other keys are ignored.
+    pub fn reload(&self, store: &dyn DocumentStore, keys: &[String]) -> Vec<String> {
+        let mut changed = BTreeSet::new();
+        for key in keys {
+            let stored = match store.value(key) {
+                Ok(stored) => stored,
+                Err(error) => {
+                    tracing::error!(%key, %error, "a user or token another node wrote is unreadable");
+                    continue;
+                }
+            };
+            if let Some(name) = key.strip_prefix(USER_PREFIX) {
+                let user = stored.and_then(|bytes| serde_json::from_slice::<User>(&bytes).ok());
+                if let Ok(mut users) = self.users.write() {
+                    match user {
+                        Some(user) => users.insert(name.to_owned(), user),
+                        None => users.remove(name),
+                    };
+                }
+                changed.insert(name.to_owned());
+            } else if let Some(hash) = key.strip_prefix(TOKEN_PREFIX) {
+                let token =
+                    stored.and_then(|bytes| serde_json::from_slice::<TokenRecord>(&bytes).ok());
+                if let Ok(mut tokens) = self.tokens.write() {
+                    let old = match token {
+                        Some(token) => {
+                            changed.insert(token.user.clone());
+                            tokens.insert(hash.to_owned(), token)
+                        }
+                        None => tokens.remove(hash),
+                    };
+                    changed.extend(old.map(|old| old.user));
+                }
+            }
+        }
+        changed.into_iter().collect()
+    }
+
+    /// Reads every user and token again (after a gap in what this node heard from the others);
+    /// returns every user.
+    pub fn reload_all(&self, store: &dyn DocumentStore) -> Result<Vec<String>, AccountError> {
+        let fresh = Self::load(store, self.writes.clone())?;
+        let users = fresh.users.into_inner().unwrap_or_default();
+        let tokens = fresh.tokens.into_inner().unwrap_or_default();
+        let names = users.keys().cloned().collect();
+        if let Ok(mut kept) = self.users.write() {
+            *kept = users;
+        }
+        if let Ok(mut kept) = self.tokens.write() {
+            *kept = tokens;
+        }
+        Ok(names)
+    }
+
     /// Adds a user. Names are what reps and guides type at login, and appear in records.
     pub fn add_user(
         &self,

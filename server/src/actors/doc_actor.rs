@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 
 use super::messages::{
     Deliver, DevicePending, EditDocument, PeerLeft, PeerUpdated, ReadDocument, Route, SessionId,
-    ShareDocument, Stop, Unload,
+    ShareDocument, Stop, StoredElsewhere, Unload,
 };
 use crate::services::Services;
 
@@ -42,7 +42,15 @@ pub struct DocActor {
     outboxes: HashMap<(PeerId, SessionId), Recipient<Deliver>>,
     answers: HashMap<EditId, Answer>,
     next_edit: EditId,
+    /// Durable writes since the store last compacted the document, on a store several nodes
+    /// share (see [`COMPACT_AFTER_WRITES`]).
+    writes_since_compaction: u64,
 }
+
+/// On a store several nodes share, the engine writes no snapshot in place of the increments
+/// (another node may have appended one it does not hold yet): every this many durable writes
+/// the actor asks the store to compact, which folds exactly what it holds.
+const COMPACT_AFTER_WRITES: u64 = 64;
 
 impl std::fmt::Debug for DocActor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,6 +80,7 @@ impl DocActor {
             outboxes: HashMap::new(),
             answers: HashMap::new(),
             next_edit: 1,
+            writes_since_compaction: 0,
         }
     }
 
@@ -164,7 +173,12 @@ impl DocActor {
                         None => frames.push(((to, session), vec![frame])),
                     }
                 }
-                Output::Committed(committed) => self.services.events.publish(committed),
+                Output::Committed(committed) => {
+                    if committed.changed_content() {
+                        self.count_write_for_compaction();
+                    }
+                    self.services.events.publish(committed);
+                }
                 Output::EditDone { edit_id, result } => {
                     if let Some(answer) = self.answers.remove(&edit_id) {
                         let _ = answer.send(result);
@@ -209,6 +223,25 @@ impl DocActor {
                 actor.step(Input::WriteFinished { write, result }, ctx);
             }),
         );
+    }
+
+    /// On a shared store, compacts through the store every [`COMPACT_AFTER_WRITES`] writes, off
+    /// the actor's thread.
+    fn count_write_for_compaction(&mut self) {
+        if self.services.store.shared().is_none() {
+            return;
+        }
+        self.writes_since_compaction += 1;
+        if self.writes_since_compaction < COMPACT_AFTER_WRITES {
+            return;
+        }
+        self.writes_since_compaction = 0;
+        let (store, id) = (self.services.store.clone(), self.id);
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.compact(id) {
+                tracing::warn!(document = %id, %error, "compaction failed; the increments stay");
+            }
+        });
     }
 
     fn deliver(&self, peer: &PeerId, session: SessionId, frames: Vec<Bytes>) {
@@ -345,6 +378,33 @@ impl Handler<PeerUpdated> for DocActor {
 
     fn handle(&mut self, updated: PeerUpdated, ctx: &mut Self::Context) {
         self.step(Input::PeerUpdated { peer: updated.peer }, ctx);
+    }
+}
+
+impl Handler<StoredElsewhere> for DocActor {
+    type Result = ();
+
+    fn handle(&mut self, stored: StoredElsewhere, ctx: &mut Self::Context) {
+        let heads = stored.committed.heads.clone();
+        if self.engine.holds(&heads) {
+            // This node holds them already: it stored them too, or is storing them now.
+            return;
+        }
+        match self.services.store.load(self.id) {
+            Ok(Some(bytes)) => self.step(
+                Input::StoredElsewhere {
+                    bytes,
+                    heads,
+                    creator: stored.creator,
+                },
+                ctx,
+            ),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(document = %self.id, %error, "changes stored by another node unreadable");
+            }
+        }
+        self.services.events.publish_elsewhere(stored.committed);
     }
 }
 

@@ -10,7 +10,8 @@ use itinera_core::protocol::Message as ProtocolMessage;
 use super::DocActor;
 use super::messages::{
     Deliver, DevicePending, DeviceSeen, Devices, EditDocument, PeerLeft, PeerUpdated,
-    PrincipalChanged, ReadDocument, Route, SessionClosed, SessionId, ShareDocument, Stop, Unload,
+    PrincipalChanged, ReadDocument, Route, SessionClosed, SessionId, ShareDocument, Stop,
+    StoredElsewhere, Unload,
 };
 use crate::services::Services;
 
@@ -270,6 +271,18 @@ impl Handler<PrincipalChanged> for Hub {
                     },
                 });
             }
+        }
+    }
+}
+
+impl Handler<StoredElsewhere> for Hub {
+    type Result = ();
+
+    fn handle(&mut self, stored: StoredElsewhere, _: &mut Self::Context) {
+        match self.documents.get(&stored.committed.document) {
+            // The actor publishes once it merged, so that a device told of the change finds it.
+            Some(entry) => entry.addr.do_send(stored),
+            None => self.services.events.publish_elsewhere(stored.committed),
         }
     }
 }

@@ -194,3 +194,17 @@ pub struct DevicePending {
 #[derive(Debug, Message)]
 #[rtype(result = "Vec<DeviceSeen>")]
 pub struct Devices;
+
+/// Another node committed changes to a document of the store this node shares with it. The
+/// hub hands it to the document's actor if the document is open here (which merges the stored
+/// changes and syncs them to its peers), and publishes it on the bus either way, after the
+/// merge: the lists, the read model and the devices' changes feeds hear of it as of a local
+/// commit.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct StoredElsewhere {
+    /// What the other node committed, as the store describes it (no authors, no content).
+    pub committed: Arc<itinera_core::engine::Committed>,
+    /// The document's creator, as stored.
+    pub creator: Option<String>,
+}

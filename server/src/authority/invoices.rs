@@ -131,7 +131,7 @@ fn may_number(
 
 /// The next legal number, with the sequence in the same transaction. The store holds the last
 /// number used: the authority decides one change at a time and waits for its writes, so what it
-/// reads is current.
+/// reads is current, and the write checks that it still is.
 fn number(
     books: &mut Books<'_>,
     id: DocumentId,
@@ -143,10 +143,14 @@ fn number(
     let calendar = &books.rules.calendar;
     let year = rules::invoice_year_in(invoice, at, calendar);
     let key = rules::sequence_key(&invoice.series, year);
-    let next = books.records.sequence(&key) + 1;
+    let (last, stored) = books.records.sequence_stored(&key);
+    let next = last + 1;
     let number = rules::legal_number(&invoice.series, year, next);
     let mut sequence = WriteBatch::new();
-    sequence.put_value(&key, next.to_string().into_bytes());
+    // A compare-and-set on the value read: if anyone else took a number meanwhile (an
+    // authority on another node that does not know it lost its place), this invoice's
+    // transaction fails instead of writing the same number twice.
+    sequence.replace_value(&key, stored, next.to_string().into_bytes());
     // An invoice takes its legal date when it takes its number, if it had none: today in the
     // company's calendar.
     let issued = invoice

@@ -43,6 +43,27 @@ use itinera_core::store::WriteBatch;
 use itinera_core::{DocumentId, DocumentKind, Record};
 
 pub use company_rules::CompanyRules;
+
+/// The leader's term, which every decision's transaction checks: an authority whose node lost
+/// its leadership without knowing it yet cannot commit a decision once another leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// Where the store keeps the current term.
+    pub key: String,
+    /// This leader's term, as stored.
+    pub term: Vec<u8>,
+}
+
+/// Another node committed `document`: decide what the outbox holds for it.
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "()")]
+pub struct DecideStoredDocument {
+    pub document: DocumentId,
+    pub kind: Option<DocumentKind>,
+}
+
+/// How long after a decision failed to be written the outbox is read again.
+const RETRY_FAILED_AFTER: Duration = Duration::from_secs(1);
 pub use plan::{Deferred, Plan};
 
 use self::journals::Journals;
@@ -115,6 +136,10 @@ pub struct Authority {
     /// Outbox entries settled by evaluations that changed nothing, deleted together a moment
     /// later (see [`SETTLED_DELETE_DELAY`]).
     settled_deletes: WriteBatch,
+    /// The term every decision checks, when several nodes share the store.
+    fence: Option<Fence>,
+    /// Whether the outbox is to be read again (a decision failed to be written).
+    retry_scheduled: bool,
 }
 
 impl std::fmt::Debug for Authority {
@@ -125,8 +150,12 @@ impl std::fmt::Debug for Authority {
 
 impl Authority {
     /// The authority of the company `services.config.company` describes; an unknown time zone
-    /// is refused.
-    pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Result<Self, CalendarError> {
+    /// is refused. With a `fence`, every decision's transaction checks the leader's term.
+    pub fn new(
+        services: Arc<Services>,
+        hub: Addr<Hub>,
+        fence: Option<Fence>,
+    ) -> Result<Self, CalendarError> {
         let rules = CompanyRules::new(&services.config.company)?;
         let records = Records::new(services.store.clone());
         let relations = Relations::from_summaries(&services.read_model.summaries(), rules.region());
@@ -139,6 +168,8 @@ impl Authority {
             journals: Journals::default(),
             deferred: None,
             settled_deletes: WriteBatch::new(),
+            fence,
+            retry_scheduled: false,
         })
     }
 
@@ -494,8 +525,12 @@ impl Authority {
             .into_iter()
             .map(|decision| {
                 let document = decision.document;
+                let mut with = decision.with;
+                if let Some(fence) = &self.fence {
+                    with.replace_value(&fence.key, Some(fence.term.clone()), fence.term.clone());
+                }
                 let edit = EditDocument {
-                    with: decision.with,
+                    with,
                     ..EditDocument::by_server(document, decision.edit)
                 };
                 (document, self.hub.send(edit))
@@ -543,7 +578,7 @@ impl Authority {
                 failed
             }
             .into_actor(self)
-            .map(move |failed, authority, _| {
+            .map(move |failed, authority, ctx| {
                 // A booking written here is read from the store next time, until its committed
                 // event (queued behind events that arrived meanwhile) refreshes it.
                 for document in written {
@@ -552,9 +587,70 @@ impl Authority {
                 if failed {
                     // Entries counted as booked may not be: read the journals again.
                     authority.journals = Journals::default();
+                    authority.retry_later(ctx);
                 }
             }),
         );
+    }
+}
+
+impl Authority {
+    /// Reads the outbox again a moment after a decision failed to be written (the store was
+    /// unreachable, or a value it relied on changed): its entries are still there.
+    fn retry_later(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::replace(&mut self.retry_scheduled, true) {
+            return;
+        }
+        ctx.run_later(RETRY_FAILED_AFTER, |authority, ctx| {
+            authority.retry_scheduled = false;
+            let pending = authority.pending_decisions();
+            let total = pending.iter().map(|(_, entries)| entries.len()).sum();
+            ctx.notify(Recover {
+                pending,
+                started: Instant::now(),
+                total,
+            });
+        });
+    }
+
+    /// The outbox entries of one document, oldest first.
+    fn pending_for(&self, document: DocumentId) -> Vec<OutboxEntry> {
+        let prefix = format!("{OUTBOX_PREFIX}{document}:");
+        let stored = match self.services.store.values_with_prefix(&prefix) {
+            Ok(stored) => stored,
+            Err(err) => {
+                tracing::error!(%document, error = %err, "pending decisions unreadable");
+                return Vec::new();
+            }
+        };
+        let mut entries: Vec<OutboxEntry> = stored
+            .iter()
+            .filter_map(|(key, value)| OutboxEntry::parse(key, value))
+            .collect();
+        entries.sort_by_key(|entry| entry.at);
+        entries
+    }
+}
+
+impl Handler<DecideStoredDocument> for Authority {
+    type Result = ();
+
+    /// Another node stored a user's change: its outbox entries, written in the same
+    /// transaction, say what is left to decide; the document is read as stored.
+    fn handle(&mut self, stored: DecideStoredDocument, ctx: &mut Self::Context) {
+        if stored.kind == Some(DocumentKind::Booking) {
+            self.records.booking_changed(stored.document, None);
+        }
+        if stored.kind == Some(DocumentKind::Journal) {
+            // Office may have locked a period: the journals are read again when booking.
+            self.journals = Journals::default();
+        }
+        let entries = self.pending_for(stored.document);
+        if entries.is_empty() {
+            return;
+        }
+        let plan = self.recover(stored.document, entries);
+        self.carry_out(plan, ctx);
     }
 }
 

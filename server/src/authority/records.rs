@@ -75,13 +75,14 @@ impl Records {
         self.store.meta(*id).ok()??.scope?.owner
     }
 
-    /// The last number used of a legal invoice number sequence.
-    pub fn sequence(&self, key: &str) -> u64 {
-        self.store
-            .value(key)
-            .ok()
-            .flatten()
-            .and_then(|bytes| String::from_utf8(bytes).ok()?.parse().ok())
-            .unwrap_or(0)
+    /// The last number a sequence gave, and the value stored for it (`None`: none yet), which
+    /// the write of the next number expects to find.
+    pub fn sequence_stored(&self, key: &str) -> (u64, Option<Vec<u8>>) {
+        let stored = self.store.value(key).ok().flatten();
+        let last = stored
+            .as_ref()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok()?.parse().ok())
+            .unwrap_or(0);
+        (last, stored)
     }
 }
