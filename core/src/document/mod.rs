@@ -33,6 +33,7 @@
 mod chunks;
 mod conflicts;
 mod header;
+mod part;
 mod title;
 
 use std::fmt;
@@ -45,6 +46,7 @@ pub use chunks::MAX_INFLATED_BYTES;
 pub(crate) use chunks::{check_untrusted, leb128};
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
 pub use header::{DocumentHeader, validate};
+pub use part::change_part;
 #[cfg(feature = "redb")]
 pub(crate) use title::root_text;
 pub use title::title_of;

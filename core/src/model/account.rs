@@ -127,6 +127,31 @@ record! {
     }
 }
 
+impl Opportunity {
+    /// Moves the opportunity to `to`, keeping the move in its stage history under `key`; a
+    /// move to the stage it is at changes nothing.
+    pub fn move_to(
+        &mut self,
+        to: Stage,
+        key: LogKey,
+        actor: &str,
+        at: i64,
+    ) -> Result<(), ModelError> {
+        if self.stage == to {
+            return Ok(());
+        }
+        let change = StageChange {
+            from: self.stage,
+            to,
+            actor: actor.to_owned(),
+            at,
+        };
+        self.stage_history.append(key, change)?;
+        self.stage = to;
+        Ok(())
+    }
+}
+
 record! {
     /// One move through the pipeline.
     #[derive(Debug, Clone, PartialEq, Reconcile, Hydrate)]
@@ -199,22 +224,10 @@ impl Account {
         actor: &str,
         at: i64,
     ) -> Result<(), ModelError> {
-        let opp = self
-            .opportunities
+        self.opportunities
             .get_mut(opportunity)
-            .ok_or_else(|| ModelError::NotFound(format!("opportunity {opportunity}")))?;
-        if opp.stage == to {
-            return Ok(());
-        }
-        let change = StageChange {
-            from: opp.stage,
-            to,
-            actor: actor.to_owned(),
-            at,
-        };
-        opp.stage_history.append(key, change)?;
-        opp.stage = to;
-        Ok(())
+            .ok_or_else(|| ModelError::NotFound(format!("opportunity {opportunity}")))?
+            .move_to(to, key, actor, at)
     }
 
     /// Archives the account; its history stays.

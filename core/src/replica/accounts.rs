@@ -37,7 +37,7 @@ use super::Replica;
 use super::error::{ReplicaResult, invalid};
 use crate::DocumentId;
 use crate::model::{
-    Account, Activity, ActivityKind, Contact, DocumentKind, FieldPath, LogKey, ModelError,
+    Account, Activity, ActivityKind, Address, Contact, DocumentKind, FieldPath, LogKey, ModelError,
     Opportunity, Set, Stage,
 };
 use crate::rules::{normalise_email, normalise_phone};
@@ -108,7 +108,10 @@ impl Replica {
             .name
             .map(|name| required(name, "an account needs a name"))
             .transpose()?;
-        self.change::<Account, _>(id, at, |account| {
+        self.change_part::<AccountFields, _>(id, ACCOUNT, at, &[], |fields| {
+            let account = fields
+                .as_mut()
+                .ok_or_else(|| missing("the account's fields"))?;
             if let Some(name) = name {
                 account.name = name;
             }
@@ -131,8 +134,11 @@ impl Replica {
 
     /// Archives the account `id`; its history stays, and archiving twice keeps the first time.
     pub fn archive_account(&mut self, id: DocumentId, at: i64) -> ReplicaResult<DocumentId> {
-        self.change::<Account, _>(id, at, |account| {
-            account.archive(at);
+        self.change_part::<Archived, _>(id, ACCOUNT, at, &[], |fields| {
+            let account = fields
+                .as_mut()
+                .ok_or_else(|| missing("the account's fields"))?;
+            account.archived_at.get_or_insert(at);
             Ok(())
         })?;
         Ok(id)
@@ -148,15 +154,16 @@ impl Replica {
     ) -> ReplicaResult<DocumentId> {
         let contact_id = required(contact_id, "a contact needs an id")?;
         let details = ContactDetails::check(input)?;
-        self.change::<Account, _>(account, at, |record| {
-            if record.contacts.contains_key(&contact_id) {
+        let path = ["contacts", contact_id.as_str()];
+        self.change_part::<Contact, _>(account, ACCOUNT, at, &path, |stored| {
+            if stored.is_some() {
                 return Err(ModelError::Invalid(format!(
                     "contact {contact_id} already exists"
                 )));
             }
             let mut contact = Contact::default();
             details.apply(&mut contact);
-            record.contacts.insert(contact_id, contact);
+            *stored = Some(contact);
             Ok(())
         })?;
         Ok(account)
@@ -171,10 +178,10 @@ impl Replica {
         at: i64,
     ) -> ReplicaResult<DocumentId> {
         let details = ContactDetails::check(input)?;
-        self.change::<Account, _>(account, at, |record| {
-            let stored = record
-                .contacts
-                .get_mut(&contact)
+        let path = ["contacts", contact.as_str()];
+        self.change_part::<Contact, _>(account, ACCOUNT, at, &path, |stored| {
+            let stored = stored
+                .as_mut()
                 .ok_or_else(|| ModelError::NotFound(format!("contact {contact}")))?;
             details.apply(stored);
             Ok(())
@@ -189,10 +196,10 @@ impl Replica {
         contact: String,
         at: i64,
     ) -> ReplicaResult<DocumentId> {
-        self.change::<Account, _>(account, at, |record| {
-            let stored = record
-                .contacts
-                .get_mut(&contact)
+        let path = ["contacts", contact.as_str()];
+        self.change_part::<Contact, _>(account, ACCOUNT, at, &path, |stored| {
+            let stored = stored
+                .as_mut()
                 .ok_or_else(|| ModelError::NotFound(format!("contact {contact}")))?;
             stored.archived_at.get_or_insert(at);
             Ok(())
@@ -259,10 +266,10 @@ impl Replica {
         key: String,
         at: i64,
     ) -> ReplicaResult<DocumentId> {
-        self.change::<Account, _>(account, at, |record| {
-            let task = record
-                .activities
-                .get_mut(&key)
+        let path = ["activities", key.as_str()];
+        self.change_part::<Activity, _>(account, ACCOUNT, at, &path, |task| {
+            let task = task
+                .as_mut()
                 .ok_or_else(|| ModelError::NotFound(format!("task {key}")))?;
             if task.activity_kind != ActivityKind::Task {
                 return Err(ModelError::Invalid(format!("activity {key} is not a task")));
@@ -296,13 +303,14 @@ impl Replica {
             owner: self.user.clone(),
             ..Opportunity::default()
         };
-        self.change::<Account, _>(account, at, |record| {
-            if record.opportunities.contains_key(&opportunity_id) {
+        let path = ["opportunities", opportunity_id.as_str()];
+        self.change_part::<Opportunity, _>(account, ACCOUNT, at, &path, |stored| {
+            if stored.is_some() {
                 return Err(ModelError::Invalid(format!(
                     "opportunity {opportunity_id} already exists"
                 )));
             }
-            record.opportunities.insert(opportunity_id, opportunity);
+            *stored = Some(opportunity);
             Ok(())
         })?;
         Ok(account)
@@ -320,8 +328,12 @@ impl Replica {
     ) -> ReplicaResult<DocumentId> {
         let key = log_key(at, unique)?;
         let user = self.user.clone();
-        self.change::<Account, _>(account, at, |record| {
-            record.move_opportunity(&opportunity, stage, key, &user, at)
+        let path = ["opportunities", opportunity.as_str()];
+        self.change_part::<Opportunity, _>(account, ACCOUNT, at, &path, |stored| {
+            stored
+                .as_mut()
+                .ok_or_else(|| ModelError::NotFound(format!("opportunity {opportunity}")))?
+                .move_to(stage, key, &user, at)
         })?;
         Ok(account)
     }
@@ -374,6 +386,28 @@ impl Replica {
         self.write(&[account], Some(at), WriteBatch::new())?;
         Ok(stored)
     }
+}
+
+const ACCOUNT: DocumentKind = DocumentKind::Account;
+
+/// The account's own fields a rep edits, read and written without its contacts,
+/// opportunities and log (the names are the record's: see [`Account`]).
+#[derive(Debug, autosurgeon::Hydrate, autosurgeon::Reconcile)]
+struct AccountFields {
+    name: String,
+    territory: String,
+    vat_number: Option<String>,
+    address: Address,
+}
+
+/// The account's archive mark, read and written alone.
+#[derive(Debug, autosurgeon::Hydrate, autosurgeon::Reconcile)]
+struct Archived {
+    archived_at: Option<i64>,
+}
+
+fn missing(what: &str) -> ModelError {
+    ModelError::NotFound(what.to_owned())
 }
 
 /// A contact's input, checked and normalised.

@@ -57,6 +57,10 @@ fn damaged(path: &Path, reason: impl Into<String>) -> ReplicaError {
     }
 }
 
+/// The most memory the replica's store keeps of its file: a phone's memory is short, the pages
+/// an app reads again soon are few, and the rest is one read away.
+const DEVICE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 impl Replica {
     /// Opens (or creates) the replica of `user` stored at `path` on this device. `new_actor`
     /// (random bytes) becomes the device's actor if the replica is new.
@@ -70,7 +74,8 @@ impl Replica {
     ) -> ReplicaResult<(Self, DeviceIdentity)> {
         let path = path.as_ref();
         let known = read_companion(path)?;
-        let store = RedbStore::open(path).map_err(|err| damaged(path, err.to_string()))?;
+        let store = RedbStore::open_with_cache(path, DEVICE_CACHE_BYTES)
+            .map_err(|err| damaged(path, err.to_string()))?;
         let held_a_user = store.value(USER_KEY)?.is_some();
         let (actor, new) = match known {
             Some(actor) if !held_a_user => {

@@ -230,9 +230,9 @@ impl Replica {
                 })?
                 .with_actor(self.actor.clone());
             slot.written = doc.get_heads();
-            slot.doc = Some(doc);
+            slot.doc = Some(Box::new(doc));
         }
-        Ok(slot.doc.as_mut())
+        Ok(slot.doc.as_deref_mut())
     }
 
     /// Refuses a document the replica does not hold, or one of another kind than `kind`.
@@ -275,20 +275,37 @@ impl Replica {
     }
 
     /// Every record of type `R` the replica holds, in id order.
+    ///
+    /// A document loaded only for this is dropped from memory again once read: a list of
+    /// 10,000 records must not leave 10,000 Automerge documents behind.
     pub(super) fn read_all<R: Record>(&mut self) -> ReplicaResult<Vec<(DocumentId, R)>> {
-        let ids: Vec<DocumentId> = self
+        let ids: Vec<(DocumentId, bool)> = self
             .slots
             .iter()
             .filter(|(_, slot)| slot.kind == Some(R::KIND))
-            .map(|(id, _)| *id)
+            .map(|(id, slot)| (*id, slot.doc.is_some()))
             .collect();
         let mut records = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(record) = self.read::<R>(id)? {
+        for (id, held) in ids {
+            let record = self.read::<R>(id);
+            if !held {
+                self.unload(id);
+            }
+            if let Some(record) = record? {
                 records.push((id, record));
             }
         }
         Ok(records)
+    }
+
+    /// Drops the stored document `id` from memory (the next use reads it again); one never
+    /// stored stays.
+    fn unload(&mut self, id: DocumentId) {
+        if let Some(slot) = self.slots.get_mut(&id) {
+            if !slot.is_unstored() {
+                slot.doc = None;
+            }
+        }
     }
 
     /// Runs `work` on the document `id` as a [`Document<R>`], then puts it back.
@@ -310,9 +327,9 @@ impl Replica {
             .doc
             .take()
             .ok_or_else(|| not_found(format!("{} {id}", R::KIND)))?;
-        let mut typed = Document::<R>::from_automerge(doc)?;
+        let mut typed = Document::<R>::from_automerge(*doc)?;
         let out = work(&mut typed);
-        slot.doc = Some(typed.into_automerge());
+        slot.doc = Some(Box::new(typed.into_automerge()));
         Ok(out?)
     }
 
@@ -338,6 +355,29 @@ impl Replica {
         edit: impl FnOnce(&mut R) -> Result<T, ModelError>,
     ) -> ReplicaResult<T> {
         let out = self.edit(id, at, edit)?;
+        self.write(&[id], Some(at), WriteBatch::new())?;
+        Ok(out)
+    }
+
+    /// Changes one part of the record `id` (of kind `kind`) at `path` through
+    /// [`change_part`](crate::document::change_part), reading and writing that part only, and
+    /// writes the change durably: an edit costs what the part holds, not the whole record.
+    pub(super) fn change_part<P, T>(
+        &mut self,
+        id: DocumentId,
+        kind: DocumentKind,
+        at: i64,
+        path: &[&str],
+        edit: impl FnOnce(&mut Option<P>) -> Result<T, ModelError>,
+    ) -> ReplicaResult<T>
+    where
+        P: autosurgeon::Hydrate + autosurgeon::Reconcile,
+    {
+        self.expect_kind(id, kind)?;
+        let doc = self
+            .loaded(id)?
+            .ok_or_else(|| not_found(format!("{kind} {id}")))?;
+        let out = crate::document::change_part(doc, kind, at, path, edit)?;
         self.write(&[id], Some(at), WriteBatch::new())?;
         Ok(out)
     }

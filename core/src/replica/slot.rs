@@ -13,8 +13,10 @@ use crate::model::DocumentKind;
 pub(super) struct Slot {
     /// The record kind; `None` for a generic automerge-repo document.
     pub(super) kind: Option<DocumentKind>,
-    /// The document, once loaded; read from the store on first use.
-    pub(super) doc: Option<AutoCommit>,
+    /// The document, once loaded; read from the store on first use. Boxed: an `AutoCommit`
+    /// is kilobytes inline, and a replica holds a slot for each of its thousands of records,
+    /// few of them loaded.
+    pub(super) doc: Option<Box<AutoCommit>>,
     /// The heads of what the store holds; empty for a document not stored yet.
     pub(super) written: Vec<ChangeHash>,
     /// When the document last changed, as kept in the store's metadata.
@@ -26,7 +28,7 @@ impl Slot {
     pub(super) fn new(kind: Option<DocumentKind>, doc: AutoCommit) -> Self {
         Self {
             kind,
-            doc: Some(doc),
+            doc: Some(Box::new(doc)),
             written: Vec::new(),
             last_change_at: 0,
         }

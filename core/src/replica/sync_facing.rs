@@ -232,7 +232,7 @@ impl Replica {
             .delete_document(id)
             .put_snapshot(id, reverted.save(), meta);
         self.store.commit(batch, Durability::Immediate)?;
-        slot.doc = Some(reverted);
+        slot.doc = Some(Box::new(reverted));
         slot.written = heads;
         self.written_log.push(id);
         Ok(())

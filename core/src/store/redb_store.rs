@@ -12,8 +12,8 @@ use crate::store::error::During;
 use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHANGE_OF_DOCUMENT, CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds,
-    chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
+    CHANGE_OF_DOCUMENT, CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES,
+    chunk_bounds, chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
 };
 use crate::store::{
     CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
@@ -38,7 +38,11 @@ pub struct RedbStore {
 /// Where the database lives, kept to open it again after a failure.
 #[derive(Debug)]
 enum Source {
-    File(PathBuf),
+    /// A file, with the most memory redb may keep of its pages (redb's default when `None`).
+    File {
+        path: PathBuf,
+        cache_bytes: Option<usize>,
+    },
     Backend(SharedBackend),
 }
 
@@ -58,7 +62,17 @@ const COMPACTION_ATTEMPTS: usize = 3;
 impl RedbStore {
     /// Opens the store file at `path`, creating it and its parent folders if missing.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_file(path.as_ref(), None)
+    }
+
+    /// Opens (or creates) the store at `path` keeping at most `cache_bytes` of its pages in
+    /// memory: for a phone, where memory is short and the server holds the rest anyway.
+    pub fn open_with_cache(path: impl AsRef<Path>, cache_bytes: usize) -> StoreResult<Self> {
+        Self::open_file(path.as_ref(), Some(cache_bytes))
+    }
+
+    fn open_file(path: &Path, cache_bytes: Option<usize>) -> StoreResult<Self> {
+        let path = path.to_path_buf();
         if let Some(folder) = path
             .parent()
             .filter(|folder| !folder.as_os_str().is_empty())
@@ -68,7 +82,7 @@ impl RedbStore {
                 source,
             })?;
         }
-        Self::from_source(Source::File(path))
+        Self::from_source(Source::File { path, cache_bytes })
     }
 
     /// A store that lives in memory only, for tests and tools.
@@ -192,32 +206,55 @@ fn keep_private(_: &std::path::Path) -> StoreResult<()> {
 }
 
 fn open_database(source: &Source) -> StoreResult<Database> {
-    if let Source::File(path) = source {
+    if let Source::File { path, .. } = source {
         keep_private(path)?;
     }
     let opened = match source {
-        Source::File(path) => Builder::new().create(path).map_err(|error| match error {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen { path: path.clone() },
-            error => StoreError::from_redb(StoreOperation::Open, error),
-        }),
+        Source::File { path, cache_bytes } => {
+            let mut builder = Builder::new();
+            if let Some(bytes) = cache_bytes {
+                builder.set_cache_size(*bytes);
+            }
+            builder.create(path).map_err(|error| match error {
+                DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::AlreadyOpen { path: path.clone() }
+                }
+                error => StoreError::from_redb(StoreOperation::Open, error),
+            })
+        }
         Source::Backend(backend) => Builder::new()
             .create_with_backend(backend.clone())
             .map_err(|error| StoreError::from_redb(StoreOperation::Open, error)),
     };
     let mut database = opened?;
     layout::prepare(&database)?;
-    compact_if_mostly_free(&mut database);
+    if let Source::File { path, .. } = source {
+        compact_if_mostly_free(&mut database, path);
+    }
     Ok(database)
 }
+
+/// Key of `store_info` holding the file's length when free pages were last looked for.
+const CHECKED_LENGTH_KEY: &str = "length_when_checked";
 
 /// Gives back the file's free pages at open when they are most of it. redb reuses a page a
 /// transaction frees only once later commits no longer need it, so a stream of small commits
 /// (each edit is one) leaves the file several times larger than what it holds; at open nothing
 /// else uses the database, and compacting costs about one read and one write of what it
 /// holds. A failed compaction leaves the database as it was, so it only costs the attempt.
-fn compact_if_mostly_free(database: &mut Database) {
+///
+/// Counting the free pages reads every page of the file, so it is done only once the file has
+/// doubled since the last count: an open of a file that did not grow reads nothing more than
+/// the open itself (a phone's replica of 10,000 records, a server's store of millions).
+fn compact_if_mostly_free(database: &mut Database, path: &Path) {
     /// Files smaller than this are not worth a pass.
     const SMALLEST: u64 = 64 * 1024;
+    let length = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let before = length();
+    let checked = checked_length(database).unwrap_or(0);
+    if before <= SMALLEST || (checked > 0 && before < checked.saturating_mul(2)) {
+        return;
+    }
     let Ok(transaction) = database.begin_write() else {
         return;
     };
@@ -231,6 +268,22 @@ fn compact_if_mostly_free(database: &mut Database) {
     if free > SMALLEST && free > used {
         let _ = database.compact();
     }
+    let _ = record_checked_length(database, length());
+}
+
+fn checked_length(database: &Database) -> Option<u64> {
+    let read = database.begin_read().ok()?;
+    let info = read.open_table(STORE_INFO).ok()?;
+    Some(info.get(CHECKED_LENGTH_KEY).ok()??.value())
+}
+
+fn record_checked_length(database: &Database, length: u64) -> Result<(), redb::Error> {
+    let transaction = database.begin_write()?;
+    transaction
+        .open_table(STORE_INFO)?
+        .insert(CHECKED_LENGTH_KEY, length)?;
+    transaction.commit()?;
+    Ok(())
 }
 
 impl DocumentStore for RedbStore {
@@ -807,7 +860,6 @@ mod tests {
 
     use super::*;
     use crate::store::layout::{LAYOUT, LAYOUT_KEY};
-    use crate::store::tables::STORE_INFO;
 
     fn id(byte: u8) -> DocumentId {
         DocumentId::from_bytes([byte; 16])
@@ -847,6 +899,37 @@ mod tests {
         store
             .with_database(|database| Ok(work(database)))
             .expect("open")
+    }
+
+    #[test]
+    fn a_file_grown_with_free_pages_is_compacted_at_the_next_open() {
+        let dir =
+            std::env::temp_dir().join(format!("itinera-open-compaction-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let path = dir.join("store.redb");
+        let length = || std::fs::metadata(&path).expect("file").len();
+        {
+            let store = RedbStore::open(&path).expect("store");
+            // Each commit frees the pages of the value it replaces.
+            for n in 0..400u32 {
+                commit(&store, |batch| {
+                    batch.put_value("k", vec![(n % 251) as u8; 16 * 1024]);
+                });
+            }
+        }
+        let grown = length();
+        let store = RedbStore::open(&path).expect("store opens again");
+        let compacted = length();
+        assert!(
+            compacted * 4 < grown * 3,
+            "{grown} bytes before the open, {compacted} after"
+        );
+        assert_eq!(
+            store.value("k").expect("value"),
+            Some(vec![(399 % 251) as u8; 16 * 1024])
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]

@@ -43,7 +43,11 @@ pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> 
         Device::Js(Js::new(&storage, server, proxy.port, &ids)?)
     };
     let mut outcome = Outcome::default();
-    for round in ["first sync", "reconnect, nothing changed", "reconnect, 100 changed"] {
+    for round in [
+        "first sync",
+        "reconnect, nothing changed",
+        "reconnect, 100 changed",
+    ] {
         if round == "reconnect, 100 changed" {
             change_on_server(server, &ids[..CHANGED as usize]).await?;
         }
@@ -73,7 +77,14 @@ pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> 
 /// Changes `ids` on the server through another connection and waits until it acknowledged.
 async fn change_on_server(server: &Server, ids: &[itinera_core::DocumentId]) -> Result<(), String> {
     let wire = Arc::new(Wire::default());
-    let mut writer = super::fetch(&server.url(), &wire, "g-writer", ids, Duration::from_secs(600)).await?;
+    let mut writer = super::fetch(
+        &server.url(),
+        &wire,
+        "g-writer",
+        ids,
+        Duration::from_secs(600),
+    )
+    .await?;
     let actor = records::actor(1, SPACE);
     for id in ids {
         let actor = actor.clone();
@@ -185,7 +196,10 @@ impl Js {
         ids: &[itinera_core::DocumentId],
     ) -> Result<Self, String> {
         let ids_file = storage.with_extension("ids.json");
-        let urls: Vec<String> = ids.iter().map(|id| format!("\"{}\"", id.to_url())).collect();
+        let urls: Vec<String> = ids
+            .iter()
+            .map(|id| format!("\"{}\"", id.to_url()))
+            .collect();
         std::fs::write(&ids_file, format!("[{}]", urls.join(",")))
             .map_err(|err| format!("{}: {err}", ids_file.display()))?;
         Ok(Self {
