@@ -6,6 +6,9 @@
 //! cargo run --release -p itinera-bench -- quick            # small sizes, a few minutes
 //! cargo run --release -p itinera-bench -- full             # the plan's sizes
 //! cargo run --release -p itinera-bench -- quick --only a,c --peers durable,node
+//! # Itinera on PostgreSQL, one node and two (a database in ITINERA_BENCH_POSTGRES, or the
+//! # private cluster of `source tests/postgres.sh && start_private_postgres`)
+//! cargo run --release -p itinera-bench -- quick --only a,b,c,h --peers durable,pg,pg2
 //! cargo run --release -p itinera-bench -- load --clients 1000 --seconds 60   # Itinera alone
 //! cargo run --release -p itinera-bench -- attacks      # memory and /healthz under attack
 //! ```
@@ -30,7 +33,7 @@ use peers::{Peer, Programs, Server};
 use report::Table;
 use workloads::Sizes;
 
-const USAGE: &str = "usage: itinera-bench quick|full [--only a,b,..] [--peers durable,relaxed,node,samod] [--out FILE] [--workdir DIR] [--server PATH-TO-ITINERA-SERVER]";
+const USAGE: &str = "usage: itinera-bench quick|full [--only a,b,..] [--peers durable,relaxed,node,samod,pg,pg2] [--out FILE] [--workdir DIR] [--server PATH-TO-ITINERA-SERVER]";
 
 struct Options {
     mode: &'static str,

@@ -28,6 +28,10 @@ pub enum Peer {
     Node,
     /// samod 0.16 with its tokio filesystem storage.
     Samod,
+    /// Itinera durable on a PostgreSQL store (`--store postgres://…`), one node.
+    ItineraPostgres,
+    /// Two Itinera nodes on one PostgreSQL store; clients are dealt to them in turn.
+    ItineraTwoNodes,
 }
 
 impl Peer {
@@ -38,12 +42,25 @@ impl Peer {
         Peer::Samod,
     ];
 
+    /// Every peer `--peers` may name: the default four, and Itinera on PostgreSQL (which
+    /// needs a database: see [`postgres_url`]).
+    pub const KNOWN: [Peer; 6] = [
+        Peer::ItineraDurable,
+        Peer::ItineraRelaxed,
+        Peer::Node,
+        Peer::Samod,
+        Peer::ItineraPostgres,
+        Peer::ItineraTwoNodes,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             Peer::ItineraDurable => "Itinera durable",
             Peer::ItineraRelaxed => "Itinera relaxed",
             Peer::Node => "Node",
             Peer::Samod => "samod",
+            Peer::ItineraPostgres => "Itinera on PostgreSQL",
+            Peer::ItineraTwoNodes => "Itinera, 2 nodes on PostgreSQL",
         }
     }
 
@@ -53,16 +70,66 @@ impl Peer {
             Peer::ItineraRelaxed => "relaxed",
             Peer::Node => "node",
             Peer::Samod => "samod",
+            Peer::ItineraPostgres => "pg",
+            Peer::ItineraTwoNodes => "pg2",
         }
     }
 
     pub fn parse(text: &str) -> Option<Peer> {
-        Peer::ALL.into_iter().find(|p| p.short() == text)
+        Peer::KNOWN.into_iter().find(|p| p.short() == text)
     }
 
     pub fn is_itinera(self) -> bool {
-        matches!(self, Peer::ItineraDurable | Peer::ItineraRelaxed)
+        !matches!(self, Peer::Node | Peer::Samod)
     }
+
+    /// Whether the peer keeps its data in PostgreSQL rather than its data folder.
+    pub fn on_postgres(self) -> bool {
+        matches!(self, Peer::ItineraPostgres | Peer::ItineraTwoNodes)
+    }
+
+    fn nodes(self) -> usize {
+        if self == Peer::ItineraTwoNodes { 2 } else { 1 }
+    }
+}
+
+/// The database the PostgreSQL peers use: `ITINERA_BENCH_POSTGRES`, else the test suite's
+/// private cluster (`source tests/postgres.sh && start_private_postgres`). Each run gets a
+/// schema of its own in it.
+pub fn postgres_url() -> Result<String, String> {
+    std::env::var("ITINERA_BENCH_POSTGRES")
+        .or_else(|_| std::env::var("ITINERA_TEST_POSTGRES_URL"))
+        .map_err(|_| {
+            "the PostgreSQL peers need a database: set ITINERA_BENCH_POSTGRES=postgres://…, or \
+             `source tests/postgres.sh && start_private_postgres` first"
+                .to_string()
+        })
+}
+
+/// A fresh schema in the database at `url`, created and migrated; the `--store` URL of it.
+fn fresh_store(url: &str, data: &Path) -> Result<String, String> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos());
+    let name: String = data
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase())
+        .take(20)
+        .collect();
+    let schema = format!(
+        "bench_{nanos}_{}_{name}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    drop(
+        itinera_store_postgres::PgStore::open_in_schema(url, &schema)
+            .map_err(|err| format!("PostgreSQL schema {schema}: {err}"))?,
+    );
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{separator}options=-csearch_path%3D{schema}"))
 }
 
 /// Where the programs are.
@@ -160,6 +227,20 @@ pub struct Server {
     pub started_in: Duration,
     /// More flags for Itinera's `serve`.
     pub extra_args: Vec<String>,
+    /// The second node of a two-node peer.
+    second: Option<SecondNode>,
+    /// Which node the next client is dealt to.
+    next_node: std::sync::atomic::AtomicUsize,
+    /// The PostgreSQL peers' `--store` URL.
+    store: Option<String>,
+}
+
+/// The second process of a two-node peer.
+#[derive(Debug)]
+struct SecondNode {
+    child: Child,
+    pid: u32,
+    port: u16,
 }
 
 impl Server {
@@ -167,13 +248,24 @@ impl Server {
     pub fn start(peer: Peer, programs: &Programs, data: &Path) -> Result<Self, String> {
         let _ = std::fs::remove_dir_all(data);
         std::fs::create_dir_all(data).map_err(|err| format!("{}: {err}", data.display()))?;
+        let store = if peer.on_postgres() {
+            Some(fresh_store(&postgres_url()?, data)?)
+        } else {
+            None
+        };
         let mut token = String::new();
         if peer.is_itinera() {
             let dir = data.to_string_lossy().into_owned();
-            run(Command::new(&programs.itinera)
-                .args(["--data", &dir, "user", "add", BENCH_USER, "--role", "admin"]))?;
-            let out = run(Command::new(&programs.itinera)
-                .args(["--data", &dir, "token", "issue", BENCH_USER, "--ttl", "1d"]))?;
+            let itinera = || {
+                let mut command = Command::new(&programs.itinera);
+                if let Some(store) = &store {
+                    command.env("ITINERA_STORE", store);
+                }
+                command
+            };
+            run(itinera().args(["--data", &dir, "user", "add", BENCH_USER, "--role", "admin"]))?;
+            let out =
+                run(itinera().args(["--data", &dir, "token", "issue", BENCH_USER, "--ttl", "1d"]))?;
             token = out.lines().last().unwrap_or_default().trim().to_string();
         }
         let mut extra_args = Vec::new();
@@ -192,18 +284,63 @@ impl Server {
             programs: programs.clone(),
             started_in: Duration::ZERO,
             extra_args,
+            second: None,
+            next_node: std::sync::atomic::AtomicUsize::new(0),
+            store,
         };
         server.launch()?;
         Ok(server)
     }
 
-    /// Starts the process on a free port and waits for its "listening" line.
+    /// Starts the process (both, for two nodes) and waits for each to say it listens.
     fn launch(&mut self) -> Result<(), String> {
-        self.port = free_port()?;
-        let addr = format!("127.0.0.1:{}", self.port);
-        let dir = self.data.to_string_lossy().into_owned();
+        let started = Instant::now();
+        let data = self.data.clone();
+        let (child, port) = self.spawn(&data)?;
+        self.pid = child.id();
+        self.child = Some(child);
+        self.port = port;
+        if self.peer.nodes() > 1 {
+            match self.spawn(&data.with_extension("node2")) {
+                Ok((child, port)) => {
+                    self.second = Some(SecondNode {
+                        pid: child.id(),
+                        child,
+                        port,
+                    });
+                }
+                Err(why) => {
+                    self.kill();
+                    return Err(why);
+                }
+            }
+        }
+        self.started_in = started.elapsed();
+        Ok(())
+    }
+
+    /// Starts one process on a free port with its data in `data`, and waits for its
+    /// "listening" line.
+    fn spawn(&self, data: &Path) -> Result<(Child, u16), String> {
+        std::fs::create_dir_all(data).map_err(|err| format!("{}: {err}", data.display()))?;
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let dir = data.to_string_lossy().into_owned();
         let mut command = match self.peer {
-            Peer::ItineraDurable | Peer::ItineraRelaxed => {
+            Peer::Node => {
+                let mut c = Command::new("node");
+                c.current_dir(&self.programs.tests_dir);
+                c.arg(&self.programs.node_script)
+                    .arg(&dir)
+                    .arg(port.to_string());
+                c
+            }
+            Peer::Samod => {
+                let mut c = Command::new(&self.programs.samod);
+                c.arg(&dir).arg(&addr);
+                c
+            }
+            _ => {
                 let mut c = Command::new(&self.programs.itinera);
                 c.args(["--data", &dir, "serve", "--listen", &addr]);
                 // Benchmark clients are many and busy; the defaults suit phones.
@@ -212,29 +349,18 @@ impl Server {
                 if self.peer == Peer::ItineraRelaxed {
                     c.arg("--relaxed-durability");
                 }
+                if let Some(store) = &self.store {
+                    c.env("ITINERA_STORE", store);
+                }
                 c.env("RUST_LOG", "error");
-                c
-            }
-            Peer::Node => {
-                let mut c = Command::new("node");
-                c.current_dir(&self.programs.tests_dir);
-                c.arg(&self.programs.node_script)
-                    .arg(&dir)
-                    .arg(self.port.to_string());
-                c
-            }
-            Peer::Samod => {
-                let mut c = Command::new(&self.programs.samod);
-                c.arg(&dir).arg(&addr);
                 c
             }
         };
         command.stdin(Stdio::null()).stdout(Stdio::piped());
         command.stderr(Stdio::from(
-            std::fs::File::create(self.data.with_extension("stderr.log"))
+            std::fs::File::create(data.with_extension("stderr.log"))
                 .map_err(|err| format!("log file: {err}"))?,
         ));
-        let started = Instant::now();
         let mut child = command
             .spawn()
             .map_err(|err| format!("cannot start {}: {err}", self.peer.label()))?;
@@ -250,15 +376,11 @@ impl Server {
                 }
             }
         });
-        self.pid = child.id();
-        self.child = Some(child);
         match rx.recv_timeout(START_TIMEOUT) {
-            Ok(()) => {
-                self.started_in = started.elapsed();
-                Ok(())
-            }
+            Ok(()) => Ok((child, port)),
             Err(_) => {
-                self.kill();
+                let _ = child.kill();
+                let _ = child.wait();
                 Err(format!(
                     "{} did not start within {START_TIMEOUT:?}",
                     self.peer.label()
@@ -268,12 +390,21 @@ impl Server {
     }
 
     /// The WebSocket URL clients connect to.
+    ///
+    /// With two nodes, each call names the next node in turn, so a workload's clients are
+    /// dealt to both.
     pub fn url(&self) -> String {
-        match self.peer {
-            Peer::ItineraDurable | Peer::ItineraRelaxed => {
-                format!("ws://127.0.0.1:{}/sync?token={}", self.port, self.token)
-            }
-            Peer::Node | Peer::Samod => format!("ws://127.0.0.1:{}/", self.port),
+        let turn = self
+            .next_node
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = match &self.second {
+            Some(second) if turn % 2 == 1 => second.port,
+            _ => self.port,
+        };
+        if self.peer.is_itinera() {
+            format!("ws://127.0.0.1:{port}/sync?token={}", self.token)
+        } else {
+            format!("ws://127.0.0.1:{port}/")
         }
     }
 
@@ -292,27 +423,21 @@ impl Server {
         &self.programs
     }
 
-    /// Stops the server gently (SIGTERM, so it flushes) and waits for it.
+    /// Stops the server gently (SIGTERM, so it flushes) and waits for it (both nodes).
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(second) = self.second.take() {
+            stop_gently(second.child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            stop_gently(child);
+        }
     }
 
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        for mut child in [self.child.take(), self.second.take().map(|s| s.child)]
+            .into_iter()
+            .flatten()
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -324,25 +449,50 @@ impl Server {
         self.launch()
     }
 
-    /// User plus system CPU seconds of the process so far.
+    /// The server's processes (two for two nodes).
+    fn pids(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.pid).chain(self.second.as_ref().map(|s| s.pid))
+    }
+
+    /// User plus system CPU seconds of the process so far (of both nodes together).
     pub fn cpu_seconds(&self) -> f64 {
-        cpu_seconds(self.pid)
+        self.pids().map(cpu_seconds).sum()
     }
 
-    /// Resident memory now, in bytes.
+    /// Resident memory now, in bytes (both nodes together).
     pub fn rss_bytes(&self) -> u64 {
-        rss_of(self.pid)
+        self.pids().map(rss_of).sum()
     }
 
-    /// The highest resident memory of the process so far, in bytes.
+    /// The highest resident memory of the process so far, in bytes (the sum of both nodes'
+    /// highest).
     pub fn peak_bytes(&self) -> u64 {
-        status_kib(self.pid, "VmHWM:") * 1024
+        self.pids()
+            .map(|pid| status_kib(pid, "VmHWM:") * 1024)
+            .sum()
     }
 
-    /// Bytes of every file under the data folder (their lengths).
-    pub fn disk_bytes(&self) -> u64 {
-        dir_bytes(&self.data)
+    /// Bytes of every file under the data folder (their lengths); `None` for a server that
+    /// keeps its data in PostgreSQL.
+    pub fn disk_bytes(&self) -> Option<u64> {
+        (!self.peer.on_postgres()).then(|| dir_bytes(&self.data))
     }
+}
+
+/// Stops a process gently (SIGTERM, so it flushes) and waits for it; kills it after 30 s.
+fn stop_gently(mut child: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for Server {

@@ -108,17 +108,28 @@ impl Table {
     }
 
     /// A Markdown table: one row per workload and measure, a column per server, then the ratio
-    /// of each Itinera run to each peer (Itinera ÷ peer).
+    /// of each Itinera run to each peer (Itinera ÷ peer), and of Itinera on PostgreSQL to
+    /// Itinera durable on its embedded store.
     pub fn render(&self, peers: &[Peer]) -> String {
         let itineras: Vec<Peer> = peers.iter().copied().filter(|p| p.is_itinera()).collect();
         let others: Vec<Peer> = peers.iter().copied().filter(|p| !p.is_itinera()).collect();
+        let mut pairs: Vec<(Peer, Peer)> = itineras
+            .iter()
+            .flat_map(|i| others.iter().map(move |o| (*i, *o)))
+            .collect();
+        if peers.contains(&Peer::ItineraDurable) {
+            pairs.extend(
+                peers
+                    .iter()
+                    .filter(|p| p.on_postgres())
+                    .map(|p| (*p, Peer::ItineraDurable)),
+            );
+        }
         let mut out = String::new();
         let mut header = vec!["wl".to_string(), "measure".to_string()];
         header.extend(peers.iter().map(|p| p.label().to_string()));
-        for i in &itineras {
-            for o in &others {
-                header.push(format!("{} ÷ {}", i.short(), o.label()));
-            }
+        for (i, o) in &pairs {
+            header.push(format!("{} ÷ {}", i.short(), o.label()));
         }
         let _ = writeln!(out, "| {} |", header.join(" | "));
         let _ = writeln!(
@@ -159,20 +170,18 @@ impl Table {
                         (None, false) => "–".to_string(),
                     });
                 }
-                for i in &itineras {
-                    for o in &others {
-                        row.push(match (value(*i), value(*o)) {
-                            (Some(a), Some(b)) if b > 0.0 => {
-                                let mark = if *better == Better::Higher {
-                                    " ↑"
-                                } else {
-                                    ""
-                                };
-                                format!("{:.2}×{mark}", a / b)
-                            }
-                            _ => "–".to_string(),
-                        });
-                    }
+                for (i, o) in &pairs {
+                    row.push(match (value(*i), value(*o)) {
+                        (Some(a), Some(b)) if b > 0.0 => {
+                            let mark = if *better == Better::Higher {
+                                " ↑"
+                            } else {
+                                ""
+                            };
+                            format!("{:.2}×{mark}", a / b)
+                        }
+                        _ => "–".to_string(),
+                    });
                 }
                 let _ = writeln!(out, "| {} |", row.join(" | "));
             }

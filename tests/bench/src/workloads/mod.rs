@@ -1,9 +1,10 @@
-//! The workloads a to g of the benchmark plan, each run against one server at a time.
+//! The workloads a to h of the benchmark plan, each run against one server at a time.
 //!
 //! ```ignore
 //! let outcome = workloads::run('a', &mut server, &Sizes::quick()).await;
 //! ```
 
+mod acknowledged_writes;
 pub mod attacks;
 mod cold_sync;
 mod device_reconnect;
@@ -26,7 +27,7 @@ use crate::records;
 use crate::report::{Figure, Outcome, Unit};
 
 /// Every workload's name, in order.
-pub const ALL: [char; 7] = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+pub const ALL: [char; 8] = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
 /// What each workload does, for the table's legend.
 pub fn describe(workload: char, sizes: &Sizes) -> String {
@@ -59,6 +60,11 @@ pub fn describe(workload: char, sizes: &Sizes) -> String {
             sizes.device_records,
             device_reconnect::CHANGED
         ),
+        'h' => format!(
+            "{} clients each write one change at a time to an account of their own and wait \
+             for its acknowledgement before the next, for {} s",
+            sizes.ack_clients, sizes.ack_seconds
+        ),
         _ => String::new(),
     }
 }
@@ -79,6 +85,8 @@ pub struct Sizes {
     pub storage_edits: u32,
     pub idle_clients: u32,
     pub device_records: u32,
+    pub ack_clients: u32,
+    pub ack_seconds: u64,
 }
 
 impl Sizes {
@@ -98,6 +106,8 @@ impl Sizes {
             storage_edits: 500,
             idle_clients: 1_000,
             device_records: 1_000,
+            ack_clients: 50,
+            ack_seconds: 10,
         }
     }
 
@@ -117,6 +127,8 @@ impl Sizes {
             storage_edits: 1_000,
             idle_clients: 10_000,
             device_records: 10_000,
+            ack_clients: 50,
+            ack_seconds: 10,
         }
     }
 }
@@ -131,6 +143,7 @@ pub async fn run(workload: char, server: &mut Server, sizes: &Sizes) -> Outcome 
         'e' => storage::run(server, sizes).await,
         'f' => idle_clients::run(server, sizes).await,
         'g' => device_reconnect::run(server, sizes).await,
+        'h' => acknowledged_writes::run(server, sizes).await,
         other => Err(format!("no workload {other}")),
     };
     match result {
@@ -185,11 +198,9 @@ impl Meter {
             Unit::Bytes,
             (self.wire_counter.total() - self.wire) as f64,
         ));
-        outcome.push(Figure::new(
-            "bytes on disk",
-            Unit::Bytes,
-            server.disk_bytes() as f64,
-        ));
+        if let Some(disk) = server.disk_bytes() {
+            outcome.push(Figure::new("bytes on disk", Unit::Bytes, disk as f64));
+        }
         let dropped = self.wire_counter.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
             outcome.push(Figure::new(

@@ -82,7 +82,9 @@ pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> 
         Unit::Bytes,
         wire.total() as f64,
     ));
-    outcome.push(Figure::new("bytes on disk", Unit::Bytes, disk as f64));
+    if let Some(disk) = disk {
+        outcome.push(Figure::new("bytes on disk", Unit::Bytes, disk as f64));
+    }
     if server.peer.is_itinera() {
         // The peers' folders are written directly, so only Itinera's intake is a figure.
         outcome.push(Figure::new(
