@@ -121,7 +121,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
         } else {
             64
         },
-        carry_content: authority::reads_content,
+        carry_content: authority::carries_content,
         history: Some(Arc::new(history_budget::UserHistory::default())),
         decides: authority::decides,
         ..EngineConfig::new(PeerId::new(config.peer_id.clone()), actor.clone())

@@ -75,7 +75,7 @@ impl Creation {
             entry
         });
         write_changes(&mut writes, id, doc.save_after(&[]), meta, summary.as_ref());
-        let content = (config.carry_content)(scope.kind).then(|| Arc::new(doc));
+        let content = (config.carry_content)(scope.kind, false).then(|| Arc::new(doc));
         let committed = Committed {
             document: id,
             kind: scope.kind,
@@ -105,7 +105,7 @@ mod tests {
 
     fn config() -> EngineConfig {
         EngineConfig {
-            carry_content: |kind| kind == Some(DocumentKind::Account),
+            carry_content: |kind, _| kind == Some(DocumentKind::Account),
             decides: |kind| kind == Some(DocumentKind::Account),
             ..EngineConfig::new(PeerId::new("server"), ActorId::from([1u8; 16]))
         }

@@ -46,9 +46,10 @@ pub struct EngineConfig {
     /// Whether a client may create the document when nobody has yet. `false` for the ids the
     /// server reserves for its own documents: nobody else may ever hold them.
     pub clients_may_create: bool,
-    /// For which kinds the committed events carry the document itself (what the authority
-    /// reads); the others carry its scope, title and summary only.
-    pub carry_content: fn(Option<DocumentKind>) -> bool,
+    /// For which commits the committed events carry the document itself (what the authority
+    /// reads), by the document's kind and whether the server alone wrote the commit; the others
+    /// carry its scope, title and summary only. Carrying costs a copy of the whole document.
+    pub carry_content: fn(Option<DocumentKind>, bool) -> bool,
     /// Each user's budget of history over time; `None` holds messages to the per-message
     /// limits only.
     pub history: Option<Arc<dyn HistoryBudget>>,
@@ -67,7 +68,7 @@ impl EngineConfig {
             compact_after_chunks: 64,
             retry_after_ms: 1_000,
             clients_may_create: true,
-            carry_content: |_| false,
+            carry_content: |_, _| false,
             history: None,
             decides: |_| false,
         }
@@ -525,8 +526,10 @@ impl DocumentEngine {
     fn durable(&mut self, done: InFlight) {
         let previous_heads = std::mem::replace(&mut self.durable_heads, done.heads.clone());
         let changed_content = previous_heads != done.heads;
-        let content = (changed_content && (self.config.carry_content)(done.scope.kind))
-            .then(|| Arc::new(self.sync.document().clone()));
+        let by_server_only = done.authors.iter().all(|author| *author == Author::Server);
+        let content = (changed_content
+            && (self.config.carry_content)(done.scope.kind, by_server_only))
+        .then(|| Arc::new(self.sync.document().clone()));
         self.outputs.push(Output::Committed(Arc::new(Committed {
             document: self.id,
             kind: done.scope.kind,

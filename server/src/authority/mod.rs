@@ -109,6 +109,15 @@ pub fn decides(kind: Option<DocumentKind>) -> bool {
     reads_content(kind)
 }
 
+/// Which commits' events carry the document: users' commits of the kinds the authority
+/// decides, and every booking (the seat queue keeps each booking as committed, the server's
+/// decisions included). The server's own commits of the other kinds are its decisions: nothing
+/// follows from them, and copying a document as large as the company's alerts for each would
+/// cost more than the decision.
+pub fn carries_content(kind: Option<DocumentKind>, by_server_only: bool) -> bool {
+    kind == Some(DocumentKind::Booking) || (!by_server_only && reads_content(kind))
+}
+
 /// One change to decide on: the document as committed, and when the server made it durable.
 struct Evaluation {
     document: DocumentId,
