@@ -7,6 +7,11 @@
 //! differences into the affected users' index documents, through the hub like any other change,
 //! so phones receive them live.
 //!
+//! The entries a burst of commits changes (an import of 10,000 accounts, a seed) are gathered per
+//! user and written as one change per user a moment later ([`ENTRIES_GATHERED_FOR`]), not one
+//! change per document and user: each index write is a change to a document of thousands of
+//! entries that every reader's devices sync.
+//!
 //! A title that changes again within `index_title_quiet` of its last write to the indexes waits
 //! until the quiet period ends, and only its latest value is written: every write stays in the
 //! history of every reader's index, which each of their devices syncs first, so renaming a
@@ -14,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use automerge::transaction::Transactable;
@@ -34,6 +39,10 @@ use crate::store_writer::StoreWriter;
 
 pub use crate::server_documents::index_document_id;
 
+/// How long changed entries gather before they are written to the users' indexes. Entries still
+/// gathering when the server stops are not lost: the start-up scan writes every index again.
+const ENTRIES_GATHERED_FOR: Duration = Duration::from_millis(20);
+
 /// The documents found in the store at start-up.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -52,6 +61,10 @@ pub struct Indexer {
     pending_titles: HashMap<DocumentId, String>,
     /// Whether a write of the pending titles is scheduled.
     flush_scheduled: bool,
+    /// Entries changed and not written yet, per user (`None`: remove).
+    pending_entries: BTreeMap<String, BTreeMap<DocumentId, Option<IndexEntry>>>,
+    /// Whether a write of the pending entries is scheduled.
+    entries_scheduled: bool,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -119,6 +132,8 @@ impl Indexer {
             titled_at: HashMap::new(),
             pending_titles: HashMap::new(),
             flush_scheduled: false,
+            pending_entries: BTreeMap::new(),
+            entries_scheduled: false,
         }
     }
 
@@ -144,7 +159,10 @@ impl Indexer {
         });
     }
 
-    fn rebuild(&self, user: &str) {
+    fn rebuild(&mut self, user: &str) {
+        // The whole index is written from what is known now: entries gathered before, perhaps
+        // under the user's former role, must not follow it.
+        self.pending_entries.remove(user);
         let Some(user) = self.services.directory.user(user) else {
             return;
         };
@@ -199,6 +217,18 @@ impl Indexer {
         }
         self.pending_titles.remove(&document);
         self.write_described(document, scope, title);
+        if !self.pending_entries.is_empty() && !self.entries_scheduled {
+            self.entries_scheduled = true;
+            ctx.run_later(ENTRIES_GATHERED_FOR, |indexer, _| indexer.flush_entries());
+        }
+    }
+
+    /// Writes the gathered entries, one change per user.
+    fn flush_entries(&mut self) {
+        self.entries_scheduled = false;
+        for (user, entries) in std::mem::take(&mut self.pending_entries) {
+            self.write_entries(&user, entries, false);
+        }
     }
 
     /// Writes the titles whose quiet period has ended.
@@ -232,7 +262,10 @@ impl Indexer {
                 .and_then(|(scope, title)| entry_for(&principal, scope, title));
             let after = entry_for(&principal, &scope, &title);
             if before != after {
-                self.write_entries(&user.name, BTreeMap::from([(document, after)]), false);
+                self.pending_entries
+                    .entry(user.name.clone())
+                    .or_default()
+                    .insert(document, after);
             }
         }
     }
