@@ -2,15 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use automerge::AutoCommit;
-use autosurgeon::hydrate;
+use automerge::{AutoCommit, ReadDoc};
 
 use crate::document::{DocumentHeader, validate};
 use crate::id::DocumentId;
-use crate::model::{
-    Account, Alerts, Booking, Departure, DocumentKind, Employee, FieldLog, FieldPath, Lead,
-    Manifest, Record, StockLocation, Ticket, Transfer,
-};
+use crate::model::{DocumentKind, FieldPath, Record, Set};
 use crate::{Error, Result};
 
 /// The facts about one document that access depends on.
@@ -77,73 +73,57 @@ impl DocumentScope {
             scope.owner = creator;
             return Ok(scope);
         };
+        // Only the fields that decide who sees the document are read, each alone: hydrating the
+        // whole record cost every commit time in proportion to all it holds (an account's
+        // thousands of log entries, the company's alerts).
+        let read = |key: &'static str| Field { doc, kind, key };
         match kind {
             DocumentKind::Account => {
-                let account: Account = record(doc)?;
-                scope.owner = present(Some(&account.owner));
-                scope.territory = present(Some(&account.territory));
+                scope.owner = present(Some(&read("owner").get::<String>()?));
+                scope.territory = present(Some(&read("territory").get::<String>()?));
             }
             DocumentKind::Lead => {
-                let lead: Lead = record(doc)?;
-                scope.owner = present(Some(&lead.owner));
+                scope.owner = present(Some(&read("owner").get::<String>()?));
             }
             DocumentKind::Booking => {
-                let booking: Booking = record(doc)?;
-                scope.owner = present(Some(&booking.rep));
-                scope.departure = DocumentId::parse(&booking.departure).ok();
+                scope.owner = present(Some(&read("rep").get::<String>()?));
+                scope.departure = DocumentId::parse(&read("departure").get::<String>()?).ok();
             }
             DocumentKind::Ticket => {
-                let ticket: Ticket = record(doc)?;
-                scope.owner = present(ticket.assignee.as_deref()).or(creator);
+                let assignee = read("assignee").get::<Option<String>>()?;
+                scope.owner = present(assignee.as_deref()).or(creator);
             }
             DocumentKind::Departure => {
-                let departure: Departure = record(doc)?;
                 scope.departure = Some(*id);
-                scope.guides = departure.guides.iter().map(str::to_owned).collect();
+                scope.guides = guides(&read("guides").get::<Set>()?);
             }
-            DocumentKind::Manifest => {
-                let manifest: Manifest = record(doc)?;
-                scope.departure = DocumentId::parse(&manifest.departure).ok();
-                scope.guides = manifest.guides.iter().map(str::to_owned).collect();
-            }
-            DocumentKind::FieldLog => {
-                let log: FieldLog = record(doc)?;
-                scope.departure = DocumentId::parse(&log.departure).ok();
-                scope.guides = log.guides.iter().map(str::to_owned).collect();
+            DocumentKind::Manifest | DocumentKind::FieldLog => {
+                scope.departure = DocumentId::parse(&read("departure").get::<String>()?).ok();
+                scope.guides = guides(&read("guides").get::<Set>()?);
             }
             DocumentKind::Stock => {
-                let location: StockLocation = record(doc)?;
-                scope.owner = present(location.custodian.as_deref());
+                let custodian = read("custodian").get::<Option<String>>()?;
+                scope.owner = present(custodian.as_deref());
                 scope.locations = vec![*id];
             }
             DocumentKind::Transfer => {
-                let transfer: Transfer = record(doc)?;
                 // An end that does not parse names no location anyone could be granted.
-                scope.locations = [&transfer.from, &transfer.to]
-                    .into_iter()
+                scope.locations = [read("from").get::<String>()?, read("to").get::<String>()?]
+                    .iter()
                     .filter_map(|end| DocumentId::parse(end).ok())
                     .collect();
             }
             DocumentKind::Employee => {
-                let employee: Employee = record(doc)?;
-                scope.owner = present(employee.user.as_deref());
+                let user = read("user").get::<Option<String>>()?;
+                scope.owner = present(user.as_deref());
             }
             DocumentKind::Index => {
-                // Only the user: an index lists every document its user sees (all of them for
-                // an admin), and hydrating the whole of it for each change cost time in
-                // proportion to that.
-                let user: String = autosurgeon::hydrate_prop(doc, automerge::ROOT, "user")
-                    .map_err(|err| Error::Malformed {
-                        kind: DocumentKind::Index,
-                        path: FieldPath::root(),
-                        reason: err.to_string(),
-                    })?;
-                scope.subject = present(Some(&user));
+                scope.subject = present(Some(&read("user").get::<String>()?));
             }
             DocumentKind::Alerts => {
                 // A user's copy of the alerts about their records is theirs to read.
-                let alerts: Alerts = record(doc)?;
-                scope.owner = present(alerts.for_user.as_deref()).or(creator);
+                let for_user = read("for_user").get::<Option<String>>()?;
+                scope.owner = present(for_user.as_deref()).or(creator);
             }
             DocumentKind::Invoice
             | DocumentKind::Catalog
@@ -163,7 +143,7 @@ fn present(text: Option<&str>) -> Option<String> {
 
 /// The record of `doc`; a record that does not hydrate is reported at the field that breaks it.
 pub(super) fn record<R: Record>(doc: &AutoCommit) -> Result<R> {
-    hydrate(doc).map_err(|err| match validate(doc) {
+    autosurgeon::hydrate(doc).map_err(|err| match validate(doc) {
         Err(located) => located,
         Ok(_) => Error::Malformed {
             kind: R::KIND,
@@ -171,4 +151,33 @@ pub(super) fn record<R: Record>(doc: &AutoCommit) -> Result<R> {
             reason: err.to_string(),
         },
     })
+}
+
+/// One field at the root of a record, read alone.
+struct Field<'a> {
+    doc: &'a AutoCommit,
+    kind: DocumentKind,
+    key: &'a str,
+}
+
+impl Field<'_> {
+    /// The field's value; a missing field reads as its default (as fields added to a record
+    /// after documents were stored do), and one of the wrong type is named.
+    fn get<T: autosurgeon::Hydrate + Default>(&self) -> Result<T> {
+        if matches!(self.doc.get(automerge::ROOT, self.key), Ok(None)) {
+            return Ok(T::default());
+        }
+        autosurgeon::hydrate_prop(self.doc, automerge::ROOT, self.key).map_err(|err| {
+            Error::Malformed {
+                kind: self.kind,
+                path: FieldPath::root().key(self.key),
+                reason: err.to_string(),
+            }
+        })
+    }
+}
+
+/// The guides a set names.
+fn guides(set: &Set) -> BTreeSet<String> {
+    set.iter().map(str::to_owned).collect()
 }
