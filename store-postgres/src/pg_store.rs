@@ -84,6 +84,15 @@ impl PgStore {
         Self::connect(url, Some(schema))
     }
 
+    /// Creates and migrates `schema` in the database at `url`, and returns the URL that keeps a
+    /// store there: what `serve --store` takes for one of several stores in one database (a
+    /// tenant, a test, a benchmark run).
+    pub fn create_schema(url: &str, schema: &str) -> StoreResult<String> {
+        drop(Self::open_in_schema(url, schema)?);
+        let separator = if url.contains('?') { '&' } else { '?' };
+        Ok(format!("{url}{separator}options=-csearch_path%3D{schema}"))
+    }
+
     fn connect(url: &str, schema: Option<&str>) -> StoreResult<Self> {
         let open = |error: PgError| error.during(StoreOperation::Open);
         let config = connection_config(url, schema).map_err(open)?;

@@ -12,9 +12,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use automerge::{ActorId, AutoCommit};
+use automerge::AutoCommit;
 use itinera_core::model::{Booking, Departure, Invoice, InvoiceLine, InvoiceStatus, Passenger};
-use itinera_core::{Document, DocumentId, Record};
+use itinera_core::{DocumentId, Record};
 use serde_json::Value;
 
 use crate::crash_loop::Rng;
@@ -52,9 +52,7 @@ pub struct Report {
 const ISSUED_ON: &str = "2026-11-20";
 
 pub fn created<R: Record>(record: &R) -> AutoCommit {
-    Document::create(ActorId::from([0x5a; 16]), 0, record)
-        .expect("create")
-        .into_automerge()
+    crate::device::record(0x5a, record)
 }
 
 pub fn invoice(n: usize) -> Invoice {

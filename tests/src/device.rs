@@ -2,17 +2,25 @@
 
 use std::time::{Duration, Instant};
 
-use automerge::ChangeHash;
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use futures_util::{SinkExt, StreamExt};
-use itinera_core::DocumentId;
 use itinera_core::protocol::{DecodeLimits, Message};
 use itinera_core::sync::{AllowAll, Event, Input, Node, NodeConfig, NodeRole, Output};
+use itinera_core::{Document, DocumentId, Record};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, http::HeaderValue};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A new document holding `record`, written by the actor `[actor; 16]`: what a device inserts
+/// to create it on the server.
+pub fn record<R: Record>(actor: u8, record: &R) -> AutoCommit {
+    Document::create(ActorId::from([actor; 16]), 0, record)
+        .expect("create")
+        .into_automerge()
+}
 
 /// One connection of one device; drive it with [`Device::run_until`].
 pub struct Device {

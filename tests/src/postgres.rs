@@ -35,8 +35,5 @@ pub fn fresh_store_url(test: &str) -> String {
             .filter(|c| c.is_ascii_lowercase() || *c == '_')
             .take(room),
     );
-    let url = cluster_url();
-    drop(PgStore::open_in_schema(&url, &schema).expect("create the test schema"));
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-csearch_path%3D{schema}")
+    PgStore::create_schema(&cluster_url(), &schema).expect("create the test schema")
 }

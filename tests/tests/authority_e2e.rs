@@ -3,22 +3,15 @@
 
 use std::time::Duration;
 
-use automerge::{ActorId, AutoCommit};
 use itinera_core::model::*;
-use itinera_core::{Document, DocumentId, Record};
-use itinera_tests::device::Device;
+use itinera_core::{DocumentId, Record};
+use itinera_tests::device::{Device, record};
 use itinera_tests::server::{DataDir, TestServer, http, http_get, user_with_token};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 fn new_id(n: u8) -> DocumentId {
     DocumentId::new_v7(1_764_000_000_000 + u64::from(n), [n; 10])
-}
-
-fn record<R: Record>(actor: u8, record: &R) -> AutoCommit {
-    Document::create(ActorId::from([actor; 16]), 0, record)
-        .expect("create")
-        .into_automerge()
 }
 
 fn read<R: Record>(device: &mut Device, id: &DocumentId) -> Option<R> {

@@ -4,20 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use automerge::{ActorId, AutoCommit};
 use itinera::{ContactInput, PassengerInput, Replica, SyncClient, SyncListener, SyncStatus};
+use itinera_core::DocumentId;
 use itinera_core::model::*;
-use itinera_core::{Document, DocumentId, Record};
-use itinera_tests::device::Device;
+use itinera_tests::device::{Device, record};
 use itinera_tests::server::{DataDir, TestServer, http, user_with_token};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn record<R: Record>(actor: u8, record: &R) -> AutoCommit {
-    Document::create(ActorId::from([actor; 16]), 0, record)
-        .expect("create")
-        .into_automerge()
-}
 
 fn block<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()

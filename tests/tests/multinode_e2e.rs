@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
+use itinera_core::DocumentId;
 use itinera_core::model::{Account, Departure};
-use itinera_core::{Document, DocumentId};
 use itinera_tests::decision_crash_loop::{
     booking, check_books, created, id_of, invoice, wait_for_decisions,
 };
-use itinera_tests::device::Device;
+use itinera_tests::device::{Device, record};
 use itinera_tests::js::node;
 use itinera_tests::server::{Backend, DataDir, TestServer, http, request};
 
@@ -66,9 +66,8 @@ fn a_js_client_on_each_node_and_both_converge() {
         territory: "north".into(),
         ..Default::default()
     };
-    let created = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create");
     let mut phone = Device::connect(&a.sync_url(), &ana, "ana-phone").expect("connect");
-    phone.node.insert(account_id, created.into_automerge());
+    phone.node.insert(account_id, record(1, &account));
     assert!(phone.run_until(WAIT, |d| d.acknowledged(&account_id)));
     phone.disconnect();
 

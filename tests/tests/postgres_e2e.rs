@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
+use itinera_core::DocumentId;
 use itinera_core::model::Account;
-use itinera_core::{Document, DocumentId};
-use itinera_tests::device::Device;
+use itinera_tests::device::{Device, record};
 use itinera_tests::js::node;
 use itinera_tests::postgres::fresh_store_url;
 use itinera_tests::server::{DataDir, TestServer, cli};
@@ -45,9 +45,8 @@ fn a_js_client_and_a_rust_device_lose_no_acknowledged_change_across_a_kill_9() {
         territory: "north".into(),
         ..Default::default()
     };
-    let created = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create");
     let mut phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
-    phone.node.insert(account_id, created.into_automerge());
+    phone.node.insert(account_id, record(1, &account));
     assert!(phone.run_until(WAIT, |d| d.acknowledged(&account_id)));
     let js = std::thread::spawn({
         let (base, ana, url) = (server.base.clone(), ana.clone(), account_id.to_url());

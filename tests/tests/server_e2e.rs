@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+use itinera_core::DocumentId;
 use itinera_core::model::{Account, Booking, BookingStatus, Invoice};
 use itinera_core::protocol::DecodeLimits;
-use itinera_core::{Document, DocumentId};
-use itinera_tests::device::{ConnectError, Device};
+use itinera_tests::device::{ConnectError, Device, record};
 use itinera_tests::js::node;
 use itinera_tests::server::{DataDir, TestServer, cli, http, http_get, token, user_with_token};
 
@@ -16,12 +16,6 @@ const WAIT: Duration = Duration::from_secs(20);
 
 fn new_id(n: u8) -> DocumentId {
     DocumentId::new_v7(1_764_000_000_000 + u64::from(n), [n; 10])
-}
-
-fn record<R: itinera_core::Record>(actor: u8, record: &R) -> AutoCommit {
-    Document::create(ActorId::from([actor; 16]), 0, record)
-        .expect("create")
-        .into_automerge()
 }
 
 #[test]

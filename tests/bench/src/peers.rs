@@ -124,12 +124,8 @@ fn fresh_store(url: &str, data: &Path) -> Result<String, String> {
         "bench_{nanos}_{}_{name}",
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    drop(
-        itinera_store_postgres::PgStore::open_in_schema(url, &schema)
-            .map_err(|err| format!("PostgreSQL schema {schema}: {err}"))?,
-    );
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Ok(format!("{url}{separator}options=-csearch_path%3D{schema}"))
+    itinera_store_postgres::PgStore::create_schema(url, &schema)
+        .map_err(|err| format!("PostgreSQL schema {schema}: {err}"))
 }
 
 /// Where the programs are.
