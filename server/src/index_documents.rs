@@ -34,6 +34,7 @@ use itinera_core::sync::Access;
 use crate::actors::{EditDocument, Hub};
 use crate::events::{CommittedEvent, UserChanged};
 use crate::read_model::ReadModel;
+use crate::readiness::StartupWork;
 use crate::services::Services;
 use crate::store_writer::StoreWriter;
 
@@ -43,10 +44,11 @@ pub use crate::server_documents::index_document_id;
 /// gathering when the server stops are not lost: the start-up scan writes every index again.
 const ENTRIES_GATHERED_FOR: Duration = Duration::from_millis(20);
 
-/// The documents found in the store at start-up.
+/// The documents found in the store at start-up, and the start-up work that stays unfinished
+/// (the server unready) until every user's index is written again from them.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-struct Scanned(Vec<(DocumentId, DocumentScope, String)>);
+struct Scanned(Vec<(DocumentId, DocumentScope, String)>, StartupWork);
 
 /// Keeps every user's index document up to date.
 pub struct Indexer {
@@ -138,12 +140,14 @@ impl Indexer {
     }
 
     /// Writes `entries` into `user`'s index; with nothing to write, only a rebuild (`always`)
-    /// writes, so that every user has an index even before they may see anything.
+    /// writes, so that every user has an index even before they may see anything. `startup`,
+    /// if given, is held until the write is durable.
     fn write_entries(
         &self,
         user: &str,
         entries: BTreeMap<DocumentId, Option<IndexEntry>>,
         always: bool,
+        startup: Option<Arc<StartupWork>>,
     ) {
         if entries.is_empty() && !always {
             return;
@@ -156,10 +160,11 @@ impl Indexer {
             if let Ok(Err(err)) = request.await {
                 tracing::error!(error = %err, "index document not updated");
             }
+            drop(startup);
         });
     }
 
-    fn rebuild(&mut self, user: &str) {
+    fn rebuild(&mut self, user: &str, startup: Option<Arc<StartupWork>>) {
         // The whole index is written from what is known now: entries gathered before, perhaps
         // under the user's former role, must not follow it.
         self.pending_entries.remove(user);
@@ -179,7 +184,7 @@ impl Indexer {
                 (*id, entry)
             })
             .collect();
-        self.write_entries(&user.name, entries, true);
+        self.write_entries(&user.name, entries, true, startup);
     }
 
     /// A document's scope or title is now `scope` and `title`: write what changes for each user,
@@ -227,7 +232,7 @@ impl Indexer {
     fn flush_entries(&mut self) {
         self.entries_scheduled = false;
         for (user, entries) in std::mem::take(&mut self.pending_entries) {
-            self.write_entries(&user, entries, false);
+            self.write_entries(&user, entries, false, None);
         }
     }
 
@@ -350,7 +355,7 @@ impl Actor for Indexer {
     fn started(&mut self, ctx: &mut Self::Context) {
         let services = self.services.clone();
         let me = ctx.address();
-        // Unready (`/readyz`) until the scan is done.
+        // Unready (`/readyz`) until the scan is done and every index written again from it.
         let startup = self
             .services
             .metrics
@@ -358,9 +363,8 @@ impl Actor for Indexer {
             .begin_startup("document scan");
         // Reading every document's metadata takes time; the server serves meanwhile.
         std::thread::spawn(move || {
-            let _startup = startup;
             let found = scan(&*services.store, &services.writer, &services.read_model);
-            me.do_send(Scanned(found));
+            me.do_send(Scanned(found, startup));
         });
     }
 }
@@ -374,8 +378,12 @@ impl Handler<Scanned> for Indexer {
             self.documents.entry(id).or_insert((scope, title));
         }
         self.scanned = true;
+        // Entries gathered before a kill were lost with the process: until every index is
+        // written again, a device could read an index that misses them, so the server stays
+        // unready until the last of these writes is durable.
+        let startup = Arc::new(scanned.1);
         for user in self.services.directory.users() {
-            self.rebuild(&user.name);
+            self.rebuild(&user.name, Some(startup.clone()));
         }
     }
 }
@@ -399,7 +407,7 @@ impl Handler<UserChanged> for Indexer {
 
     fn handle(&mut self, changed: UserChanged, _: &mut Self::Context) {
         if self.scanned {
-            self.rebuild(&changed.user);
+            self.rebuild(&changed.user, None);
         }
     }
 }

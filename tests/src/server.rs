@@ -204,6 +204,14 @@ impl TestServer {
         self.child.wait().expect("server exits")
     }
 
+    /// Waits until `/readyz` answers 200: start-up work (the index rebuild after a kill, say) is
+    /// done, as a load balancer would wait before sending devices.
+    pub fn wait_ready(&self) {
+        self.eventually("the server is ready", || {
+            http_get(&format!("{}/readyz", self.base), None).0 == 200
+        });
+    }
+
     /// What the server logged.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

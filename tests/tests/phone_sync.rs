@@ -69,6 +69,7 @@ impl Field {
     fn restart(&mut self) {
         self.server.kill9();
         self.server = TestServer::start(&self.data, &[]);
+        self.server.wait_ready();
         self.proxy
             .set_upstream(TlsProxy::address_of(&self.server.base));
     }
