@@ -329,7 +329,11 @@ impl DeviceSession {
             if self.node.doc_sync(&id).is_some() {
                 let heads = self.node.heads(&id).unwrap_or_default();
                 if let Some(bytes) = replica.changes_after(id, &heads)? {
-                    self.node.change(&id, |doc| doc.load_incremental(&bytes));
+                    self.node.change(&id, |doc| {
+                        let loaded = doc.load_incremental(&bytes);
+                        crate::document::forget_applied(doc);
+                        loaded
+                    });
                 }
                 self.unsettled.insert(id);
                 self.settled = false;

@@ -159,6 +159,7 @@ impl<R: Record> Document<R> {
     pub fn merge(&mut self, other: &mut Self) -> Result<Vec<ChangeHash>> {
         let mut candidate = self.doc.fork().with_actor(self.doc.get_actor().clone());
         candidate.merge(&mut other.doc)?;
+        forget_applied(&mut candidate);
         check::<R>(&candidate)?;
         self.doc = candidate;
         Ok(self.doc.get_heads())
@@ -174,6 +175,7 @@ impl<R: Record> Document<R> {
                 expected: Some(R::KIND),
                 reason: err.to_string(),
             })?;
+        forget_applied(&mut candidate);
         check::<R>(&candidate)?;
         self.doc = candidate;
         Ok(applied)
@@ -215,6 +217,17 @@ impl<R: Record> Document<R> {
     pub fn into_automerge(self) -> AutoCommit {
         self.doc
     }
+}
+
+/// Forgets what automerge recorded of the operations a merge, a sync message or an incremental
+/// load just applied to `doc`. automerge 0.12 appends an event per applied operation (its key
+/// and value) to the document's patch log even when nobody asked for patches, and never empties
+/// it: a document that lives on (a server's open document, a phone's loaded record) kept
+/// everything it ever received a second time, and a clone of a 2,000-field document cost 87 µs
+/// instead of 5 µs. Itinera never reads that log. Call right after each such application; it
+/// commits nothing (they leave no transaction open).
+pub fn forget_applied(doc: &mut AutoCommit) {
+    doc.reset_diff_cursor();
 }
 
 /// Loads saved Automerge bytes (a snapshot and incremental saves), turning every failure into

@@ -427,6 +427,7 @@ impl DocumentEngine {
         if self.sync.document_mut().merge(&mut stored).is_err() {
             return;
         }
+        crate::document::forget_applied(self.sync.document_mut());
         let mut durable = durable.unwrap_or_else(|| self.sync.heads());
         durable.sort();
         stored_heads.sort();
@@ -841,6 +842,7 @@ impl DocumentEngine {
             }
         }
         self.sync.document_mut().merge(&mut candidate)?;
+        crate::document::forget_applied(self.sync.document_mut());
         self.rescope();
         Ok(())
     }

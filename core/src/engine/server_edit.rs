@@ -142,6 +142,7 @@ impl ServerEdit {
             };
             let mut template = crate::document::new_record(kind, actor.clone(), now)?;
             doc.merge(&mut template)?;
+            crate::document::forget_applied(doc);
         }
         (self.change)(doc)?;
         doc.commit_with(automerge::transaction::CommitOptions::default().with_time(now));

@@ -75,6 +75,7 @@ impl Replica {
         // Merged in place: should the result be refused, dropping the document from memory
         // restores it from the store, which is cheaper than forking it for every merge.
         let merged = doc.merge(remote);
+        crate::document::forget_applied(doc);
         let checked = merged
             .map_err(Error::from)
             .and_then(|_| validate(&*doc))
@@ -111,6 +112,7 @@ impl Replica {
     fn insert_remote(&mut self, id: DocumentId, remote: &mut AutoCommit) -> ReplicaResult<bool> {
         let mut doc = AutoCommit::new().with_actor(self.actor.clone());
         doc.merge(remote)?;
+        crate::document::forget_applied(&mut doc);
         if doc.get_heads().is_empty() {
             return Ok(false);
         }

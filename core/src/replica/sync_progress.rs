@@ -261,8 +261,9 @@ impl Replica {
             .loaded(id)?
             .ok_or_else(|| not_found(format!("document {id}")))?;
         let before = doc.get_heads();
-        let checked = doc
-            .load_incremental(bytes)
+        let loaded = doc.load_incremental(bytes);
+        crate::document::forget_applied(doc);
+        let checked = loaded
             .map_err(crate::Error::from)
             .and_then(|_| validate(&*doc));
         let after = doc.get_heads();

@@ -645,7 +645,10 @@ fn apply(
     match std::panic::catch_unwind(AssertUnwindSafe(|| {
         doc.sync().receive_sync_message(state, message)
     })) {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => {
+            crate::document::forget_applied(doc);
+            Ok(())
+        }
         Ok(Err(err)) => Err(err.to_string()),
         Err(_) => Err(PANICKED.to_owned()),
     }
