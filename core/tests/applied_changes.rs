@@ -8,10 +8,16 @@
 mod common;
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
 use common::{Rng, Sim, doc_id};
+use itinera_core::DocumentId;
 use itinera_core::document::{Document, load_bytes};
-use itinera_core::model::{Account, Contact};
+use itinera_core::engine::{
+    DocumentEngine, EditError, EngineConfig, Input, Output, ServerEdit, StoredDocument,
+};
+use itinera_core::model::{AccessLevel, Account, Contact, DocumentKind, IndexEntry};
+use itinera_core::protocol::PeerId;
+use itinera_core::store::WriteBatch;
 use itinera_core::sync::NodeRole;
 
 /// How an empty patch log begins in the `Debug` form of a document.
@@ -95,4 +101,71 @@ fn a_merged_or_incrementally_loaded_record_holds_its_changes_once() {
         .load_incremental(&theirs.save_incremental())
         .expect("load");
     holds_changes_once("loaded incrementally", &mut loaded.into_automerge());
+}
+
+/// Runs `edit` through `engine` as the server and finishes its write; returns the document the
+/// committed event carries.
+fn edit_durably(engine: &mut DocumentEngine, now: i64, edit: ServerEdit) -> AutoCommit {
+    engine.handle(
+        now,
+        Input::Edit {
+            edit_id: 1,
+            author: None,
+            edit,
+            with: WriteBatch::new(),
+        },
+    );
+    let outputs = engine.take_outputs();
+    let write = outputs
+        .iter()
+        .find_map(|output| match output {
+            Output::Write { write, .. } => Some(*write),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the edit is written: {outputs:?}"));
+    engine.handle(
+        now,
+        Input::WriteFinished {
+            write,
+            result: Ok(()),
+        },
+    );
+    engine
+        .take_outputs()
+        .into_iter()
+        .find_map(|output| match output {
+            Output::Committed(committed) => committed.content.clone(),
+            _ => None,
+        })
+        .map(|content| (*content).clone())
+        .expect("the committed event carries the document")
+}
+
+#[test]
+fn a_document_the_engine_edits_holds_its_changes_once() {
+    let config = EngineConfig {
+        carry_content: |_, _| true,
+        ..EngineConfig::new(PeerId::new("server"), ActorId::from([1; 16]))
+    };
+    let mut engine = DocumentEngine::load(config, doc_id(7), StoredDocument::default());
+    for round in 0..3_i64 {
+        let edit = ServerEdit::new(move |doc| {
+            let Some((_, documents)) = doc.get(ROOT, "documents")? else {
+                return Err(EditError::Invalid("no documents map".into()));
+            };
+            for n in 0..500_u16 {
+                let entry = IndexEntry {
+                    kind: "account".into(),
+                    title: format!("Account {n}, round {round}"),
+                    access: AccessLevel::Read,
+                };
+                let id = DocumentId::from_bytes([u8::try_from(n % 200).unwrap_or(0); 16]);
+                autosurgeon::reconcile_prop(doc, &documents, id.to_string().as_str(), &entry)?;
+            }
+            Ok(())
+        })
+        .or_create(DocumentKind::Index);
+        let mut carried = edit_durably(&mut engine, 1_000 + round, edit);
+        holds_changes_once(&format!("edit {round}"), &mut carried);
+    }
 }

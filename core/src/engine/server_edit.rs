@@ -140,9 +140,10 @@ impl ServerEdit {
             let Some(kind) = self.create else {
                 return Err(EditError::NotFound);
             };
-            let mut template = crate::document::new_record(kind, actor.clone(), now)?;
-            doc.merge(&mut template)?;
-            crate::document::forget_applied(doc);
+            // The document is empty: taking the template whole is its merge, without
+            // applying every operation again.
+            let template = crate::document::new_record(kind, actor.clone(), now)?;
+            *doc = template.with_actor(doc.get_actor().clone());
         }
         (self.change)(doc)?;
         doc.commit_with(automerge::transaction::CommitOptions::default().with_time(now));

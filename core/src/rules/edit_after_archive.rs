@@ -70,7 +70,19 @@ pub fn edits_after_archive(
     doc: &mut Document<Account>,
     server_actor: Option<&ActorId>,
 ) -> Vec<Finding> {
-    let archived = archived_records(doc);
+    let record = doc.record().ok();
+    edits_after_archive_in(account_id, doc, record.as_ref(), server_actor)
+}
+
+/// [`edits_after_archive`] for a caller that holds the record already (`record` is `doc`'s,
+/// `None` if it does not hydrate).
+pub fn edits_after_archive_in(
+    account_id: &DocumentId,
+    doc: &mut Document<Account>,
+    record: Option<&Account>,
+    server_actor: Option<&ActorId>,
+) -> Vec<Finding> {
+    let archived = archived_records(doc, record);
     let mut flagged: BTreeSet<ChangeHash> = BTreeSet::new();
     let mut findings = Vec::new();
     for record in archived {
@@ -119,13 +131,12 @@ pub fn edits_after_archive(
 }
 
 /// The account and contacts whose `archived_at` is set, with the changes that set it.
-fn archived_records(doc: &Document<Account>) -> Vec<Archived> {
+fn archived_records(doc: &Document<Account>, record: Option<&Account>) -> Vec<Archived> {
     let am = doc.automerge();
-    let record = doc.record().ok();
     let mut archived = Vec::new();
     let account_archives = archive_changes(am, &automerge::ROOT);
     if !account_archives.is_empty() {
-        let name = record.as_ref().map(|a| a.name.as_str()).unwrap_or_default();
+        let name = record.map(|a| a.name.as_str()).unwrap_or_default();
         archived.push(Archived {
             subject: "account".into(),
             title: if name.is_empty() {
@@ -156,7 +167,6 @@ fn archived_records(doc: &Document<Account>) -> Vec<Archived> {
         let mut objects = HashSet::new();
         collect_objects(am, &contact, &mut objects);
         let name = record
-            .as_ref()
             .and_then(|a| a.contacts.get(&id))
             .map(|c| {
                 format!("{} {}", c.first_name, c.last_name)

@@ -60,7 +60,7 @@ pub use contact_identity::{normalise_email, normalise_phone, normalise_phone_in}
 pub use contact_merge::merge_contacts;
 pub use duplicate_across::{DuplicateCustomers, account_keys, contact_keys};
 pub use duplicate_contact::{DuplicateProposal, duplicate_contacts, duplicate_contacts_in};
-pub use edit_after_archive::edits_after_archive;
+pub use edit_after_archive::{edits_after_archive, edits_after_archive_in};
 pub use finding::Finding;
 pub use guide_plan::{AssignmentRef, GuidePlan, guide_conflicts};
 pub use invoice_number::{
@@ -70,7 +70,7 @@ pub use ledger::{
     BANK_ACCOUNT, RECEIVABLES_ACCOUNT, REVENUE_ACCOUNT, VAT_PAYABLE_ACCOUNT,
     journal_entries_for_invoice, journal_entries_in, journal_period, unbalanced_entries,
 };
-pub use opportunity_stage::stage_findings;
+pub use opportunity_stage::{stage_findings, stage_findings_in};
 pub use seat_plan::{SeatPlan, decide_seats, receive};
 pub use stock::{counter_drift, recount, stock_findings};
 pub use transfer_overdue::transfer_findings;

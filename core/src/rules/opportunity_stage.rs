@@ -39,9 +39,18 @@ use crate::{Document, DocumentId};
 ///
 /// Archived opportunities are skipped; a document that does not read as an account has none.
 pub fn stage_findings(account_id: &DocumentId, doc: &Document<Account>) -> Vec<Finding> {
-    let Ok(account) = doc.record() else {
-        return Vec::new();
-    };
+    match doc.record() {
+        Ok(account) => stage_findings_in(account_id, doc, &account),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// [`stage_findings`] for a caller that holds the record already (`account` is `doc`'s).
+pub fn stage_findings_in(
+    account_id: &DocumentId,
+    doc: &Document<Account>,
+    account: &Account,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (opportunity_id, opportunity) in &account.opportunities {
         if opportunity.archived_at.is_some() {

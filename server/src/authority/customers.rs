@@ -39,14 +39,20 @@ pub fn decide_account(
 ) {
     let (records, region, server) = (customers.records, customers.region, customers.server);
     let relations = &mut *customers.relations;
-    let Ok(mut doc) = Document::<Account>::from_automerge(content) else {
+    // The engine checked the account whole when it committed it.
+    let Ok(mut doc) = Document::<Account>::from_checked(content) else {
         return;
     };
-    let mut findings = rules::stage_findings(&id, &doc);
-    findings.extend(rules::edits_after_archive(&id, &mut doc, Some(server)));
     let Ok(account) = doc.record() else {
         return;
     };
+    let mut findings = rules::stage_findings_in(&id, &doc, &account);
+    findings.extend(rules::edits_after_archive_in(
+        &id,
+        &mut doc,
+        Some(&account),
+        Some(server),
+    ));
     findings.extend(
         rules::duplicate_contacts_in(&id, &account, region)
             .iter()
@@ -138,7 +144,7 @@ pub fn decide_lead(
     now: i64,
     plan: &mut Plan,
 ) {
-    let Ok(doc) = Document::<Lead>::from_automerge(content) else {
+    let Ok(doc) = Document::<Lead>::from_checked(content) else {
         return;
     };
     let mut findings = Vec::new();

@@ -409,8 +409,11 @@ fn make_records(
     items: Vec<ImportItem>,
 ) -> Made {
     let mut made = Made::default();
+    // One moment for the part, as for one transaction: records made at the same moment start
+    // from the same template, made once (`new_record`).
+    let now = services.now_ms();
     for item in items {
-        match make_record(services, principal, kind, &item) {
+        match make_record(services, principal, kind, &item, now) {
             Ok(creation) => {
                 made.writes.extend(creation.writes);
                 made.committed.push(creation.committed);
@@ -422,14 +425,14 @@ fn make_records(
     made
 }
 
-/// One new record and its import entry, as one [`Creation`].
+/// One new record made at `now` and its import entry, as one [`Creation`].
 fn make_record(
     services: &crate::services::Services,
     principal: &Principal,
     kind: ImportKind,
     item: &ImportItem,
+    now: i64,
 ) -> Result<Creation, String> {
-    let now = services.now_ms();
     let random = crate::accounts::random_id_bytes().map_err(|e| e.to_string())?;
     let id = DocumentId::new_v7(u64::try_from(now).unwrap_or(0), random);
     let patch = item.patch.clone();
