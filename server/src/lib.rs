@@ -163,26 +163,6 @@ fn start_subscribers(
     services
         .events
         .observe_committed(Arc::new(move |committed| read_model.apply(committed)));
-    let clock = services.clone();
-    let reports = report_cache::spawn_refresher(
-        services.report_cache.clone(),
-        services.read_model.clone(),
-        move || clock.now_ms(),
-    )
-    .map_err(|source| Error::Io {
-        context: "starting the reports' refresher thread".into(),
-        source,
-    })?;
-    let reports = std::sync::Mutex::new(reports);
-    services
-        .events
-        .observe_committed(Arc::new(move |committed| {
-            if committed.changed_content() {
-                if let Ok(reports) = reports.lock() {
-                    let _ = reports.send(());
-                }
-            }
-        }));
     let indexer = Indexer::new(services.clone(), hub.clone()).start();
     services
         .events

@@ -2,10 +2,15 @@
 //! events and loaded from the store (where each commit also writes its summary) at start-up.
 //! Reports run over it without reading a document.
 //!
-//! Summaries are kept per kind, and each report reads a shared snapshot of only the kinds it
-//! reads ([`ReadModel::report_input`]): a snapshot is built once after a change of one of its
-//! kinds and then shared by every report until the next one, so a report over 100,000 records
-//! copies nothing.
+//! The reports that read every summary of their kinds (pipeline, conversion, revenue, invoices,
+//! customers) are kept as running totals ([`ReportAggregates`]): each change takes the
+//! document's old summary out of them and puts its new one in, so such a report answers in
+//! what its rows cost, after a change as before. The others read a shared snapshot of only the
+//! kinds they read ([`ReadModel::report_input`]), built once after a change of one of its kinds
+//! and then shared by every report until the next one.
+//!
+//! Every change of a kind moves a version ([`ReadModel::version`]): a report kept from an
+//! earlier version of the kinds it reads is out of date.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -13,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use itinera_core::DocumentId;
 use itinera_core::engine::Committed;
 use itinera_core::model::DocumentKind;
-use itinera_core::reports::Summary;
+use itinera_core::reports::{ReportAggregates, Summary};
 use itinera_core::store::{DocumentStore, StoreResult};
 
 /// Summaries in report order: one kind after another, as [`ReadModel::report_input`] asked.
@@ -27,6 +32,11 @@ struct Kept {
     by_kind: HashMap<DocumentKind, HashMap<DocumentId, Summary>>,
     /// Snapshots of sets of kinds, dropped when one of their kinds changes.
     snapshots: HashMap<Vec<DocumentKind>, ReportInput>,
+    /// The reports kept as running totals.
+    aggregates: ReportAggregates,
+    /// Changes so far, and the count at each kind's last change.
+    changes: u64,
+    changed_at: HashMap<DocumentKind, u64>,
 }
 
 impl Kept {
@@ -35,6 +45,7 @@ impl Kept {
             Some(summary) => self.all.insert(id, summary.clone()),
             None => self.all.remove(&id),
         };
+        self.aggregates.put(id, old.as_ref(), summary.as_ref());
         if let Some(old) = old {
             let kind = old.kind();
             if let Some(of_kind) = self.by_kind.get_mut(&kind) {
@@ -51,6 +62,17 @@ impl Kept {
 
     fn changed(&mut self, kind: DocumentKind) {
         self.snapshots.retain(|kinds, _| !kinds.contains(&kind));
+        self.changes += 1;
+        self.changed_at.insert(kind, self.changes);
+    }
+
+    fn version(&self, kinds: &[DocumentKind]) -> u64 {
+        kinds
+            .iter()
+            .filter_map(|kind| self.changed_at.get(kind))
+            .max()
+            .copied()
+            .unwrap_or(0)
     }
 
     fn snapshot(&self, kinds: &[DocumentKind]) -> Vec<(DocumentId, Summary)> {
@@ -136,23 +158,42 @@ impl ReadModel {
         self.kept.read().ok()?.all.get(id).cloned()
     }
 
+    /// Where the summaries of `kinds` stand: it moves with every change of one of them.
+    pub fn version(&self, kinds: &[DocumentKind]) -> u64 {
+        self.kept
+            .read()
+            .map(|kept| kept.version(kinds))
+            .unwrap_or(0)
+    }
+
     /// The summaries of `kinds`, shared: built after a change of one of them, then handed to
-    /// every report that asks until the next change.
-    pub fn report_input(&self, kinds: &[DocumentKind]) -> ReportInput {
+    /// every report that asks until the next change; with their version.
+    pub fn report_input(&self, kinds: &[DocumentKind]) -> (u64, ReportInput) {
         if let Ok(kept) = self.kept.read() {
             if let Some(snapshot) = kept.snapshots.get(kinds) {
-                return snapshot.clone();
+                return (kept.version(kinds), snapshot.clone());
             }
         }
         let Ok(mut kept) = self.kept.write() else {
-            return Arc::default();
+            return (0, Arc::default());
         };
+        let version = kept.version(kinds);
         if let Some(snapshot) = kept.snapshots.get(kinds) {
-            return snapshot.clone();
+            return (version, snapshot.clone());
         }
         let snapshot: ReportInput = Arc::new(kept.snapshot(kinds));
         kept.snapshots.insert(kinds.to_vec(), snapshot.clone());
-        snapshot
+        (version, snapshot)
+    }
+
+    /// `report` over the running totals, with the version of `kinds` it saw.
+    pub fn with_aggregates<T>(
+        &self,
+        kinds: &[DocumentKind],
+        report: impl FnOnce(&ReportAggregates) -> T,
+    ) -> Option<(u64, T)> {
+        let kept = self.kept.read().ok()?;
+        Some((kept.version(kinds), report(&kept.aggregates)))
     }
 }
 
@@ -160,6 +201,7 @@ impl ReadModel {
 mod tests {
     use super::*;
     use itinera_core::model::{LeadStatus, TicketPriority, TicketStatus};
+    use itinera_core::reports::Aggregate;
     use itinera_core::reports::{LeadSummary, TicketSummary};
 
     fn lead() -> Summary {
@@ -180,13 +222,13 @@ mod tests {
             DocumentId::from_bytes([2; 16]),
         );
         model.insert(a, lead());
-        let first = model.report_input(&[DocumentKind::Lead]);
+        let (version, first) = model.report_input(&[DocumentKind::Lead]);
         assert_eq!(first.len(), 1);
         assert!(Arc::ptr_eq(
             &first,
-            &model.report_input(&[DocumentKind::Lead])
+            &model.report_input(&[DocumentKind::Lead]).1
         ));
-        // Another kind changes: the snapshot stays.
+        // Another kind changes: the snapshot and its version stay.
         let ticket = TicketSummary {
             status: TicketStatus::Open,
             priority: TicketPriority::Normal,
@@ -197,13 +239,33 @@ mod tests {
         model.insert(b, Summary::Ticket(ticket));
         assert!(Arc::ptr_eq(
             &first,
-            &model.report_input(&[DocumentKind::Lead])
+            &model.report_input(&[DocumentKind::Lead]).1
         ));
-        // One of its kinds changes: a new one.
+        assert_eq!(model.version(&[DocumentKind::Lead]), version);
+        // One of its kinds changes: a new one, at a new version.
         model.insert(b, lead());
-        let second = model.report_input(&[DocumentKind::Lead]);
+        let (moved, second) = model.report_input(&[DocumentKind::Lead]);
         assert_eq!(second.len(), 2);
-        assert_eq!(model.report_input(&[DocumentKind::Ticket]).len(), 0);
+        assert!(moved > version);
+        assert_eq!(model.report_input(&[DocumentKind::Ticket]).1.len(), 0);
         assert_eq!(model.summaries().len(), 2);
+    }
+
+    #[test]
+    fn the_running_totals_follow_every_change() {
+        let model = ReadModel::default();
+        let id = DocumentId::from_bytes([1; 16]);
+        let leads = |model: &ReadModel| {
+            model
+                .with_aggregates(&[DocumentKind::Lead], |a| {
+                    a.conversion().report(0, &()).leads
+                })
+                .map(|(_, leads)| leads)
+        };
+        model.insert(id, lead());
+        model.insert(id, lead()); // the same document again: still one lead
+        assert_eq!(leads(&model), Some(1));
+        model.insert(DocumentId::from_bytes([2; 16]), lead());
+        assert_eq!(leads(&model), Some(2));
     }
 }

@@ -152,6 +152,8 @@ await step('every screen of the office opens', async () => {
   await page.goto(`${base}/invoices`);
   await page.waitForSelector('[data-testid=list-drafts] tbody tr');
   assert.match(await page.textContent('[data-testid=list-drafts]'), /Harbour Travel/);
+  // Receivables come a page at a time; the page says how many there are in all.
+  assert.match(await page.textContent('[data-testid=receivables-total]'), /\d+ in all/);
   await page.goto(`${base}/departures`);
   await page.click('[data-testid=list-departures] a:has-text("Danube Bend")');
   await page.waitForSelector('[data-testid=seat-plan] .seat');

@@ -144,11 +144,11 @@ pub fn conversion(summaries: &[(DocumentId, Summary)]) -> ConversionReport {
     }
 }
 
-fn is_qualified(lead: &LeadSummary) -> bool {
+pub(crate) fn is_qualified(lead: &LeadSummary) -> bool {
     matches!(lead.status, LeadStatus::Qualified | LeadStatus::Converted)
         || lead.converted_to.is_some()
 }
 
-fn rate(part: u64, whole: u64) -> Option<f64> {
+pub(crate) fn rate(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }

@@ -2,7 +2,9 @@
 //! resolved.
 //!
 //! A customer is an account with at least one confirmed booking; a repeat customer has two or
-//! more. Resolution time is from a ticket's first message to when it was resolved.
+//! more. Resolution time is from a ticket's first message to when it was resolved (zero when
+//! stamped before it); the mean and the median are computed from whole milliseconds, so the
+//! running totals of [`CustomerTotals`](crate::reports::CustomerTotals) give the same figures.
 //!
 //! ```
 //! use itinera_core::DocumentId;
@@ -36,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DocumentId;
 use crate::model::{BookingStatus, TicketPriority, TicketStatus};
-use crate::reports::summary::{Summary, TicketSummary};
+use crate::reports::summary::{BookingSummary, Summary, TicketSummary};
 
 /// The customers-and-support report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,9 +84,7 @@ pub fn customers(summaries: &[(DocumentId, Summary)]) -> CustomerReport {
     let mut tickets: Vec<&TicketSummary> = Vec::new();
     for (_, summary) in summaries {
         match summary {
-            Summary::Booking(booking)
-                if booking.status == BookingStatus::Confirmed && !booking.account.is_empty() =>
-            {
+            Summary::Booking(booking) if is_customer_booking(booking) => {
                 *bookings_per_account.entry(&booking.account).or_default() += 1;
             }
             Summary::Ticket(ticket) => tickets.push(ticket),
@@ -111,28 +111,63 @@ pub fn customers(summaries: &[(DocumentId, Summary)]) -> CustomerReport {
     }
 }
 
+/// Whether a booking makes its account a customer: confirmed, naming an account.
+pub(crate) fn is_customer_booking(booking: &BookingSummary) -> bool {
+    booking.status == BookingStatus::Confirmed && !booking.account.is_empty()
+}
+
 fn figures<'a>(tickets: impl Iterator<Item = &'a TicketSummary>) -> TicketFigures {
-    let mut result = TicketFigures::default();
-    let mut hours: Vec<f64> = Vec::new();
+    let (mut open, mut resolved) = (0u64, 0u64);
+    let mut times: Vec<i64> = Vec::new();
     for ticket in tickets {
-        if matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed) {
-            result.resolved += 1;
-            if let (Some(opened), Some(resolved)) = (ticket.opened_at, ticket.resolved_at) {
-                hours.push((resolved - opened).max(0) as f64 / 3_600_000.0);
-            }
+        if is_resolved(ticket) {
+            resolved += 1;
+            times.extend(resolution_ms(ticket));
         } else {
-            result.open += 1;
+            open += 1;
         }
     }
-    if !hours.is_empty() {
-        hours.sort_by(f64::total_cmp);
-        result.average_resolution_hours = Some(hours.iter().sum::<f64>() / hours.len() as f64);
-        let middle = hours.len() / 2;
-        result.median_resolution_hours = Some(if hours.len() % 2 == 0 {
-            (hours[middle - 1] + hours[middle]) / 2.0
-        } else {
-            hours[middle]
-        });
-    }
-    result
+    times.sort_unstable();
+    let middle = times.len() / 2;
+    let median = match times.len() {
+        0 => None,
+        n if n % 2 == 0 => Some((times[middle - 1], times[middle])),
+        _ => Some((times[middle], times[middle])),
+    };
+    let sum: i128 = times.iter().map(|ms| i128::from(*ms)).sum();
+    ticket_figures(open, resolved, sum, times.len() as u64, median)
 }
+
+/// Whether a ticket counts as resolved (resolved or closed).
+pub(crate) fn is_resolved(ticket: &TicketSummary) -> bool {
+    matches!(ticket.status, TicketStatus::Resolved | TicketStatus::Closed)
+}
+
+/// A resolved ticket's time from its first message to resolution in ms (never negative);
+/// `None` without both times.
+pub(crate) fn resolution_ms(ticket: &TicketSummary) -> Option<i64> {
+    let (opened, resolved) = (ticket.opened_at?, ticket.resolved_at?);
+    Some(resolved.saturating_sub(opened).max(0))
+}
+
+/// The figures from counts, the exact sum of `timed` resolution times and their middle pair
+/// (the middle value twice when `timed` is odd). Hours are computed from whole milliseconds in
+/// one division each, so any order of the tickets gives the same figures.
+pub(crate) fn ticket_figures(
+    open: u64,
+    resolved: u64,
+    sum_ms: i128,
+    timed: u64,
+    median: Option<(i64, i64)>,
+) -> TicketFigures {
+    let hours = |ms: f64| ms / HOUR_MS;
+    TicketFigures {
+        open,
+        resolved,
+        average_resolution_hours: (timed > 0).then(|| hours(sum_ms as f64 / timed as f64)),
+        median_resolution_hours: median
+            .map(|(low, high)| (hours(low as f64) + hours(high as f64)) / 2.0),
+    }
+}
+
+const HOUR_MS: f64 = 3_600_000.0;

@@ -167,21 +167,10 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
 
     let mut credited: BTreeMap<DocumentId, i64> = BTreeMap::new();
     for credit_note in index.invoices.values() {
-        let Some(original) = &credit_note.credit_of else {
-            continue;
-        };
-        if credit_note.status == InvoiceStatus::Draft {
-            continue;
+        if let Some((original, net_credit)) = net_credit(credit_note) {
+            let sum = credited.entry(original).or_default();
+            *sum = sum.saturating_add(net_credit);
         }
-        let net_credit = credit_note
-            .gross_minor
-            .saturating_abs()
-            .saturating_sub(credit_note.paid_minor);
-        let Some(original) = crate::reports::reference::id_of(original) else {
-            continue;
-        };
-        let sum = credited.entry(original).or_default();
-        *sum = sum.saturating_add(net_credit);
     }
 
     for (document, invoice) in &index.invoices {
@@ -195,19 +184,11 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
                     awaiting_legal_number.push(row(&id(), invoice));
                 }
                 let credited_minor = credited.get(document).copied().unwrap_or(0);
-                let outstanding = invoice
-                    .gross_minor
-                    .saturating_sub(invoice.paid_minor)
-                    .saturating_sub(credited_minor);
+                let outstanding = outstanding(invoice, credited_minor);
                 if invoice.credit_of.is_some() || outstanding <= 0 {
                     continue;
                 }
-                let days_past_due = invoice
-                    .due_on
-                    .as_deref()
-                    .and_then(day_number)
-                    .or_else(|| invoice.issued_on.as_deref().and_then(day_number))
-                    .map(|due| today - due);
+                let days_past_due = due_day(invoice).map(|due| today - due);
                 let band = days_past_due.map_or(AgeBand::Current, AgeBand::of);
                 if let Some(bucket) = ageing.iter_mut().find(|bucket| bucket.band == band) {
                     bucket.invoices += 1;
@@ -246,7 +227,38 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
     }
 }
 
-fn row(id: &str, invoice: &InvoiceSummary) -> InvoiceRow {
+/// What a credit note takes off the invoice it corrects: the original's id and its gross less
+/// refunds paid out. `None` for an invoice, a draft, or an original that names no document.
+pub(crate) fn net_credit(credit_note: &InvoiceSummary) -> Option<(DocumentId, i64)> {
+    let original = credit_note.credit_of.as_deref()?;
+    if credit_note.status == InvoiceStatus::Draft {
+        return None;
+    }
+    let net_credit = credit_note
+        .gross_minor
+        .saturating_abs()
+        .saturating_sub(credit_note.paid_minor);
+    Some((crate::reports::reference::id_of(original)?, net_credit))
+}
+
+/// `gross − paid − credited`.
+pub(crate) fn outstanding(invoice: &InvoiceSummary, credited_minor: i64) -> i64 {
+    invoice
+        .gross_minor
+        .saturating_sub(invoice.paid_minor)
+        .saturating_sub(credited_minor)
+}
+
+/// The day an invoice is aged from: its due date, else its issue date, else none.
+pub(crate) fn due_day(invoice: &InvoiceSummary) -> Option<i64> {
+    invoice
+        .due_on
+        .as_deref()
+        .and_then(day_number)
+        .or_else(|| invoice.issued_on.as_deref().and_then(day_number))
+}
+
+pub(crate) fn row(id: &str, invoice: &InvoiceSummary) -> InvoiceRow {
     InvoiceRow {
         invoice: id.to_owned(),
         customer: invoice.customer.clone(),

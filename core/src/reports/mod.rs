@@ -17,6 +17,11 @@
 //! | [`customers`] | repeat customers; ticket resolution times, overall and per priority |
 //! | [`sync_health`] | per device: last seen, pending documents, silent devices |
 //!
+//! Each report that reads every summary of its kinds is also kept as running totals (an
+//! [`Aggregate`]: [`ReportAggregates`] holds them all), which the server updates with each
+//! change and answers from; the functions here are the reference those totals are tested
+//! against.
+//!
 //! Conventions: ids are bare bs58 strings (as [`crate::DocumentId`] prints them); money is in
 //! minor units, summed per currency in [`Amounts`] and never converted; rates and load factors
 //! are fractions (0.25 = 25 %), `None` when there is nothing to divide by; rows are sorted so
@@ -51,6 +56,7 @@
 //! # Ok::<(), itinera_core::Error>(())
 //! ```
 
+mod aggregate;
 mod amounts;
 mod calendar;
 mod conversion;
@@ -68,6 +74,10 @@ mod summary_index;
 mod sync_health;
 mod trial_balance;
 
+pub use aggregate::{
+    Aggregate, ConversionTotals, CustomerTotals, InvoiceBook, PageError, PipelineTotals,
+    ReceivablesPage, ReceivablesQuery, ReportAggregates, RevenueTotals,
+};
 pub use amounts::Amounts;
 pub use conversion::{CampaignConversion, ConversionReport, conversion};
 pub use customers::{CustomerReport, PriorityFigures, TicketFigures, customers};

@@ -5,8 +5,11 @@
 //! away). Money is summed per currency ([`Amounts`]), never across currencies. The weighted
 //! value of an opportunity is `amount × probability / 100`, the probability clamped to 0–100,
 //! rounded half away from zero per opportunity, then summed. Time in stage is `now` minus the
-//! time of the opportunity's last stage change; an opportunity never moved has no such time and
-//! is left out of the average (not out of counts and values).
+//! time of the opportunity's last stage change (a change stamped after `now` counts as zero);
+//! an opportunity never moved has no such time and is left out of the average (not out of
+//! counts and values). The average sums whole milliseconds exactly and divides once, so it is
+//! the same whatever order the opportunities come in (the server's running totals,
+//! [`PipelineTotals`](crate::reports::PipelineTotals), give the very same figure).
 //!
 //! ```
 //! use itinera_core::DocumentId;
@@ -33,7 +36,7 @@ use crate::model::Stage;
 use crate::reports::amounts::Amounts;
 use crate::reports::calendar::DAY_MS;
 use crate::reports::rounding::div_round;
-use crate::reports::summary::{OpportunitySummary, Summary};
+use crate::reports::summary::{AccountSummary, OpportunitySummary, Summary};
 use crate::reports::summary_index::SummaryIndex;
 
 /// Open opportunities grouped four ways, and lost reasons.
@@ -105,20 +108,13 @@ pub fn pipeline(summaries: &[(DocumentId, Summary)], now_ms: i64) -> PipelineRep
                         .or_default() += 1;
                 }
                 _ => {
-                    let rep = if opportunity.owner.is_empty() {
-                        &account.owner
-                    } else {
-                        &opportunity.owner
-                    };
+                    let rep = rep_of(account, opportunity);
                     open.add(opportunity, now_ms);
                     by_stage
                         .entry(opportunity.stage)
                         .or_default()
                         .add(opportunity, now_ms);
-                    by_rep
-                        .entry(rep.as_str())
-                        .or_default()
-                        .add(opportunity, now_ms);
+                    by_rep.entry(rep).or_default().add(opportunity, now_ms);
                     by_territory
                         .entry(account.territory.as_str())
                         .or_default()
@@ -134,13 +130,6 @@ pub fn pipeline(summaries: &[(DocumentId, Summary)], now_ms: i64) -> PipelineRep
         }
     }
 
-    let mut lost_reasons: Vec<LostReason> = lost_reasons
-        .into_iter()
-        .map(|(reason, count)| LostReason { reason, count })
-        .collect();
-    // Stable: equal counts stay in reason order.
-    lost_reasons.sort_by_key(|reason| std::cmp::Reverse(reason.count));
-
     PipelineReport {
         open: open.finish("open".into()),
         by_stage: by_stage
@@ -152,8 +141,19 @@ pub fn pipeline(summaries: &[(DocumentId, Summary)], now_ms: i64) -> PipelineRep
         by_tour: finish_all(by_tour),
         won,
         lost,
-        lost_reasons,
+        lost_reasons: most_frequent_first(lost_reasons),
     }
+}
+
+/// Lost reasons, most frequent first, from counts in reason order.
+pub(crate) fn most_frequent_first(counts: BTreeMap<Option<String>, u64>) -> Vec<LostReason> {
+    let mut reasons: Vec<LostReason> = counts
+        .into_iter()
+        .map(|(reason, count)| LostReason { reason, count })
+        .collect();
+    // Stable: equal counts stay in reason order.
+    reasons.sort_by_key(|reason| std::cmp::Reverse(reason.count));
+    reasons
 }
 
 /// A group being summed.
@@ -162,7 +162,8 @@ struct Group {
     count: u64,
     value: Amounts,
     weighted_value: Amounts,
-    days_in_stage: f64,
+    /// Milliseconds in stage, summed exactly.
+    in_stage_ms: i128,
     timed: u64,
 }
 
@@ -171,16 +172,11 @@ impl Group {
         self.count += 1;
         let currency = &opportunity.currency;
         self.value.add(currency, opportunity.amount_minor);
-        let probability = opportunity.probability.clamp(0, 100);
-        let weighted = div_round(
-            i128::from(opportunity.amount_minor) * i128::from(probability),
-            100,
-        );
-        self.weighted_value.add(currency, weighted);
+        self.weighted_value
+            .add(currency, weighted_value(opportunity));
         if let Some(entered) = opportunity.stage_entered_at {
             // A stage change stamped after `now` (a phone's clock ahead) counts as just now.
-            let elapsed = now_ms.saturating_sub(entered).max(0);
-            self.days_in_stage += elapsed as f64 / DAY_MS as f64;
+            self.in_stage_ms += (i128::from(now_ms) - i128::from(entered)).max(0);
             self.timed += 1;
         }
     }
@@ -191,9 +187,35 @@ impl Group {
             count: self.count,
             value: self.value,
             weighted_value: self.weighted_value,
-            average_days_in_stage: (self.timed > 0).then(|| self.days_in_stage / self.timed as f64),
+            average_days_in_stage: average_days(self.in_stage_ms, self.timed),
         }
     }
+}
+
+/// `amount × probability / 100`, the probability clamped to 0–100, rounded half away from zero.
+pub(crate) fn weighted_value(opportunity: &OpportunitySummary) -> i64 {
+    let probability = opportunity.probability.clamp(0, 100);
+    div_round(
+        i128::from(opportunity.amount_minor) * i128::from(probability),
+        100,
+    )
+}
+
+/// Whose an opportunity is: its owner, or the account's owner when it names none.
+pub(crate) fn rep_of<'a>(
+    account: &'a AccountSummary,
+    opportunity: &'a OpportunitySummary,
+) -> &'a str {
+    if opportunity.owner.is_empty() {
+        &account.owner
+    } else {
+        &opportunity.owner
+    }
+}
+
+/// The mean of `timed` spans summing `in_stage_ms`, in days; `None` when nothing is timed.
+pub(crate) fn average_days(in_stage_ms: i128, timed: u64) -> Option<f64> {
+    (timed > 0).then(|| in_stage_ms as f64 / timed as f64 / DAY_MS as f64)
 }
 
 fn finish_all(groups: BTreeMap<&str, Group>) -> Vec<PipelineGroup> {

@@ -39,7 +39,7 @@ use crate::DocumentId;
 use crate::model::{AssignmentStatus, BookingStatus, DepartureStatus, InvoiceStatus};
 use crate::reports::amounts::Amounts;
 use crate::reports::rounding::hours_cost;
-use crate::reports::summary::{InvoiceSummary, Summary};
+use crate::reports::summary::{DepartureSummary, InvoiceSummary, Summary};
 use crate::reports::summary_index::SummaryIndex;
 
 /// Revenue by departure and by tour.
@@ -119,29 +119,10 @@ pub fn revenue(summaries: &[(DocumentId, Summary)], guide_hour_cost_minor: i64) 
         .departures
         .iter()
         .map(|(id, departure)| {
-            // Nobody guides a cancelled departure, whatever its assignments still say.
-            let guide_hours: f64 = departure
-                .assignments
-                .iter()
-                .filter(|a| a.status == AssignmentStatus::Accepted)
-                .filter(|_| departure.status != DepartureStatus::Cancelled)
-                .map(|a| a.hours)
-                .sum();
-            let row = DepartureRevenue {
-                departure: id.clone(),
-                tour: departure.tour.clone(),
-                starts_at: departure.starts_at,
-                status: departure.status,
-                seats_confirmed: departure.seats_confirmed,
-                capacity: departure.capacity,
-                load_factor: load_factor(departure.seats_confirmed, departure.capacity),
-                booked: Amounts::new(),
-                invoiced: Amounts::new(),
-                guide_hours,
-                guide_cost_minor: hours_cost(guide_hours, guide_hour_cost_minor),
-                margin_minor: None,
-            };
-            (id.as_str(), row)
+            (
+                id.as_str(),
+                departure_row(id, departure, guide_hour_cost_minor),
+            )
         })
         .collect();
 
@@ -156,17 +137,10 @@ pub fn revenue(summaries: &[(DocumentId, Summary)], guide_hour_cost_minor: i64) 
 
     let mut unattributed_invoiced = Amounts::new();
     for invoice in index.invoices.values() {
-        if !matches!(
-            invoice.status,
-            InvoiceStatus::Posted | InvoiceStatus::Credited
-        ) {
+        if !counts_as_invoiced(invoice) {
             continue;
         }
-        let signed = if invoice.credit_of.is_some() {
-            invoice.gross_minor.saturating_abs().saturating_neg()
-        } else {
-            invoice.gross_minor
-        };
+        let signed = signed_gross(invoice);
         // (departure, weight) of each booking that leads to a departure row.
         let parts: Vec<(&str, i64)> = invoiced_bookings(invoice, &index)
             .iter()
@@ -185,8 +159,71 @@ pub fn revenue(summaries: &[(DocumentId, Summary)], guide_hour_cost_minor: i64) 
         }
     }
 
+    finish(
+        rows.into_values().collect(),
+        |tour| index.tour(tour).map(|tour| tour.name.clone()),
+        guide_hour_cost_minor,
+        unattributed_invoiced,
+    )
+}
+
+/// Whether an invoice's money counts as invoiced: posted or credited.
+pub(crate) fn counts_as_invoiced(invoice: &InvoiceSummary) -> bool {
+    matches!(
+        invoice.status,
+        InvoiceStatus::Posted | InvoiceStatus::Credited
+    )
+}
+
+/// An invoice's gross, negative for a credit note.
+pub(crate) fn signed_gross(invoice: &InvoiceSummary) -> i64 {
+    if invoice.credit_of.is_some() {
+        invoice.gross_minor.saturating_abs().saturating_neg()
+    } else {
+        invoice.gross_minor
+    }
+}
+
+/// The row of departure `id`, with nothing booked or invoiced yet.
+pub(crate) fn departure_row(
+    id: &str,
+    departure: &DepartureSummary,
+    guide_hour_cost_minor: i64,
+) -> DepartureRevenue {
+    // Nobody guides a cancelled departure, whatever its assignments still say.
+    let guide_hours: f64 = departure
+        .assignments
+        .iter()
+        .filter(|a| a.status == AssignmentStatus::Accepted)
+        .filter(|_| departure.status != DepartureStatus::Cancelled)
+        .map(|a| a.hours)
+        .sum();
+    DepartureRevenue {
+        departure: id.to_owned(),
+        tour: departure.tour.clone(),
+        starts_at: departure.starts_at,
+        status: departure.status,
+        seats_confirmed: departure.seats_confirmed,
+        capacity: departure.capacity,
+        load_factor: load_factor(departure.seats_confirmed, departure.capacity),
+        booked: Amounts::new(),
+        invoiced: Amounts::new(),
+        guide_hours,
+        guide_cost_minor: hours_cost(guide_hours, guide_hour_cost_minor),
+        margin_minor: None,
+    }
+}
+
+/// The report from the departures' rows (booked and invoiced filled in, in any order): their
+/// margins, sorted by start, and the tours summed from them.
+pub(crate) fn finish(
+    rows: Vec<DepartureRevenue>,
+    tour_name: impl Fn(&str) -> Option<String>,
+    guide_hour_cost_minor: i64,
+    unattributed_invoiced: Amounts,
+) -> RevenueReport {
     let mut departures: Vec<DepartureRevenue> = rows
-        .into_values()
+        .into_iter()
         .map(|mut row| {
             row.margin_minor = margin(&row.invoiced, row.guide_cost_minor);
             row
@@ -200,7 +237,7 @@ pub fn revenue(summaries: &[(DocumentId, Summary)], guide_hour_cost_minor: i64) 
             .entry(row.tour.as_str())
             .or_insert_with(|| TourRevenue {
                 tour: row.tour.clone(),
-                name: index.tour(&row.tour).map(|tour| tour.name.clone()),
+                name: tour_name(&row.tour),
                 departures: 0,
                 seats_confirmed: 0,
                 capacity: 0,
@@ -250,7 +287,7 @@ fn invoiced_bookings<'a>(invoice: &'a InvoiceSummary, index: &SummaryIndex<'a>) 
 
 /// `amount` split over `parts` in proportion to their weights (equally when the weights are
 /// all zero), truncating; the remainder goes to the first part, so the shares add up exactly.
-fn split<'a>(amount: i64, parts: &[(&'a str, i64)]) -> Vec<(&'a str, i64)> {
+pub(crate) fn split<'a>(amount: i64, parts: &[(&'a str, i64)]) -> Vec<(&'a str, i64)> {
     let weights: Vec<i128> = if parts.iter().all(|(_, weight)| *weight == 0) {
         vec![1; parts.len()]
     } else {

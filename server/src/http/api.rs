@@ -791,13 +791,19 @@ async fn resolve_alert(
 pub(super) struct ReportOptions {
     /// Guide cost per hour in minor units, for revenue margins.
     guide_hour_cost_minor: Option<i64>,
+    /// Invoices: receivables per page, 1 to 1000 (100 when absent); the report's totals and
+    /// ageing always cover every receivable, and `receivables_total` says how many there are.
+    limit: Option<usize>,
+    /// Invoices: the `next_cursor` of the previous page, to read the receivables after it (in
+    /// the report's order: most overdue first); the first page when absent.
+    after: Option<String>,
 }
 
 /// A head-office report over the read model (document summaries); office and admins.
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", security(("bearer" = [])), params(("name" = String, Path,
-        description = "pipeline, conversion, revenue, stock, guides, invoices, trial-balance or sync-health"), ReportOptions),
-    responses((status = 200, description = "The report as JSON"), (status = 403, description = "Office and admins only"),
-              (status = 404, description = "No such report")))]
+        description = "pipeline, conversion, revenue, stock, guides, invoices, trial-balance, customers or sync-health"), ReportOptions),
+    responses((status = 200, description = "The report as JSON"), (status = 400, description = "A bad page of receivables (`limit`, `after`)"),
+              (status = 403, description = "Office and admins only"), (status = 404, description = "No such report")))]
 async fn report(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -805,7 +811,16 @@ async fn report(
     options: web::Query<ReportOptions>,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
-    let report = report_json(&state, &principal, name.into_inner(), &options).await?;
+    let options = crate::report_cache::ReportOptions {
+        guide_cost: options
+            .guide_hour_cost_minor
+            .unwrap_or(GUIDE_HOUR_COST_MINOR),
+        receivables: Some(crate::report_cache::ReceivablesRequest {
+            after: options.after.clone(),
+            limit: options.limit,
+        }),
+    };
+    let report = report_json(&state, &principal, name.into_inner(), options).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(report.body.clone()))
@@ -832,10 +847,14 @@ async fn report_csv(
     options: web::Query<ReportCsvOptions>,
 ) -> Reply {
     let principal = authenticate(&state, &request)?;
-    let report_options = ReportOptions {
-        guide_hour_cost_minor: options.guide_hour_cost_minor,
+    // Every row: a CSV export is the whole table.
+    let report_options = crate::report_cache::ReportOptions {
+        guide_cost: options
+            .guide_hour_cost_minor
+            .unwrap_or(GUIDE_HOUR_COST_MINOR),
+        receivables: None,
     };
-    let report = report_json(&state, &principal, name.to_string(), &report_options).await?;
+    let report = report_json(&state, &principal, name.to_string(), report_options).await?;
     let body = &report.value;
     let tables = super::csv_export::report_tables(body);
     let table = match &options.table {
@@ -851,13 +870,16 @@ async fn report_csv(
     super::csv_export::csv_response(&format!("{name}-{table}"), &rows)
 }
 
+/// A guide's hour when a request names no cost, in minor units.
+const GUIDE_HOUR_COST_MINOR: i64 = 2_500;
+
 /// A report as JSON, for office and admins (kept while its input stays the same: see
 /// [`crate::report_cache`]).
 async fn report_json(
     state: &AppState,
     principal: &Principal,
     name: String,
-    options: &ReportOptions,
+    options: crate::report_cache::ReportOptions,
 ) -> Result<Arc<ComputedReport>, ApiError> {
     if !matches!(principal.role, Role::Admin | Role::Office) {
         return Err(error(
@@ -888,18 +910,18 @@ async fn report_json(
         return Ok(Arc::new(ComputedReport { value, body }));
     }
     let services = state.services.clone();
-    let guide_cost = options.guide_hour_cost_minor.unwrap_or(2_500);
     web::block(move || -> Result<Arc<ComputedReport>, ApiError> {
         let kinds = reports::kinds_read(&name)
             .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no report named {name:?}")))?;
-        let input = services.read_model.report_input(kinds);
+        let model = &services.read_model;
         services
             .report_cache
-            .get_or_compute(&name, guide_cost, &input, now, || {
-                crate::report_cache::compute(&name, input.as_slice(), now, guide_cost)
+            .get_or_compute(&name, &options.key(), model.version(kinds), now, || {
+                crate::report_cache::compute(model, &name, now, &options)
             })
             .map_err(|err| match err {
                 ReportError::Unknown(_) => error(StatusCode::NOT_FOUND, err.to_string()),
+                ReportError::Page(_) => bad_request(err.to_string()),
                 ReportError::Json(_) => internal(err),
             })
     })

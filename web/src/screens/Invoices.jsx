@@ -1,6 +1,7 @@
 // Invoices: drafts, those waiting for a legal number, receivables by age, the trial balance,
 // and the list of every invoice.
-import { useApi } from '../api.js';
+import { useState } from 'preact/hooks';
+import { queryString, useApi } from '../api.js';
 import { amounts, date, money, number, t, valueName } from '../i18n.js';
 import { BarChart } from '../components/BarChart.jsx';
 import { DataTable } from '../components/DataTable.jsx';
@@ -19,13 +20,18 @@ const invoiceColumns = () => [
   { key: 'gross_minor', label: t('gross'), render: (row) => money(row.gross_minor, row.currency) },
 ];
 
+// The report's totals and ageing cover every receivable; its receivables come a page at a time.
+const RECEIVABLES_PER_PAGE = 50;
+
 function Reports() {
-  const report = useApi('/reports/invoices', { kinds: ['invoice'] });
+  const [cursors, setCursors] = useState(['']);
+  const after = cursors[cursors.length - 1];
+  const report = useApi(`/reports/invoices?${queryString({ limit: RECEIVABLES_PER_PAGE, after })}`, { kinds: ['invoice'] });
   const ledger = useApi('/reports/trial-balance', { kinds: ['journal'] });
   const posted = useApi('/lists/invoices?status=posted&limit=500', { kinds: ['invoice'] });
   if (report.error || ledger.error) return <Message error={report.error || ledger.error} />;
   if (!report.data || !ledger.data) return <p class="muted">{t('loading')}</p>;
-  const { receivables, ageing } = report.data;
+  const { receivables, ageing, receivables_total: receivablesTotal, next_cursor: nextCursor } = report.data;
   const customerOf = Object.fromEntries((posted.data?.items || []).map((row) => [row.id, row.customer_title]));
   const currency = Object.keys(Object.assign({}, ...ageing.map((b) => b.outstanding)))[0] || 'EUR';
   const tb = ledger.data;
@@ -52,6 +58,11 @@ function Reports() {
           ))}</tbody>
         </table>
         {receivables.length === 0 && <p class="muted">{t('none')}</p>}
+        <div class="pager">
+          <span class="muted" data-testid="receivables-total">{t('total', { n: number(receivablesTotal ?? receivables.length) })}</span>
+          <button disabled={cursors.length < 2} onClick={() => setCursors(cursors.slice(0, -1))}>{t('previous')}</button>
+          <button disabled={!nextCursor} onClick={() => setCursors([...cursors, nextCursor])}>{t('next')}</button>
+        </div>
       </Section>
       <Section title={t('trialBalance')} actions={csv('trial-balance', 'accounts')} testId="trial-balance">
         <table>
