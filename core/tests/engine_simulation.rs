@@ -722,3 +722,77 @@ fn heads_a_phone_shares_before_they_are_stored_are_still_acknowledged() {
         "the phone was never told the server stored {heads:?} (told {told:?})"
     );
 }
+
+/// A phone asking for a stored document it lacks gets it in one message: the server's answer
+/// waits until the phone's request is read (joining and the request arrive together), and the
+/// phone's acknowledgement calls for nothing more.
+#[test]
+fn a_stored_document_reaches_a_phone_that_asks_in_one_message() {
+    let id = doc_id(11);
+    let server = PeerId::new("server");
+    let mut stored = AutoCommit::new().with_actor(ActorId::from([1u8; 16]));
+    stored.put(ROOT, "name", "Lakeside Schools").expect("put");
+    stored.commit();
+    let stored_document = StoredDocument {
+        bytes: Ok(Some(stored.save())),
+        ..StoredDocument::default()
+    };
+    let mut engine = DocumentEngine::load(config(), id, stored_document);
+    let phone = EnginePeer {
+        peer_id: PeerId::new("phone"),
+        session: 1,
+        principal: Arc::new(Principal::new("ana", Role::Admin)),
+        storage_id: None,
+    };
+    let mut device = DocSync::empty(PeerId::new("phone"), id);
+    device.add_peer(server.clone(), Access::Write, None);
+    device.want();
+    let mut request = device.outgoing();
+    assert_eq!(request.len(), 1, "the phone asks once");
+    engine.handle_together(
+        1_000,
+        [
+            Input::PeerJoined {
+                peer: phone.clone(),
+                stored_state: None,
+            },
+            Input::Message {
+                from: phone.clone(),
+                message: request.remove(0),
+            },
+        ],
+    );
+    let sent: Vec<Message> = engine
+        .take_outputs()
+        .into_iter()
+        .filter_map(|output| match output {
+            Output::Send { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1, "one answer: {sent:?}");
+    for message in sent {
+        let incoming = Incoming::from_message(message).expect("a sync message");
+        device.receive(&server, incoming, None).expect("taken in");
+    }
+    assert_eq!(
+        device.heads(),
+        stored.get_heads(),
+        "the answer held the document"
+    );
+    for message in device.outgoing() {
+        engine.handle(
+            1_001,
+            Input::Message {
+                from: phone.clone(),
+                message,
+            },
+        );
+    }
+    let more: Vec<Output> = engine
+        .take_outputs()
+        .into_iter()
+        .filter(|output| matches!(output, Output::Send { .. }))
+        .collect();
+    assert!(more.is_empty(), "nothing more to say: {more:?}");
+}

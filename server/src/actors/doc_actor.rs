@@ -118,14 +118,21 @@ impl DocActor {
     /// (automerge trusting a value it should not) costs the input's sender an error: the
     /// document goes back to what the store holds and every peer's sync starts over.
     fn step(&mut self, input: Input, ctx: &mut Context<Self>) {
-        let sender = match &input {
+        self.step_together(vec![input], ctx);
+    }
+
+    /// Hands the engine inputs that arrived together (see
+    /// [`DocumentEngine::handle_together`]), then runs what it asks for.
+    fn step_together(&mut self, inputs: Vec<Input>, ctx: &mut Context<Self>) {
+        let sender = inputs.iter().find_map(|input| match input {
             Input::Message { from, .. } => Some(from.clone()),
             _ => None,
-        };
+        });
         let now = self.services.now_ms();
         let engine = &mut self.engine;
-        let handled =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.handle(now, input)));
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.handle_together(now, inputs)
+        }));
         if handled.is_err() {
             self.recover(sender);
         }
@@ -332,6 +339,7 @@ impl Handler<Route> for DocActor {
             .entry(key)
             .or_insert_with(|| from.outbox.clone());
         let peer = from.engine_peer();
+        let mut inputs = Vec::with_capacity(2);
         if !self.engine.has_peer(&peer.peer_id, peer.session) {
             let stored_state = peer.storage_id.as_ref().and_then(|storage| {
                 self.services
@@ -340,21 +348,16 @@ impl Handler<Route> for DocActor {
                     .ok()
                     .flatten()
             });
-            self.step(
-                Input::PeerJoined {
-                    peer: peer.clone(),
-                    stored_state,
-                },
-                ctx,
-            );
+            inputs.push(Input::PeerJoined {
+                peer: peer.clone(),
+                stored_state,
+            });
         }
-        self.step(
-            Input::Message {
-                from: peer,
-                message: route.message,
-            },
-            ctx,
-        );
+        inputs.push(Input::Message {
+            from: peer,
+            message: route.message,
+        });
+        self.step_together(inputs, ctx);
     }
 }
 
