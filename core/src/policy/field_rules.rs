@@ -11,8 +11,8 @@ use super::Role;
 use super::document_scope::record;
 use crate::civil_date::CivilDate;
 use crate::model::{
-    Account, Alerts, Booking, Departure, DocumentKind as Kind, FieldLog, FieldPath, Invoice,
-    InvoiceStatus, Journal, Lead, Manifest, Record, StockLocation, Ticket, UserIndex,
+    Alerts, Booking, Departure, DocumentKind as Kind, FieldLog, FieldPath, Invoice, InvoiceStatus,
+    Journal, Lead, Manifest, PurchaseSummary, Record, StockLocation, Ticket, UserIndex,
 };
 
 /// The name of the first of the named fields whose value differs between two records.
@@ -47,11 +47,14 @@ pub(super) fn check_fields(
             booking_requests(before.as_ref(), &after)
         }
         Kind::Account => {
-            let (before, after) = records::<Account>(before, after)?;
-            server_only(
-                kind,
-                first_changed!(before.unwrap_or_default(), after; purchase_summary).map(field),
-            )
+            // The purchase summary is the server's, the rest the writer's: it is read alone, not
+            // the whole account (a change to a big account was four readings of all of it).
+            let was = before
+                .map(purchase_summary)
+                .transpose()?
+                .unwrap_or_default();
+            let changed = was != purchase_summary(after)?;
+            server_only(kind, changed.then(|| field("purchase_summary")))
         }
         Kind::Invoice => {
             let (before, after) = records::<Invoice>(before, after)?;
@@ -112,6 +115,15 @@ pub(super) fn check_fields(
         | Kind::Hr
         | Kind::Campaign => Ok(()),
     }
+}
+
+/// An account's purchase summary alone (the default if the account has none yet).
+fn purchase_summary(doc: &AutoCommit) -> Result<PurchaseSummary, Refusal> {
+    let summary: Option<PurchaseSummary> =
+        autosurgeon::hydrate_prop(doc, automerge::ROOT, "purchase_summary").map_err(|err| {
+            Refusal::Schema(format!("account is malformed at /purchase_summary: {err}"))
+        })?;
+    Ok(summary.unwrap_or_default())
 }
 
 /// The record before (if the document existed) and after the change.
