@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DocumentId;
 use crate::model::{LeadStatus, Stage};
-use crate::reports::summary::{LeadSummary, Summary};
+use crate::reports::summary::{CampaignSummary, LeadSummary, Summary};
 use crate::reports::summary_index::SummaryIndex;
 
 /// The funnel lead → opportunity → won.
@@ -71,6 +71,21 @@ pub struct CampaignConversion {
     pub conversion_rate: Option<f64>,
 }
 
+impl CampaignConversion {
+    /// Campaign `id`'s reach, before any lead is counted.
+    pub(crate) fn reached(id: &str, campaign: &CampaignSummary) -> Self {
+        Self {
+            campaign: id.to_owned(),
+            name: Some(campaign.name.clone()),
+            members: campaign.members,
+            responses: campaign.responses,
+            leads: 0,
+            converted_leads: 0,
+            conversion_rate: None,
+        }
+    }
+}
+
 /// The conversion funnel over `summaries`.
 pub fn conversion(summaries: &[(DocumentId, Summary)]) -> ConversionReport {
     let index = SummaryIndex::new(summaries);
@@ -78,18 +93,7 @@ pub fn conversion(summaries: &[(DocumentId, Summary)]) -> ConversionReport {
     let mut campaigns: BTreeMap<String, CampaignConversion> = index
         .campaigns
         .iter()
-        .map(|(id, campaign)| {
-            let row = CampaignConversion {
-                campaign: id.clone(),
-                name: Some(campaign.name.clone()),
-                members: campaign.members,
-                responses: campaign.responses,
-                leads: 0,
-                converted_leads: 0,
-                conversion_rate: None,
-            };
-            (id.clone(), row)
-        })
+        .map(|(id, campaign)| (id.clone(), CampaignConversion::reached(id, campaign)))
         .collect();
 
     let (mut leads, mut qualified_leads, mut converted_leads) = (0u64, 0u64, 0u64);

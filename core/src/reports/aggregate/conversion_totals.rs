@@ -116,18 +116,7 @@ impl Aggregate for ConversionTotals {
         let mut campaigns: BTreeMap<&str, CampaignConversion> = self
             .campaigns
             .iter()
-            .map(|(id, campaign)| {
-                let row = CampaignConversion {
-                    campaign: id.clone(),
-                    name: Some(campaign.name.clone()),
-                    members: campaign.members,
-                    responses: campaign.responses,
-                    leads: 0,
-                    converted_leads: 0,
-                    conversion_rate: None,
-                };
-                (id.as_str(), row)
-            })
+            .map(|(id, campaign)| (id.as_str(), CampaignConversion::reached(id, campaign)))
             .collect();
         for (campaign, (leads, converted_leads)) in &self.campaign_leads {
             let row = campaigns
