@@ -183,7 +183,7 @@ fn main() {
                     },
                 ),
                 _ => {
-                    let mut invoice = Invoice {
+                    let invoice = Invoice {
                         provisional_number: format!("P-{n}"),
                         status: InvoiceStatus::Posted,
                         legal_number: Some(format!("2026-{n:06}")),
@@ -192,15 +192,7 @@ fn main() {
                         due_on: Some("2026-10-31".into()),
                         ..Default::default()
                     };
-                    invoice.lines.insert(
-                        "l".into(),
-                        InvoiceLine {
-                            description: "tour".into(),
-                            quantity: 1,
-                            unit_price_minor: 39_000,
-                            vat_rate_bp: 2_700,
-                        },
-                    );
+                    let invoice = itinera_tests::device::with_tour_line(invoice, 1);
                     put(&mut batch, id(6, n), "olga", &invoice);
                 }
             }
@@ -346,7 +338,7 @@ fn main() {
         // A posted invoice: the invoices report (its first page of receivables).
         let invoice_id =
             DocumentId::new_v7(1_765_200_000_000, [9, 9, 9, 9, 9, 7, 0, 0, 0, n as u8]);
-        let mut invoice = Invoice {
+        let invoice = Invoice {
             provisional_number: format!("X-{n}"),
             status: InvoiceStatus::Posted,
             currency: "EUR".into(),
@@ -354,15 +346,7 @@ fn main() {
             due_on: Some("2026-11-01".into()),
             ..Default::default()
         };
-        invoice.lines.insert(
-            "l".into(),
-            InvoiceLine {
-                description: "tour".into(),
-                quantity: 1,
-                unit_price_minor: 39_000,
-                vat_rate_bp: 2_700,
-            },
-        );
+        let invoice = itinera_tests::device::with_tour_line(invoice, 1);
         let doc = Document::create(ActorId::from([8u8; 16]), 0, &invoice).unwrap();
         device.node.insert(invoice_id, doc.into_automerge());
         assert!(device.run_until(Duration::from_secs(30), |d| d.acknowledged(&invoice_id)));

@@ -70,7 +70,7 @@ fn main() {
                 _ => n % 2 == 0,
             };
             if invoice {
-                let mut invoice = Invoice {
+                let invoice = Invoice {
                     provisional_number: format!("P-{n}"),
                     series: "A".into(),
                     currency: "EUR".into(),
@@ -78,15 +78,7 @@ fn main() {
                     status: InvoiceStatus::Posted,
                     ..Default::default()
                 };
-                invoice.lines.insert(
-                    "l".into(),
-                    InvoiceLine {
-                        description: "tour".into(),
-                        quantity: 1,
-                        unit_price_minor: 39_000,
-                        vat_rate_bp: 2_700,
-                    },
-                );
+                let invoice = itinera_tests::device::with_tour_line(invoice, 1);
                 put(&mut batch, id(2, n), &invoice, true);
             } else {
                 let mut booking = Booking {

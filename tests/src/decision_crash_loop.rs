@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
-use itinera_core::model::{Booking, Departure, Invoice, InvoiceLine, InvoiceStatus, Passenger};
+use itinera_core::model::{Booking, Departure, Invoice, InvoiceStatus, Passenger};
 use itinera_core::{DocumentId, Record};
 use serde_json::Value;
 
@@ -56,7 +56,7 @@ pub fn created<R: Record>(record: &R) -> AutoCommit {
 }
 
 pub fn invoice(n: usize) -> Invoice {
-    let mut invoice = Invoice {
+    let invoice = Invoice {
         provisional_number: format!("SAM-{n}"),
         series: "A".into(),
         customer: "acc".into(),
@@ -65,16 +65,7 @@ pub fn invoice(n: usize) -> Invoice {
         status: InvoiceStatus::Posted,
         ..Default::default()
     };
-    invoice.lines.insert(
-        "l1".into(),
-        InvoiceLine {
-            description: "Danube Bend".into(),
-            quantity: 1,
-            unit_price_minor: 39_000,
-            vat_rate_bp: 2_700,
-        },
-    );
-    invoice
+    crate::device::with_tour_line(invoice, 1)
 }
 
 pub fn booking(departure: &DocumentId, n: usize) -> Booking {

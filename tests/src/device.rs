@@ -14,6 +14,24 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// `invoice` with the one line the tests bill: `seats` seats of the Danube Bend tour at 390.00,
+/// 27 % VAT.
+pub fn with_tour_line(
+    mut invoice: itinera_core::model::Invoice,
+    seats: i64,
+) -> itinera_core::model::Invoice {
+    invoice.lines.insert(
+        "l1".into(),
+        itinera_core::model::InvoiceLine {
+            description: "Danube Bend".into(),
+            quantity: seats,
+            unit_price_minor: 39_000,
+            vat_rate_bp: 2_700,
+        },
+    );
+    invoice
+}
+
 /// A new document holding `record`, written by the actor `[actor; 16]`: what a device inserts
 /// to create it on the server.
 pub fn record<R: Record>(actor: u8, record: &R) -> AutoCommit {

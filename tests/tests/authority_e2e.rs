@@ -231,7 +231,7 @@ fn two_guides_emptying_a_kit_offline_raise_a_negative_stock_alert() {
 }
 
 fn draft_invoice(number: &str) -> Invoice {
-    let mut invoice = Invoice {
+    let invoice = Invoice {
         provisional_number: number.into(),
         series: "A".into(),
         customer: "acc".into(),
@@ -239,16 +239,7 @@ fn draft_invoice(number: &str) -> Invoice {
         issued_on: Some("2026-11-20".into()),
         ..Default::default()
     };
-    invoice.lines.insert(
-        "l1".into(),
-        InvoiceLine {
-            description: "Danube Bend".into(),
-            quantity: 2,
-            unit_price_minor: 39_000,
-            vat_rate_bp: 2_700,
-        },
-    );
-    invoice
+    itinera_tests::device::with_tour_line(invoice, 2)
 }
 
 fn legal_number(server: &TestServer, token: &str, id: &DocumentId) -> Option<String> {

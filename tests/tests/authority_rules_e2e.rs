@@ -457,7 +457,7 @@ fn a_transfer_counts_once_at_each_end() {
 }
 
 fn invoice(series: &str, currency: &str, issued_on: Option<&str>) -> Invoice {
-    let mut invoice = Invoice {
+    let invoice = Invoice {
         provisional_number: format!("P-{series}-{currency}-{issued_on:?}"),
         series: series.into(),
         customer: "acc".into(),
@@ -466,16 +466,7 @@ fn invoice(series: &str, currency: &str, issued_on: Option<&str>) -> Invoice {
         status: InvoiceStatus::Posted,
         ..Default::default()
     };
-    invoice.lines.insert(
-        "l1".into(),
-        InvoiceLine {
-            description: "Danube Bend".into(),
-            quantity: 2,
-            unit_price_minor: 39_000,
-            vat_rate_bp: 2_700,
-        },
-    );
-    invoice
+    itinera_tests::device::with_tour_line(invoice, 2)
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn open_value(server: &TestServer, token: &str) -> i64 {
 }
 
 fn posted_invoice(number: &str) -> Invoice {
-    let mut invoice = Invoice {
+    let invoice = Invoice {
         provisional_number: number.into(),
         status: InvoiceStatus::Posted,
         series: "A".into(),
@@ -43,16 +43,7 @@ fn posted_invoice(number: &str) -> Invoice {
         due_on: Some("2026-12-20".into()),
         ..Default::default()
     };
-    invoice.lines.insert(
-        "l1".into(),
-        InvoiceLine {
-            description: "Danube Bend".into(),
-            quantity: 2,
-            unit_price_minor: 39_000,
-            vat_rate_bp: 2_700,
-        },
-    );
-    invoice
+    itinera_tests::device::with_tour_line(invoice, 2)
 }
 
 #[test]
