@@ -72,6 +72,19 @@ pub struct CampaignConversion {
 }
 
 impl CampaignConversion {
+    /// A campaign that leads name but that has no summary: no name, no reach.
+    pub(crate) fn named_by_leads(id: &str) -> Self {
+        Self {
+            campaign: id.to_owned(),
+            name: None,
+            members: 0,
+            responses: 0,
+            leads: 0,
+            converted_leads: 0,
+            conversion_rate: None,
+        }
+    }
+
     /// Campaign `id`'s reach, before any lead is counted.
     pub(crate) fn reached(id: &str, campaign: &CampaignSummary) -> Self {
         Self {
@@ -105,15 +118,7 @@ pub fn conversion(summaries: &[(DocumentId, Summary)]) -> ConversionReport {
         if let Some(campaign) = &lead.campaign {
             let row = campaigns
                 .entry(campaign.clone())
-                .or_insert_with(|| CampaignConversion {
-                    campaign: campaign.clone(),
-                    name: None,
-                    members: 0,
-                    responses: 0,
-                    leads: 0,
-                    converted_leads: 0,
-                    conversion_rate: None,
-                });
+                .or_insert_with(|| CampaignConversion::named_by_leads(campaign));
             row.leads += 1;
             row.converted_leads += u64::from(converted);
         }

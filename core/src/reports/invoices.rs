@@ -194,19 +194,13 @@ pub fn invoices(summaries: &[(DocumentId, Summary)], now_ms: i64) -> InvoiceRepo
                     bucket.invoices += 1;
                     bucket.outstanding.add(&invoice.currency, outstanding);
                 }
-                receivables.push(Receivable {
-                    invoice: id(),
-                    customer: invoice.customer.clone(),
-                    legal_number: invoice.legal_number.clone(),
-                    currency: invoice.currency.clone(),
-                    gross_minor: invoice.gross_minor,
-                    paid_minor: invoice.paid_minor,
+                receivables.push(receivable(
+                    id(),
+                    invoice,
                     credited_minor,
-                    outstanding_minor: outstanding,
-                    due_on: invoice.due_on.clone(),
+                    outstanding,
                     days_past_due,
-                    band,
-                });
+                ));
             }
         }
     }
@@ -256,6 +250,30 @@ pub(crate) fn due_day(invoice: &InvoiceSummary) -> Option<i64> {
         .as_deref()
         .and_then(day_number)
         .or_else(|| invoice.issued_on.as_deref().and_then(day_number))
+}
+
+/// Invoice `id` as a receivable: `outstanding_minor` left after `credited_minor`, aged
+/// `days_past_due` (`None`: no readable date, or not aged yet).
+pub(crate) fn receivable(
+    id: String,
+    invoice: &InvoiceSummary,
+    credited_minor: i64,
+    outstanding_minor: i64,
+    days_past_due: Option<i64>,
+) -> Receivable {
+    Receivable {
+        invoice: id,
+        customer: invoice.customer.clone(),
+        legal_number: invoice.legal_number.clone(),
+        currency: invoice.currency.clone(),
+        gross_minor: invoice.gross_minor,
+        paid_minor: invoice.paid_minor,
+        credited_minor,
+        outstanding_minor,
+        due_on: invoice.due_on.clone(),
+        days_past_due,
+        band: days_past_due.map_or(AgeBand::Current, AgeBand::of),
+    }
 }
 
 pub(crate) fn row(id: &str, invoice: &InvoiceSummary) -> InvoiceRow {

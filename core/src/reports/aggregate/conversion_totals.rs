@@ -121,15 +121,7 @@ impl Aggregate for ConversionTotals {
         for (campaign, (leads, converted_leads)) in &self.campaign_leads {
             let row = campaigns
                 .entry(campaign.as_str())
-                .or_insert_with(|| CampaignConversion {
-                    campaign: campaign.clone(),
-                    name: None,
-                    members: 0,
-                    responses: 0,
-                    leads: 0,
-                    converted_leads: 0,
-                    conversion_rate: None,
-                });
+                .or_insert_with(|| CampaignConversion::named_by_leads(campaign));
             row.leads = *leads;
             row.converted_leads = *converted_leads;
             row.conversion_rate = rate(*converted_leads, *leads);

@@ -35,7 +35,7 @@ use crate::reports::aggregate::receivables_page::{
 };
 use crate::reports::aggregate::running_amounts::{RunningAmounts, saturate};
 use crate::reports::calendar::day_of;
-use crate::reports::invoices::{due_day, net_credit, outstanding, row};
+use crate::reports::invoices::{due_day, net_credit, outstanding, receivable, row};
 use crate::reports::reference::key;
 use crate::reports::summary::InvoiceSummary;
 use crate::reports::{AgeBand, AgeingBucket, InvoiceReport, InvoiceRow, Receivable, Summary};
@@ -184,19 +184,8 @@ impl InvoiceBook {
         if outstanding_minor <= 0 {
             return;
         }
-        let receivable = Receivable {
-            invoice: key(&id),
-            customer: invoice.customer.clone(),
-            legal_number: invoice.legal_number.clone(),
-            currency: invoice.currency.clone(),
-            gross_minor: invoice.gross_minor,
-            paid_minor: invoice.paid_minor,
-            credited_minor,
-            outstanding_minor,
-            due_on: invoice.due_on.clone(),
-            days_past_due: None,
-            band: AgeBand::Current,
-        };
+        // Aged when the report is read: the place in the order does not move with the clock.
+        let receivable = receivable(key(&id), invoice, credited_minor, outstanding_minor, None);
         let place = ReceivableKey::new(due_day(invoice), receivable.invoice.clone());
         self.owed_at(&place).add(&receivable);
         self.tally(&place, &receivable, true);
