@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::DocumentId;
 use crate::model::Stage;
-use crate::reports::aggregate::Aggregate;
+use crate::reports::aggregate::{Aggregate, step};
 use crate::reports::conversion::{is_qualified, rate};
 use crate::reports::reference::key;
 use crate::reports::summary::{AccountSummary, CampaignSummary, LeadSummary};
@@ -41,15 +41,9 @@ impl ConversionTotals {
     fn count_lead(&mut self, lead: &LeadSummary, adding: bool) {
         let converted = u64::from(lead.converted_to.is_some());
         let qualified = u64::from(is_qualified(lead));
-        if adding {
-            self.leads += 1;
-            self.qualified_leads += qualified;
-            self.converted_leads += converted;
-        } else {
-            self.leads = self.leads.saturating_sub(1);
-            self.qualified_leads = self.qualified_leads.saturating_sub(qualified);
-            self.converted_leads = self.converted_leads.saturating_sub(converted);
-        }
+        step(&mut self.leads, 1, adding);
+        step(&mut self.qualified_leads, qualified, adding);
+        step(&mut self.converted_leads, converted, adding);
         let Some(campaign) = &lead.campaign else {
             return;
         };
@@ -73,15 +67,9 @@ impl ConversionTotals {
         for opportunity in account.opportunities.iter().filter(|o| !o.archived) {
             let won = u64::from(opportunity.stage == Stage::Won);
             let lost = u64::from(opportunity.stage == Stage::Lost);
-            if adding {
-                self.opportunities += 1;
-                self.won += won;
-                self.lost += lost;
-            } else {
-                self.opportunities = self.opportunities.saturating_sub(1);
-                self.won = self.won.saturating_sub(won);
-                self.lost = self.lost.saturating_sub(lost);
-            }
+            step(&mut self.opportunities, 1, adding);
+            step(&mut self.won, won, adding);
+            step(&mut self.lost, lost, adding);
         }
     }
 

@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::DocumentId;
 use crate::model::TicketPriority;
-use crate::reports::aggregate::Aggregate;
 use crate::reports::aggregate::running_median::RunningMedian;
+use crate::reports::aggregate::{Aggregate, step};
 use crate::reports::customers::{is_customer_booking, is_resolved, resolution_ms, ticket_figures};
 use crate::reports::summary::TicketSummary;
 use crate::reports::{CustomerReport, PriorityFigures, Summary, TicketFigures};
@@ -51,11 +51,7 @@ impl TicketTotals {
         } else {
             (&mut self.open, None)
         };
-        if adding {
-            *counter += 1;
-        } else {
-            *counter = counter.saturating_sub(1);
-        }
+        step(counter, 1, adding);
         match time {
             Some(ms) if adding => self.resolution_times.insert(ms),
             Some(ms) => self.resolution_times.remove(ms),

@@ -86,3 +86,12 @@ pub trait Aggregate {
         }
     }
 }
+
+/// Adds `by` to `count` (`adding`) or takes it back out.
+fn step(count: &mut u64, by: u64, adding: bool) {
+    *count = if adding {
+        *count + by
+    } else {
+        count.saturating_sub(by)
+    };
+}

@@ -23,8 +23,8 @@ use std::ops::Bound;
 
 use crate::DocumentId;
 use crate::model::Stage;
-use crate::reports::aggregate::Aggregate;
 use crate::reports::aggregate::running_amounts::RunningAmounts;
+use crate::reports::aggregate::{Aggregate, step};
 use crate::reports::pipeline::{average_days, most_frequent_first, rep_of, weighted_value};
 use crate::reports::summary::{AccountSummary, OpportunitySummary};
 use crate::reports::{PipelineGroup, PipelineReport, Summary};
@@ -115,12 +115,12 @@ impl PipelineTotals {
         }
         for opportunity in account.opportunities.iter().filter(|o| !o.archived) {
             match opportunity.stage {
-                Stage::Won => step(&mut self.won, adding),
+                Stage::Won => step(&mut self.won, 1, adding),
                 Stage::Lost => {
-                    step(&mut self.lost, adding);
+                    step(&mut self.lost, 1, adding);
                     let reason = opportunity.lost_reason.clone();
                     let count = self.lost_reasons.entry(reason.clone()).or_default();
-                    step(count, adding);
+                    step(count, 1, adding);
                     if *count == 0 {
                         self.lost_reasons.remove(&reason);
                     }
@@ -148,15 +148,6 @@ impl PipelineTotals {
             }
         }
     }
-}
-
-/// One more (`adding`) or one fewer.
-fn step(count: &mut u64, adding: bool) {
-    *count = if adding {
-        *count + 1
-    } else {
-        count.saturating_sub(1)
-    };
 }
 
 /// Adds or takes out `opportunity` in the group `key`, which goes when it is empty.
