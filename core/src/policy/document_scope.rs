@@ -154,16 +154,16 @@ pub(super) fn record<R: Record>(doc: &AutoCommit) -> Result<R> {
 }
 
 /// One field at the root of a record, read alone.
-struct Field<'a> {
-    doc: &'a AutoCommit,
-    kind: DocumentKind,
-    key: &'a str,
+pub(super) struct Field<'a> {
+    pub(super) doc: &'a AutoCommit,
+    pub(super) kind: DocumentKind,
+    pub(super) key: &'a str,
 }
 
 impl Field<'_> {
     /// The field's value; a missing field reads as its default (as fields added to a record
     /// after documents were stored do), and one of the wrong type is named.
-    fn get<T: autosurgeon::Hydrate + Default>(&self) -> Result<T> {
+    pub(super) fn get<T: autosurgeon::Hydrate + Default>(&self) -> Result<T> {
         if matches!(self.doc.get(automerge::ROOT, self.key), Ok(None)) {
             return Ok(T::default());
         }

@@ -8,7 +8,7 @@ use automerge::AutoCommit;
 
 use super::Refusal;
 use super::Role;
-use super::document_scope::record;
+use super::document_scope::{Field, record};
 use crate::civil_date::CivilDate;
 use crate::model::{
     Alerts, Booking, Departure, DocumentKind as Kind, FieldLog, FieldPath, Invoice, InvoiceStatus,
@@ -119,11 +119,12 @@ pub(super) fn check_fields(
 
 /// An account's purchase summary alone (the default if the account has none yet).
 fn purchase_summary(doc: &AutoCommit) -> Result<PurchaseSummary, Refusal> {
-    let summary: Option<PurchaseSummary> =
-        autosurgeon::hydrate_prop(doc, automerge::ROOT, "purchase_summary").map_err(|err| {
-            Refusal::Schema(format!("account is malformed at /purchase_summary: {err}"))
-        })?;
-    Ok(summary.unwrap_or_default())
+    let field = Field {
+        doc,
+        kind: Kind::Account,
+        key: "purchase_summary",
+    };
+    field.get().map_err(|err| Refusal::Schema(err.to_string()))
 }
 
 /// The record before (if the document existed) and after the change.
