@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT, ReadDoc};
+use itinera_core::document::Touched;
 use itinera_core::model::*;
 use itinera_core::policy::{
     DocumentScope, Grant, Principal, Refusal, Role, access, check_change, check_shared_change,
@@ -396,13 +397,33 @@ fn changed<R: Record>(
     (before, device.into_automerge())
 }
 
+/// The server's check of a change, by the rules of the fields it wrote as the server runs it
+/// (debug builds also run every rule and compare), and by every rule: both must agree.
 fn check(
     who: &Principal,
     before: Option<&AutoCommit>,
     after: &AutoCommit,
     creator: &str,
 ) -> Result<(), Refusal> {
-    check_change(who, &doc_id(), before, after, Some(creator))
+    let heads = before
+        .map(|doc| doc.clone().get_heads())
+        .unwrap_or_default();
+    let written = Touched::since(&mut after.clone(), &heads);
+    let shared = BTreeSet::new();
+    let fast = check_shared_change(
+        who,
+        &doc_id(),
+        before,
+        after,
+        Some(creator),
+        &shared,
+        &written,
+    );
+    assert_eq!(
+        fast,
+        check_change(who, &doc_id(), before, after, Some(creator))
+    );
+    fast
 }
 
 fn path(text: &str) -> FieldPath {
@@ -428,6 +449,81 @@ fn a_rep_may_edit_notes_and_tags_of_their_own_account() {
     assert_eq!(
         check(&principal(Role::Sales), Some(&before), &after, "office"),
         Ok(())
+    );
+}
+
+#[test]
+fn a_change_is_checked_by_the_rules_of_the_fields_it_wrote() {
+    let mut account = own_account();
+    account
+        .activities
+        .append(
+            LogKey::new(1, "a"),
+            Activity {
+                actor: USER.into(),
+                subject: "Called about May".into(),
+                ..Default::default()
+            },
+        )
+        .expect("a new entry");
+    let (before, renamed) = changed(&account, |account| {
+        account.name = "Alpine Schools Ltd".into();
+        Ok(())
+    });
+    let written = Touched::since(&mut renamed.clone(), &before.clone().get_heads());
+    assert_eq!(written, Touched::Fields(["name".to_owned()].into()));
+    assert_eq!(
+        check(&principal(Role::Sales), Some(&before), &renamed, USER),
+        Ok(())
+    );
+
+    let (before, rewritten) = changed(&account, |account| {
+        if let Some(activity) = account.activities.get_mut(LogKey::new(1, "a").as_str()) {
+            activity.subject = "Never called".into();
+        }
+        Ok(())
+    });
+    let written = Touched::since(&mut rewritten.clone(), &before.clone().get_heads());
+    assert!(written.field("activities") && !written.field("name"));
+    assert!(matches!(
+        check(&principal(Role::Sales), Some(&before), &rewritten, USER),
+        Err(Refusal::Rule { .. })
+    ));
+}
+
+/// A written set that leaves out what the change wrote would let a refused change through;
+/// debug builds run every rule beside it and stop.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "every rule says Err")]
+fn a_written_set_that_misses_a_field_is_caught_in_debug_builds() {
+    let mut account = own_account();
+    account
+        .activities
+        .append(
+            LogKey::new(1, "a"),
+            Activity {
+                actor: USER.into(),
+                subject: "Called about May".into(),
+                ..Default::default()
+            },
+        )
+        .expect("a new entry");
+    let (before, rewritten) = changed(&account, |account| {
+        if let Some(activity) = account.activities.get_mut(LogKey::new(1, "a").as_str()) {
+            activity.subject = "Never called".into();
+        }
+        Ok(())
+    });
+    let wrong = Touched::Fields(["name".to_owned()].into());
+    let _ = check_shared_change(
+        &principal(Role::Sales),
+        &doc_id(),
+        Some(&before),
+        &rewritten,
+        Some(USER),
+        &BTreeSet::new(),
+        &wrong,
     );
 }
 
@@ -1112,7 +1208,15 @@ fn generic_documents_are_changed_by_their_creator_and_those_it_is_shared_with() 
     ));
     let shared: BTreeSet<String> = [OTHER.to_owned()].into();
     assert_eq!(
-        check_shared_change(&ben, &doc_id(), Some(&before), &after, Some(USER), &shared),
+        check_shared_change(
+            &ben,
+            &doc_id(),
+            Some(&before),
+            &after,
+            Some(USER),
+            &shared,
+            &Touched::Everything,
+        ),
         Ok(())
     );
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use automerge::{ActorId, AutoCommit};
 use itinera_core::DocumentId;
+use itinera_core::document::Touched;
 use itinera_core::engine::{
     DocumentEngine, EngineConfig, EnginePeer, Input as EngineInput, Output as EngineOutput,
     StoredDocument,
@@ -204,8 +205,17 @@ pub fn document(data: &[u8]) {
     let principal = Principal::new("ana", Role::Sales);
     let shared = BTreeSet::new();
     let check = |before: &mut AutoCommit, after: &mut AutoCommit| {
-        check_shared_change(&principal, &id, Some(&*before), after, Some("ana"), &shared)
-            .map_err(|refusal| refusal.to_string())
+        let written = Touched::since(after, &before.get_heads());
+        check_shared_change(
+            &principal,
+            &id,
+            Some(&*before),
+            after,
+            Some("ana"),
+            &shared,
+            &written,
+        )
+        .map_err(|refusal| refusal.to_string())
     };
     let phone = PeerId::new("fuzz-phone");
     let mut server = DocSync::empty(PeerId::new("itinera-server"), id);

@@ -1,6 +1,7 @@
 use automerge::{ScalarValue, Value};
 use autosurgeon::ReadDoc;
 
+use super::Touched;
 use crate::model::{DocumentKind, FieldPath, check_root_fields};
 use crate::{Error, Result};
 
@@ -63,6 +64,12 @@ impl DocumentHeader {
 ///
 /// This is what the server runs on a fork before it accepts a peer's changes.
 pub fn validate<D: ReadDoc>(doc: &D) -> Result<DocumentHeader> {
+    validate_written(doc, &Touched::Everything)
+}
+
+/// [`validate`] for the root fields a change wrote: those it did not write read as they did
+/// before it, when they were checked. The header is always read: it says which record to check.
+pub fn validate_written<D: ReadDoc>(doc: &D, written: &Touched) -> Result<DocumentHeader> {
     let header = DocumentHeader::read(doc)?;
     if let DocumentHeader::Record { kind, schema } = header {
         let supported = crate::model::supported_schema(kind);
@@ -73,10 +80,12 @@ pub fn validate<D: ReadDoc>(doc: &D) -> Result<DocumentHeader> {
                 supported,
             });
         }
-        check_root_fields(kind, doc).map_err(|err| Error::Malformed {
-            kind,
-            path: err.path,
-            reason: err.reason,
+        check_root_fields(kind, doc, &|field| written.field(field)).map_err(|err| {
+            Error::Malformed {
+                kind,
+                path: err.path,
+                reason: err.reason,
+            }
         })?;
     }
     Ok(header)

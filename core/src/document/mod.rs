@@ -35,6 +35,7 @@ mod conflicts;
 mod header;
 mod part;
 mod title;
+mod touched;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -45,15 +46,16 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 pub use chunks::MAX_INFLATED_BYTES;
 pub(crate) use chunks::{check_untrusted, leb128};
 pub use conflicts::{ConflictingValue, FieldConflicts, FieldValue};
-pub use header::{DocumentHeader, validate};
+pub use header::{DocumentHeader, validate, validate_written};
 pub use part::change_part;
 #[cfg(feature = "redb")]
 pub(crate) use title::root_text;
 pub use title::title_of;
+pub use touched::Touched;
 
 use crate::model::{FieldPath, ModelError, Record};
 use crate::{Error, Result};
-use header::{KIND_KEY, SCHEMA_KEY};
+pub(crate) use header::{KIND_KEY, SCHEMA_KEY};
 
 /// One document whose root is a record of type `R`.
 pub struct Document<R: Record> {

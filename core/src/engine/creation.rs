@@ -9,6 +9,7 @@ use automerge::AutoCommit;
 use super::document_engine::{commit_meta, write_changes};
 use super::{Author, Committed, EditError, EngineConfig, OutboxEntry, ServerEdit};
 use crate::DocumentId;
+use crate::document::Touched;
 use crate::policy::{DocumentScope, Principal, check_shared_change};
 use crate::store::WriteBatch;
 
@@ -60,7 +61,8 @@ impl Creation {
         let mut doc = AutoCommit::new().with_actor(config.actor.clone());
         edit.apply(&mut doc, &config.actor, now)?;
         let creator = author.user.as_str();
-        check_shared_change(author, &id, None, &doc, Some(creator), &Default::default())?;
+        let (shared, written) = (Default::default(), Touched::Everything);
+        check_shared_change(author, &id, None, &doc, Some(creator), &shared, &written)?;
         let scope = DocumentScope::describe(&id, &doc, Some(creator))?;
         let title = crate::document::title_of(&doc);
         let heads = doc.get_heads();

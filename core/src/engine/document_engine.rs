@@ -11,6 +11,7 @@ use super::{
     ServerEdit, SessionId, WriteFailed, WriteId,
 };
 use crate::DocumentId;
+use crate::document::Touched;
 use crate::model::DocumentKind;
 use crate::policy::{DocumentScope, Principal, Role, access, check_shared_change};
 use crate::protocol::{Message, PeerId};
@@ -739,6 +740,7 @@ impl DocumentEngine {
             self.config.history.clone(),
         );
         let check = move |before: &mut AutoCommit, after: &mut AutoCommit| {
+            let written = Touched::since(after, &before.get_heads());
             check_shared_change(
                 &principal,
                 &id,
@@ -746,6 +748,7 @@ impl DocumentEngine {
                 after,
                 Some(&creator),
                 &shared,
+                &written,
             )
             .map_err(|refusal| refusal.to_string())?;
             history::admit(budget.as_deref(), &principal.user, &id, before, after)
@@ -829,6 +832,7 @@ impl DocumentEngine {
         match author {
             Some(author) => {
                 let creator = self.creator.clone().unwrap_or_else(|| author.user.clone());
+                let written = Touched::since(&mut candidate, &before_heads);
                 check_shared_change(
                     author,
                     &self.id,
@@ -836,6 +840,7 @@ impl DocumentEngine {
                     &candidate,
                     Some(&creator),
                     &self.scope.shared_with,
+                    &written,
                 )?;
                 if self.creator.is_none() {
                     self.creator = Some(author.user.clone());

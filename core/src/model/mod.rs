@@ -207,12 +207,14 @@ macro_rules! with_record_type {
 
 pub(crate) use with_record_type;
 
-/// Checks the fields under the root of `doc` against the record type of `kind`.
+/// Checks the fields under the root of `doc` that `written` names against the record type of
+/// `kind`.
 pub(crate) fn check_root_fields<D: autosurgeon::ReadDoc>(
     kind: DocumentKind,
     doc: &D,
+    written: &dyn Fn(&str) -> bool,
 ) -> Result<(), ShapeError> {
-    with_record_type!(kind, R => R::check_fields(doc, &automerge::ROOT, &mut FieldPath::root()))
+    with_record_type!(kind, R => R::check_written_fields(doc, &automerge::ROOT, &mut FieldPath::root(), written))
 }
 
 /// The newest schema version of `kind` this build reads.

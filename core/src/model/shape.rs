@@ -55,12 +55,23 @@ pub trait Shape: Hydrate {
 
 /// A record: a map whose fields can be checked one by one (also at the document root).
 pub trait Fields: Shape {
+    /// Checks the fields of the map `obj` that `written` names against this record's shape, and
+    /// that the map holds no field the record does not declare.
+    fn check_written_fields<D: ReadDoc>(
+        doc: &D,
+        obj: &ObjId,
+        path: &mut FieldPath,
+        written: &dyn Fn(&str) -> bool,
+    ) -> Result<(), ShapeError>;
+
     /// Checks every field of the map `obj` against this record's shape.
     fn check_fields<D: ReadDoc>(
         doc: &D,
         obj: &ObjId,
         path: &mut FieldPath,
-    ) -> Result<(), ShapeError>;
+    ) -> Result<(), ShapeError> {
+        Self::check_written_fields(doc, obj, path, &|_| true)
+    }
 }
 
 impl Shape for String {
@@ -285,17 +296,18 @@ macro_rules! record {
     ) => {
         impl $crate::model::Fields for $name {
             #[allow(unused_variables)]
-            fn check_fields<D: ::autosurgeon::ReadDoc>(
+            fn check_written_fields<D: ::autosurgeon::ReadDoc>(
                 doc: &D,
                 obj: &::automerge::ObjId,
                 path: &mut $crate::model::FieldPath,
+                written: &dyn Fn(&str) -> bool,
             ) -> Result<(), $crate::model::ShapeError> {
                 $(
                     // A field added after documents were stored says what it reads as when
                     // missing (`#[autosurgeon(missing = "…")]`); old documents lack it.
                     let defaulted = false $(|| $crate::model::shape::has_missing_default!($($field_attr)*))*;
-                    let absent = matches!(doc.get(obj, stringify!($field)), Ok(None));
-                    if !(defaulted && absent) {
+                    let absent = || matches!(doc.get(obj, stringify!($field)), Ok(None));
+                    if written(stringify!($field)) && !(defaulted && absent()) {
                         path.push($crate::model::PathSegment::Key(stringify!($field).into()));
                         <$ty as $crate::model::Shape>::check(doc, obj, stringify!($field).into(), path)?;
                         path.pop();

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use automerge::AutoCommit;
 
 use super::{DocumentScope, Principal, Refusal, access, custody, field_rules, log_rules};
-use crate::document::{DocumentHeader, validate};
+use crate::document::{DocumentHeader, KIND_KEY, Touched, validate_written};
 use crate::id::DocumentId;
 use crate::model::DocumentKind;
 use crate::sync::Access;
@@ -55,10 +55,23 @@ pub fn check_change(
     after: &AutoCommit,
     creator: Option<&str>,
 ) -> Result<(), Refusal> {
-    check_shared_change(principal, id, before, after, creator, &BTreeSet::new())
+    check_shared_change(
+        principal,
+        id,
+        before,
+        after,
+        creator,
+        &BTreeSet::new(),
+        &Touched::Everything,
+    )
 }
 
-/// [`check_change`] for a document the server's sharing table shares with `shared_with`.
+/// [`check_change`] for a document the server's sharing table shares with `shared_with`, of a
+/// change that wrote the root fields `written` ([`Touched::since`] the heads of `before`).
+///
+/// Fields the change did not write read as they did before it, when they were checked: only
+/// the rules of written fields are run (a renamed street does not re-read an account's
+/// thousands of log entries). Debug builds run every rule as well and check that both agree.
 ///
 /// Only generic documents use sharing; for records `shared_with` changes nothing.
 pub fn check_shared_change(
@@ -68,56 +81,116 @@ pub fn check_shared_change(
     after: &AutoCommit,
     creator: Option<&str>,
     shared_with: &BTreeSet<String>,
+    written: &Touched,
 ) -> Result<(), Refusal> {
-    let schema = |err: crate::Error| Refusal::Schema(err.to_string());
     let before = before.filter(|doc| !doc.is_empty());
-    // A change of kind is named as such, before whatever else it breaks.
-    let after_kind = DocumentHeader::read(after).map_err(schema)?.kind();
-    if let Some(before) = before {
-        let before_kind = DocumentHeader::read(before).map_err(schema)?.kind();
-        if before_kind != after_kind {
-            return Err(Refusal::KindChanged {
-                before: before_kind,
-                after: after_kind,
-            });
-        }
-    }
-    validate(after).map_err(schema)?;
-
-    let scope = |doc: &AutoCommit| {
-        let mut scope = DocumentScope::describe(id, doc, creator).map_err(schema)?;
-        scope.shared_with.clone_from(shared_with);
-        Ok::<_, Refusal>(scope)
+    let change = Change {
+        principal,
+        id,
+        before,
+        after,
+        creator,
+        shared_with,
     };
-    let who = format!("{} ({})", principal.user, principal.role);
-    let what = after_kind.map_or("document", DocumentKind::as_str);
-    let was = before.map(scope).transpose()?;
-    let now = scope(after)?;
-    if let Some(was) = &was {
-        if access(principal, was) != Access::Write {
-            return Err(Refusal::Forbidden {
-                reason: format!("{who} may not change this {what}"),
-            });
-        }
+    let result = change.check(written);
+    #[cfg(debug_assertions)]
+    if *written != Touched::Everything {
+        change.agrees_with_every_rule(&result);
     }
-    if access(principal, &now) != Access::Write {
-        let reason = match before {
-            Some(_) => format!(
-                "{who} may not change this {what} into one they may not write \
-                 (such as handing it to another user)"
-            ),
-            None => format!("{who} may not create this {what}"),
-        };
-        return Err(Refusal::Forbidden { reason });
+    result
+}
+
+/// A user's change to one document, as the checks read it.
+struct Change<'a> {
+    principal: &'a Principal,
+    id: &'a DocumentId,
+    before: Option<&'a AutoCommit>,
+    after: &'a AutoCommit,
+    creator: Option<&'a str>,
+    shared_with: &'a BTreeSet<String>,
+}
+
+impl Change<'_> {
+    /// Debug builds: the rules of the written fields refuse what every rule refuses, except a
+    /// field that was already malformed before the change and that the change left alone.
+    #[cfg(debug_assertions)]
+    fn agrees_with_every_rule(&self, result: &Result<(), Refusal>) {
+        let every = self.check(&Touched::Everything);
+        let malformed_before = self
+            .before
+            .is_some_and(|before| crate::document::validate(before).is_err());
+        assert!(
+            result.is_err() == every.is_err() || (result.is_ok() && malformed_before),
+            "the written fields' rules say {result:?}, every rule says {every:?}"
+        );
     }
 
-    match after_kind {
-        Some(kind) => {
-            custody::check_custody(principal, kind, was.as_ref(), &now)?;
-            field_rules::check_fields(kind, before, after)?;
-            field_rules::check_office_fields(principal.role, kind, before, after)?;
-            log_rules::check_logs(principal, kind, before, after)
+    fn check(&self, written: &Touched) -> Result<(), Refusal> {
+        let kind = self.kind(written)?;
+        validate_written(self.after, written).map_err(schema)?;
+        let (was, now) = self.scopes(kind)?;
+        match kind {
+            Some(kind) => {
+                let (principal, before, after) = (self.principal, self.before, self.after);
+                custody::check_custody(principal, kind, was.as_ref(), &now)?;
+                field_rules::check_fields(kind, before, after, written)?;
+                field_rules::check_office_fields(principal.role, kind, before, after)?;
+                log_rules::check_logs(principal, kind, before, after, written)
+            }
+            None => Ok(()),
         }
-        None => Ok(()),
     }
+
+    /// The record kind after the change; a change of kind is named as such, before whatever
+    /// else it breaks.
+    fn kind(&self, written: &Touched) -> Result<Option<DocumentKind>, Refusal> {
+        let after = DocumentHeader::read(self.after).map_err(schema)?.kind();
+        if let Some(before) = self.before.filter(|_| written.field(KIND_KEY)) {
+            let before = DocumentHeader::read(before).map_err(schema)?.kind();
+            if before != after {
+                return Err(Refusal::KindChanged { before, after });
+            }
+        }
+        Ok(after)
+    }
+
+    /// Who may see the document before and after the change; the user must be able to write
+    /// both.
+    fn scopes(
+        &self,
+        kind: Option<DocumentKind>,
+    ) -> Result<(Option<DocumentScope>, DocumentScope), Refusal> {
+        let scope = |doc: &AutoCommit| {
+            let mut scope = DocumentScope::describe(self.id, doc, self.creator).map_err(schema)?;
+            scope.shared_with.clone_from(self.shared_with);
+            Ok::<_, Refusal>(scope)
+        };
+        let principal = self.principal;
+        let who = format!("{} ({})", principal.user, principal.role);
+        let what = kind.map_or("document", DocumentKind::as_str);
+        let was = self.before.map(scope).transpose()?;
+        let now = scope(self.after)?;
+        if let Some(was) = &was {
+            if access(principal, was) != Access::Write {
+                return Err(Refusal::Forbidden {
+                    reason: format!("{who} may not change this {what}"),
+                });
+            }
+        }
+        if access(principal, &now) != Access::Write {
+            let reason = match was {
+                Some(_) => format!(
+                    "{who} may not change this {what} into one they may not write \
+                     (such as handing it to another user)"
+                ),
+                None => format!("{who} may not create this {what}"),
+            };
+            return Err(Refusal::Forbidden { reason });
+        }
+        Ok((was, now))
+    }
+}
+
+fn schema(err: crate::Error) -> Refusal {
+    Refusal::Schema(err.to_string())
 }

@@ -153,6 +153,16 @@ pub(super) fn record<R: Record>(doc: &AutoCommit) -> Result<R> {
     })
 }
 
+/// The record before (if the document existed) and after a change.
+pub(super) fn records<R: Record + Default>(
+    before: Option<&AutoCommit>,
+    after: &AutoCommit,
+) -> std::result::Result<(Option<R>, R), super::Refusal> {
+    let schema = |err: Error| super::Refusal::Schema(err.to_string());
+    let before = before.map(record::<R>).transpose().map_err(schema)?;
+    Ok((before, record::<R>(after).map_err(schema)?))
+}
+
 /// One field at the root of a record, read alone.
 pub(super) struct Field<'a> {
     pub(super) doc: &'a AutoCommit,

@@ -8,8 +8,9 @@ use automerge::AutoCommit;
 
 use super::Refusal;
 use super::Role;
-use super::document_scope::{Field, record};
+use super::document_scope::{Field, records};
 use crate::civil_date::CivilDate;
+use crate::document::Touched;
 use crate::model::{
     Alerts, Booking, Departure, DocumentKind as Kind, FieldLog, FieldPath, Invoice, InvoiceStatus,
     Journal, Lead, Manifest, PurchaseSummary, Record, StockLocation, Ticket, UserIndex,
@@ -36,6 +37,7 @@ pub(super) fn check_fields(
     kind: Kind,
     before: Option<&AutoCommit>,
     after: &AutoCommit,
+    written: &Touched,
 ) -> Result<(), Refusal> {
     match kind {
         Kind::Booking => {
@@ -48,7 +50,11 @@ pub(super) fn check_fields(
         }
         Kind::Account => {
             // The purchase summary is the server's, the rest the writer's: it is read alone, not
-            // the whole account (a change to a big account was four readings of all of it).
+            // the whole account (a change to a big account was four readings of all of it), and
+            // only when the change wrote it.
+            if !written.field("purchase_summary") {
+                return Ok(());
+            }
             let was = before
                 .map(purchase_summary)
                 .transpose()?
@@ -125,16 +131,6 @@ fn purchase_summary(doc: &AutoCommit) -> Result<PurchaseSummary, Refusal> {
         key: "purchase_summary",
     };
     field.get().map_err(|err| Refusal::Schema(err.to_string()))
-}
-
-/// The record before (if the document existed) and after the change.
-fn records<R: Record + Default>(
-    before: Option<&AutoCommit>,
-    after: &AutoCommit,
-) -> Result<(Option<R>, R), Refusal> {
-    let schema = |err: crate::Error| Refusal::Schema(err.to_string());
-    let before = before.map(record::<R>).transpose().map_err(schema)?;
-    Ok((before, record::<R>(after).map_err(schema)?))
 }
 
 fn server_only(kind: Kind, changed: Option<FieldPath>) -> Result<(), Refusal> {
@@ -459,13 +455,16 @@ mod tests {
             journal.period = "2026-11".into();
         });
         assert_eq!(
-            check_fields(Kind::Journal, Some(&before), &after),
+            check_fields(Kind::Journal, Some(&before), &after, &Touched::Everything),
             Err(Refusal::ServerOnly {
                 kind: Kind::Journal,
                 path: FieldPath::root(),
             })
         );
-        assert_eq!(check_fields(Kind::Journal, Some(&before), &before), Ok(()));
+        assert_eq!(
+            check_fields(Kind::Journal, Some(&before), &before, &Touched::Everything),
+            Ok(())
+        );
 
         let (before, after) = edited(&UserIndex::default(), |index| {
             index
@@ -473,14 +472,14 @@ mod tests {
                 .insert("doc-1".into(), IndexEntry::default());
         });
         assert!(matches!(
-            check_fields(Kind::Index, Some(&before), &after),
+            check_fields(Kind::Index, Some(&before), &after, &Touched::Everything),
             Err(Refusal::ServerOnly {
                 kind: Kind::Index,
                 ..
             })
         ));
         assert!(matches!(
-            check_fields(Kind::Index, None, &after),
+            check_fields(Kind::Index, None, &after, &Touched::Everything),
             Err(Refusal::ServerOnly {
                 kind: Kind::Index,
                 ..
@@ -491,9 +490,12 @@ mod tests {
     #[test]
     fn office_may_lock_a_period_but_not_unlock_it() {
         let (open, locked) = edited(&Journal::default(), |journal| journal.locked = true);
-        assert_eq!(check_fields(Kind::Journal, Some(&open), &locked), Ok(()));
+        assert_eq!(
+            check_fields(Kind::Journal, Some(&open), &locked, &Touched::Everything),
+            Ok(())
+        );
         assert!(matches!(
-            check_fields(Kind::Journal, Some(&locked), &open),
+            check_fields(Kind::Journal, Some(&locked), &open, &Touched::Everything),
             Err(Refusal::Rule { .. })
         ));
     }
@@ -505,16 +507,22 @@ mod tests {
             ..Default::default()
         };
         let (before, after) = edited(&submitted, |b| b.submitted_at = Some(5));
-        let refusal = check_fields(Kind::Booking, Some(&before), &after).expect_err("backdated");
+        let refusal = check_fields(Kind::Booking, Some(&before), &after, &Touched::Everything)
+            .expect_err("backdated");
         assert!(refusal.to_string().contains("submitted_at"), "{refusal}");
         let (before, withdrawn) = edited(&submitted, |b| b.submitted_at = None);
         assert_eq!(
-            check_fields(Kind::Booking, Some(&before), &withdrawn),
+            check_fields(
+                Kind::Booking,
+                Some(&before),
+                &withdrawn,
+                &Touched::Everything
+            ),
             Ok(())
         );
         let (before, seated) = edited(&submitted, |b| b.seating.received_at = Some(1));
         assert!(matches!(
-            check_fields(Kind::Booking, Some(&before), &seated),
+            check_fields(Kind::Booking, Some(&before), &seated, &Touched::Everything),
             Err(Refusal::ServerOnly { .. })
         ));
         let cancelled = Booking {
@@ -523,7 +531,7 @@ mod tests {
         };
         let (before, revived) = edited(&cancelled, |b| b.cancelled_at = None);
         assert!(matches!(
-            check_fields(Kind::Booking, Some(&before), &revived),
+            check_fields(Kind::Booking, Some(&before), &revived, &Touched::Everything),
             Err(Refusal::Rule { .. })
         ));
     }
@@ -550,7 +558,8 @@ mod tests {
         let (before, after) = edited(&Invoice::default(), |i| {
             i.issued_on = Some("2026-11-20T10:00:00Z".into());
         });
-        let refusal = check_fields(Kind::Invoice, Some(&before), &after).expect_err("date-time");
+        let refusal = check_fields(Kind::Invoice, Some(&before), &after, &Touched::Everything)
+            .expect_err("date-time");
         assert_eq!(
             refusal.to_string(),
             "invoice /issued_on: \"2026-11-20T10:00:00Z\" is not a date; write it as YYYY-MM-DD \
@@ -559,7 +568,10 @@ mod tests {
         let (before, after) = edited(&Invoice::default(), |i| {
             i.issued_on = Some("2026-11-20".into());
         });
-        assert_eq!(check_fields(Kind::Invoice, Some(&before), &after), Ok(()));
+        assert_eq!(
+            check_fields(Kind::Invoice, Some(&before), &after, &Touched::Everything),
+            Ok(())
+        );
     }
 
     #[test]
@@ -571,7 +583,7 @@ mod tests {
         };
         let (before, after) = edited(&posted, |i| i.status = InvoiceStatus::Credited);
         assert!(matches!(
-            check_fields(Kind::Invoice, Some(&before), &after),
+            check_fields(Kind::Invoice, Some(&before), &after, &Touched::Everything),
             Err(Refusal::Rule { .. })
         ));
     }
@@ -599,7 +611,8 @@ mod tests {
                 m.quantity = 50;
             }
         });
-        let refusal = check_fields(Kind::Stock, Some(&before), &after).expect_err("rewritten");
+        let refusal = check_fields(Kind::Stock, Some(&before), &after, &Touched::Everything)
+            .expect_err("rewritten");
         assert!(refusal.to_string().contains("never rewritten"), "{refusal}");
     }
 
@@ -624,14 +637,17 @@ mod tests {
             );
         });
         assert_eq!(
-            check_fields(Kind::Alerts, Some(&before), &after),
+            check_fields(Kind::Alerts, Some(&before), &after, &Touched::Everything),
             Err(Refusal::ServerOnly {
                 kind: Kind::Alerts,
                 path: FieldPath::parse("/alerts/al-9"),
             })
         );
         // An empty alerts document may be created, but not one with alerts in it.
-        assert_eq!(check_fields(Kind::Alerts, None, &before), Ok(()));
-        assert!(check_fields(Kind::Alerts, None, &after).is_err());
+        assert_eq!(
+            check_fields(Kind::Alerts, None, &before, &Touched::Everything),
+            Ok(())
+        );
+        assert!(check_fields(Kind::Alerts, None, &after, &Touched::Everything).is_err());
     }
 }
