@@ -120,13 +120,13 @@ mod tests {
 
     fn account() -> AutoCommit {
         let mut doc = AutoCommit::new();
-        doc.put(ROOT, "name", "Alpine Tours").unwrap();
-        let address = doc.put_object(ROOT, "address", ObjType::Map).unwrap();
-        doc.put(&address, "line1", "Main street 1").unwrap();
-        let contacts = doc.put_object(ROOT, "contacts", ObjType::Map).unwrap();
-        let ana = doc.put_object(&contacts, "c-1", ObjType::Map).unwrap();
-        let consent = doc.put_object(&ana, "consent", ObjType::List).unwrap();
-        doc.insert(&consent, 0, "yes").unwrap();
+        doc.put(ROOT, "name", "Alpine Tours").expect("written");
+        let address = doc.put_object(ROOT, "address", ObjType::Map).expect("written");
+        doc.put(&address, "line1", "Main street 1").expect("written");
+        let contacts = doc.put_object(ROOT, "contacts", ObjType::Map).expect("written");
+        let ana = doc.put_object(&contacts, "c-1", ObjType::Map).expect("written");
+        let consent = doc.put_object(&ana, "consent", ObjType::List).expect("written");
+        doc.insert(&consent, 0, "yes").expect("written");
         doc.commit();
         doc
     }
@@ -141,8 +141,8 @@ mod tests {
     fn a_write_inside_an_object_names_its_root_field() {
         let mut doc = account();
         let before = doc.get_heads();
-        let (_, address) = doc.get(ROOT, "address").unwrap().unwrap();
-        doc.put(&address, "line1", "Station road 2").unwrap();
+        let (_, address) = doc.get(ROOT, "address").expect("readable").expect("present");
+        doc.put(&address, "line1", "Station road 2").expect("written");
         doc.commit();
         assert_eq!(Touched::since(&mut doc, &before), field_set(&["address"]));
     }
@@ -151,13 +151,13 @@ mod tests {
     fn deep_writes_set_and_deleted_fields_are_all_named() {
         let mut doc = account();
         let before = doc.get_heads();
-        let (_, contacts) = doc.get(ROOT, "contacts").unwrap().unwrap();
-        let (_, ana) = doc.get(&contacts, "c-1").unwrap().unwrap();
-        let (_, consent) = doc.get(&ana, "consent").unwrap().unwrap();
-        doc.insert(&consent, 1, "withdrawn").unwrap();
-        doc.delete(ROOT, "name").unwrap();
-        let tags = doc.put_object(ROOT, "tags", ObjType::Map).unwrap();
-        doc.put(&tags, "vip", true).unwrap();
+        let (_, contacts) = doc.get(ROOT, "contacts").expect("readable").expect("present");
+        let (_, ana) = doc.get(&contacts, "c-1").expect("readable").expect("present");
+        let (_, consent) = doc.get(&ana, "consent").expect("readable").expect("present");
+        doc.insert(&consent, 1, "withdrawn").expect("written");
+        doc.delete(ROOT, "name").expect("written");
+        let tags = doc.put_object(ROOT, "tags", ObjType::Map).expect("written");
+        doc.put(&tags, "vip", true).expect("written");
         doc.commit();
         let touched = Touched::since(&mut doc, &before);
         assert_eq!(touched, field_set(&["contacts", "name", "tags"]));
@@ -170,13 +170,13 @@ mod tests {
         let mut doc = account();
         let mut other = doc.fork();
         let before = doc.get_heads();
-        let ours = doc.put_object(ROOT, "address", ObjType::Map).unwrap();
-        doc.put(&ours, "line1", "ours").unwrap();
+        let ours = doc.put_object(ROOT, "address", ObjType::Map).expect("written");
+        doc.put(&ours, "line1", "ours").expect("written");
         doc.commit();
-        let theirs = other.put_object(ROOT, "address", ObjType::Map).unwrap();
-        other.put(&theirs, "line1", "theirs").unwrap();
+        let theirs = other.put_object(ROOT, "address", ObjType::Map).expect("written");
+        other.put(&theirs, "line1", "theirs").expect("written");
         other.commit();
-        doc.merge(&mut other).unwrap();
+        doc.merge(&mut other).expect("written");
         assert_eq!(Touched::since(&mut doc, &before), field_set(&["address"]));
     }
 }

@@ -6,7 +6,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::OutboxEntry;
 use crate::DocumentId;
-use crate::model::DocumentKind;
+use crate::model::{DocumentKind, RecordValue};
 use crate::policy::DocumentScope;
 use crate::reports::Summary;
 
@@ -57,6 +57,9 @@ pub struct Committed {
     pub summary: Option<Summary>,
     /// The document as committed, for kinds the engine was asked to carry it for.
     pub content: Option<Arc<AutoCommit>>,
+    /// The record as committed, read once for its summary, for the lists and the authority to
+    /// read instead of the document (`None` for kinds without a summary, and journals).
+    pub record: Option<RecordValue>,
     /// The decision this commit is waiting for, written in the same transaction, for kinds
     /// the engine was told the server decides: the decision deletes it.
     pub outbox: Option<OutboxEntry>,

@@ -67,7 +67,7 @@ impl Creation {
         let title = crate::document::title_of(&doc);
         let heads = doc.get_heads();
         // A document this build cannot summarise still syncs; reports skip it.
-        let summary = crate::reports::summarize(&id, &doc).unwrap_or_default();
+        let (summary, record) = crate::reports::summarize_with_record(&doc).unwrap_or_default();
         let meta = commit_meta(&scope, Some(creator), &title, heads.clone(), now);
         let mut writes = WriteBatch::new();
         // As in the engine: the need for a decision is durable with the new document.
@@ -88,6 +88,7 @@ impl Creation {
             title,
             summary,
             content,
+            record,
             outbox,
         };
         Ok(Self { writes, committed })

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::DocumentId;
 use crate::document::Touched;
-use crate::model::DocumentKind;
+use crate::model::{DocumentKind, RecordValue};
 use crate::policy::{DocumentScope, Principal, Role, access, check_shared_change};
 use crate::protocol::{Message, PeerId};
 use crate::store::{DocumentMeta, WriteBatch};
@@ -158,6 +158,7 @@ struct InFlight {
     scope: DocumentScope,
     title: String,
     summary: Option<crate::reports::Summary>,
+    record: Option<RecordValue>,
     outbox: Option<OutboxEntry>,
 }
 
@@ -478,7 +479,8 @@ impl DocumentEngine {
         let write = self.next_write;
         self.next_write += 1;
         // A document this build cannot summarise still syncs; reports skip it.
-        let summary = crate::reports::summarize(&self.id, self.sync.document()).unwrap_or_default();
+        let (summary, record) =
+            crate::reports::summarize_with_record(self.sync.document()).unwrap_or_default();
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
         let mut outbox = None;
@@ -512,6 +514,7 @@ impl DocumentEngine {
             scope: self.scope.clone(),
             title: self.title.clone(),
             summary,
+            record,
             outbox,
         });
         self.outputs.push(Output::Write { write, batch });
@@ -554,6 +557,7 @@ impl DocumentEngine {
             title: done.title,
             summary: done.summary,
             content,
+            record: done.record,
             outbox: done.outbox,
         })));
         for pending in done.pending {

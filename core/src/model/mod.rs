@@ -36,6 +36,7 @@ mod manifest;
 mod map_entries;
 mod purchase_order;
 mod quantity;
+mod record_value;
 mod set;
 pub(crate) mod shape;
 mod stock_location;
@@ -69,6 +70,7 @@ pub use log::{DuplicateEntry, Log, LogKey};
 pub use manifest::{Manifest, ManifestEntry};
 pub use purchase_order::{PurchaseLine, PurchaseOrder, PurchaseOrderStatus};
 pub use quantity::Quantity;
+pub use record_value::RecordValue;
 pub use set::Set;
 pub use shape::{
     Fields, MAX_ENTRIES, MAX_KEY_BYTES, MAX_STRING_BYTES, MAX_TEXT_CHARS, Shape, ShapeError,

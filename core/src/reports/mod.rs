@@ -93,7 +93,7 @@ pub use summary::{
     AccountSummary, AssignmentSummary, BookingSummary, CampaignSummary, CatalogSummary,
     ContactSummary, DepartureSummary, EmployeeSummary, InvoiceSummary, ItemSummary, JournalSummary,
     KitNeed, LeadSummary, LeaveInterval, LedgerTotals, OpportunitySummary, StockSummary, Summary,
-    TicketSummary, TourSummary, summarize,
+    TicketSummary, TourSummary, summarize, summarize_with_record, summary_of,
 };
 pub use sync_health::{DeviceHealth, DeviceStatus, SILENT_AFTER_MS, SyncHealthReport, sync_health};
 pub use trial_balance::{CurrencyBalance, LedgerBalance, TrialBalance, trial_balance};

@@ -29,11 +29,13 @@ pub struct Customers<'a> {
     pub server: &'a ActorId,
 }
 
-/// Findings about account `id` and the accounts it duplicates.
+/// Findings about account `id` and the accounts it duplicates; `account` is the record in
+/// `content` when it was read already.
 pub fn decide_account(
     customers: &mut Customers<'_>,
     id: DocumentId,
     content: AutoCommit,
+    account: Option<&Account>,
     now: i64,
     plan: &mut Plan,
 ) {
@@ -43,18 +45,26 @@ pub fn decide_account(
     let Ok(mut doc) = Document::<Account>::from_checked(content) else {
         return;
     };
-    let Ok(account) = doc.record() else {
-        return;
+    let hydrated;
+    let account = match account {
+        Some(account) => account,
+        None => match doc.record() {
+            Ok(account) => {
+                hydrated = account;
+                &hydrated
+            }
+            Err(_) => return,
+        },
     };
-    let mut findings = rules::stage_findings_in(&id, &doc, &account);
+    let mut findings = rules::stage_findings_in(&id, &doc, account);
     findings.extend(rules::edits_after_archive_in(
         &id,
         &mut doc,
-        Some(&account),
+        Some(account),
         Some(server),
     ));
     findings.extend(
-        rules::duplicate_contacts_in(&id, &account, region)
+        rules::duplicate_contacts_in(&id, account, region)
             .iter()
             .map(|proposal| proposal.finding()),
     );
@@ -68,7 +78,7 @@ pub fn decide_account(
     // Across accounts: one proposal per group of look-alikes, on the group's newest account.
     // The groups it belonged to and joins now are decided again, and the accounts that carried
     // their proposals before are cleared where they no longer do.
-    let summary = AccountSummary::from(&account);
+    let summary = AccountSummary::from(account);
     let archived = account.archived_at.is_some() || account.merged_into.is_some();
     let keys: Vec<(Option<String>, String)> = if archived {
         Vec::new()

@@ -123,12 +123,22 @@ struct Evaluation {
     document: DocumentId,
     kind: Option<DocumentKind>,
     content: Arc<AutoCommit>,
+    /// The record as committed, when the engine read it already.
+    record: Option<RecordValue>,
     at: i64,
 }
 
 impl Evaluation {
-    fn record<R: Record>(&self) -> Option<R> {
-        autosurgeon::hydrate(&*self.content).ok()
+    fn record<R: Record + 'static>(&self) -> Option<R> {
+        match self.read::<R>() {
+            Some(record) => Some(record.clone()),
+            None => autosurgeon::hydrate(&*self.content).ok(),
+        }
+    }
+
+    /// The record the engine read, if it is an `R`.
+    fn read<R: Record + 'static>(&self) -> Option<&R> {
+        self.record.as_ref().and_then(RecordValue::get)
     }
 }
 
@@ -242,6 +252,7 @@ impl Authority {
                     &mut customers,
                     id,
                     (*e.content).clone(),
+                    e.read::<Account>(),
                     e.at,
                     &mut plan,
                 );
@@ -489,6 +500,7 @@ impl Authority {
                     document: id,
                     kind,
                     content: Arc::new(content),
+                    record: None,
                     at,
                 })
             }
@@ -751,6 +763,7 @@ impl Handler<CommittedEvent> for Authority {
             document: committed.document,
             kind: committed.kind,
             content,
+            record: committed.record.clone(),
             at,
         });
         if let Some(entry) = &committed.outbox {

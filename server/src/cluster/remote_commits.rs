@@ -132,6 +132,7 @@ impl RemoteCommits {
             title: meta.title,
             summary,
             content: None,
+            record: None,
             outbox: None,
         };
         self.hub.do_send(StoredElsewhere {

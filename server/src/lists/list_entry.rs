@@ -17,7 +17,7 @@
 use automerge::AutoCommit;
 use itinera_core::model::{
     Account, Booking, Campaign, Catalog, Departure, Employee, FieldLog, Invoice, Lead, Record,
-    StockLocation, Ticket, Transfer,
+    RecordValue, StockLocation, Ticket, Transfer,
 };
 use itinera_core::policy::DocumentScope;
 use itinera_core::{DocumentId, DocumentKind};
@@ -68,6 +68,31 @@ impl ListEntry {
             Some(list) => row(list, doc)?,
             None => (Vec::new(), Vec::new()),
         };
+        Ok(Self::with_row(id, scope, title, cells, hidden))
+    }
+
+    /// The entry of a document whose record was read already (a committed event carries it):
+    /// `None` when the record is not of the kind the scope names.
+    pub fn with_record(
+        id: DocumentId,
+        scope: DocumentScope,
+        title: String,
+        record: &RecordValue,
+    ) -> Option<Self> {
+        let (cells, hidden) = match scope.kind.and_then(ListKind::of_kind) {
+            Some(list) => row_of_record(list, record)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        Some(Self::with_row(id, scope, title, cells, hidden))
+    }
+
+    fn with_row(
+        id: DocumentId,
+        scope: DocumentScope,
+        title: String,
+        cells: Vec<Cell>,
+        hidden: Vec<String>,
+    ) -> Self {
         let mut haystack = title.to_lowercase();
         for text in cells
             .iter()
@@ -77,7 +102,7 @@ impl ListEntry {
             haystack.push('\u{1f}');
             haystack.push_str(&text.to_lowercase());
         }
-        Ok(Self::from_parts(id, scope, title, cells, haystack))
+        Self::from_parts(id, scope, title, cells, haystack)
     }
 
     /// The entry of a document of a kind no list shows: its scope only, which the event feed
@@ -141,6 +166,24 @@ fn row(list: ListKind, doc: &AutoCommit) -> itinera_core::Result<Row> {
         ListKind::Employees => employee_row(&hydrate(doc)?),
         ListKind::FieldLogs => field_log_row(&hydrate(doc)?),
         ListKind::Catalogs => catalog_row(&hydrate(doc)?),
+    })
+}
+
+/// The row of a record already read; `None` when the record is not of the list's kind.
+fn row_of_record(list: ListKind, record: &RecordValue) -> Option<Row> {
+    Some(match list {
+        ListKind::Accounts => account_row(record.get()?),
+        ListKind::Leads => lead_row(record.get()?),
+        ListKind::Campaigns => campaign_row(record.get()?),
+        ListKind::Tickets => ticket_row(record.get()?),
+        ListKind::Departures => departure_row(record.get()?),
+        ListKind::Bookings => booking_row(record.get()?),
+        ListKind::Invoices => invoice_row(record.get()?),
+        ListKind::Stock => stock_row(record.get()?),
+        ListKind::Transfers => transfer_row(record.get()?),
+        ListKind::Employees => employee_row(record.get()?),
+        ListKind::FieldLogs => field_log_row(record.get()?),
+        ListKind::Catalogs => catalog_row(record.get()?),
     })
 }
 

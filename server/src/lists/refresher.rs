@@ -117,11 +117,17 @@ impl Refresher {
                 .upsert(ListEntry::unlisted(id, scope, committed.title.clone()));
             return None;
         }
-        let read = match &committed.content {
-            Some(doc) => ListEntry::with_document(id, scope, committed.title.clone(), doc)
+        let title = committed.title.clone();
+        let from_record = committed
+            .record
+            .as_ref()
+            .and_then(|record| ListEntry::with_record(id, scope.clone(), title.clone(), record));
+        let read = match (from_record, &committed.content) {
+            (Some(entry), _) => Ok((entry, stored_entry::heads_text(&committed.heads))),
+            (None, Some(doc)) => ListEntry::with_document(id, scope, title, doc)
                 .map(|entry| (entry, stored_entry::heads_text(&committed.heads)))
                 .map_err(|err| err.to_string()),
-            None => self.read_cells(id, scope, committed.title.clone()),
+            (None, None) => self.read_cells(id, scope, title),
         };
         match read {
             Ok((entry, heads)) => {

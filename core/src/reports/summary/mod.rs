@@ -47,12 +47,11 @@ pub use lead::LeadSummary;
 pub use stock::StockSummary;
 pub use ticket::TicketSummary;
 
-use crate::document::validate;
 use crate::model::{
-    Account, Booking, Campaign, Catalog, Departure, DocumentKind, Employee, FieldPath, Invoice,
-    Journal, Lead, Record, StockLocation, Ticket, supported_schema,
+    Account, Booking, Campaign, Catalog, Departure, DocumentKind, Employee, Invoice, Journal, Lead,
+    RecordValue, StockLocation, Ticket,
 };
-use crate::{DocumentHeader, DocumentId, Error, Result};
+use crate::{DocumentHeader, DocumentId, Result};
 
 /// The summary of one document, tagged by its kind (`{"kind": "booking", …}` in JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,53 +110,62 @@ impl Summary {
 /// Fails when the document is of a newer schema than this build reads, or does not fit its
 /// record type; the error names the first field that does not.
 pub fn summarize(_id: &DocumentId, doc: &AutoCommit) -> Result<Option<Summary>> {
-    let DocumentHeader::Record { kind, schema } = DocumentHeader::read(doc)? else {
-        return Ok(None);
-    };
-    let supported = supported_schema(kind);
-    if schema > supported {
-        return Err(Error::UnsupportedSchema {
-            kind,
-            found: schema,
-            supported,
-        });
-    }
-    let summary = match kind {
-        DocumentKind::Account => Summary::Account((&hydrate::<Account>(doc)?).into()),
-        DocumentKind::Lead => Summary::Lead((&hydrate::<Lead>(doc)?).into()),
-        DocumentKind::Campaign => Summary::Campaign((&hydrate::<Campaign>(doc)?).into()),
-        DocumentKind::Booking => Summary::Booking((&hydrate::<Booking>(doc)?).into()),
-        DocumentKind::Departure => Summary::Departure((&hydrate::<Departure>(doc)?).into()),
-        DocumentKind::Invoice => Summary::Invoice((&hydrate::<Invoice>(doc)?).into()),
+    Ok(summarize_with_record(doc)?.0)
+}
+
+/// [`summarize`], also giving the record read to make the summary, for whoever reads the same
+/// record next (the server's lists and authority, after a commit). No record comes back for a
+/// journal, whose figures are read straight from the document, or for kinds without a summary.
+pub fn summarize_with_record(doc: &AutoCommit) -> Result<(Option<Summary>, Option<RecordValue>)> {
+    let header = DocumentHeader::read(doc)?;
+    match header.kind() {
         // A month's journal holds thousands of entries and changes with every invoice: read
         // the figures straight from the document rather than hydrating every entry.
-        DocumentKind::Journal => Summary::Journal(match JournalSummary::read(doc) {
-            Some(summary) => summary,
-            None => (&hydrate::<Journal>(doc)?).into(),
-        }),
-        DocumentKind::Stock => Summary::Stock((&hydrate::<StockLocation>(doc)?).into()),
-        DocumentKind::Catalog => Summary::Catalog((&hydrate::<Catalog>(doc)?).into()),
-        DocumentKind::Employee => Summary::Employee((&hydrate::<Employee>(doc)?).into()),
-        DocumentKind::Ticket => Summary::Ticket((&hydrate::<Ticket>(doc)?).into()),
+        Some(DocumentKind::Journal) => {
+            if let Some(summary) = JournalSummary::read(doc) {
+                return Ok((Some(Summary::Journal(summary)), None));
+            }
+        }
+        Some(kind) if has_summary(kind) => {}
+        _ => return Ok((None, None)),
+    }
+    let record = RecordValue::read_as(doc, header)?;
+    Ok((record.as_ref().and_then(summary_of), record))
+}
+
+/// The summary of a record already read; `None` for kinds no report reads.
+pub fn summary_of(record: &RecordValue) -> Option<Summary> {
+    Some(match record.kind() {
+        DocumentKind::Account => Summary::Account(record.get::<Account>()?.into()),
+        DocumentKind::Lead => Summary::Lead(record.get::<Lead>()?.into()),
+        DocumentKind::Campaign => Summary::Campaign(record.get::<Campaign>()?.into()),
+        DocumentKind::Booking => Summary::Booking(record.get::<Booking>()?.into()),
+        DocumentKind::Departure => Summary::Departure(record.get::<Departure>()?.into()),
+        DocumentKind::Invoice => Summary::Invoice(record.get::<Invoice>()?.into()),
+        DocumentKind::Journal => Summary::Journal(record.get::<Journal>()?.into()),
+        DocumentKind::Stock => Summary::Stock(record.get::<StockLocation>()?.into()),
+        DocumentKind::Catalog => Summary::Catalog(record.get::<Catalog>()?.into()),
+        DocumentKind::Employee => Summary::Employee(record.get::<Employee>()?.into()),
+        DocumentKind::Ticket => Summary::Ticket(record.get::<Ticket>()?.into()),
         DocumentKind::Transfer
         | DocumentKind::PurchaseOrder
         | DocumentKind::FieldLog
         | DocumentKind::Hr
         | DocumentKind::Index
         | DocumentKind::Alerts
-        | DocumentKind::Manifest => return Ok(None),
-    };
-    Ok(Some(summary))
+        | DocumentKind::Manifest => return None,
+    })
 }
 
-/// The record in `doc`; when it does not hydrate, the error names the field at fault.
-fn hydrate<R: Record>(doc: &AutoCommit) -> Result<R> {
-    autosurgeon::hydrate(doc).map_err(|err| match validate(doc) {
-        Err(located) => located,
-        Ok(_) => Error::Malformed {
-            kind: R::KIND,
-            path: FieldPath::root(),
-            reason: err.to_string(),
-        },
-    })
+fn has_summary(kind: DocumentKind) -> bool {
+    !matches!(
+        kind,
+        DocumentKind::Transfer
+            | DocumentKind::PurchaseOrder
+            | DocumentKind::FieldLog
+            | DocumentKind::Hr
+            | DocumentKind::Index
+            | DocumentKind::Alerts
+            | DocumentKind::Manifest
+    )
 }

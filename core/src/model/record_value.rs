@@ -1,0 +1,118 @@
+//! A record of any kind, read from its document once and shared by everyone who needs it.
+//!
+//! When the server commits a change, the summary for the reports, the row of the head-office
+//! lists and the authority's decision all read the same record. Hydrating it from Automerge is
+//! the expensive part (every field of an account, its contacts and its logs); a `RecordValue`
+//! is hydrated once and handed to all three, each taking it typed with [`RecordValue::get`].
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use automerge::AutoCommit;
+
+use super::{DocumentKind, FieldPath, Record, supported_schema};
+use crate::document::{DocumentHeader, validate};
+use crate::{Error, Result};
+
+/// One hydrated record and its kind; cloning shares it.
+#[derive(Clone)]
+pub struct RecordValue {
+    kind: DocumentKind,
+    record: Arc<dyn Any + Send + Sync>,
+}
+
+impl fmt::Debug for RecordValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordValue")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordValue {
+    /// The record `doc` holds: `None` for a generic document, an error naming the field at
+    /// fault for a record that does not hydrate, or one of a schema newer than this build.
+    pub fn read(doc: &AutoCommit) -> Result<Option<Self>> {
+        Self::read_as(doc, DocumentHeader::read(doc)?)
+    }
+
+    /// [`RecordValue::read`] of a document whose header was read already.
+    pub fn read_as(doc: &AutoCommit, header: DocumentHeader) -> Result<Option<Self>> {
+        let DocumentHeader::Record { kind, schema } = header else {
+            return Ok(None);
+        };
+        let supported = supported_schema(kind);
+        if schema > supported {
+            return Err(Error::UnsupportedSchema {
+                kind,
+                found: schema,
+                supported,
+            });
+        }
+        let record: Arc<dyn Any + Send + Sync> =
+            super::with_record_type!(kind, R => Arc::new(hydrate::<R>(doc)?));
+        Ok(Some(Self { kind, record }))
+    }
+
+    /// A record already in hand.
+    pub fn new<R: Record + Send + Sync + 'static>(record: R) -> Self {
+        Self {
+            kind: R::KIND,
+            record: Arc::new(record),
+        }
+    }
+
+    pub fn kind(&self) -> DocumentKind {
+        self.kind
+    }
+
+    /// The record as `R`, if it is one.
+    pub fn get<R: Record + 'static>(&self) -> Option<&R> {
+        self.record.downcast_ref()
+    }
+}
+
+/// The record in `doc`; when it does not hydrate, the error names the field at fault.
+pub(crate) fn hydrate<R: Record>(doc: &AutoCommit) -> Result<R> {
+    autosurgeon::hydrate(doc).map_err(|err| match validate(doc) {
+        Err(located) => located,
+        Ok(_) => Error::Malformed {
+            kind: R::KIND,
+            path: FieldPath::root(),
+            reason: err.to_string(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::Document;
+    use crate::model::{Account, Lead};
+
+    #[test]
+    fn a_record_is_read_once_and_taken_typed() {
+        let account = Account {
+            name: "Alpine Schools".into(),
+            ..Default::default()
+        };
+        let doc = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create");
+        let value = RecordValue::read(doc.automerge())
+            .expect("readable")
+            .expect("a record");
+        assert_eq!(value.kind(), DocumentKind::Account);
+        assert_eq!(
+            value.get::<Account>().map(|a| a.name.as_str()),
+            Some("Alpine Schools")
+        );
+        assert!(value.get::<Lead>().is_none());
+        assert!(
+            RecordValue::read(&AutoCommit::new())
+                .expect("generic")
+                .is_none()
+        );
+    }
+}
