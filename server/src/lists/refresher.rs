@@ -341,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn an_event_gives_the_scope_and_its_document_or_the_store_the_cells() {
+    fn an_event_gives_the_scope_and_its_record_document_or_the_store_the_cells() {
         let fixture = fixture("events");
         let refresher = &fixture.refresher;
         let office = Principal::new("olga", Role::Office);
@@ -361,10 +361,16 @@ mod tests {
             names(&refresher.model, &office),
             ["Harbour Tours", "Lakeside Schools"]
         );
-        // A document the store does not hold, and not carried, is left out.
-        let missing = account(3, "Castle Coaches", false);
+        // The record the engine read for the summary: neither the document nor the store is read.
+        let read_once = account(3, "Castle Coaches", false);
+        assert!(read_once.committed.record.is_some());
+        assert!(refresher.take(&read_once.committed).is_some());
+        assert_eq!(names(&refresher.model, &office).len(), 3);
+        // A document the store does not hold, carried neither whole nor as a record, is left out.
+        let mut missing = account(4, "Dune Coaches", false);
+        missing.committed.record = None;
         assert!(refresher.take(&missing.committed).is_none());
-        assert_eq!(names(&refresher.model, &office).len(), 2);
+        assert_eq!(names(&refresher.model, &office).len(), 3);
     }
 
     #[test]
