@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use automerge::legacy::{Key, ObjectId};
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, Prop, ROOT, ReadDoc};
+use automerge::{ActorId, AutoCommit, ChangeHash, Prop, ROOT, ReadDoc};
 
 /// The root fields a change wrote, or everything when that cannot be told.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,18 +70,11 @@ struct RootOf<'a> {
 }
 
 impl<'a> RootOf<'a> {
-    /// Starts with the objects right under the root, conflicting ones included: most changes
-    /// write inside those.
     fn new(doc: &'a AutoCommit) -> Self {
-        let mut found = HashMap::new();
-        for key in doc.keys(ROOT) {
-            for (_, id) in doc.get_all(ROOT, key.as_str()).unwrap_or_default() {
-                if let ObjId::Id(counter, actor, _) = id {
-                    found.insert((counter, actor), Some(key.clone()));
-                }
-            }
+        Self {
+            doc,
+            found: HashMap::new(),
         }
-        Self { doc, found }
     }
 
     fn field(&mut self, counter: u64, actor: &ActorId) -> Option<String> {
@@ -94,7 +87,8 @@ impl<'a> RootOf<'a> {
         field
     }
 
-    /// The root field above an object deeper down, through its parents.
+    /// The root field above an object, through its parents (found by the id of the operation
+    /// that made each, an indexed look-up).
     fn trace(&self, counter: u64, actor: &ActorId) -> Option<String> {
         let obj = self.doc.import_obj(&format!("{counter}@{actor}")).ok()?;
         match self.doc.parents(&obj).ok()?.last()? {
@@ -121,11 +115,20 @@ mod tests {
     fn account() -> AutoCommit {
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "name", "Alpine Tours").expect("written");
-        let address = doc.put_object(ROOT, "address", ObjType::Map).expect("written");
-        doc.put(&address, "line1", "Main street 1").expect("written");
-        let contacts = doc.put_object(ROOT, "contacts", ObjType::Map).expect("written");
-        let ana = doc.put_object(&contacts, "c-1", ObjType::Map).expect("written");
-        let consent = doc.put_object(&ana, "consent", ObjType::List).expect("written");
+        let address = doc
+            .put_object(ROOT, "address", ObjType::Map)
+            .expect("written");
+        doc.put(&address, "line1", "Main street 1")
+            .expect("written");
+        let contacts = doc
+            .put_object(ROOT, "contacts", ObjType::Map)
+            .expect("written");
+        let ana = doc
+            .put_object(&contacts, "c-1", ObjType::Map)
+            .expect("written");
+        let consent = doc
+            .put_object(&ana, "consent", ObjType::List)
+            .expect("written");
         doc.insert(&consent, 0, "yes").expect("written");
         doc.commit();
         doc
@@ -141,8 +144,12 @@ mod tests {
     fn a_write_inside_an_object_names_its_root_field() {
         let mut doc = account();
         let before = doc.get_heads();
-        let (_, address) = doc.get(ROOT, "address").expect("readable").expect("present");
-        doc.put(&address, "line1", "Station road 2").expect("written");
+        let (_, address) = doc
+            .get(ROOT, "address")
+            .expect("readable")
+            .expect("present");
+        doc.put(&address, "line1", "Station road 2")
+            .expect("written");
         doc.commit();
         assert_eq!(Touched::since(&mut doc, &before), field_set(&["address"]));
     }
@@ -151,9 +158,18 @@ mod tests {
     fn deep_writes_set_and_deleted_fields_are_all_named() {
         let mut doc = account();
         let before = doc.get_heads();
-        let (_, contacts) = doc.get(ROOT, "contacts").expect("readable").expect("present");
-        let (_, ana) = doc.get(&contacts, "c-1").expect("readable").expect("present");
-        let (_, consent) = doc.get(&ana, "consent").expect("readable").expect("present");
+        let (_, contacts) = doc
+            .get(ROOT, "contacts")
+            .expect("readable")
+            .expect("present");
+        let (_, ana) = doc
+            .get(&contacts, "c-1")
+            .expect("readable")
+            .expect("present");
+        let (_, consent) = doc
+            .get(&ana, "consent")
+            .expect("readable")
+            .expect("present");
         doc.insert(&consent, 1, "withdrawn").expect("written");
         doc.delete(ROOT, "name").expect("written");
         let tags = doc.put_object(ROOT, "tags", ObjType::Map).expect("written");
@@ -170,10 +186,14 @@ mod tests {
         let mut doc = account();
         let mut other = doc.fork();
         let before = doc.get_heads();
-        let ours = doc.put_object(ROOT, "address", ObjType::Map).expect("written");
+        let ours = doc
+            .put_object(ROOT, "address", ObjType::Map)
+            .expect("written");
         doc.put(&ours, "line1", "ours").expect("written");
         doc.commit();
-        let theirs = other.put_object(ROOT, "address", ObjType::Map).expect("written");
+        let theirs = other
+            .put_object(ROOT, "address", ObjType::Map)
+            .expect("written");
         other.put(&theirs, "line1", "theirs").expect("written");
         other.commit();
         doc.merge(&mut other).expect("written");
