@@ -642,6 +642,11 @@ fn apply(
     state: &mut sync::State,
     message: sync::Message,
 ) -> Result<(), String> {
+    // Most messages a shared document gets are acknowledgements, which need no walk of its
+    // history.
+    let Err(message) = super::acknowledgement::take(doc, state, message) else {
+        return Ok(());
+    };
     match std::panic::catch_unwind(AssertUnwindSafe(|| {
         doc.sync().receive_sync_message(state, message)
     })) {
