@@ -304,3 +304,91 @@ fn a_change_to_a_shared_document_is_generated_once_and_acknowledgements_not_at_a
         assert_eq!(phone.heads(), server.heads());
     }
 }
+
+/// The one sync message in `out`.
+fn only_message(out: Vec<Message>) -> SyncData {
+    assert_eq!(out.len(), 1, "one message: {out:?}");
+    let Some(Message::Sync { data, .. }) = out.into_iter().next() else {
+        panic!("a sync message");
+    };
+    data
+}
+
+fn server_edit(server: &mut DocSync, value: i64) {
+    server
+        .document_mut()
+        .put(ROOT, "seats", value)
+        .expect("put");
+    server.document_mut().commit();
+}
+
+#[test]
+fn changes_made_while_a_peer_has_not_acknowledged_go_to_it_together_once_it_does() {
+    let id = doc_id(11);
+    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "seats", 0));
+    server.hold_unacknowledged();
+    let mut phone = DocSync::empty(PeerId::new("phone"), id);
+    phone.want();
+    phone.add_peer(PeerId::new("server"), Access::Write, None);
+    server.add_peer(PeerId::new("phone"), Access::Write, None);
+    exchange(&mut phone, &mut server);
+    assert_eq!(phone.heads(), server.heads());
+
+    server_edit(&mut server, 1);
+    let first = only_message(server.outgoing());
+    // Two more changes before the phone answered: it is sent nothing yet.
+    server_edit(&mut server, 2);
+    assert!(server.outgoing().is_empty(), "held until it answers");
+    server_edit(&mut server, 3);
+    assert!(server.outgoing().is_empty(), "held until it answers");
+    assert!(server.is_holding());
+
+    phone
+        .receive(&PeerId::new("server"), Incoming::Sync(first), None)
+        .expect("phone receives");
+    for answer in phone.outgoing() {
+        if let Message::Sync { data, .. } = answer {
+            server
+                .receive(&PeerId::new("phone"), Incoming::Sync(data), None)
+                .expect("server receives");
+        }
+    }
+    let both = only_message(server.outgoing());
+    assert!(!server.is_holding());
+    phone
+        .receive(&PeerId::new("server"), Incoming::Sync(both), None)
+        .expect("phone receives");
+    assert_eq!(
+        phone.heads(),
+        server.heads(),
+        "the two held changes came in one message"
+    );
+}
+
+#[test]
+fn a_held_peer_that_never_answers_is_sent_its_changes_on_release() {
+    let id = doc_id(12);
+    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "seats", 0));
+    server.hold_unacknowledged();
+    let mut phone = DocSync::empty(PeerId::new("phone"), id);
+    phone.want();
+    phone.add_peer(PeerId::new("server"), Access::Write, None);
+    server.add_peer(PeerId::new("phone"), Access::Write, None);
+    exchange(&mut phone, &mut server);
+
+    server_edit(&mut server, 1);
+    let unanswered = only_message(server.outgoing());
+    // The phone takes the change in but, unlike an automerge peer, never answers.
+    phone
+        .receive(&PeerId::new("server"), Incoming::Sync(unanswered), None)
+        .expect("phone receives");
+    server_edit(&mut server, 2);
+    assert!(server.outgoing().is_empty(), "held until it answers");
+    server.release_held();
+    let data = only_message(server.outgoing());
+    assert!(!server.is_holding());
+    phone
+        .receive(&PeerId::new("server"), Incoming::Sync(data), None)
+        .expect("phone receives");
+    assert_eq!(phone.heads(), server.heads());
+}

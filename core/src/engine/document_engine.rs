@@ -18,6 +18,10 @@ use crate::protocol::{Message, PeerId};
 use crate::store::{DocumentMeta, WriteBatch};
 use crate::sync::{Access, DocSync, EphemeralRelay, Incoming};
 
+/// How long a peer held back for its acknowledgement (see [`DocSync::hold_unacknowledged`]) may
+/// wait before it is sent what it is owed anyway (milliseconds).
+const HOLD_LIMIT_MS: i64 = 1_000;
+
 /// The most characters of an error sent to a peer: a refusal may quote what the peer sent, and
 /// that can be megabytes.
 pub const MAX_ERROR_CHARS: usize = 1_000;
@@ -214,6 +218,8 @@ pub struct DocumentEngine {
     with: WriteBatch,
     next_write: WriteId,
     retry_at: Option<i64>,
+    /// When the peers held back for their acknowledgements are sent their changes anyway.
+    release_at: Option<i64>,
     now: i64,
     outputs: Vec<Output>,
 }
@@ -260,9 +266,11 @@ impl DocumentEngine {
             with: WriteBatch::new(),
             next_write: 1,
             retry_at: None,
+            release_at: None,
             now: 0,
             outputs: Vec::new(),
         };
+        engine.sync.hold_unacknowledged();
         engine.durable_heads = engine.sync.heads();
         engine.rescope();
         engine
@@ -625,6 +633,14 @@ impl DocumentEngine {
     }
 
     fn tick(&mut self) {
+        if self.release_at.is_some_and(|at| at <= self.now) {
+            self.release_at = None;
+            // Sent only what is durable; a write in flight flushes (and holds again) when done.
+            if self.in_flight.is_none() && self.sync.heads() == self.durable_heads {
+                self.sync.release_held();
+                self.flush();
+            }
+        }
         if self.retry_at.is_some_and(|at| at <= self.now) {
             self.retry_at = None;
             if self.in_flight.is_none() && self.sync.heads() == self.durable_heads {
@@ -951,6 +967,11 @@ impl DocumentEngine {
                     message,
                 });
             }
+        }
+        if self.sync.is_holding() && self.release_at.is_none() {
+            let at = self.now + HOLD_LIMIT_MS;
+            self.release_at = Some(at);
+            self.outputs.push(Output::WakeAt(at));
         }
     }
 

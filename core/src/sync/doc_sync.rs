@@ -127,6 +127,13 @@ pub struct DocSync {
     visit_all: bool,
     /// How many times automerge was asked for a sync message (see [`DocSync::generations`]).
     generations: u64,
+    /// Whether a peer that has not acknowledged the changes it was sent waits for them before
+    /// it is sent more (see [`DocSync::hold_unacknowledged`]).
+    hold: bool,
+    /// The peers held back at their last visit.
+    held: BTreeSet<PeerId>,
+    /// Whether the next [`DocSync::outgoing`] sends to the held peers anyway.
+    release: bool,
 }
 
 impl DocSync {
@@ -142,7 +149,33 @@ impl DocSync {
             to_visit: BTreeSet::new(),
             visit_all: true,
             generations: 0,
+            hold: false,
+            held: BTreeSet::new(),
+            release: false,
         }
+    }
+
+    /// From now on, a peer that was sent changes and has not answered yet is sent nothing more
+    /// until it does; its answer then brings it everything since in one message. Changes
+    /// that arrive faster than a peer acknowledges them (a hundred devices following a
+    /// document edited many times a second) cost one message and one acknowledgement per round
+    /// trip instead of one per change. An automerge peer answers every message that brings it
+    /// changes; [`DocSync::release_held`] is the way out for one that does not.
+    pub fn hold_unacknowledged(&mut self) {
+        self.hold = true;
+    }
+
+    /// Whether a peer was held back (see [`DocSync::hold_unacknowledged`]) and has not been
+    /// sent its changes since.
+    pub fn is_holding(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Has the next [`DocSync::outgoing`] send the held peers what they are owed without
+    /// waiting for their answers.
+    pub fn release_held(&mut self) {
+        self.release = true;
+        self.to_visit.extend(self.held.iter().cloned());
     }
 
     /// A document we do not hold (yet): it arrives when a peer that has it syncs.
@@ -302,6 +335,7 @@ impl DocSync {
     pub fn remove_peer(&mut self, peer: &PeerId) -> Option<sync::State> {
         // Who else has the document may have changed for the peers that want it.
         self.visit_all = true;
+        self.held.remove(peer);
         self.peers.remove(peer).map(|state| state.sync)
     }
 
@@ -475,6 +509,8 @@ impl DocSync {
                     .values()
                     .any(|p| p.status == PeerStatus::Has && p.access != Access::None),
             heads: &heads,
+            hold: self.hold && !std::mem::take(&mut self.release),
+            held: &mut self.held,
             generated: Vec::new(),
             generations: 0,
             out: Vec::new(),
@@ -509,6 +545,9 @@ struct Pass<'a> {
     /// Whether a peer that may see the document says it has it (computed only when we lack it).
     someone_has: bool,
     heads: &'a [ChangeHash],
+    /// Whether peers awaiting an acknowledgement are held back, and those that were.
+    hold: bool,
+    held: &'a mut BTreeSet<PeerId>,
     /// Peers whose sync states are equal are sent the same message and move on to the same
     /// state (automerge's generation is a function of the document and the state alone), so
     /// each distinct state is generated for once: a change to a document that a hundred
@@ -520,6 +559,7 @@ struct Pass<'a> {
 
 impl Pass<'_> {
     fn visit(&mut self, peer_id: &PeerId, peer: &mut PeerState) {
+        self.held.remove(peer_id);
         let unavailable = |peer_id: &PeerId| Message::DocUnavailable {
             sender_id: self.local.clone(),
             target_id: peer_id.clone(),
@@ -555,6 +595,10 @@ impl Pass<'_> {
                     .is_none(),
                 "a caught-up peer would have been sent something"
             );
+            return;
+        }
+        if self.hold && awaiting_acknowledgement(&peer.sync) {
+            self.held.insert(peer_id.clone());
             return;
         }
         let data = match self.generated.iter().find(|done| done.before == peer.sync) {
@@ -624,6 +668,12 @@ fn caught_up(state: &sync::State, heads: &[ChangeHash]) -> bool {
         && synced_at_our_heads
 }
 
+/// Whether the peer was sent changes and has not answered since (any answer clears automerge's
+/// `in_flight`; one that holds them clears their hashes).
+fn awaiting_acknowledgement(state: &sync::State) -> bool {
+    state.in_flight && !state.sent_hashes.is_empty()
+}
+
 /// One sync message generated during [`DocSync::outgoing`], for reuse by peers in the same
 /// state.
 struct Generated {
@@ -642,6 +692,11 @@ fn apply(
     state: &mut sync::State,
     message: sync::Message,
 ) -> Result<(), String> {
+    // Most messages a shared document gets are acknowledgements, which need no walk of its
+    // history.
+    let Err(message) = super::acknowledgement::take(doc, state, message) else {
+        return Ok(());
+    };
     match std::panic::catch_unwind(AssertUnwindSafe(|| {
         doc.sync().receive_sync_message(state, message)
     })) {

@@ -52,6 +52,7 @@
 //! ```
 
 mod access;
+mod acknowledgement;
 mod connection;
 mod doc_sync;
 mod ephemeral_relay;

@@ -98,7 +98,7 @@ impl Sizes {
             storm_edits: 10,
             storm_docs: 100,
             fan_subscribers: 100,
-            fan_rates: vec![20, 50],
+            fan_rates: vec![20, 50, 100],
             fan_seconds: 2,
             restart_docs: 2_000,
             restart_touched: 500,
