@@ -29,6 +29,7 @@ pub mod events;
 pub mod export;
 pub mod history_budget;
 pub mod http;
+pub mod index_digest;
 pub mod index_documents;
 pub mod init;
 pub mod json_view;
