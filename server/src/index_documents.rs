@@ -33,6 +33,7 @@ use itinera_core::sync::Access;
 
 use crate::actors::{EditDocument, Hub};
 use crate::events::{CommittedEvent, UserChanged};
+use crate::index_digest::IndexDigest;
 use crate::read_model::ReadModel;
 use crate::readiness::StartupWork;
 use crate::services::Services;
@@ -49,6 +50,17 @@ const ENTRIES_GATHERED_FOR: Duration = Duration::from_millis(20);
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 struct Scanned(Vec<(DocumentId, DocumentScope, String)>, StartupWork);
+
+/// A write to `user`'s index finished; `digest` is what the index lists once it succeeded.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+struct IndexWritten {
+    user: String,
+    digest: IndexDigest,
+    /// Whether the write held every entry of the index (a rebuild).
+    whole: bool,
+    ok: bool,
+}
 
 /// Keeps every user's index document up to date.
 pub struct Indexer {
@@ -67,6 +79,11 @@ pub struct Indexer {
     pending_entries: BTreeMap<String, BTreeMap<DocumentId, Option<IndexEntry>>>,
     /// Whether a write of the pending entries is scheduled.
     entries_scheduled: bool,
+    /// What each user's index lists once every entry written and gathered is in it.
+    digests: HashMap<String, IndexDigest>,
+    /// Users one of whose index writes failed: their stored digest is gone until a rebuild
+    /// succeeds, so that a restart writes their index again.
+    unsure: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -136,35 +153,59 @@ impl Indexer {
             flush_scheduled: false,
             pending_entries: BTreeMap::new(),
             entries_scheduled: false,
+            digests: HashMap::new(),
+            unsure: std::collections::HashSet::new(),
         }
     }
 
-    /// Writes `entries` into `user`'s index; with nothing to write, only a rebuild (`always`)
+    /// Writes `entries` into `user`'s index; with nothing to write, only a rebuild (`whole`)
     /// writes, so that every user has an index even before they may see anything. `startup`,
-    /// if given, is held until the write is durable.
+    /// if given, is held until the write is durable; then the index's digest is stored.
     fn write_entries(
         &self,
         user: &str,
         entries: BTreeMap<DocumentId, Option<IndexEntry>>,
-        always: bool,
+        whole: bool,
         startup: Option<Arc<StartupWork>>,
+        me: Addr<Self>,
     ) {
-        if entries.is_empty() && !always {
+        if entries.is_empty() && !whole {
             return;
         }
+        let digest = self.digests.get(user).copied().unwrap_or_default();
         let edit = index_edit(user.to_owned(), entries);
         let request = self
             .hub
             .send(EditDocument::by_server(index_document_id(user), edit));
+        let user = user.to_owned();
         actix::spawn(async move {
-            if let Ok(Err(err)) = request.await {
-                tracing::error!(error = %err, "index document not updated");
-            }
+            let ok = match request.await {
+                Ok(Ok(_)) => true,
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "index document not updated");
+                    false
+                }
+                Err(_) => false,
+            };
+            me.do_send(IndexWritten {
+                user,
+                digest,
+                whole,
+                ok,
+            });
             drop(startup);
         });
     }
 
-    fn rebuild(&mut self, user: &str, startup: Option<Arc<StartupWork>>) {
+    /// Writes `user`'s whole index from what is known now; with `unless_stored`, not if the
+    /// digest stored beside it says it lists exactly that already (a restart).
+    fn rebuild(
+        &mut self,
+        user: &str,
+        startup: Option<Arc<StartupWork>>,
+        unless_stored: bool,
+        ctx: &mut Context<Self>,
+    ) {
         // The whole index is written from what is known now: entries gathered before, perhaps
         // under the user's former role, must not follow it.
         self.pending_entries.remove(user);
@@ -172,7 +213,8 @@ impl Indexer {
             return;
         };
         let principal = user.principal();
-        let entries = self
+        let mut digest = IndexDigest::default();
+        let entries: BTreeMap<DocumentId, Option<IndexEntry>> = self
             .documents
             .iter()
             .map(|(id, (scope, title))| {
@@ -181,10 +223,15 @@ impl Indexer {
                 } else {
                     entry_for(&principal, scope, title)
                 };
+                digest.add(id, entry.as_ref());
                 (*id, entry)
             })
             .collect();
-        self.write_entries(&user.name, entries, true, startup);
+        self.digests.insert(user.name.clone(), digest);
+        if unless_stored && IndexDigest::stored(&*self.services.store, &user.name) == Some(digest) {
+            return;
+        }
+        self.write_entries(&user.name, entries, true, startup, ctx.address());
     }
 
     /// A document's scope or title is now `scope` and `title`: write what changes for each user,
@@ -224,15 +271,17 @@ impl Indexer {
         self.write_described(document, scope, title);
         if !self.pending_entries.is_empty() && !self.entries_scheduled {
             self.entries_scheduled = true;
-            ctx.run_later(ENTRIES_GATHERED_FOR, |indexer, _| indexer.flush_entries());
+            ctx.run_later(ENTRIES_GATHERED_FOR, |indexer, ctx| {
+                indexer.flush_entries(ctx)
+            });
         }
     }
 
     /// Writes the gathered entries, one change per user.
-    fn flush_entries(&mut self) {
+    fn flush_entries(&mut self, ctx: &mut Context<Self>) {
         self.entries_scheduled = false;
         for (user, entries) in std::mem::take(&mut self.pending_entries) {
-            self.write_entries(&user, entries, false, None);
+            self.write_entries(&user, entries, false, None, ctx.address());
         }
     }
 
@@ -267,6 +316,9 @@ impl Indexer {
                 .and_then(|(scope, title)| entry_for(&principal, scope, title));
             let after = entry_for(&principal, &scope, &title);
             if before != after {
+                let digest = self.digests.entry(user.name.clone()).or_default();
+                digest.remove(&document, before.as_ref());
+                digest.add(&document, after.as_ref());
                 self.pending_entries
                     .entry(user.name.clone())
                     .or_default()
@@ -372,7 +424,7 @@ impl Actor for Indexer {
 impl Handler<Scanned> for Indexer {
     type Result = ();
 
-    fn handle(&mut self, scanned: Scanned, _: &mut Self::Context) {
+    fn handle(&mut self, scanned: Scanned, ctx: &mut Self::Context) {
         // What committed meanwhile is newer than what the scan read.
         for (id, scope, title) in scanned.0 {
             self.documents.entry(id).or_insert((scope, title));
@@ -381,10 +433,33 @@ impl Handler<Scanned> for Indexer {
         // Entries gathered before a kill were lost with the process: until every index is
         // written again, a device could read an index that misses them, so the server stays
         // unready until the last of these writes is durable.
+        // An index whose stored digest says it lists what it should is not loaded at all: an
+        // admin's lists every document.
         let startup = Arc::new(scanned.1);
         for user in self.services.directory.users() {
-            self.rebuild(&user.name, Some(startup.clone()));
+            self.rebuild(&user.name, Some(startup.clone()), true, ctx);
         }
+    }
+}
+
+impl Handler<IndexWritten> for Indexer {
+    type Result = ();
+
+    /// Stores the digest of what the index lists after a write, unless a write to it failed
+    /// since its last rebuild (then the digest is removed, and the next start writes it
+    /// whole). Writes to one index finish in the order they were asked for.
+    fn handle(&mut self, written: IndexWritten, _: &mut Self::Context) {
+        let mut batch = WriteBatch::new();
+        if !written.ok {
+            self.unsure.insert(written.user.clone());
+            batch.delete_value(&IndexDigest::key(&written.user));
+        } else if written.whole || !self.unsure.contains(&written.user) {
+            self.unsure.remove(&written.user);
+            written.digest.store_in(&mut batch, &written.user);
+        } else {
+            return;
+        }
+        self.services.writer.write_detached(batch);
     }
 }
 
@@ -405,9 +480,9 @@ impl Handler<CommittedEvent> for Indexer {
 impl Handler<UserChanged> for Indexer {
     type Result = ();
 
-    fn handle(&mut self, changed: UserChanged, _: &mut Self::Context) {
+    fn handle(&mut self, changed: UserChanged, ctx: &mut Self::Context) {
         if self.scanned {
-            self.rebuild(&changed.user, None);
+            self.rebuild(&changed.user, None, false, ctx);
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod events;
 pub mod export;
 pub mod history_budget;
 pub mod http;
+pub mod index_digest;
 pub mod index_documents;
 pub mod init;
 pub mod json_view;
@@ -328,7 +329,12 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         itinera_core::store::Leadership::Following,
     ));
     // The writer thread ends by itself when the last handle goes; the barrier above already
-    // made every acknowledged change durable.
+    // made every acknowledged change durable. Threads still holding the store keep it from
+    // being dropped, so it is closed here: a file left open is checked page by page (every
+    // checksum) by the next start.
+    if let Err(err) = services.store.close_cleanly() {
+        tracing::error!(error = %err, "the store did not close cleanly");
+    }
     tracing::info!("stopped; the store is flushed");
     served.map_err(|source| Error::Io {
         context: "server error".into(),

@@ -733,6 +733,69 @@ fn a_document_shared_with_a_user_enters_their_index_at_once_and_after_a_restart(
     assert!(laptop.run_until(WAIT, |d| d.node.document(&id).is_some()));
 }
 
+/// The documents the server holds loaded, from `/metrics`.
+fn open_documents(server: &TestServer) -> Option<u64> {
+    let (_, text) = http_get(&format!("{}/metrics", server.base), None);
+    text.lines()
+        .find(|line| {
+            line.starts_with("itinera_open_documents") || line.starts_with("open_documents")
+        })
+        .and_then(|line| line.split_whitespace().last())
+        .and_then(|value| value.parse().ok())
+}
+
+#[test]
+fn a_restart_loads_only_the_indexes_that_must_change() {
+    let data = DataDir::new("index-digest");
+    let ana = user_with_token(&data, "ana", "admin", &[]);
+    let ben = user_with_token(&data, "ben", "sales", &[]);
+    let mut server = TestServer::start(&data, &[]);
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/records/account", server.base),
+        Some(&ana),
+        Some(r#"{"name": "Fjord Cruises", "owner": "ana"}"#),
+    );
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let account = created["id"]
+        .as_str()
+        .and_then(|url| url.strip_prefix("automerge:"))
+        .expect("an id")
+        .to_owned();
+    assert!(eventually(
+        || index_of(&server, &ana, "ana").contains(&account)
+    ));
+    server.wait_ready();
+    assert!(server.terminate().success());
+
+    // Nothing changed while it was stopped: every index already lists what it should, so the
+    // start-up loads none of them.
+    let mut server = TestServer::start(&data, &[]);
+    server.wait_ready();
+    assert_eq!(
+        open_documents(&server),
+        Some(0),
+        "no document loaded after a restart with nothing to change:\n{}",
+        server.log()
+    );
+    assert!(server.terminate().success());
+
+    // Ben became an admin while the server was stopped: his index must be written again.
+    cli(&data, &["user", "set-role", "ben", "admin"]);
+    let mut server = TestServer::start(&data, &[]);
+    server.wait_ready();
+    assert!(
+        index_of(&server, &ben, "ben").contains(&account),
+        "Ben's index lists the account once he is an admin"
+    );
+    assert!(
+        index_of(&server, &ana, "ana").contains(&account),
+        "Ana's index still lists it"
+    );
+    assert!(server.terminate().success());
+}
+
 #[test]
 fn a_damaged_document_stops_nothing_else_and_busy_documents_are_compacted() {
     use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};

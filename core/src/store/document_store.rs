@@ -34,6 +34,14 @@ pub trait DocumentStore: Send + Sync {
     /// The document's metadata, without reading its body.
     fn meta(&self, doc: DocumentId) -> StoreResult<Option<DocumentMeta>>;
 
+    /// Closes the store for a process about to end that cannot drop it (other threads still
+    /// hold it): a store that keeps a "closed cleanly" mark (redb) sets it, which spares the
+    /// next open a repair pass over the whole file. A later call on the store opens it again.
+    /// Stores without such a mark have nothing to do.
+    fn close_cleanly(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Every document with its metadata, in id order, without reading any body.
     fn documents(&self) -> StoreResult<Vec<(DocumentId, DocumentMeta)>>;
 

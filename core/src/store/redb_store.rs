@@ -291,6 +291,23 @@ impl DocumentStore for RedbStore {
         RedbStore::backup(self, out)
     }
 
+    fn close_cleanly(&self) -> StoreResult<()> {
+        // Taken out under the write lock: no call is using it meanwhile, and the next call
+        // opens the file again (see `ready_handle`).
+        let database = self
+            .handle
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .database
+            .take();
+        match database {
+            Some(database) => database
+                .close()
+                .map_err(|error| StoreError::from_redb(StoreOperation::Close, error)),
+            None => Ok(()),
+        }
+    }
+
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
@@ -1266,6 +1283,40 @@ mod tests {
             batch.append_changes(id(30), bytes, DocumentMeta::default());
         });
         assert!(store.load(id(30)).expect("load").is_some());
+    }
+
+    #[test]
+    fn a_store_closed_cleanly_while_shared_opens_without_a_repair() {
+        let folder = std::env::temp_dir().join(format!(
+            "itinera-close-cleanly-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let path = folder.join("store.redb");
+        let store = Arc::new(RedbStore::open(&path).expect("store"));
+        commit(&store, |batch| {
+            batch.put_value("k", b"v".to_vec());
+        });
+        // Another thread of the process still holds the store when it is closed.
+        let still_held = store.clone();
+        still_held.close_cleanly().expect("closed");
+        drop(store);
+        std::mem::forget(still_held);
+
+        let repaired = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = repaired.clone();
+        let database = Builder::new()
+            .set_repair_callback(move |_| seen.store(true, std::sync::atomic::Ordering::SeqCst))
+            .create(&path)
+            .expect("opens");
+        assert!(
+            !repaired.load(std::sync::atomic::Ordering::SeqCst),
+            "a store closed cleanly needs no repair"
+        );
+        drop(database);
+        let _ = std::fs::remove_dir_all(folder);
     }
 
     #[test]

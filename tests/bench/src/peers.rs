@@ -445,6 +445,11 @@ impl Server {
         self.launch()
     }
 
+    /// Starts a stopped server again on the same data folder (a new port).
+    pub fn start_again(&mut self) -> Result<(), String> {
+        self.launch()
+    }
+
     /// The server's processes (two for two nodes).
     fn pids(&self) -> impl Iterator<Item = u32> + '_ {
         std::iter::once(self.pid).chain(self.second.as_ref().map(|s| s.pid))
