@@ -1,7 +1,8 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::time::Instant;
 
 use redb::{
     Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -38,6 +39,8 @@ pub struct RedbStore {
     /// [`compact_if_mostly_free`]), so that a commit knows without a read whether to count
     /// again.
     checked_length: AtomicU64,
+    /// No compaction while serving before this: the pauses stay a small share of the time.
+    next_compaction: Mutex<Option<Instant>>,
 }
 
 /// Where the database lives, kept to open it again after a failure.
@@ -123,6 +126,7 @@ impl RedbStore {
         let checked = checked_length(&database).unwrap_or(0);
         Ok(Self {
             checked_length: AtomicU64::new(checked),
+            next_compaction: Mutex::new(None),
             source,
             handle: RwLock::new(Handle {
                 database: Some(database),
@@ -185,11 +189,21 @@ impl RedbStore {
         if !grown_enough(length, checked) || length < checked.saturating_add(SERVING_GROWTH) {
             return;
         }
+        let mut next = self
+            .next_compaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let started = Instant::now();
+        if next.is_some_and(|next| started < next) {
+            return;
+        }
         let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(database) = handle.database.as_mut() {
             let checked = compact_if_mostly_free(database, path);
             self.checked_length.store(checked, Ordering::Relaxed);
         }
+        let took = started.elapsed();
+        *next = Some(started + took + took.saturating_mul(PAUSE_SHARE_DIVISOR));
     }
 
     fn reopen(&self, failed_generation: u64) {
@@ -273,6 +287,11 @@ const SMALLEST: u64 = 64 * 1024;
 /// hundred kilobytes grows by half within a few commits (each commit writes a new copy of the
 /// pages it changes, and the copies they replace are reused only some commits later).
 const SERVING_GROWTH: u64 = 1024 * 1024;
+
+/// After a compaction while serving that took `t`, the next waits `t` times this: the store
+/// spends at most a tenth of its time compacting, however fast the file grows (a store taking
+/// thousands of new documents grows by half many times over).
+const PAUSE_SHARE_DIVISOR: u32 = 10;
 
 fn file_length(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
