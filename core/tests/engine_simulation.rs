@@ -17,7 +17,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ROOT, ReadDoc};
 use common::{Rng, doc_id};
 use itinera_core::DocumentId;
 use itinera_core::engine::{
-    DocumentEngine, EngineConfig, EnginePeer, Input, Output, StoredDocument, WriteFailed, WriteId,
+    CompactionPolicy, DocumentEngine, EngineConfig, EnginePeer, Input, Output, StoredDocument,
+    StoredSize, WriteFailed, WriteId,
 };
 use itinera_core::policy::{Principal, Role};
 use itinera_core::protocol::{Message, PeerId, StorageId};
@@ -43,7 +44,7 @@ struct Durable {
     chunks: Vec<Vec<u8>>,
     creator: Option<String>,
     sync_states: BTreeMap<String, Vec<u8>>,
-    incremental_chunks: u64,
+    size: StoredSize,
 }
 
 impl Durable {
@@ -51,14 +52,14 @@ impl Durable {
         for op in batch.into_operations() {
             match op {
                 WriteOp::AppendChanges { changes, meta, .. } => {
+                    self.size = self.size.appended(changes.len());
                     self.chunks.push(changes);
                     self.creator = meta.creator;
-                    self.incremental_chunks += 1;
                 }
                 WriteOp::PutSnapshot { snapshot, meta, .. } => {
+                    self.size = StoredSize::folded(snapshot.len());
                     self.chunks = vec![snapshot];
                     self.creator = meta.creator;
-                    self.incremental_chunks = 0;
                 }
                 WriteOp::UpdateMeta { meta, .. } => self.creator = meta.creator,
                 WriteOp::PutSyncState {
@@ -127,7 +128,10 @@ struct World {
 
 fn config() -> EngineConfig {
     EngineConfig {
-        compact_after_chunks: 5,
+        compaction: CompactionPolicy {
+            after_chunks: 5,
+            ..CompactionPolicy::default()
+        },
         ..EngineConfig::new(PeerId::new("server"), ActorId::from([0xee; 16]))
     }
 }
@@ -305,7 +309,7 @@ impl World {
             bytes: Ok((!self.durable.chunks.is_empty()).then(|| self.durable.bytes())),
             creator: self.durable.creator.clone(),
             shared_with: BTreeSet::new(),
-            incremental_chunks: self.durable.incremental_chunks,
+            size: self.durable.size,
         };
         self.engine = DocumentEngine::load(config(), self.id, stored);
     }

@@ -117,10 +117,10 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
         // On a shared store the doc actors have the store compact instead (see `DocActor`).
-        compact_after_chunks: if store.shared().is_some() {
-            u64::MAX
+        compaction: if store.shared().is_some() {
+            itinera_core::engine::CompactionPolicy::NEVER
         } else {
-            64
+            itinera_core::engine::CompactionPolicy::default()
         },
         carry_content: authority::carries_content,
         history: Some(Arc::new(history_budget::UserHistory::default())),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use automerge::AutoCommit;
 
-use super::document_engine::{commit_meta, write_changes};
+use super::document_engine::{Body, commit_meta, write_changes};
 use super::{Author, Committed, EditError, EngineConfig, OutboxEntry, ServerEdit};
 use crate::DocumentId;
 use crate::document::Touched;
@@ -76,7 +76,13 @@ impl Creation {
             writes.put_value(&entry.key, entry.value());
             entry
         });
-        write_changes(&mut writes, id, doc.save_after(&[]), meta, summary.as_ref());
+        write_changes(
+            &mut writes,
+            id,
+            Body::Increment(doc.save_after(&[])),
+            meta,
+            summary.as_ref(),
+        );
         let content = (config.carry_content)(scope.kind, false).then(|| Arc::new(doc));
         let committed = Committed {
             document: id,

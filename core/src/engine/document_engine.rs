@@ -7,8 +7,8 @@ use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use super::history;
 use super::{
-    Author, Committed, EditError, EditId, EnginePeer, HistoryBudget, Input, OutboxEntry, Output,
-    ServerEdit, SessionId, WriteFailed, WriteId,
+    Author, Committed, CompactionPolicy, EditError, EditId, EnginePeer, HistoryBudget, Input,
+    OutboxEntry, Output, ServerEdit, SessionId, StoredSize, WriteFailed, WriteId,
 };
 use crate::DocumentId;
 use crate::document::Touched;
@@ -44,8 +44,8 @@ pub struct EngineConfig {
     pub local: PeerId,
     /// The actor id of the server's own changes.
     pub actor: ActorId,
-    /// Stored increments after which the engine writes one snapshot in their place.
-    pub compact_after_chunks: u64,
+    /// When a write stores the document as one snapshot in place of its increments.
+    pub compaction: CompactionPolicy,
     /// How long after a failed write the engine asks its peers again (milliseconds).
     pub retry_after_ms: i64,
     /// Whether a client may create the document when nobody has yet. `false` for the ids the
@@ -64,13 +64,13 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// A configuration with the defaults the server uses: snapshots after 64 increments, a
+    /// A configuration with the defaults the server uses: the default [`CompactionPolicy`], a
     /// retry a second after a failed write, creation open to clients, no content carried.
     pub fn new(local: PeerId, actor: ActorId) -> Self {
         Self {
             local,
             actor,
-            compact_after_chunks: 64,
+            compaction: CompactionPolicy::default(),
             retry_after_ms: 1_000,
             clients_may_create: true,
             carry_content: |_, _| false,
@@ -90,8 +90,8 @@ pub struct StoredDocument {
     pub creator: Option<String>,
     /// The users a generic document is shared with.
     pub shared_with: BTreeSet<String>,
-    /// Increments stored since the last snapshot.
-    pub incremental_chunks: u64,
+    /// How the store holds it: a snapshot and increments.
+    pub size: StoredSize,
 }
 
 impl Default for StoredDocument {
@@ -101,7 +101,7 @@ impl Default for StoredDocument {
             bytes: Ok(None),
             creator: None,
             shared_with: BTreeSet::new(),
-            incremental_chunks: 0,
+            size: StoredSize::default(),
         }
     }
 }
@@ -126,16 +126,37 @@ pub(super) fn commit_meta(
     }
 }
 
-/// Adds the writes of a commit that changed a document's content to `batch`: the new changes
+/// How a commit stores a document's content.
+pub(super) enum Body {
+    /// The changes since the last write, after what is stored.
+    Increment(Vec<u8>),
+    /// The whole document, in place of everything stored.
+    Snapshot(Vec<u8>),
+}
+
+impl Body {
+    /// What the store holds once `self` is written over `before`.
+    fn stored_after(&self, before: StoredSize) -> StoredSize {
+        match self {
+            Body::Increment(bytes) => before.appended(bytes.len()),
+            Body::Snapshot(bytes) => StoredSize::folded(bytes.len()),
+        }
+    }
+}
+
+/// Adds the writes of a commit that changed a document's content to `batch`: the content
 /// with the metadata, and the report summary in the same transaction.
 pub(super) fn write_changes(
     batch: &mut WriteBatch,
     id: DocumentId,
-    changes: Vec<u8>,
+    body: Body,
     meta: DocumentMeta,
     summary: Option<&crate::reports::Summary>,
 ) {
-    batch.append_changes(id, changes, meta);
+    match body {
+        Body::Increment(changes) => batch.append_changes(id, changes, meta),
+        Body::Snapshot(snapshot) => batch.put_snapshot(id, snapshot, meta),
+    };
     if let Some(summary) = summary {
         if let Ok(bytes) = serde_json::to_vec(summary) {
             batch.put_value(&crate::reports::summary_key(&id), bytes);
@@ -164,6 +185,8 @@ struct InFlight {
     summary: Option<crate::reports::Summary>,
     record: Option<RecordValue>,
     outbox: Option<OutboxEntry>,
+    /// What the store holds of the document once this write is durable.
+    stored: StoredSize,
 }
 
 /// One document and everyone syncing it, on the server: the rule that nothing is acknowledged
@@ -181,8 +204,8 @@ struct InFlight {
 /// - after a failed write goes back to the durable version, restarts every peer's sync so the
 ///   devices that hold the dropped changes send them again, and asks again after
 ///   [`EngineConfig::retry_after_ms`];
-/// - publishes one [`Committed`] per durable write, and replaces its increments with one
-///   snapshot every [`EngineConfig::compact_after_chunks`] writes;
+/// - publishes one [`Committed`] per durable write, and stores the document as one snapshot
+///   instead of an increment when [`EngineConfig::compaction`] says so;
 /// - decides every peer's access from the document's [`DocumentScope`], shares included, and
 ///   recomputes it when the content or the shares change.
 ///
@@ -202,7 +225,8 @@ pub struct DocumentEngine {
     durable_heads: Vec<ChangeHash>,
     /// Why the stored document cannot be used; such a document is never written.
     broken: Option<String>,
-    stored_chunks: u64,
+    /// How the store holds the document (as of the last durable write).
+    stored: StoredSize,
     /// Whether who may see the document changed since the last write (a share).
     scope_dirty: bool,
     /// Whether the store's metadata and summary describe fewer changes than are durable: this
@@ -256,7 +280,7 @@ impl DocumentEngine {
             relay: EphemeralRelay::new(),
             durable_heads: Vec::new(),
             broken,
-            stored_chunks: stored.incremental_chunks,
+            stored: stored.size,
             scope_dirty: false,
             stored_meta_behind: false,
             in_flight: None,
@@ -492,6 +516,7 @@ impl DocumentEngine {
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
         let mut outbox = None;
+        let mut stored = self.stored;
         if heads == self.durable_heads {
             batch.update_meta(self.id, meta);
             if self.stored_meta_behind {
@@ -508,8 +533,9 @@ impl DocumentEngine {
                 batch.put_value(&entry.key, entry.value());
                 outbox = Some(entry);
             }
-            let changes = self.sync.save_after(&self.durable_heads);
-            write_changes(&mut batch, self.id, changes, meta, summary.as_ref());
+            let body = self.body();
+            stored = body.stored_after(self.stored);
+            write_changes(&mut batch, self.id, body, meta, summary.as_ref());
         }
         batch.extend(std::mem::take(&mut self.with));
         self.scope_dirty = false;
@@ -524,8 +550,40 @@ impl DocumentEngine {
             summary,
             record,
             outbox,
+            stored,
         });
         self.outputs.push(Output::Write { write, batch });
+    }
+
+    /// What a write of everything since the last durable write stores: the changes after what
+    /// is stored, or the whole document in its place when the policy folds.
+    fn body(&mut self) -> Body {
+        if !self.config.compaction.folds(self.stored) {
+            return Body::Increment(self.sync.save_after(&self.durable_heads));
+        }
+        let snapshot = self.sync.save();
+        #[cfg(debug_assertions)]
+        self.check_snapshot(&snapshot);
+        Body::Snapshot(snapshot)
+    }
+
+    /// Debug builds check that the snapshot stands for what it replaces: what is stored plus
+    /// the new changes, nothing more and nothing less.
+    #[cfg(debug_assertions)]
+    fn check_snapshot(&mut self, snapshot: &[u8]) {
+        let Ok(mut durable) = self.sync.fork_at(&self.durable_heads) else {
+            return;
+        };
+        let Ok(mut folded) = crate::document::load_bytes(snapshot) else {
+            panic!("a snapshot the engine saved does not load");
+        };
+        let Ok(mut merged) = crate::document::load_bytes(
+            &[durable.save(), self.sync.save_after(&self.durable_heads)].concat(),
+        ) else {
+            panic!("the stored document and its new changes do not load");
+        };
+        assert_eq!(folded.get_heads(), merged.get_heads());
+        assert_eq!(folded.get_heads(), self.sync.heads());
     }
 
     fn meta(&self, heads: Vec<ChangeHash>) -> DocumentMeta {
@@ -577,22 +635,9 @@ impl DocumentEngine {
             }
         }
         if changed_content {
-            self.stored_chunks += 1;
-            if self.stored_chunks >= self.config.compact_after_chunks {
-                self.compact();
-            }
+            self.stored = done.stored;
         }
         self.flush();
-    }
-
-    /// Replaces the stored increments by one snapshot of what is durable (the document holds
-    /// nothing else now: inputs wait while a write is in flight).
-    fn compact(&mut self) {
-        self.stored_chunks = 0;
-        let snapshot = self.sync.save();
-        let mut batch = WriteBatch::new();
-        batch.put_snapshot(self.id, snapshot, self.meta(self.durable_heads.clone()));
-        self.outputs.push(Output::WriteDetached { batch });
     }
 
     /// Goes back to the last durable version after a failed write. Nothing the store refused

@@ -34,6 +34,7 @@
 //! ```
 
 mod committed;
+mod compaction_policy;
 mod creation;
 mod document_engine;
 mod engine_peer;
@@ -44,6 +45,7 @@ mod output;
 mod server_edit;
 
 pub use committed::{Author, Committed};
+pub use compaction_policy::{CompactionPolicy, StoredSize};
 pub use creation::Creation;
 pub use document_engine::{DocumentEngine, EngineConfig, MAX_ERROR_CHARS, StoredDocument, clip};
 pub use engine_peer::{EnginePeer, SessionId};

@@ -1,6 +1,8 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
+use std::time::Instant;
 
 use redb::{
     Builder, Database, DatabaseError, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -33,6 +35,12 @@ use crate::store::{
 pub struct RedbStore {
     source: Source,
     handle: RwLock<Handle>,
+    /// The file's length when its free pages were last counted (see
+    /// [`compact_if_mostly_free`]), so that a commit knows without a read whether to count
+    /// again.
+    checked_length: AtomicU64,
+    /// No compaction while serving before this: the pauses stay a small share of the time.
+    next_compaction: Mutex<Option<Instant>>,
 }
 
 /// Where the database lives, kept to open it again after a failure.
@@ -115,7 +123,10 @@ impl RedbStore {
 
     fn from_source(source: Source) -> StoreResult<Self> {
         let database = open_database(&source)?;
+        let checked = checked_length(&database).unwrap_or(0);
         Ok(Self {
+            checked_length: AtomicU64::new(checked),
+            next_compaction: Mutex::new(None),
             source,
             handle: RwLock::new(Handle {
                 database: Some(database),
@@ -162,6 +173,37 @@ impl RedbStore {
                 handle.generation += 1;
             }
         }
+    }
+
+    /// Gives back the file's free pages once they are most of it, between two commits: see
+    /// [`compact_if_mostly_free`]. Every reader and the next commit wait meanwhile (redb
+    /// compacts only a database nobody uses); the file's length, read after each commit, keeps
+    /// the count of free pages itself to one per half again (and [`SERVING_GROWTH`]) the file
+    /// grew.
+    fn compact_while_serving(&self) {
+        let Source::File { path, .. } = &self.source else {
+            return;
+        };
+        let length = file_length(path);
+        let checked = self.checked_length.load(Ordering::Relaxed);
+        if !grown_enough(length, checked) || length < checked.saturating_add(SERVING_GROWTH) {
+            return;
+        }
+        let mut next = self
+            .next_compaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let started = Instant::now();
+        if next.is_some_and(|next| started < next) {
+            return;
+        }
+        let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(database) = handle.database.as_mut() {
+            let checked = compact_if_mostly_free(database, path);
+            self.checked_length.store(checked, Ordering::Relaxed);
+        }
+        let took = started.elapsed();
+        *next = Some(started + took + took.saturating_mul(PAUSE_SHARE_DIVISOR));
     }
 
     fn reopen(&self, failed_generation: u64) {
@@ -237,38 +279,64 @@ fn open_database(source: &Source) -> StoreResult<Database> {
 /// Key of `store_info` holding the file's length when free pages were last looked for.
 const CHECKED_LENGTH_KEY: &str = "length_when_checked";
 
-/// Gives back the file's free pages at open when they are most of it. redb reuses a page a
-/// transaction frees only once later commits no longer need it, so a stream of small commits
-/// (each edit is one) leaves the file several times larger than what it holds; at open nothing
-/// else uses the database, and compacting costs about one read and one write of what it
-/// holds. A failed compaction leaves the database as it was, so it only costs the attempt.
+/// Files smaller than this are not worth a pass.
+const SMALLEST: u64 = 64 * 1024;
+
+/// While serving, the file must also have grown by this much since the last count: each
+/// compaction pauses the store for a few fsyncs (tens of milliseconds), and a store of a few
+/// hundred kilobytes grows by half within a few commits (each commit writes a new copy of the
+/// pages it changes, and the copies they replace are reused only some commits later).
+const SERVING_GROWTH: u64 = 1024 * 1024;
+
+/// After a compaction while serving that took `t`, the next waits `t` times this: the store
+/// spends at most a tenth of its time compacting, however fast the file grows (a store taking
+/// thousands of new documents grows by half many times over).
+const PAUSE_SHARE_DIVISOR: u32 = 10;
+
+fn file_length(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Whether a file of `length` bytes grew enough since its free pages were counted at
+/// `checked` (0: never) to count them again: by half again.
+fn grown_enough(length: u64, checked: u64) -> bool {
+    length > SMALLEST && (checked == 0 || length >= checked.saturating_add(checked / 2))
+}
+
+/// Gives back the file's free pages when they are most of it, at open and between commits;
+/// returns the file's length as counted. redb reuses a page a transaction frees only once later
+/// commits and readers no longer need it, so a stream of small commits (each edit is one)
+/// leaves the file several times larger than what it holds. Compacting needs the database to
+/// itself and costs about one read and one write of what it holds (and the fsyncs of its
+/// two-phase commit). A failed compaction leaves the database as it was, so it only costs the
+/// attempt.
 ///
 /// Counting the free pages reads every page of the file, so it is done only once the file has
-/// doubled since the last count: an open of a file that did not grow reads nothing more than
-/// the open itself (a phone's replica of 10,000 records, a server's store of millions).
-fn compact_if_mostly_free(database: &mut Database, path: &Path) {
-    /// Files smaller than this are not worth a pass.
-    const SMALLEST: u64 = 64 * 1024;
-    let length = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let before = length();
+/// grown by half since the last count: an open of a file that did not grow reads nothing more
+/// than the open itself (a phone's replica of 10,000 records, a server's store of millions),
+/// and a store that keeps growing counts in proportion to what it writes.
+fn compact_if_mostly_free(database: &mut Database, path: &Path) -> u64 {
+    let before = file_length(path);
     let checked = checked_length(database).unwrap_or(0);
-    if before <= SMALLEST || (checked > 0 && before < checked.saturating_mul(2)) {
-        return;
+    if !grown_enough(before, checked) {
+        return checked;
     }
     let Ok(transaction) = database.begin_write() else {
-        return;
+        return checked;
     };
     let stats = transaction.stats();
     let _ = transaction.abort();
     let Ok(stats) = stats else {
-        return;
+        return checked;
     };
     let used = stats.allocated_pages() * stats.page_size() as u64;
     let free = stats.fragmented_bytes();
     if free > SMALLEST && free > used {
         let _ = database.compact();
     }
-    let _ = record_checked_length(database, length());
+    let after = file_length(path);
+    let _ = record_checked_length(database, after);
+    after
 }
 
 fn checked_length(database: &Database) -> Option<u64> {
@@ -328,7 +396,9 @@ impl DocumentStore for RedbStore {
             }
             // An error above drops the transaction, which rolls it back.
             transaction.commit().during(StoreOperation::Commit)
-        })
+        })?;
+        self.compact_while_serving();
+        Ok(())
     }
 
     fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
@@ -919,6 +989,33 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_fills_with_free_pages_is_compacted_while_serving() {
+        let dir =
+            std::env::temp_dir().join(format!("itinera-serving-compaction-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let path = dir.join("store.redb");
+        let store = RedbStore::open(&path).expect("store");
+        let mut longest = 0;
+        // Each commit frees the pages of the values it replaces; the store holds 16 values of
+        // 16 KiB throughout.
+        for n in 0..400u32 {
+            commit(&store, |batch| {
+                for k in 0..16 {
+                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 16 * 1024]);
+                }
+            });
+            longest = longest.max(std::fs::metadata(&path).expect("file").len());
+        }
+        assert!(longest < 1300 * 1024, "the file reached {longest} bytes");
+        assert_eq!(
+            store.value("k3").expect("value"),
+            Some(vec![(399 % 251) as u8; 16 * 1024])
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
     fn a_file_grown_with_free_pages_is_compacted_at_the_next_open() {
         let dir =
             std::env::temp_dir().join(format!("itinera-open-compaction-{}", std::process::id()));
@@ -926,13 +1023,19 @@ mod tests {
         let path = dir.join("store.redb");
         let length = || std::fs::metadata(&path).expect("file").len();
         {
+            // Grown by commits of redb's own, as a build that did not compact would.
             let store = RedbStore::open(&path).expect("store");
-            // Each commit frees the pages of the value it replaces.
-            for n in 0..400u32 {
-                commit(&store, |batch| {
-                    batch.put_value("k", vec![(n % 251) as u8; 16 * 1024]);
-                });
-            }
+            raw(&store, |database| {
+                for n in 0..400u32 {
+                    let write = database.begin_write().expect("write");
+                    write
+                        .open_table(VALUES)
+                        .expect("values")
+                        .insert("k", vec![(n % 251) as u8; 16 * 1024].as_slice())
+                        .expect("insert");
+                    write.commit().expect("commit");
+                }
+            });
         }
         let grown = length();
         let store = RedbStore::open(&path).expect("store opens again");

@@ -9,8 +9,8 @@ use actix_web::web::Bytes;
 use automerge::ChangeHash;
 use itinera_core::DocumentId;
 use itinera_core::engine::{
-    DocumentEngine, EditError, EditId, EnginePeer, Input, Output, StoredDocument, WriteFailed,
-    WriteId,
+    DocumentEngine, EditError, EditId, EnginePeer, Input, Output, StoredDocument, StoredSize,
+    WriteFailed, WriteId,
 };
 use itinera_core::protocol::{Message as ProtocolMessage, PeerId};
 use itinera_core::store::WriteBatch;
@@ -102,7 +102,13 @@ impl DocActor {
             bytes: store.load(id).map_err(|err| err.to_string()),
             creator: meta.as_ref().and_then(|meta| meta.creator.clone()),
             shared_with,
-            incremental_chunks: meta.as_ref().map_or(0, |meta| meta.incremental_chunks),
+            size: meta
+                .as_ref()
+                .map_or_else(StoredSize::default, |meta| StoredSize {
+                    snapshot_bytes: meta.snapshot_bytes,
+                    incremental_bytes: meta.incremental_bytes,
+                    incremental_chunks: meta.incremental_chunks,
+                }),
         };
         if let Err(reason) = &stored.bytes {
             tracing::error!(document = %id, error = %reason, "store read failed");
