@@ -542,7 +542,7 @@ impl Authority {
             return;
         }
         let written: Vec<DocumentId> = decisions.iter().map(|d| d.document).collect();
-        let answers: Vec<_> = decisions
+        let mut edits: Vec<(DocumentId, EditDocument)> = decisions
             .into_iter()
             .map(|decision| {
                 let document = decision.document;
@@ -554,16 +554,32 @@ impl Authority {
                     with,
                     ..EditDocument::by_server(document, decision.edit)
                 };
-                (document, self.hub.send(edit))
+                (document, edit)
             })
+            .collect();
+        // The last decision carries the deletion of the settled outbox entries, so it is sent
+        // only once the others are durable: documents commit independently, and a kill between
+        // an earlier decision's commit and a later one's must leave the entries to decide again.
+        let last = edits.pop();
+        let hub = self.hub.clone();
+        let earlier: Vec<_> = edits
+            .into_iter()
+            .map(|(document, edit)| (document, hub.send(edit)))
             .collect();
         ctx.wait(
             async move {
                 let mut failed = false;
                 let mut store_failed = false;
+                let mut answers = Vec::new();
+                for (document, answer) in earlier {
+                    answers.push((document, answer.await));
+                }
+                if let Some((document, edit)) = last {
+                    answers.push((document, hub.send(edit).await));
+                }
                 let count = answers.len();
                 for (n, (document, answer)) in answers.into_iter().enumerate() {
-                    match answer.await {
+                    match answer {
                         Ok(Ok(_)) => {}
                         Ok(Err(EditError::Superseded(_))) => {
                             if n + 1 == count {
