@@ -452,8 +452,8 @@ fn a_rep_may_edit_notes_and_tags_of_their_own_account() {
     );
 }
 
-#[test]
-fn a_change_is_checked_by_the_rules_of_the_fields_it_wrote() {
+/// The rep's own account with one call logged.
+fn account_with_a_call() -> Account {
     let mut account = own_account();
     account
         .activities
@@ -466,6 +466,22 @@ fn a_change_is_checked_by_the_rules_of_the_fields_it_wrote() {
             },
         )
         .expect("a new entry");
+    account
+}
+
+/// `account` before and after a device rewrote its logged call.
+fn call_rewritten(account: &Account) -> (AutoCommit, AutoCommit) {
+    changed(account, |account| {
+        if let Some(activity) = account.activities.get_mut(LogKey::new(1, "a").as_str()) {
+            activity.subject = "Never called".into();
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn a_change_is_checked_by_the_rules_of_the_fields_it_wrote() {
+    let account = account_with_a_call();
     let (before, renamed) = changed(&account, |account| {
         account.name = "Alpine Schools Ltd".into();
         Ok(())
@@ -477,12 +493,7 @@ fn a_change_is_checked_by_the_rules_of_the_fields_it_wrote() {
         Ok(())
     );
 
-    let (before, rewritten) = changed(&account, |account| {
-        if let Some(activity) = account.activities.get_mut(LogKey::new(1, "a").as_str()) {
-            activity.subject = "Never called".into();
-        }
-        Ok(())
-    });
+    let (before, rewritten) = call_rewritten(&account);
     let written = Touched::since(&mut rewritten.clone(), &before.clone().get_heads());
     assert!(written.field("activities") && !written.field("name"));
     assert!(matches!(
@@ -497,24 +508,8 @@ fn a_change_is_checked_by_the_rules_of_the_fields_it_wrote() {
 #[cfg(debug_assertions)]
 #[should_panic(expected = "every rule says Err")]
 fn a_written_set_that_misses_a_field_is_caught_in_debug_builds() {
-    let mut account = own_account();
-    account
-        .activities
-        .append(
-            LogKey::new(1, "a"),
-            Activity {
-                actor: USER.into(),
-                subject: "Called about May".into(),
-                ..Default::default()
-            },
-        )
-        .expect("a new entry");
-    let (before, rewritten) = changed(&account, |account| {
-        if let Some(activity) = account.activities.get_mut(LogKey::new(1, "a").as_str()) {
-            activity.subject = "Never called".into();
-        }
-        Ok(())
-    });
+    let account = account_with_a_call();
+    let (before, rewritten) = call_rewritten(&account);
     let wrong = Touched::Fields(["name".to_owned()].into());
     let _ = check_shared_change(
         &principal(Role::Sales),

@@ -314,6 +314,19 @@ fn only_message(out: Vec<Message>) -> SyncData {
     data
 }
 
+/// A server that holds back unacknowledged peers and a phone that synced with it.
+fn holding_server_and_phone(n: u8) -> (DocSync, DocSync) {
+    let id = doc_id(n);
+    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "seats", 0));
+    server.hold_unacknowledged();
+    let mut phone = DocSync::empty(PeerId::new("phone"), id);
+    phone.want();
+    phone.add_peer(PeerId::new("server"), Access::Write, None);
+    server.add_peer(PeerId::new("phone"), Access::Write, None);
+    exchange(&mut phone, &mut server);
+    (server, phone)
+}
+
 fn server_edit(server: &mut DocSync, value: i64) {
     server
         .document_mut()
@@ -324,14 +337,7 @@ fn server_edit(server: &mut DocSync, value: i64) {
 
 #[test]
 fn changes_made_while_a_peer_has_not_acknowledged_go_to_it_together_once_it_does() {
-    let id = doc_id(11);
-    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "seats", 0));
-    server.hold_unacknowledged();
-    let mut phone = DocSync::empty(PeerId::new("phone"), id);
-    phone.want();
-    phone.add_peer(PeerId::new("server"), Access::Write, None);
-    server.add_peer(PeerId::new("phone"), Access::Write, None);
-    exchange(&mut phone, &mut server);
+    let (mut server, mut phone) = holding_server_and_phone(11);
     assert_eq!(phone.heads(), server.heads());
 
     server_edit(&mut server, 1);
@@ -367,14 +373,7 @@ fn changes_made_while_a_peer_has_not_acknowledged_go_to_it_together_once_it_does
 
 #[test]
 fn a_held_peer_that_never_answers_is_sent_its_changes_on_release() {
-    let id = doc_id(12);
-    let mut server = DocSync::new(PeerId::new("server"), id, doc_with(1, "seats", 0));
-    server.hold_unacknowledged();
-    let mut phone = DocSync::empty(PeerId::new("phone"), id);
-    phone.want();
-    phone.add_peer(PeerId::new("server"), Access::Write, None);
-    server.add_peer(PeerId::new("phone"), Access::Write, None);
-    exchange(&mut phone, &mut server);
+    let (mut server, mut phone) = holding_server_and_phone(12);
 
     server_edit(&mut server, 1);
     let unanswered = only_message(server.outgoing());

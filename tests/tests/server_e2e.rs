@@ -707,19 +707,11 @@ fn a_document_shared_with_a_user_enters_their_index_at_once_and_after_a_restart(
     // account of Ben's entering the index shows the rebuild has run.
     assert!(server.terminate().success());
     let server = TestServer::start(&data, &[]);
-    let (status, body) = http(
-        "POST",
-        &format!("{}/api/v1/records/account", server.base),
-        Some(&ben),
-        Some(r#"{"name": "Harbour Schools", "owner": "ben"}"#),
+    let account = create_account(
+        &server,
+        &ben,
+        r#"{"name": "Harbour Schools", "owner": "ben"}"#,
     );
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let account = created["id"]
-        .as_str()
-        .and_then(|url| url.strip_prefix("automerge:"))
-        .expect("an id")
-        .to_owned();
     assert!(
         eventually(|| index_of(&server, &ben, "ben").contains(&account)),
         "the new account entered Ben's index"
@@ -731,6 +723,23 @@ fn a_document_shared_with_a_user_enters_their_index_at_once_and_after_a_restart(
     let mut laptop = Device::connect(&server.sync_url(), &ben, "ben-laptop").expect("connect");
     laptop.node.find(id);
     assert!(laptop.run_until(WAIT, |d| d.node.document(&id).is_some()));
+}
+
+/// Creates an account through the REST API as the holder of `token`; its id.
+fn create_account(server: &TestServer, token: &str, json: &str) -> String {
+    let (status, body) = http(
+        "POST",
+        &format!("{}/api/v1/records/account", server.base),
+        Some(token),
+        Some(json),
+    );
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
+    created["id"]
+        .as_str()
+        .and_then(|url| url.strip_prefix("automerge:"))
+        .expect("an id")
+        .to_owned()
 }
 
 /// The documents the server holds loaded, from `/metrics`.
@@ -750,19 +759,11 @@ fn a_restart_loads_only_the_indexes_that_must_change() {
     let ana = user_with_token(&data, "ana", "admin", &[]);
     let ben = user_with_token(&data, "ben", "sales", &[]);
     let mut server = TestServer::start(&data, &[]);
-    let (status, body) = http(
-        "POST",
-        &format!("{}/api/v1/records/account", server.base),
-        Some(&ana),
-        Some(r#"{"name": "Fjord Cruises", "owner": "ana"}"#),
+    let account = create_account(
+        &server,
+        &ana,
+        r#"{"name": "Fjord Cruises", "owner": "ana"}"#,
     );
-    assert_eq!(status, 201, "{body}");
-    let created: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let account = created["id"]
-        .as_str()
-        .and_then(|url| url.strip_prefix("automerge:"))
-        .expect("an id")
-        .to_owned();
     assert!(eventually(
         || index_of(&server, &ana, "ana").contains(&account)
     ));

@@ -71,6 +71,7 @@ pub use manifest::{Manifest, ManifestEntry};
 pub use purchase_order::{PurchaseLine, PurchaseOrder, PurchaseOrderStatus};
 pub use quantity::Quantity;
 pub use record_value::RecordValue;
+pub(crate) use record_value::hydrate_record;
 pub use set::Set;
 pub use shape::{
     Fields, MAX_ENTRIES, MAX_KEY_BYTES, MAX_STRING_BYTES, MAX_TEXT_CHARS, Shape, ShapeError,

@@ -51,7 +51,7 @@ impl RecordValue {
             });
         }
         let record: Arc<dyn Any + Send + Sync> =
-            super::with_record_type!(kind, R => Arc::new(hydrate::<R>(doc)?));
+            super::with_record_type!(kind, R => Arc::new(hydrate_record::<R>(doc)?));
         Ok(Some(Self { kind, record }))
     }
 
@@ -73,8 +73,9 @@ impl RecordValue {
     }
 }
 
-/// The record in `doc`; when it does not hydrate, the error names the field at fault.
-pub(crate) fn hydrate<R: Record>(doc: &AutoCommit) -> Result<R> {
+/// The record in `doc`; when it does not hydrate, the error names the field at fault (the one
+/// way Itinera hydrates a whole record).
+pub(crate) fn hydrate_record<R: Record>(doc: &AutoCommit) -> Result<R> {
     autosurgeon::hydrate(doc).map_err(|err| match validate(doc) {
         Err(located) => located,
         Ok(_) => Error::Malformed {

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use automerge::{AutoCommit, ReadDoc};
 
-use crate::document::{DocumentHeader, validate};
+use crate::document::DocumentHeader;
 use crate::id::DocumentId;
 use crate::model::{DocumentKind, FieldPath, Record, Set};
 use crate::{Error, Result};
@@ -143,14 +143,7 @@ fn present(text: Option<&str>) -> Option<String> {
 
 /// The record of `doc`; a record that does not hydrate is reported at the field that breaks it.
 pub(super) fn record<R: Record>(doc: &AutoCommit) -> Result<R> {
-    autosurgeon::hydrate(doc).map_err(|err| match validate(doc) {
-        Err(located) => located,
-        Ok(_) => Error::Malformed {
-            kind: R::KIND,
-            path: FieldPath::root(),
-            reason: err.to_string(),
-        },
-    })
+    crate::model::hydrate_record(doc)
 }
 
 /// The record before (if the document existed) and after a change.

@@ -28,7 +28,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ObjType, ReadDoc, Value};
 
 use super::error::{ReplicaError, ReplicaResult, invalid, not_found};
 use super::slot::{Slot, same_heads};
-use crate::document::{Document, validate};
+use crate::document::Document;
 use crate::model::{DocumentKind, FieldPath, ModelError, Record};
 use crate::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
 use crate::{DocumentId, Error};
@@ -262,7 +262,7 @@ impl Replica {
         }
         self.expect_kind(id, R::KIND)?;
         match self.loaded(id)? {
-            Some(doc) => Ok(Some(hydrate_record(doc)?)),
+            Some(doc) => Ok(Some(crate::model::hydrate_record(doc)?)),
             None => Ok(None),
         }
     }
@@ -512,18 +512,6 @@ impl Replica {
             slot.doc = None;
         }
     }
-}
-
-/// The record of type `R` in `doc`, with the failing field named if it does not hydrate.
-pub(super) fn hydrate_record<R: Record>(doc: &AutoCommit) -> crate::Result<R> {
-    autosurgeon::hydrate(doc).map_err(|err| match validate(doc) {
-        Err(located) => located,
-        Ok(_) => Error::Malformed {
-            kind: R::KIND,
-            path: FieldPath::root(),
-            reason: err.to_string(),
-        },
-    })
 }
 
 /// Heads stored as concatenated 32-byte hashes; `None` for bytes of another length.
