@@ -198,6 +198,9 @@ fn revocation_reaches_open_sockets() {
     let ana = user_with_token(&data, "ana", "sales", &[]);
     let ben = user_with_token(&data, "ben", "sales", &[]);
     let server = TestServer::start(&data, &[]);
+    // Every user's index exists once the server is ready; a phone that asks for its index
+    // before then is told it is unavailable (and asks again at its next sync).
+    server.wait_ready();
 
     let mut ana_phone = Device::connect(&server.sync_url(), &ana, "ana-phone").expect("connect");
     ana_phone.node.find(DocumentId::index_of("ana"));
