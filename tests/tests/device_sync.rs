@@ -223,6 +223,11 @@ fn two_offline_phones_converge_with_conflicts_stock_sums_and_server_decisions() 
     );
     assert!(a.pending_documents().expect("pending").is_empty());
     assert!(a.last_sync().expect("last sync").is_some());
+    // The listener runs on a thread of its own: it may hear the last events a moment after.
+    server.eventually("the listener hearing the sync end", || {
+        a_heard.statuses.lock().expect("lock").last() == Some(&SyncStatus::Online)
+            && !a_heard.changed.lock().expect("lock").is_empty()
+    });
     let statuses = a_heard.statuses.lock().expect("lock").clone();
     assert!(
         statuses.contains(&SyncStatus::Syncing) && statuses.last() == Some(&SyncStatus::Online)
@@ -270,6 +275,11 @@ fn a_refused_change_reaches_the_listener_and_can_be_discarded() {
     let report = block(client.sync_now()).expect("sync");
     assert_eq!(report.rejected.len(), 1, "{report:?}");
     assert_eq!(report.rejected[0].document, account);
+    // The app's listener is called off the sync task (a listener can never hold a sync up),
+    // so it may hear of the refusal a moment after the sync returned.
+    server.eventually("the listener hearing of the refusal", || {
+        !heard.rejected.lock().expect("lock").is_empty()
+    });
     let rejected = heard.rejected.lock().expect("lock").clone();
     assert_eq!(rejected.len(), 1);
     assert!(rejected[0].1.contains("may not write"), "{rejected:?}");
