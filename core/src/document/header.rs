@@ -57,6 +57,23 @@ impl DocumentHeader {
             Self::Generic => None,
         }
     }
+
+    /// The kind of a record this build reads (`None` for a generic document); an error for a
+    /// record of a newer schema.
+    pub fn readable_kind(&self) -> Result<Option<DocumentKind>> {
+        let Self::Record { kind, schema } = *self else {
+            return Ok(None);
+        };
+        let supported = crate::model::supported_schema(kind);
+        if schema > supported {
+            return Err(Error::UnsupportedSchema {
+                kind,
+                found: schema,
+                supported,
+            });
+        }
+        Ok(Some(kind))
+    }
 }
 
 /// Checks that `doc` is either a generic document or a well-formed Itinera record of a schema
@@ -71,15 +88,7 @@ pub fn validate<D: ReadDoc>(doc: &D) -> Result<DocumentHeader> {
 /// before it, when they were checked. The header is always read: it says which record to check.
 pub fn validate_written<D: ReadDoc>(doc: &D, written: &Touched) -> Result<DocumentHeader> {
     let header = DocumentHeader::read(doc)?;
-    if let DocumentHeader::Record { kind, schema } = header {
-        let supported = crate::model::supported_schema(kind);
-        if schema > supported {
-            return Err(Error::UnsupportedSchema {
-                kind,
-                found: schema,
-                supported,
-            });
-        }
+    if let Some(kind) = header.readable_kind()? {
         check_root_fields(kind, doc, &|field| written.field(field)).map_err(|err| {
             Error::Malformed {
                 kind,

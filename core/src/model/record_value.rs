@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use automerge::AutoCommit;
 
-use super::{DocumentKind, FieldPath, Record, supported_schema};
+use super::{DocumentKind, FieldPath, Record};
 use crate::document::{DocumentHeader, validate};
 use crate::{Error, Result};
 
@@ -34,33 +34,17 @@ impl RecordValue {
     /// The record `doc` holds: `None` for a generic document, an error naming the field at
     /// fault for a record that does not hydrate, or one of a schema newer than this build.
     pub fn read(doc: &AutoCommit) -> Result<Option<Self>> {
-        Self::read_as(doc, DocumentHeader::read(doc)?)
+        match DocumentHeader::read(doc)?.readable_kind()? {
+            Some(kind) => Self::of_kind(doc, kind).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// [`RecordValue::read`] of a document whose header was read already.
-    pub fn read_as(doc: &AutoCommit, header: DocumentHeader) -> Result<Option<Self>> {
-        let DocumentHeader::Record { kind, schema } = header else {
-            return Ok(None);
-        };
-        let supported = supported_schema(kind);
-        if schema > supported {
-            return Err(Error::UnsupportedSchema {
-                kind,
-                found: schema,
-                supported,
-            });
-        }
+    /// The record `doc` holds, read as one of `kind` (whose header was read already).
+    pub fn of_kind(doc: &AutoCommit, kind: DocumentKind) -> Result<Self> {
         let record: Arc<dyn Any + Send + Sync> =
             super::with_record_type!(kind, R => Arc::new(hydrate_record::<R>(doc)?));
-        Ok(Some(Self { kind, record }))
-    }
-
-    /// A record already in hand.
-    pub fn new<R: Record + Send + Sync + 'static>(record: R) -> Self {
-        Self {
-            kind: R::KIND,
-            record: Arc::new(record),
-        }
+        Ok(Self { kind, record })
     }
 
     pub fn kind(&self) -> DocumentKind {

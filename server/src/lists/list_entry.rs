@@ -16,8 +16,8 @@
 
 use automerge::AutoCommit;
 use itinera_core::model::{
-    Account, Booking, Campaign, Catalog, Departure, Employee, FieldLog, Invoice, Lead, Record,
-    RecordValue, StockLocation, Ticket, Transfer,
+    Account, Booking, Campaign, Catalog, Departure, Employee, FieldLog, Invoice, Lead, RecordValue,
+    StockLocation, Ticket, Transfer,
 };
 use itinera_core::policy::DocumentScope;
 use itinera_core::{DocumentId, DocumentKind};
@@ -152,20 +152,14 @@ impl ListEntry {
 
 type Row = (Vec<Cell>, Vec<String>);
 
+/// The row of `doc`, read as a record of the list's kind.
 fn row(list: ListKind, doc: &AutoCommit) -> itinera_core::Result<Row> {
-    Ok(match list {
-        ListKind::Accounts => account_row(&hydrate(doc)?),
-        ListKind::Leads => lead_row(&hydrate(doc)?),
-        ListKind::Campaigns => campaign_row(&hydrate(doc)?),
-        ListKind::Tickets => ticket_row(&hydrate(doc)?),
-        ListKind::Departures => departure_row(&hydrate(doc)?),
-        ListKind::Bookings => booking_row(&hydrate(doc)?),
-        ListKind::Invoices => invoice_row(&hydrate(doc)?),
-        ListKind::Stock => stock_row(&hydrate(doc)?),
-        ListKind::Transfers => transfer_row(&hydrate(doc)?),
-        ListKind::Employees => employee_row(&hydrate(doc)?),
-        ListKind::FieldLogs => field_log_row(&hydrate(doc)?),
-        ListKind::Catalogs => catalog_row(&hydrate(doc)?),
+    let kind = list.document_kind();
+    let record = RecordValue::of_kind(doc, kind)?;
+    row_of_record(list, &record).ok_or_else(|| itinera_core::Error::Malformed {
+        kind,
+        path: itinera_core::FieldPath::root(),
+        reason: "not a record of this list's kind".into(),
     })
 }
 
@@ -184,14 +178,6 @@ fn row_of_record(list: ListKind, record: &RecordValue) -> Option<Row> {
         ListKind::Employees => employee_row(record.get()?),
         ListKind::FieldLogs => field_log_row(record.get()?),
         ListKind::Catalogs => catalog_row(record.get()?),
-    })
-}
-
-fn hydrate<R: Record>(doc: &AutoCommit) -> itinera_core::Result<R> {
-    autosurgeon::hydrate(doc).map_err(|err| itinera_core::Error::Malformed {
-        kind: R::KIND,
-        path: itinera_core::FieldPath::root(),
-        reason: err.to_string(),
     })
 }
 
@@ -390,7 +376,7 @@ fn catalog_row(catalog: &Catalog) -> Row {
 mod tests {
     use automerge::ActorId;
     use itinera_core::Document;
-    use itinera_core::model::{Contact, Opportunity, Stage};
+    use itinera_core::model::{Contact, Opportunity, Record, Stage};
 
     use super::*;
 

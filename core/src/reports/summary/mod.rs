@@ -117,20 +117,20 @@ pub fn summarize(_id: &DocumentId, doc: &AutoCommit) -> Result<Option<Summary>> 
 /// record next (the server's lists and authority, after a commit). No record comes back for a
 /// journal, whose figures are read straight from the document, or for kinds without a summary.
 pub fn summarize_with_record(doc: &AutoCommit) -> Result<(Option<Summary>, Option<RecordValue>)> {
-    let header = DocumentHeader::read(doc)?;
-    match header.kind() {
+    let Some(kind) = DocumentHeader::read(doc)?.readable_kind()? else {
+        return Ok((None, None));
+    };
+    if kind == DocumentKind::Journal {
         // A month's journal holds thousands of entries and changes with every invoice: read
         // the figures straight from the document rather than hydrating every entry.
-        Some(DocumentKind::Journal) => {
-            if let Some(summary) = JournalSummary::read(doc) {
-                return Ok((Some(Summary::Journal(summary)), None));
-            }
+        if let Some(summary) = JournalSummary::read(doc) {
+            return Ok((Some(Summary::Journal(summary)), None));
         }
-        Some(kind) if has_summary(kind) => {}
-        _ => return Ok((None, None)),
+    } else if !has_summary(kind) {
+        return Ok((None, None));
     }
-    let record = RecordValue::read_as(doc, header)?;
-    Ok((record.as_ref().and_then(summary_of), record))
+    let record = RecordValue::of_kind(doc, kind)?;
+    Ok((summary_of(&record), Some(record)))
 }
 
 /// The summary of a record already read; `None` for kinds no report reads.
