@@ -95,8 +95,8 @@ type StartReport = (
 );
 
 /// Opens the store, starts the store writer, loads users, repairs the server's documents of
-/// older stores, loads the read model, and seeds the demo if asked to (returning its users);
-/// also returns the alerts the repair raises.
+/// older stores, and seeds the demo if asked to (returning its users); also returns the alerts
+/// the repair raises. The read model is left to load after the server listens.
 fn start_services(config: ServerConfig) -> Result<StartReport> {
     let store: Arc<dyn DocumentStore> = open_store(&config)?;
     let notices = cluster::listen(&*store)?;
@@ -113,7 +113,8 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
     })?;
     let directory = Arc::new(Directory::load(&*store, Arc::new(writer.clone()))?);
     let repaired = repair_server_documents(&*store, &writer, &directory)?;
-    let read_model = Arc::new(ReadModel::load(&*store)?);
+    // Loaded once the server listens (see `serve`); its readers wait until then.
+    let read_model = Arc::new(ReadModel::loading());
     let actor = automerge::ActorId::random();
     let engine = EngineConfig {
         // On a shared store the doc actors have the store compact instead (see `DocActor`).
@@ -142,9 +143,7 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
         sessions: sessions::SessionRegistry::default(),
     });
     let demo_users = if services.config.seed_demo {
-        let users = demo::seed(&services)?;
-        services.read_model.load_from(&*services.store)?;
-        users
+        demo::seed(&services)?
     } else {
         Vec::new()
     };
@@ -188,6 +187,21 @@ fn start_lists(services: &Services) -> Result<Arc<ListModel>> {
         source,
     })?;
     Ok(model)
+}
+
+/// Reads the report summaries into the read model on a thread of its own; whatever reads it
+/// (reports, the authority's relations, the index scan) waits until it is whole, and
+/// `/readyz` says not ready meanwhile.
+fn start_read_model(services: &Services) -> Result<()> {
+    read_model::load_in_background(
+        services.read_model.clone(),
+        services.store.clone(),
+        services.metrics.readiness.begin_startup("read model"),
+    )
+    .map_err(|source| Error::Io {
+        context: "could not start loading the read model".into(),
+        source,
+    })
 }
 
 /// Moves the server's documents from the ids older stores kept them under, removing those a
@@ -310,6 +324,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         tls: services.config.tls.is_some(),
         demo_users,
     });
+    start_read_model(&services)?;
     let served = server.await;
 
     // Everything handed to the writer before this barrier is committed once it returns, and

@@ -11,15 +11,32 @@
 //!
 //! Every change of a kind moves a version ([`ReadModel::version`]): a report kept from an
 //! earlier version of the kinds it reads is out of date.
+//!
+//! The server listens before it has read the summaries ([`ReadModel::loading`]): until
+//! [`ReadModel::load_from`] has finished, every read waits, so no report, no authority and no
+//! index scan sees a model with only some of the documents in it. The commits that arrive
+//! meanwhile are taken in at once and win over what the load read, which is older.
+//!
+//! ```
+//! use itinera_server::read_model::ReadModel;
+//!
+//! let model = ReadModel::loading();
+//! assert!(!model.is_loaded());
+//! // `model.load_from(&store)` reads every summary and opens it to readers.
+//! ```
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use itinera_core::DocumentId;
 use itinera_core::engine::Committed;
 use itinera_core::model::DocumentKind;
 use itinera_core::reports::{ReportAggregates, Summary};
 use itinera_core::store::{DocumentStore, StoreResult};
+
+use crate::readiness::StartupWork;
 
 /// Summaries in report order: one kind after another, as [`ReadModel::report_input`] asked.
 pub type ReportInput = Arc<Vec<(DocumentId, Summary)>>;
@@ -37,10 +54,30 @@ struct Kept {
     /// Changes so far, and the count at each kind's last change.
     changes: u64,
     changed_at: HashMap<DocumentKind, u64>,
+    /// While the load runs: the documents a commit put since it began, whose stored summary
+    /// the load may have read before that commit.
+    put_while_loading: Option<HashSet<DocumentId>>,
 }
 
 impl Kept {
     fn put(&mut self, id: DocumentId, summary: Option<Summary>) {
+        if let Some(put) = &mut self.put_while_loading {
+            put.insert(id);
+        }
+        self.replace(id, summary);
+    }
+
+    /// Takes in what the load read, except where a commit came first.
+    fn put_loaded(&mut self, summaries: Vec<(DocumentId, Summary)>) {
+        let newer = self.put_while_loading.take().unwrap_or_default();
+        for (id, summary) in summaries {
+            if !newer.contains(&id) {
+                self.replace(id, Some(summary));
+            }
+        }
+    }
+
+    fn replace(&mut self, id: DocumentId, summary: Option<Summary>) {
         let old = match &summary {
             Some(summary) => self.all.insert(id, summary.clone()),
             None => self.all.remove(&id),
@@ -85,42 +122,100 @@ impl Kept {
 }
 
 /// The summaries of every document that has one.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReadModel {
     kept: RwLock<Kept>,
+    /// Whether the load has finished; readers wait on the condition until it has.
+    loaded: Mutex<bool>,
+    finished_loading: Condvar,
+    /// How many readers wait for the load now.
+    waiting: AtomicUsize,
+}
+
+/// An empty model, loaded (nothing to wait for).
+impl Default for ReadModel {
+    fn default() -> Self {
+        Self::with_state(true)
+    }
 }
 
 impl ReadModel {
+    fn with_state(loaded: bool) -> Self {
+        let kept = Kept {
+            put_while_loading: (!loaded).then(HashSet::new),
+            ..Kept::default()
+        };
+        Self {
+            kept: RwLock::new(kept),
+            loaded: Mutex::new(loaded),
+            finished_loading: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+        }
+    }
+
+    /// A model whose reads wait until [`Self::load_from`] has read the store; commits are
+    /// taken in meanwhile.
+    pub fn loading() -> Self {
+        Self::with_state(false)
+    }
+
     /// Loads every summary the store holds; an unreadable one is left out (and logged).
     pub fn load(store: &dyn DocumentStore) -> StoreResult<Self> {
-        let model = Self::default();
+        let model = Self::loading();
         model.load_from(store)?;
         Ok(model)
     }
 
-    /// Adds every summary the store holds (after the demo company was seeded, say).
+    /// Whether the load has finished (reads no longer wait).
+    pub fn is_loaded(&self) -> bool {
+        *self.loaded.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many readers are waiting for the load.
+    pub fn readers_waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    /// Blocks until the load has finished. Every read goes through here: a reader on a
+    /// blocking thread (a report, the authority's thread, the index scan) waits a moment at
+    /// start-up rather than see some documents and not others.
+    fn wait_loaded(&self) {
+        let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if *loaded {
+            return;
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        while !*loaded {
+            loaded = self
+                .finished_loading
+                .wait(loaded)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Kept> {
+        self.wait_loaded();
+        self.kept.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Kept> {
+        self.kept.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds every summary the store holds and opens the model to readers; on a model already
+    /// loaded, adds them again (after the demo company was seeded, say).
     pub fn load_from(&self, store: &dyn DocumentStore) -> StoreResult<()> {
-        let mut summaries = Vec::new();
-        for (key, bytes) in store.values_with_prefix(itinera_core::reports::SUMMARY_PREFIX)? {
-            let Some(id) = key
-                .strip_prefix(itinera_core::reports::SUMMARY_PREFIX)
-                .and_then(|id| DocumentId::parse(id).ok())
-            else {
-                continue;
-            };
-            match serde_json::from_slice::<Summary>(&bytes) {
-                Ok(summary) => summaries.push((id, summary)),
-                Err(err) => {
-                    tracing::warn!(document = %id, error = %err, "report summary unreadable")
-                }
-            }
-        }
-        if let Ok(mut kept) = self.kept.write() {
-            for (id, summary) in summaries {
-                kept.put(id, Some(summary));
-            }
-        }
+        let summaries = stored_summaries(store)?;
+        self.finish_load(summaries);
         Ok(())
+    }
+
+    /// Takes in what the load read (a commit since wins) and wakes the readers.
+    fn finish_load(&self, summaries: Vec<(DocumentId, Summary)>) {
+        self.write().put_loaded(summaries);
+        *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.finished_loading.notify_all();
     }
 
     /// Takes in a commit's summary.
@@ -128,55 +223,44 @@ impl ReadModel {
         if !committed.changed_content() {
             return;
         }
-        if let Ok(mut kept) = self.kept.write() {
-            kept.put(committed.document, committed.summary.clone());
-        }
+        self.write()
+            .put(committed.document, committed.summary.clone());
     }
 
     /// Adds or replaces one summary (the start-up backfill of documents stored without one).
     pub fn insert(&self, id: DocumentId, summary: Summary) {
-        if let Ok(mut kept) = self.kept.write() {
-            kept.put(id, Some(summary));
-        }
+        self.write().put(id, Some(summary));
     }
 
     /// Every summary (a copy: reports take [`Self::report_input`] instead).
     pub fn summaries(&self) -> Vec<(DocumentId, Summary)> {
-        self.kept
-            .read()
-            .map(|kept| {
-                kept.all
-                    .iter()
-                    .map(|(id, summary)| (*id, summary.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.read()
+            .all
+            .iter()
+            .map(|(id, summary)| (*id, summary.clone()))
+            .collect()
     }
 
     /// The summary of one document.
     pub fn summary(&self, id: &DocumentId) -> Option<Summary> {
-        self.kept.read().ok()?.all.get(id).cloned()
+        self.read().all.get(id).cloned()
     }
 
     /// Where the summaries of `kinds` stand: it moves with every change of one of them.
     pub fn version(&self, kinds: &[DocumentKind]) -> u64 {
-        self.kept
-            .read()
-            .map(|kept| kept.version(kinds))
-            .unwrap_or(0)
+        self.read().version(kinds)
     }
 
     /// The summaries of `kinds`, shared: built after a change of one of them, then handed to
     /// every report that asks until the next change; with their version.
     pub fn report_input(&self, kinds: &[DocumentKind]) -> (u64, ReportInput) {
-        if let Ok(kept) = self.kept.read() {
+        {
+            let kept = self.read();
             if let Some(snapshot) = kept.snapshots.get(kinds) {
                 return (kept.version(kinds), snapshot.clone());
             }
         }
-        let Ok(mut kept) = self.kept.write() else {
-            return (0, Arc::default());
-        };
+        let mut kept = self.write();
         let version = kept.version(kinds);
         if let Some(snapshot) = kept.snapshots.get(kinds) {
             return (version, snapshot.clone());
@@ -192,9 +276,50 @@ impl ReadModel {
         kinds: &[DocumentKind],
         report: impl FnOnce(&ReportAggregates) -> T,
     ) -> Option<(u64, T)> {
-        let kept = self.kept.read().ok()?;
+        let kept = self.read();
         Some((kept.version(kinds), report(&kept.aggregates)))
     }
+}
+
+/// How long the load waits before it reads the store again after the store failed.
+const LOAD_RETRY: Duration = Duration::from_secs(1);
+
+/// Loads `model` from `store` on a thread of its own, so the server listens meanwhile;
+/// `startup` keeps the server unready until the load has finished. A store that fails is read
+/// again a moment later: the readers keep waiting rather than see an empty model.
+pub fn load_in_background(
+    model: Arc<ReadModel>,
+    store: Arc<dyn DocumentStore>,
+    startup: StartupWork,
+) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("read-model-load".into())
+        .spawn(move || {
+            while let Err(err) = model.load_from(&*store) {
+                tracing::error!(error = %err, "the report summaries could not be read; retrying");
+                std::thread::sleep(LOAD_RETRY);
+            }
+            drop(startup);
+        })
+        .map(drop)
+}
+
+/// Every summary the store holds; an unreadable one is left out (and logged).
+fn stored_summaries(store: &dyn DocumentStore) -> StoreResult<Vec<(DocumentId, Summary)>> {
+    let mut summaries = Vec::new();
+    for (key, bytes) in store.values_with_prefix(itinera_core::reports::SUMMARY_PREFIX)? {
+        let Some(id) = key
+            .strip_prefix(itinera_core::reports::SUMMARY_PREFIX)
+            .and_then(|id| DocumentId::parse(id).ok())
+        else {
+            continue;
+        };
+        match serde_json::from_slice::<Summary>(&bytes) {
+            Ok(summary) => summaries.push((id, summary)),
+            Err(err) => tracing::warn!(document = %id, error = %err, "report summary unreadable"),
+        }
+    }
+    Ok(summaries)
 }
 
 #[cfg(test)]
@@ -249,6 +374,45 @@ mod tests {
         assert!(moved > version);
         assert_eq!(model.report_input(&[DocumentKind::Ticket]).1.len(), 0);
         assert_eq!(model.summaries().len(), 2);
+    }
+
+    #[test]
+    fn a_read_waits_for_the_load_and_a_commit_meanwhile_wins() {
+        let model = Arc::new(ReadModel::loading());
+        let (a, b) = (
+            DocumentId::from_bytes([1; 16]),
+            DocumentId::from_bytes([2; 16]),
+        );
+        let reader = {
+            let model = model.clone();
+            std::thread::spawn(move || model.summaries())
+        };
+        while !reader.is_finished() && model.readers_waiting() == 0 {
+            std::thread::yield_now();
+        }
+        assert!(
+            !reader.is_finished(),
+            "a read returned before the summaries were loaded"
+        );
+        // A commit while the load runs: newer than what the load read of the same document.
+        let ticket = Summary::Ticket(TicketSummary {
+            status: TicketStatus::Open,
+            priority: TicketPriority::Normal,
+            account: String::new(),
+            opened_at: None,
+            resolved_at: None,
+        });
+        model.insert(a, ticket.clone());
+        assert!(!model.is_loaded());
+        model.finish_load(vec![(a, lead()), (b, lead())]);
+        let seen = reader.join().expect("reader");
+        assert_eq!(seen.len(), 2, "the reader saw every document");
+        assert_eq!(model.summary(&a), Some(ticket));
+        assert_eq!(model.summary(&b), Some(lead()));
+        assert_eq!(model.readers_waiting(), 0);
+        // After the load, a commit is taken as it comes.
+        model.insert(a, lead());
+        assert_eq!(model.summary(&a), Some(lead()));
     }
 
     #[test]

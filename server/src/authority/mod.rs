@@ -71,6 +71,7 @@ use self::records::Records;
 use self::relations::{GuideKey, Relations, parse_reference};
 use crate::actors::{EditDocument, Hub};
 use crate::events::CommittedEvent;
+use crate::readiness::StartupWork;
 use crate::services::Services;
 
 /// How long a shipped transfer may go unreceived before it is flagged.
@@ -159,6 +160,8 @@ pub struct Authority {
     fence: Option<Fence>,
     /// Whether the outbox is to be read again (a decision failed to be written).
     retry_scheduled: bool,
+    /// Unready (`/readyz`) until the relations are built, on the authority's thread.
+    building_relations: Option<StartupWork>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -177,19 +180,36 @@ impl Authority {
     ) -> Result<Self, CalendarError> {
         let rules = CompanyRules::new(&services.config.company)?;
         let records = Records::new(services.store.clone());
-        let relations = Relations::from_summaries(&services.read_model.summaries(), rules.region());
+        let building_relations = Some(
+            services
+                .metrics
+                .readiness
+                .begin_startup("authority relations"),
+        );
         Ok(Self {
             services,
             hub,
             records,
-            relations,
+            // Built when the actor starts, on its own thread (see `started`).
+            relations: Relations::default(),
             rules,
             journals: Journals::default(),
             deferred: None,
             settled_deletes: WriteBatch::new(),
             fence,
             retry_scheduled: false,
+            building_relations,
         })
+    }
+
+    /// Builds the relations from the read model, waiting for it to be loaded (the server
+    /// listens before). Commits heard meanwhile wait in the mailbox and are applied after;
+    /// those the read model had already taken in are applied a second time, which leaves the
+    /// relations as they were (each setter replaces what a document said before).
+    fn build_relations(&mut self) {
+        let summaries = self.services.read_model.summaries();
+        self.relations = Relations::from_summaries(&summaries, self.rules.region());
+        self.building_relations = None;
     }
 
     /// What the rules decide after the change `e`.
@@ -729,6 +749,7 @@ impl Actor for Authority {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.build_relations();
         let without_manifest = self.learn_at_start();
         let mut pending = self.pending_decisions();
         pending.extend(without_manifest.into_iter().map(|id| (id, Vec::new())));
