@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
 use itinera_core::document::Touched;
 use itinera_core::engine::{Committed, EditError, OUTBOX_PREFIX, OutboxEntry};
 use itinera_core::model::*;
@@ -151,6 +151,9 @@ struct Evaluation {
     record: Option<RecordValue>,
     /// The root fields the commit wrote.
     written: Touched,
+    /// The heads before the commit (read by debug builds' checks).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    previous_heads: Vec<ChangeHash>,
     at: i64,
 }
 
@@ -166,9 +169,23 @@ impl Evaluation {
     }
 
     /// The document, when the rules of this change read it (see [`customers::reads_document`]).
-    fn document_for_rules(&self) -> Option<AutoCommit> {
+    /// Debug builds, which carry it anyway, check that the rules would not have found anything
+    /// else with it.
+    fn document_for_rules(&self, server: &automerge::ActorId) -> Option<AutoCommit> {
         let content = self.content.as_deref()?;
-        customers::reads_document(self.record.as_ref(), &self.written).then(|| content.clone())
+        if customers::reads_document(self.record.as_ref(), &self.written) {
+            return Some(content.clone());
+        }
+        #[cfg(debug_assertions)]
+        customers::check_unread_document_unchanged(
+            self.document,
+            content,
+            &self.previous_heads,
+            server,
+        );
+        #[cfg(not(debug_assertions))]
+        let _ = server;
+        None
     }
 
     /// The record the engine read, if it is an `R`.
@@ -286,33 +303,14 @@ impl Authority {
                 let Some(account) = e.record::<Account>() else {
                     return plan;
                 };
-                let document = e.document_for_rules();
-                #[cfg(debug_assertions)]
-                if let (None, Some(content)) = (&document, &e.content) {
-                    customers::check_document_rules_unchanged(
-                        &customers, id, &account, content, e.at,
-                    );
-                }
+                let document = e.document_for_rules(&self.services.actor);
                 customers::decide_account(&mut customers, id, &account, document, e.at, &mut plan);
             }
-            Some(DocumentKind::Lead) => match e.document_for_rules() {
-                Some(document) => {
+            Some(DocumentKind::Lead) => {
+                if let Some(document) = e.document_for_rules(&self.services.actor) {
                     customers::decide_lead(&self.records, id, document, e.at, &mut plan);
                 }
-                None => {
-                    // Debug builds: decided with the document, the commit changes nothing.
-                    #[cfg(debug_assertions)]
-                    if let Some(content) = &e.content {
-                        let mut unchanged = Plan::default();
-                        let document = (**content).clone();
-                        customers::decide_lead(&self.records, id, document, e.at, &mut unchanged);
-                        assert!(
-                            unchanged.is_empty(),
-                            "lead {id}: decided without its document"
-                        );
-                    }
-                }
-            },
+            }
             Some(DocumentKind::Transfer) => {
                 if let Some(transfer) = e.record::<Transfer>() {
                     stock::post_transfer(&self.records, id, &transfer, &mut plan);
@@ -555,6 +553,7 @@ impl Authority {
                     content: Some(Arc::new(content)),
                     record: None,
                     written: Touched::Everything,
+                    previous_heads: Vec::new(),
                     at,
                 })
             }
@@ -842,6 +841,7 @@ impl Handler<CommittedEvent> for Authority {
             content: committed.content.clone(),
             record: committed.record.clone(),
             written: committed.written.clone(),
+            previous_heads: committed.previous_heads.clone(),
             at,
         });
         if let Some(entry) = &committed.outbox {
