@@ -144,7 +144,7 @@ fn edit_durably(engine: &mut DocumentEngine, now: i64, edit: ServerEdit) -> Auto
 #[test]
 fn a_document_the_engine_edits_holds_its_changes_once() {
     let config = EngineConfig {
-        carry_content: |_, _| true,
+        carry_content: |_| true,
         ..EngineConfig::new(PeerId::new("server"), ActorId::from([1; 16]))
     };
     let mut engine = DocumentEngine::load(config, doc_id(7), StoredDocument::default());

@@ -825,3 +825,86 @@ fn duplicates_across_accounts_and_purchase_history() {
     let report: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(report["customers"], 1, "{report}");
 }
+
+/// Whether `device` holds every change of `heads` of `id`.
+fn holds(device: &mut Device, id: &DocumentId, heads: &[automerge::ChangeHash]) -> bool {
+    device.node.document(id).is_some_and(|doc| {
+        heads
+            .iter()
+            .all(|h| automerge::ReadDoc::get_change_by_hash(doc, h).is_some())
+    })
+}
+
+#[test]
+fn stage_conflicts_and_edits_after_archive_are_flagged_and_other_edits_leave_them() {
+    let data = DataDir::new("account-rules");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &[]);
+    let server = TestServer::start(&data, &[]);
+    let school = new_id(60);
+    let mut account = Account {
+        name: "Lakeside Schools".into(),
+        owner: "sam".into(),
+        ..Default::default()
+    };
+    account.opportunities.insert(
+        "o-1".into(),
+        Opportunity {
+            name: "Spring trips".into(),
+            owner: "sam".into(),
+            ..Default::default()
+        },
+    );
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    phone.node.insert(school, record(2, &account));
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&school)));
+    let mut tablet = Device::connect(&server.sync_url(), &sam, "sam-tablet").expect("connect");
+    tablet.node.find(school);
+    assert!(tablet.run_until(WAIT, |d| d.node.document(&school).is_some()));
+    let open = |rule: &str| {
+        alerts(&server, &olga)
+            .into_iter()
+            .filter(|a| a["rule"] == rule && a["status"] == "open")
+            .count()
+    };
+    let move_to = |device: &mut Device, stage: Stage, n: i64| {
+        edit::<Account>(device, &school, |a| {
+            a.move_opportunity("o-1", stage, LogKey::new(n, "sam"), "sam", n)
+                .expect("move");
+        });
+        assert!(device.run_until(WAIT, |d| d.acknowledged(&school)));
+    };
+
+    // The stage moved on both devices before either saw the other's move.
+    edit::<Account>(&mut tablet, &school, |a| {
+        a.move_opportunity("o-1", Stage::Lost, LogKey::new(11, "sam"), "sam", 11)
+            .expect("move");
+    });
+    move_to(&mut phone, Stage::Proposal, 10);
+    assert!(tablet.run_until(WAIT, |d| d.acknowledged(&school)));
+    server.eventually("a stage conflict", || open("stage_conflict") == 1);
+
+    // A rename writes no opportunity: the conflict stays, once.
+    let merged = tablet.node.heads(&school).expect("heads");
+    assert!(phone.run_until(WAIT, |d| holds(d, &school, &merged)));
+    edit::<Account>(&mut phone, &school, |a| {
+        a.name = "Lakeside Schools Ltd".into()
+    });
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&school)));
+    // The next move on the merged account settles it.
+    move_to(&mut phone, Stage::Negotiation, 12);
+    server.eventually("the stage conflict cleared", || open("stage_conflict") == 0);
+    assert_eq!(open("edit_after_archive"), 0);
+
+    // The tablet archives the account while the phone, offline, edits it.
+    let settled = phone.node.heads(&school).expect("heads");
+    assert!(tablet.run_until(WAIT, |d| holds(d, &school, &settled)));
+    edit::<Account>(&mut phone, &school, |a| a.name = "Lakeside".into());
+    edit::<Account>(&mut tablet, &school, |a| a.archive(20));
+    assert!(tablet.run_until(WAIT, |d| d.acknowledged(&school)));
+    assert!(phone.run_until(WAIT, |d| d.acknowledged(&school)));
+    server.eventually("the edit after the archive flagged", || {
+        open("edit_after_archive") == 1
+    });
+    assert_eq!(open("stage_conflict"), 0);
+}

@@ -22,6 +22,20 @@ pub enum Touched {
 }
 
 impl Touched {
+    /// No field written yet: what a set of changes starts from before [`Touched::merge`].
+    pub fn nothing() -> Self {
+        Self::Fields(BTreeSet::new())
+    }
+
+    /// Counts the fields `other` wrote as written too.
+    pub fn merge(&mut self, other: Touched) {
+        match (&mut *self, other) {
+            (Self::Everything, _) => {}
+            (_, Self::Everything) => *self = Self::Everything,
+            (Self::Fields(fields), Self::Fields(more)) => fields.extend(more),
+        }
+    }
+
     /// The root fields the changes of `doc` after `before` wrote.
     ///
     /// `before` holds the heads the document had before the changes; with no heads (a new
@@ -132,6 +146,19 @@ mod tests {
         doc.insert(&consent, 0, "yes").expect("written");
         doc.commit();
         doc
+    }
+
+    #[test]
+    fn merging_adds_fields_and_everything_absorbs_them() {
+        let mut written = Touched::nothing();
+        assert!(!written.field("name"));
+        written.merge(field_set(&["name"]));
+        written.merge(field_set(&["address"]));
+        assert_eq!(written, field_set(&["address", "name"]));
+        written.merge(Touched::Everything);
+        assert_eq!(written, Touched::Everything);
+        written.merge(field_set(&["name"]));
+        assert_eq!(written, Touched::Everything);
     }
 
     #[test]

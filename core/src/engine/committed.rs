@@ -6,6 +6,7 @@ use automerge::{AutoCommit, ChangeHash};
 
 use super::OutboxEntry;
 use crate::DocumentId;
+use crate::document::Touched;
 use crate::model::{DocumentKind, RecordValue};
 use crate::policy::DocumentScope;
 use crate::reports::Summary;
@@ -49,6 +50,9 @@ pub struct Committed {
     /// arrived during one write are made durable by the next, together). Empty when nobody
     /// changed the content (the server wrote the document's metadata only).
     pub authors: Vec<Author>,
+    /// The root fields the commit's changes wrote ([`Touched::Everything`] for a new document,
+    /// the server's edits, and commits whose changes could not all be traced to a field).
+    pub written: Touched,
     /// Who may see the document, shares included.
     pub scope: DocumentScope,
     /// Its short title.

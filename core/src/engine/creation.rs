@@ -83,20 +83,23 @@ impl Creation {
             meta,
             summary.as_ref(),
         );
-        let content = (config.carry_content)(scope.kind, false).then(|| Arc::new(doc));
-        let committed = Committed {
+        let mut committed = Committed {
             document: id,
             kind: scope.kind,
             heads,
             previous_heads: Vec::new(),
             authors: vec![Author::User(author.user.clone())],
+            written,
             scope,
             title,
             summary,
-            content,
+            content: None,
             record,
             outbox,
         };
+        if (config.carry_content)(&committed) {
+            committed.content = Some(Arc::new(doc));
+        }
         Ok(Self { writes, committed })
     }
 }
@@ -114,7 +117,7 @@ mod tests {
 
     fn config() -> EngineConfig {
         EngineConfig {
-            carry_content: |kind, _| kind == Some(DocumentKind::Account),
+            carry_content: |committed| committed.kind == Some(DocumentKind::Account),
             decides: |kind| kind == Some(DocumentKind::Account),
             ..EngineConfig::new(PeerId::new("server"), ActorId::from([1u8; 16]))
         }

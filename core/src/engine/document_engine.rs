@@ -52,9 +52,10 @@ pub struct EngineConfig {
     /// server reserves for its own documents: nobody else may ever hold them.
     pub clients_may_create: bool,
     /// For which commits the committed events carry the document itself (what the authority
-    /// reads), by the document's kind and whether the server alone wrote the commit; the others
-    /// carry its scope, title and summary only. Carrying costs a copy of the whole document.
-    pub carry_content: fn(Option<DocumentKind>, bool) -> bool,
+    /// reads), asked of the commit's event before the document is put in; the others carry its
+    /// scope, title, summary, record and written fields only. Carrying costs a copy of the whole
+    /// document.
+    pub carry_content: fn(&Committed) -> bool,
     /// Each user's budget of history over time; `None` holds messages to the per-message
     /// limits only.
     pub history: Option<Arc<dyn HistoryBudget>>,
@@ -73,7 +74,7 @@ impl EngineConfig {
             compaction: CompactionPolicy::default(),
             retry_after_ms: 1_000,
             clients_may_create: true,
-            carry_content: |_, _| false,
+            carry_content: |_| false,
             history: None,
             decides: |_| false,
         }
@@ -180,6 +181,7 @@ struct InFlight {
     heads: Vec<ChangeHash>,
     pending: Vec<Pending>,
     authors: Vec<Author>,
+    written: Touched,
     scope: DocumentScope,
     title: String,
     summary: Option<crate::reports::Summary>,
@@ -239,6 +241,8 @@ pub struct DocumentEngine {
     /// What the next write settles.
     pending: Vec<Pending>,
     authors: Vec<Author>,
+    /// The root fields the changes the next write settles wrote.
+    written: Touched,
     with: WriteBatch,
     next_write: WriteId,
     retry_at: Option<i64>,
@@ -287,6 +291,7 @@ impl DocumentEngine {
             waiting: VecDeque::new(),
             pending: Vec::new(),
             authors: Vec::new(),
+            written: Touched::nothing(),
             with: WriteBatch::new(),
             next_write: 1,
             retry_at: None,
@@ -495,6 +500,7 @@ impl DocumentEngine {
         }
         let pending = std::mem::take(&mut self.pending);
         self.authors.clear();
+        self.written = Touched::nothing();
         self.with = WriteBatch::new();
         for done in pending {
             if let Pending::Answer(edit_id) = done {
@@ -545,6 +551,7 @@ impl DocumentEngine {
             heads,
             pending: std::mem::take(&mut self.pending),
             authors: std::mem::take(&mut self.authors),
+            written: std::mem::replace(&mut self.written, Touched::nothing()),
             scope: self.scope.clone(),
             title: self.title.clone(),
             summary,
@@ -609,23 +616,24 @@ impl DocumentEngine {
     fn durable(&mut self, done: InFlight) {
         let previous_heads = std::mem::replace(&mut self.durable_heads, done.heads.clone());
         let changed_content = previous_heads != done.heads;
-        let by_server_only = done.authors.iter().all(|author| *author == Author::Server);
-        let content = (changed_content
-            && (self.config.carry_content)(done.scope.kind, by_server_only))
-        .then(|| Arc::new(self.sync.document().clone()));
-        self.outputs.push(Output::Committed(Arc::new(Committed {
+        let mut committed = Committed {
             document: self.id,
             kind: done.scope.kind,
             heads: done.heads.clone(),
             previous_heads,
             authors: done.authors,
+            written: done.written,
             scope: done.scope,
             title: done.title,
             summary: done.summary,
-            content,
+            content: None,
             record: done.record,
             outbox: done.outbox,
-        })));
+        };
+        if changed_content && (self.config.carry_content)(&committed) {
+            committed.content = Some(Arc::new(self.sync.document().clone()));
+        }
+        self.outputs.push(Output::Committed(Arc::new(committed)));
         for pending in done.pending {
             if let Pending::Answer(edit_id) = pending {
                 self.outputs.push(Output::EditDone {
@@ -804,7 +812,8 @@ impl DocumentEngine {
             from.principal.clone(),
             self.config.history.clone(),
         );
-        let check = move |before: &mut AutoCommit, after: &mut AutoCommit| {
+        let checked = std::cell::RefCell::new(Touched::nothing());
+        let check = |before: &mut AutoCommit, after: &mut AutoCommit| {
             let written = Touched::since(after, &before.get_heads());
             check_shared_change(
                 &principal,
@@ -816,7 +825,9 @@ impl DocumentEngine {
                 &written,
             )
             .map_err(|refusal| refusal.to_string())?;
-            history::admit(budget.as_deref(), &principal.user, &id, before, after)
+            history::admit(budget.as_deref(), &principal.user, &id, before, after)?;
+            checked.borrow_mut().merge(written);
+            Ok(())
         };
         let last_sent = self
             .sync
@@ -832,6 +843,7 @@ impl DocumentEngine {
                 }
                 self.rescope();
                 self.note_author(Author::User(from.principal.user.clone()));
+                self.written.merge(checked.into_inner());
                 self.pending.push(Pending::PeerChanges(from));
             }
             Ok(_) => {}
@@ -856,6 +868,8 @@ impl DocumentEngine {
         match self.apply_edit(author.as_deref(), edit) {
             Ok(()) => {
                 self.note_author(author.map_or(Author::Server, |a| Author::User(a.user.clone())));
+                // An edit's changes are not traced to fields: they may have written anything.
+                self.written.merge(Touched::Everything);
                 self.with.extend(with);
                 self.pending.push(Pending::Answer(edit_id));
             }

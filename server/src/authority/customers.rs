@@ -6,9 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use automerge::{ActorId, AutoCommit};
+use itinera_core::document::Touched;
 use itinera_core::engine::ServerEdit;
 use itinera_core::model::{
-    Account, AlertRule, AlertSeverity, BookingStatus, Departure, Lead, PurchaseSummary,
+    Account, AlertRule, AlertSeverity, BookingStatus, Departure, Lead, PurchaseSummary, RecordValue,
 };
 use itinera_core::reports::AccountSummary;
 use itinera_core::rules::{self, Finding};
@@ -29,50 +30,50 @@ pub struct Customers<'a> {
     pub server: &'a ActorId,
 }
 
-/// Findings about account `id` and the accounts it duplicates; `account` is the record in
-/// `content` when it was read already.
+/// The account fields whose writes can change what the rules that read the account's
+/// document find: conflicting opportunity stages, and edits of an archived contact.
+const FIELDS_READ_FROM_THE_DOCUMENT: [&str; 3] = ["opportunities", "contacts", "archived_at"];
+
+/// Whether the rules of an account or lead commit need its document, not only its record:
+/// the account's conflicting stages and edits after an archive (any edit of an archived
+/// account; of an archived contact, an edit of the contacts), and a lead's conversion on two
+/// devices. Any other commit leaves what those rules found as it was, and its document is not
+/// copied for them.
+pub fn reads_document(record: Option<&RecordValue>, written: &Touched) -> bool {
+    let Some(record) = record else {
+        return true;
+    };
+    if let Some(account) = record.get::<Account>() {
+        return written.any(&FIELDS_READ_FROM_THE_DOCUMENT) || account.archived_at.is_some();
+    }
+    if record.get::<Lead>().is_some() {
+        return written.field("converted_to");
+    }
+    true
+}
+
+/// Findings about account `id` and the accounts it duplicates. `document` is the account's
+/// document when [`reads_document`] says its rules read it; without it the findings of those
+/// rules stay as they are.
 pub fn decide_account(
     customers: &mut Customers<'_>,
     id: DocumentId,
-    content: AutoCommit,
-    account: Option<&Account>,
+    account: &Account,
+    document: Option<AutoCommit>,
     now: i64,
     plan: &mut Plan,
 ) {
     let (records, region, server) = (customers.records, customers.region, customers.server);
     let relations = &mut *customers.relations;
-    // The engine checked the account whole when it committed it.
-    let Ok(mut doc) = Document::<Account>::from_checked(content) else {
-        return;
-    };
-    let hydrated;
-    let account = match account {
-        Some(account) => account,
-        None => match doc.record() {
-            Ok(account) => {
-                hydrated = account;
-                &hydrated
-            }
-            Err(_) => return,
-        },
-    };
-    let mut findings = rules::stage_findings_in(&id, &doc, account);
-    findings.extend(rules::edits_after_archive_in(
-        &id,
-        &mut doc,
-        Some(account),
-        Some(server),
-    ));
-    findings.extend(
-        rules::duplicate_contacts_in(&id, account, region)
-            .iter()
-            .map(|proposal| proposal.finding()),
-    );
-    let rules = [
-        AlertRule::StageConflict,
-        AlertRule::EditAfterArchive,
-        AlertRule::DuplicateContact,
-    ];
+    let mut rules = vec![AlertRule::DuplicateContact];
+    let mut findings: Vec<Finding> = rules::duplicate_contacts_in(&id, account, region)
+        .iter()
+        .map(|proposal| proposal.finding())
+        .collect();
+    if let Some(document) = document {
+        rules.extend(DOCUMENT_RULES);
+        findings.extend(document_findings(&id, document, account, server));
+    }
     record_findings(records, id, &rules, findings, now, plan);
 
     // Across accounts: one proposal per group of look-alikes, on the group's newest account.
@@ -127,6 +128,54 @@ pub fn decide_account(
     }
 }
 
+/// The alert rules that read an account's document.
+const DOCUMENT_RULES: [AlertRule; 2] = [AlertRule::StageConflict, AlertRule::EditAfterArchive];
+
+/// What the rules that read the account's document find (none when it does not load as one:
+/// the engine checked it whole when it committed it).
+fn document_findings(
+    id: &DocumentId,
+    document: AutoCommit,
+    account: &Account,
+    server: &ActorId,
+) -> Vec<Finding> {
+    let Ok(mut doc) = Document::<Account>::from_checked(document) else {
+        return Vec::new();
+    };
+    let mut findings = rules::stage_findings_in(id, &doc, account);
+    findings.extend(rules::edits_after_archive_in(
+        id,
+        &mut doc,
+        Some(account),
+        Some(server),
+    ));
+    findings
+}
+
+/// Debug builds: a commit decided without its document (see [`reads_document`]) leaves what
+/// the rules that read it find as it was at `previous_heads`.
+#[cfg(debug_assertions)]
+pub fn check_unread_document_unchanged(
+    id: DocumentId,
+    document: &AutoCommit,
+    previous_heads: &[automerge::ChangeHash],
+    server: &ActorId,
+) {
+    let findings = |doc: AutoCommit| match autosurgeon::hydrate::<_, Account>(&doc) {
+        Ok(account) => document_findings(&id, doc, &account, server),
+        Err(_) => lead_findings(id, doc),
+    };
+    let Ok(before) = document.clone().fork_at(previous_heads) else {
+        return;
+    };
+    assert_eq!(
+        findings(before),
+        findings(document.clone()),
+        "{id}: the rules that read its document find something else after a commit decided \
+         without it"
+    );
+}
+
 /// The groups of look-alike accounts that `accounts` belong to, each once.
 fn groups_of(
     relations: &Relations,
@@ -154,8 +203,21 @@ pub fn decide_lead(
     now: i64,
     plan: &mut Plan,
 ) {
+    let findings = lead_findings(id, content);
+    record_findings(
+        records,
+        id,
+        &[AlertRule::DuplicateAccount],
+        findings,
+        now,
+        plan,
+    );
+}
+
+/// The lead's conversion into two accounts, if two devices converted it.
+fn lead_findings(id: DocumentId, content: AutoCommit) -> Vec<Finding> {
     let Ok(doc) = Document::<Lead>::from_checked(content) else {
-        return;
+        return Vec::new();
     };
     let mut findings = Vec::new();
     if let Ok(conflicts) = doc.conflicts(&FieldPath::parse("/converted_to")) {
@@ -200,14 +262,7 @@ pub fn decide_lead(
             ));
         }
     }
-    record_findings(
-        records,
-        id,
-        &[AlertRule::DuplicateAccount],
-        findings,
-        now,
-        plan,
-    );
+    findings
 }
 
 /// The purchase history of `account` from its bookings: confirmed bookings, their revenue per

@@ -35,7 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ChangeHash};
+use itinera_core::document::Touched;
 use itinera_core::engine::{Committed, EditError, OUTBOX_PREFIX, OutboxEntry};
 use itinera_core::model::*;
 use itinera_core::rules::{self, CalendarError};
@@ -110,22 +111,50 @@ pub fn decides(kind: Option<DocumentKind>) -> bool {
     reads_content(kind)
 }
 
-/// Which commits' events carry the document: users' commits of the kinds the authority
-/// decides, and every booking (the seat queue keeps each booking as committed, the server's
-/// decisions included). The server's own commits of the other kinds are its decisions: nothing
-/// follows from them, and copying a document as large as the company's alerts for each would
-/// cost more than the decision.
-pub fn carries_content(kind: Option<DocumentKind>, by_server_only: bool) -> bool {
-    kind == Some(DocumentKind::Booking) || (!by_server_only && reads_content(kind))
+/// Which commits' events carry the document. The rules read the record the engine read for
+/// the commit's summary; the document itself only where they need what a record does not hold
+/// (conflicting values, the history), or where the kind has no record: users' commits of the
+/// kinds the authority decides, and bookings, whose seat queue keeps each booking as
+/// committed, the server's decisions included. The server's own commits of the other kinds are
+/// its decisions: nothing follows from them. Carrying costs a copy of the whole document, as
+/// large as an account's years of activities or the company's alerts.
+///
+/// Debug builds carry accounts and leads always, so that the authority can check that what it
+/// skipped without their documents would have found nothing new.
+pub fn carries_content(committed: &Committed) -> bool {
+    let kind = committed.kind;
+    if kind == Some(DocumentKind::Booking) {
+        return committed.record.is_none();
+    }
+    if committed.by_server_only() || !reads_content(kind) {
+        return false;
+    }
+    if committed.record.is_none() {
+        return true;
+    }
+    match kind {
+        Some(DocumentKind::Account | DocumentKind::Lead) => {
+            cfg!(debug_assertions)
+                || customers::reads_document(committed.record.as_ref(), &committed.written)
+        }
+        _ => false,
+    }
 }
 
-/// One change to decide on: the document as committed, and when the server made it durable.
+/// One change to decide on: the record or document as committed, and when the server made it
+/// durable.
 struct Evaluation {
     document: DocumentId,
     kind: Option<DocumentKind>,
-    content: Arc<AutoCommit>,
+    /// The document, when the commit carried it (see [`carries_content`]).
+    content: Option<Arc<AutoCommit>>,
     /// The record as committed, when the engine read it already.
     record: Option<RecordValue>,
+    /// The root fields the commit wrote.
+    written: Touched,
+    /// The heads before the commit (read by debug builds' checks).
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
+    previous_heads: Vec<ChangeHash>,
     at: i64,
 }
 
@@ -133,8 +162,31 @@ impl Evaluation {
     fn record<R: Record + 'static>(&self) -> Option<R> {
         match self.read::<R>() {
             Some(record) => Some(record.clone()),
-            None => autosurgeon::hydrate(&*self.content).ok(),
+            None => self
+                .content
+                .as_deref()
+                .and_then(|doc| autosurgeon::hydrate(doc).ok()),
         }
+    }
+
+    /// The document, when the rules of this change read it (see [`customers::reads_document`]).
+    /// Debug builds, which carry it anyway, check that the rules would not have found anything
+    /// else with it.
+    fn document_for_rules(&self, server: &automerge::ActorId) -> Option<AutoCommit> {
+        let content = self.content.as_deref()?;
+        if customers::reads_document(self.record.as_ref(), &self.written) {
+            return Some(content.clone());
+        }
+        #[cfg(debug_assertions)]
+        customers::check_unread_document_unchanged(
+            self.document,
+            content,
+            &self.previous_heads,
+            server,
+        );
+        #[cfg(not(debug_assertions))]
+        let _ = server;
+        None
     }
 
     /// The record the engine read, if it is an `R`.
@@ -268,17 +320,16 @@ impl Authority {
                     region: self.rules.region(),
                     server: &self.services.actor,
                 };
-                customers::decide_account(
-                    &mut customers,
-                    id,
-                    (*e.content).clone(),
-                    e.read::<Account>(),
-                    e.at,
-                    &mut plan,
-                );
+                let Some(account) = e.record::<Account>() else {
+                    return plan;
+                };
+                let document = e.document_for_rules(&self.services.actor);
+                customers::decide_account(&mut customers, id, &account, document, e.at, &mut plan);
             }
             Some(DocumentKind::Lead) => {
-                customers::decide_lead(&self.records, id, (*e.content).clone(), e.at, &mut plan);
+                if let Some(document) = e.document_for_rules(&self.services.actor) {
+                    customers::decide_lead(&self.records, id, document, e.at, &mut plan);
+                }
             }
             Some(DocumentKind::Transfer) => {
                 if let Some(transfer) = e.record::<Transfer>() {
@@ -519,8 +570,10 @@ impl Authority {
                 self.evaluate(&Evaluation {
                     document: id,
                     kind,
-                    content: Arc::new(content),
+                    content: Some(Arc::new(content)),
                     record: None,
+                    written: Touched::Everything,
+                    previous_heads: Vec::new(),
                     at,
                 })
             }
@@ -774,10 +827,17 @@ impl Handler<CommittedEvent> for Authority {
     fn handle(&mut self, event: CommittedEvent, ctx: &mut Self::Context) {
         let committed: &Committed = &event.0;
         if committed.kind == Some(DocumentKind::Booking) && committed.changed_content() {
-            let booking = committed
-                .content
-                .as_deref()
-                .and_then(|doc| autosurgeon::hydrate::<_, Booking>(doc).ok());
+            let booking = match committed
+                .record
+                .as_ref()
+                .and_then(RecordValue::get::<Booking>)
+            {
+                Some(booking) => Some(booking.clone()),
+                None => committed
+                    .content
+                    .as_deref()
+                    .and_then(|doc| autosurgeon::hydrate::<_, Booking>(doc).ok()),
+            };
             self.records.booking_changed(committed.document, booking);
         }
         // The server's own commits are its decisions: nothing follows from them.
@@ -789,9 +849,9 @@ impl Handler<CommittedEvent> for Authority {
             self.journals = Journals::default();
             return;
         }
-        let Some(content) = committed.content.clone() else {
+        if committed.content.is_none() && committed.record.is_none() {
             return;
-        };
+        }
         let at = committed
             .outbox
             .as_ref()
@@ -799,8 +859,10 @@ impl Handler<CommittedEvent> for Authority {
         let mut plan = self.evaluate(&Evaluation {
             document: committed.document,
             kind: committed.kind,
-            content,
+            content: committed.content.clone(),
             record: committed.record.clone(),
+            written: committed.written.clone(),
+            previous_heads: committed.previous_heads.clone(),
             at,
         });
         if let Some(entry) = &committed.outbox {

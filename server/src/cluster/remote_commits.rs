@@ -6,6 +6,7 @@ use std::sync::mpsc::Receiver;
 
 use actix::prelude::*;
 use automerge::ChangeHash;
+use itinera_core::document::Touched;
 use itinera_core::engine::Committed;
 use itinera_core::store::StoreNotice;
 use itinera_core::{DocumentId, DocumentKind};
@@ -128,6 +129,7 @@ impl RemoteCommits {
             // Not known here; the subscribers take the commit as a change of content.
             previous_heads: Vec::new(),
             authors: Vec::new(),
+            written: Touched::Everything,
             scope: meta.scope.unwrap_or_default(),
             title: meta.title,
             summary,

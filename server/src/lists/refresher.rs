@@ -316,7 +316,7 @@ mod tests {
     fn account(n: u8, name: &'static str, carry: bool) -> Creation {
         let mut config = EngineConfig::new(PeerId::new("server"), ActorId::from([1u8; 16]));
         if carry {
-            config.carry_content = |_, _| true;
+            config.carry_content = |_| true;
         }
         let edit = ServerEdit::new(move |doc| {
             reconcile_prop(doc, automerge::ROOT, "name", name)?;
