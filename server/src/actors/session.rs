@@ -6,13 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
 use actix_web::web::Bytes;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use itinera_core::policy::Principal;
 use itinera_core::protocol::{
     DecodeLimits, Message as ProtocolMessage, PeerId, PeerMetadata, StorageId,
 };
 use itinera_core::sync::{Connection, Handshake};
-use tokio::sync::mpsc;
+use local_channel::mpsc;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as SocketError, Message as SocketMessage};
@@ -20,7 +21,7 @@ use tokio_tungstenite::tungstenite::{Error as SocketError, Message as SocketMess
 use super::Hub;
 use super::changes_feed::{ChangesFeed, FeedRequest};
 use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
-use super::socket::Socket;
+use super::socket::{CLOSE_WAIT, Socket, SocketReader};
 use crate::services::Services;
 use crate::sessions::{Reauthenticate, Superseded};
 
@@ -50,7 +51,7 @@ pub struct Session {
     peer_id: Option<PeerId>,
     storage_id: Option<StorageId>,
     limits: DecodeLimits,
-    outbound: mpsc::UnboundedSender<Outbound>,
+    outbound: mpsc::Sender<Outbound>,
     queued: Arc<AtomicUsize>,
     /// Heartbeats since the client last sent anything.
     silent_ticks: u32,
@@ -97,19 +98,25 @@ impl Session {
     /// task on the current (worker) thread writes it.
     pub fn start(start: SessionStart, socket: Socket) -> Addr<Self> {
         let (sink, stream) = socket.split();
-        let (outbound, receiver) = mpsc::unbounded_channel();
+        let reader = SocketReader::new(stream);
+        // A queue that allocates nothing until something is queued: most sessions are idle.
+        let (outbound, receiver) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        actix::spawn(write_frames(sink, receiver, queued.clone()));
+        actix::spawn(write_frames(
+            (sink, reader.clone()),
+            receiver,
+            queued.clone(),
+        ));
         let session = Self::new(start, outbound, queued);
         Session::create(move |ctx| {
-            ctx.add_stream(stream);
+            ctx.add_stream(reader);
             session
         })
     }
 
     fn new(
         start: SessionStart,
-        outbound: mpsc::UnboundedSender<Outbound>,
+        outbound: mpsc::Sender<Outbound>,
         queued: Arc<AtomicUsize>,
     ) -> Self {
         let services = start.services;
@@ -512,12 +519,32 @@ fn services_burst(services: &Services) -> u32 {
 }
 
 /// Drains a session's queue into the socket, one message at a time, each written out (flushed)
-/// before its bytes leave the session's count.
+/// before its bytes leave the session's count; then closes the socket.
 async fn write_frames(
-    mut socket: futures_util::stream::SplitSink<Socket, SocketMessage>,
-    mut frames: mpsc::UnboundedReceiver<Outbound>,
+    (socket, reader): (SplitSink<Socket, SocketMessage>, SocketReader),
+    frames: mpsc::Receiver<Outbound>,
     queued: Arc<AtomicUsize>,
 ) {
+    let mut socket = socket;
+    let reason = send_frames(&mut socket, frames, queued).await;
+    // A client that reads nothing gets no more time to take the close frame than to answer it.
+    let closed = async {
+        if let Some(reason) = reason {
+            let _ = socket.send(SocketMessage::Close(Some(reason))).await;
+        }
+        let _ = socket.close().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, closed).await;
+    reader.drain_until_closed().await;
+}
+
+/// Writes what the session queues until it says to close (returning why), ends, or the socket
+/// fails.
+async fn send_frames(
+    socket: &mut SplitSink<Socket, SocketMessage>,
+    mut frames: mpsc::Receiver<Outbound>,
+    queued: Arc<AtomicUsize>,
+) -> Option<CloseFrame> {
     while let Some(outbound) = frames.recv().await {
         let sent = match outbound {
             Outbound::Frame(frame) => {
@@ -527,23 +554,19 @@ async fn write_frames(
                 sent
             }
             Outbound::Ping => socket.send(SocketMessage::Ping(Bytes::new())).await,
-            Outbound::Close(reason) => {
-                let _ = socket.send(SocketMessage::Close(Some(reason))).await;
-                let _ = socket.close().await;
-                return;
-            }
+            Outbound::Close(reason) => return Some(reason),
         };
         if sent.is_err() {
-            return;
+            return None;
         }
     }
-    // The session ended without saying why: a close frame without a code.
-    let _ = socket.close().await;
+    // The session ended without saying why: the close frame has no code.
+    None
 }
 
 #[cfg(test)]
 mod tests {
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_tungstenite::WebSocketStream;
     use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
@@ -563,16 +586,18 @@ mod tests {
         let config = WebSocketConfig::default().write_buffer_size(0);
         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         let (sink, stream) = socket.split();
-        // The connection closes once the writer is done with it.
-        drop(stream);
-        let (outbound, frames) = mpsc::unbounded_channel();
+        let (outbound, frames) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         for n in 0..3u8 {
             queued.fetch_add(FRAME, Ordering::Relaxed);
             let frame = Bytes::from(vec![n; FRAME]);
             assert!(outbound.send(Outbound::Frame(frame)).is_ok());
         }
-        let writer = actix_web::rt::spawn(write_frames(sink, frames, queued.clone()));
+        let writer = actix_web::rt::spawn(write_frames(
+            (sink, SocketReader::new(stream)),
+            frames,
+            queued.clone(),
+        ));
         // The writer fills the pipe and waits for the client to read.
         let mut first = vec![0; PIPE];
         client
@@ -581,7 +606,9 @@ mod tests {
             .expect("the first bytes");
         assert_eq!(queued.load(Ordering::Relaxed), 3 * FRAME);
 
+        // The session ends; the client answers the close by closing too.
         drop(outbound);
+        client.shutdown().await.expect("the client closes");
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).await.expect("the rest");
         writer.await.expect("the writer ends");

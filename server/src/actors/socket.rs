@@ -6,9 +6,18 @@
 //! once at [`READ_BUFFER_BYTES`] and keeps it for the connection's life, so that is what an idle
 //! connection costs beyond the session itself.
 
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::stream::SplitStream;
+use futures_util::{Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as SocketError, Message as SocketMessage};
 
 use crate::config::ServerConfig;
 
@@ -36,4 +45,46 @@ pub fn socket_config(config: &ServerConfig) -> WebSocketConfig {
         .write_buffer_size(0)
         .max_message_size(Some(config.max_frame_bytes))
         .max_frame_size(Some(config.max_frame_bytes))
+}
+
+/// How long a closing socket waits for the client to take its close frame, and then for the
+/// client's answer.
+pub(super) const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// The read half of a session's socket, which the session reads as a stream until its writer
+/// closes the socket and takes it over.
+///
+/// A socket closed with bytes from the client still unread is reset by the kernel, and a reset
+/// makes the client drop what it had not read yet, the frame that says why it is being closed
+/// included. So the writer, having sent the close frame, reads (and drops) whatever still comes
+/// until the client's own close frame, or for [`CLOSE_WAIT`] at most.
+#[derive(Clone)]
+pub struct SocketReader(Rc<RefCell<Option<SplitStream<Socket>>>>);
+
+impl SocketReader {
+    /// The read half, shared between the session (to read) and its writer (to close).
+    pub fn new(stream: SplitStream<Socket>) -> Self {
+        Self(Rc::new(RefCell::new(Some(stream))))
+    }
+
+    /// Takes the read half from the session and reads until the client closes too.
+    pub async fn drain_until_closed(&self) {
+        let Some(mut stream) = self.0.borrow_mut().take() else {
+            return;
+        };
+        let drained = async { while let Some(Ok(_)) = stream.next().await {} };
+        let _ = tokio::time::timeout(CLOSE_WAIT, drained).await;
+    }
+}
+
+impl Stream for SocketReader {
+    type Item = Result<SocketMessage, SocketError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.0.borrow_mut().as_mut() {
+            Some(stream) => stream.poll_next_unpin(cx),
+            // The writer is closing the socket.
+            None => Poll::Ready(None),
+        }
+    }
 }
