@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use actix::prelude::*;
 use actix_web::web::Bytes;
 use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use itinera_core::policy::Principal;
 use itinera_core::protocol::{
     DecodeLimits, Message as ProtocolMessage, PeerId, PeerMetadata, StorageId,
@@ -545,33 +545,68 @@ async fn send_frames(
     mut frames: mpsc::Receiver<Outbound>,
     queued: Arc<AtomicUsize>,
 ) -> Option<CloseFrame> {
-    while let Some(outbound) = frames.recv().await {
-        let sent = match outbound {
-            Outbound::Frame(frame) => {
-                let len = frame.len();
-                let sent = socket.send(SocketMessage::Binary(frame)).await;
-                queued.fetch_sub(len, Ordering::Relaxed);
-                sent
-            }
-            Outbound::Ping => socket.send(SocketMessage::Ping(Bytes::new())).await,
-            Outbound::Close(reason) => return Some(reason),
-        };
-        if sent.is_err() {
-            return None;
+    while let Some(first) = frames.recv().await {
+        let (written, then) = write_batch(socket, first, &mut frames).await;
+        queued.fetch_sub(written, Ordering::Relaxed);
+        match then {
+            AfterBatch::Next => {}
+            AfterBatch::Close(reason) => return Some(reason),
+            AfterBatch::Failed => return None,
         }
     }
     // The session ended without saying why: the close frame has no code.
     None
 }
 
+/// What a writer does once a batch is written.
+enum AfterBatch {
+    Next,
+    Close(CloseFrame),
+    Failed,
+}
+
+/// Writes `first` and whatever else is queued already as one batch: the messages go into the
+/// socket's write buffer and are flushed together (a burst of small frames costs one system
+/// call, not one each). Returns the frame bytes written and what comes next.
+async fn write_batch(
+    socket: &mut SplitSink<Socket, SocketMessage>,
+    first: Outbound,
+    frames: &mut mpsc::Receiver<Outbound>,
+) -> (usize, AfterBatch) {
+    let mut written = 0;
+    let mut then = AfterBatch::Next;
+    let mut next = Some(first);
+    while let Some(outbound) = next {
+        let fed = match outbound {
+            Outbound::Frame(frame) => {
+                written += frame.len();
+                socket.feed(SocketMessage::Binary(frame)).await
+            }
+            Outbound::Ping => socket.feed(SocketMessage::Ping(Bytes::new())).await,
+            Outbound::Close(reason) => {
+                then = AfterBatch::Close(reason);
+                break;
+            }
+        };
+        if fed.is_err() {
+            return (written, AfterBatch::Failed);
+        }
+        next = frames.next().now_or_never().flatten();
+    }
+    match socket.flush().await {
+        Ok(()) => (written, then),
+        Err(_) => (written, AfterBatch::Failed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_tungstenite::WebSocketStream;
-    use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+    use tokio_tungstenite::tungstenite::protocol::Role;
 
     use super::*;
-    use crate::actors::ByteStream;
+    use crate::actors::{ByteStream, socket_config};
 
     const FRAME: usize = 100 * 1024;
     /// A server frame of `FRAME` bytes: two bytes of header and eight of length.
@@ -583,7 +618,7 @@ mod tests {
     async fn bytes_stay_counted_until_the_socket_has_written_them() {
         let (server, mut client) = tokio::io::duplex(PIPE);
         let io: Box<dyn ByteStream> = Box::new(server);
-        let config = WebSocketConfig::default().write_buffer_size(0);
+        let config = socket_config(&crate::config::ServerConfig::default());
         let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
         let (sink, stream) = socket.split();
         let (outbound, frames) = mpsc::channel();

@@ -36,13 +36,18 @@ impl<T: AsyncRead + AsyncWrite + Unpin> ByteStream for T {}
 /// A session's WebSocket.
 pub type Socket = WebSocketStream<Box<dyn ByteStream>>;
 
+/// How many bytes of small frames tungstenite gathers before it writes them; the session's
+/// writer flushes whatever is gathered once its queue is empty. A frame bigger than this is
+/// written at once. The buffer keeps the room it grew to, so this is the most an idle connection
+/// that was once busy keeps beyond its largest frame (what actix-http kept for every connection).
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+
 /// The WebSocket settings of every session: the server's frame limit for a frame and for a
-/// message of continuations, the small read buffer, and no write buffering (the session's
-/// writer flushes each message and counts its bytes until then).
+/// message of continuations, the small read buffer, and the write buffer.
 pub fn socket_config(config: &ServerConfig) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_message_size(Some(config.max_frame_bytes))
         .max_frame_size(Some(config.max_frame_bytes))
 }
