@@ -868,7 +868,7 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 
 /// Class 10, slow clients: a session that never reads is disconnected once the bytes queued
 /// for it pass the cap, frames handed to the WebSocket layer included, while they are answered
-/// one at a time (the counting itself is tested beside `OutgoingBytes`).
+/// one at a time (the counting itself is tested beside the session's writer).
 #[test]
 fn a_client_that_never_reads_is_cut_off_by_every_byte_queued_for_it() {
     let data = DataDir::new("never-reads");

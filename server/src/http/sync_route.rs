@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use actix_http::Response;
 use actix_http::body::BoxBody;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use itinera_core::policy::Principal;
 
 use super::AppState;
 use super::auth::{ApiError, authenticate, request_token};
@@ -37,10 +38,16 @@ pub async fn sync(
         .retry_after(5);
         return Ok(actix_web::ResponseError::error_response(&refused));
     }
-    let token = request_token(&request).unwrap_or_default();
+    Ok(upgrade(&request, &state, principal))
+}
+
+/// Answers 101 and leaves the session to start over the upgraded socket, or refuses a request
+/// that is not a WebSocket handshake.
+fn upgrade(request: &HttpRequest, state: &AppState, principal: Principal) -> HttpResponse {
+    let token = request_token(request).unwrap_or_default();
     let mut response = match actix_http::ws::handshake(request.head()) {
         Ok(response) => response,
-        Err(refused) => return Ok(HttpResponse::from(Response::<BoxBody>::from(refused))),
+        Err(refused) => return HttpResponse::from(Response::<BoxBody>::from(refused)),
     };
     // Only requests that asked for an upgrade reach here with one; the handshake check above
     // refuses those that did not.
@@ -50,7 +57,7 @@ pub async fn sync(
             actix_web::http::StatusCode::BAD_REQUEST,
             "a WebSocket upgrade over HTTP/1.1 is expected here",
         );
-        return Ok(actix_web::ResponseError::error_response(&refused));
+        return actix_web::ResponseError::error_response(&refused);
     };
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
     tracing::info!(session = id, user = %principal.user, "connected");
@@ -65,5 +72,5 @@ pub async fn sync(
     upgrade.accept(socket_config(&state.services.config), move |socket| {
         Session::start(start, socket);
     });
-    Ok(HttpResponse::from(response.finish().map_into_boxed_body()))
+    HttpResponse::from(response.finish().map_into_boxed_body())
 }
