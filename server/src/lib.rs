@@ -54,7 +54,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use actix::{Actor, Arbiter};
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use itinera_core::engine::EngineConfig;
 use itinera_core::protocol::{PeerId, PeerMetadata, StorageId};
 use itinera_core::store::{DocumentStore, RedbStore, WriteBatch};
@@ -294,29 +294,14 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         lists,
         imports: http::ImportJobs::default(),
     });
-    let max_body = services.config.max_body_bytes;
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(actix_web::middleware::from_fn(http::guard_bodies))
-            .wrap(actix_web::middleware::from_fn(http::request_log))
-            .app_data(state.clone())
-            .app_data(http::json_config(max_body))
-            .configure(http::configure)
-    })
-    .workers(workers)
-    .shutdown_timeout(5);
-    let server = match &services.config.tls {
-        Some(files) => {
-            let tls = files.server_config().map_err(Error::Tls)?;
-            server.listen_rustls_0_23(listener, tls)
-        }
-        None => server.listen(listener),
-    }
-    .map_err(|source| Error::Io {
+    let tls = match &services.config.tls {
+        Some(files) => Some(files.server_config().map_err(Error::Tls)?),
+        None => None,
+    };
+    let server = http::serve_http(listener, state, tls, workers).map_err(|source| Error::Io {
         context: "could not serve".into(),
         source,
-    })?
-    .run();
+    })?;
 
     tracing::info!(%address, "listening");
     on_listening(&Started {

@@ -868,7 +868,7 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 
 /// Class 10, slow clients: a session that never reads is disconnected once the bytes queued
 /// for it pass the cap, frames handed to the WebSocket layer included, while they are answered
-/// one at a time (the counting itself is tested beside `OutgoingBytes`).
+/// one at a time (the counting itself is tested beside the session's writer).
 #[test]
 fn a_client_that_never_reads_is_cut_off_by_every_byte_queued_for_it() {
     let data = DataDir::new("never-reads");
@@ -1515,4 +1515,122 @@ fn look_alikes_raise_one_alert_per_group_not_per_pair() {
         .filter(|a| a["rule"] == "duplicate_account" && a["status"] == "open")
         .collect();
     assert_eq!(groups.len(), 1, "one group of 20 accounts: {groups:#?}");
+}
+
+/// The head of a WebSocket upgrade request for `path`.
+fn upgrade_head(server: &TestServer, path: &str, token: &str) -> String {
+    let host = server.base.trim_start_matches("http://");
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    )
+}
+
+/// A client's binary frame (masked, as RFC 6455 requires of clients) holding `payload`.
+fn client_frame(payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x82];
+    match u16::try_from(payload.len()) {
+        Ok(len) if len < 126 => frame.push(0x80 | len as u8),
+        Ok(len) => {
+            frame.push(0x80 | 126);
+            frame.extend(len.to_be_bytes());
+        }
+        Err(_) => panic!("a test frame is small"),
+    }
+    frame.extend(mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// Class 3: only `/sync` upgrades; an upgrade asked for anywhere else is answered with an error
+/// and the connection closed, whatever the path serves otherwise.
+#[test]
+fn only_sync_upgrades_to_a_websocket() {
+    let data = DataDir::new("upgrade-elsewhere");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    for path in ["/", "/healthz", "/api/v1/alerts"] {
+        let answer = half_request(&server, &upgrade_head(&server, path, &olga), b"", WAIT);
+        assert!(answer.starts_with("HTTP/1.1 404"), "{path}: {answer}");
+        assert!(
+            answer.contains("WebSockets connect to /sync"),
+            "{path}: {answer}"
+        );
+    }
+    // Without a token the upgrade is refused as before, with its reason.
+    let answer = half_request(
+        &server,
+        &upgrade_head(&server, "/sync", "itn_nope"),
+        b"",
+        WAIT,
+    );
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("\"error\""), "{answer}");
+}
+
+/// A client may send its first frame in the same packet as its upgrade request, without waiting
+/// for the 101: the frame reaches the session all the same and is answered.
+#[test]
+fn a_join_sent_with_the_upgrade_request_is_answered() {
+    use itinera_core::protocol::{DecodeLimits, Message, PeerId, PeerMetadata};
+    use std::io::{Read, Write};
+
+    let data = DataDir::new("eager-join");
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let join = Message::Join {
+        sender_id: PeerId::new("eager-phone".to_owned()),
+        peer_metadata: PeerMetadata::default(),
+        supported_protocol_versions: Some(vec!["1".into()]),
+    };
+    let mut request = upgrade_head(&server, "/sync", &olga).into_bytes();
+    request.extend(client_frame(&join.encode()));
+    let host = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("timeout");
+    stream.write_all(&request).expect("one write");
+
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let read = stream.read(&mut chunk).expect("the answer");
+        assert!(read > 0, "closed: {}", String::from_utf8_lossy(&answer));
+        answer.extend(&chunk[..read]);
+        if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&answer[..head_end]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // The server's first frame: binary, unmasked, its length in the header.
+    let mut frame = answer[head_end..].to_vec();
+    let complete = |frame: &[u8]| -> Option<(usize, usize)> {
+        let short = usize::from(*frame.get(1)? & 0x7f);
+        match short {
+            126 => Some((
+                4,
+                usize::from(u16::from_be_bytes([*frame.get(2)?, *frame.get(3)?])),
+            )),
+            127 => None,
+            len => Some((2, len)),
+        }
+        .filter(|(start, len)| frame.len() >= start + len)
+    };
+    let (start, len) = loop {
+        if let Some(found) = complete(&frame) {
+            break found;
+        }
+        let read = stream.read(&mut chunk).expect("the first frame");
+        assert!(read > 0, "closed before the first frame");
+        frame.extend(&chunk[..read]);
+    };
+    assert_eq!(frame[0], 0x82, "a binary frame");
+    let reply = Message::decode(&frame[start..start + len], &DecodeLimits::default())
+        .expect("a protocol message");
+    assert!(
+        matches!(reply, Message::Peer { ref target_id, .. } if target_id.as_str() == "eager-phone"),
+        "{reply:?}"
+    );
 }

@@ -1,24 +1,27 @@
+//! One WebSocket connection's actor: the automerge-repo handshake, frame decoding and routing,
+//! the bounded outgoing queue, heartbeats and re-authentication.
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
-use std::pin::Pin;
-use std::task::Poll;
-
-use actix_web::HttpResponse;
-use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::web::Bytes;
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use futures_util::stream::SplitSink;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use itinera_core::policy::Principal;
 use itinera_core::protocol::{
     DecodeLimits, Message as ProtocolMessage, PeerId, PeerMetadata, StorageId,
 };
 use itinera_core::sync::{Connection, Handshake};
-use tokio::sync::mpsc;
+use local_channel::mpsc;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as SocketError, Message as SocketMessage};
 
 use super::Hub;
 use super::changes_feed::{ChangesFeed, FeedRequest};
 use super::messages::{Deliver, PeerHandle, PrincipalChanged, Route, SessionClosed, SessionId};
+use super::socket::{CLOSE_WAIT, Socket, SocketReader};
 use crate::services::Services;
 use crate::sessions::{Reauthenticate, Superseded};
 
@@ -26,16 +29,16 @@ use crate::sessions::{Reauthenticate, Superseded};
 enum Outbound {
     Frame(Bytes),
     Ping,
-    Pong(Bytes),
-    Close(CloseReason),
+    Close(CloseFrame),
 }
 
 /// One WebSocket connection: its handshake, its peer, and the frames queued for it.
 ///
-/// Frames for the peer go through a queue drained by a writer task into the WebSocket layer.
-/// Every byte is counted ([`OutgoingBytes`]) from the moment it is queued until the HTTP layer
-/// has written it to the socket, and a client that does not read fast enough to keep them under
-/// `max_outgoing_bytes` is disconnected instead of growing the server's memory.
+/// Frames for the peer go through a queue drained by a writer task into the socket. Every byte
+/// is counted from the moment it is queued until the socket has taken all of it (written to the
+/// connection, nothing left in the WebSocket layer), and a client that does not read fast enough
+/// to keep them under `max_outgoing_bytes` is disconnected instead of growing the server's
+/// memory.
 pub struct Session {
     id: SessionId,
     principal: Arc<Principal>,
@@ -48,7 +51,7 @@ pub struct Session {
     peer_id: Option<PeerId>,
     storage_id: Option<StorageId>,
     limits: DecodeLimits,
-    outbound: mpsc::UnboundedSender<Outbound>,
+    outbound: mpsc::Sender<Outbound>,
     queued: Arc<AtomicUsize>,
     /// Heartbeats since the client last sent anything.
     silent_ticks: u32,
@@ -70,24 +73,53 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// Who a session serves and what it shares with the rest of the server.
+pub struct SessionStart {
+    pub id: SessionId,
+    pub principal: Principal,
+    /// The token the connection was opened with.
+    pub token: String,
+    pub services: Arc<Services>,
+    pub hub: Addr<Hub>,
+    pub server_metadata: PeerMetadata,
+}
+
+impl std::fmt::Debug for SessionStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStart")
+            .field("id", &self.id)
+            .field("user", &self.principal.user)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
-    /// A session for an authenticated user, writing to `socket`, whose queued bytes `queued`
-    /// counts.
-    ///
-    /// Spawns the writer task on the current (worker) thread: `actix_ws::Session` is not meant
-    /// to leave it.
-    pub fn new(
-        id: SessionId,
-        principal: Principal,
-        token: String,
-        services: Arc<Services>,
-        hub: Addr<Hub>,
-        (socket, queued): (actix_ws::Session, OutgoingBytes),
-        server_metadata: PeerMetadata,
+    /// Runs a session for an authenticated user over `socket`: the actor reads it, a writer
+    /// task on the current (worker) thread writes it.
+    pub fn start(start: SessionStart, socket: Socket) -> Addr<Self> {
+        let (sink, stream) = socket.split();
+        let reader = SocketReader::new(stream);
+        // A queue that allocates nothing until something is queued: most sessions are idle.
+        let (outbound, receiver) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        actix::spawn(write_frames(
+            (sink, reader.clone()),
+            receiver,
+            queued.clone(),
+        ));
+        let session = Self::new(start, outbound, queued);
+        Session::create(move |ctx| {
+            ctx.add_stream(reader);
+            session
+        })
+    }
+
+    fn new(
+        start: SessionStart,
+        outbound: mpsc::Sender<Outbound>,
+        queued: Arc<AtomicUsize>,
     ) -> Self {
-        let (outbound, receiver) = mpsc::unbounded_channel();
-        let queued = queued.0;
-        actix_web::rt::spawn(write_frames(socket, receiver, services.clone()));
+        let services = start.services;
         let local = PeerId::new(services.config.peer_id.clone());
         let limits = DecodeLimits {
             max_frame_bytes: services.config.max_frame_bytes,
@@ -97,12 +129,12 @@ impl Session {
         };
         let (burst, now) = (services_burst(&services), services.now_ms());
         Self {
-            id,
-            principal: Arc::new(principal),
-            token,
+            id: start.id,
+            principal: Arc::new(start.principal),
+            token: start.token,
             services,
-            hub,
-            connection: Connection::accept(local, server_metadata),
+            hub: start.hub,
+            connection: Connection::accept(local, start.server_metadata),
             peer_id: None,
             storage_id: None,
             limits,
@@ -145,10 +177,11 @@ impl Session {
             );
             return;
         }
-        self.services
-            .metrics
-            .messages_out
-            .fetch_add(1, Ordering::Relaxed);
+        let metrics = &self.services.metrics;
+        metrics.messages_out.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .bytes_out
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
         let _ = self.outbound.send(Outbound::Frame(frame));
     }
 
@@ -167,9 +200,9 @@ impl Session {
                 }
                 reason.push(c);
             }
-            let _ = self.outbound.send(Outbound::Close(CloseReason {
+            let _ = self.outbound.send(Outbound::Close(CloseFrame {
                 code,
-                description: Some(reason),
+                reason: reason.into(),
             }));
         }
         ctx.stop();
@@ -417,16 +450,12 @@ impl Actor for Session {
     }
 }
 
-impl StreamHandler<Result<AggregatedMessage, actix_ws::ProtocolError>> for Session {
-    fn handle(
-        &mut self,
-        item: Result<AggregatedMessage, actix_ws::ProtocolError>,
-        ctx: &mut Self::Context,
-    ) {
+impl StreamHandler<Result<SocketMessage, SocketError>> for Session {
+    fn handle(&mut self, item: Result<SocketMessage, SocketError>, ctx: &mut Self::Context) {
         self.silent_ticks = 0;
         match item {
-            Ok(AggregatedMessage::Binary(bytes)) => self.frame(&bytes, ctx),
-            Ok(AggregatedMessage::Text(_)) => {
+            Ok(SocketMessage::Binary(bytes)) => self.frame(&bytes, ctx),
+            Ok(SocketMessage::Text(_)) => {
                 self.services.metrics.reject("text_frame");
                 let reply = ProtocolMessage::Error {
                     sender_id: self.connection.local().clone(),
@@ -438,11 +467,9 @@ impl StreamHandler<Result<AggregatedMessage, actix_ws::ProtocolError>> for Sessi
                 self.send_message(&reply, ctx);
                 self.close(CloseCode::Unsupported, "text frame", ctx);
             }
-            Ok(AggregatedMessage::Ping(bytes)) => {
-                let _ = self.outbound.send(Outbound::Pong(bytes));
-            }
-            Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(_)) => ctx.stop(),
+            // tungstenite answers pings itself.
+            Ok(SocketMessage::Ping(_) | SocketMessage::Pong(_) | SocketMessage::Frame(_)) => {}
+            Ok(SocketMessage::Close(_)) => ctx.stop(),
             Err(err) => {
                 self.services.metrics.reject("bad_frame");
                 tracing::info!(session = self.id, error = %err, "websocket protocol error");
@@ -491,139 +518,137 @@ fn services_burst(services: &Services) -> u32 {
     services.config.max_messages_per_second.saturating_mul(10)
 }
 
-/// Drains a session's queue into the socket, one frame at a time.
+/// Drains a session's queue into the socket, one message at a time, each written out (flushed)
+/// before its bytes leave the session's count; then closes the socket.
 async fn write_frames(
-    mut socket: actix_ws::Session,
-    mut frames: mpsc::UnboundedReceiver<Outbound>,
-    services: Arc<Services>,
+    (socket, reader): (SplitSink<Socket, SocketMessage>, SocketReader),
+    frames: mpsc::Receiver<Outbound>,
+    queued: Arc<AtomicUsize>,
 ) {
-    while let Some(outbound) = frames.recv().await {
-        let sent = match outbound {
+    let mut socket = socket;
+    let reason = send_frames(&mut socket, frames, queued).await;
+    // A client that reads nothing gets no more time to take the close frame than to answer it.
+    let closed = async {
+        if let Some(reason) = reason {
+            let _ = socket.send(SocketMessage::Close(Some(reason))).await;
+        }
+        let _ = socket.close().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, closed).await;
+    reader.drain_until_closed().await;
+}
+
+/// Writes what the session queues until it says to close (returning why), ends, or the socket
+/// fails.
+async fn send_frames(
+    socket: &mut SplitSink<Socket, SocketMessage>,
+    mut frames: mpsc::Receiver<Outbound>,
+    queued: Arc<AtomicUsize>,
+) -> Option<CloseFrame> {
+    while let Some(first) = frames.recv().await {
+        let (written, then) = write_batch(socket, first, &mut frames).await;
+        queued.fetch_sub(written, Ordering::Relaxed);
+        match then {
+            AfterBatch::Next => {}
+            AfterBatch::Close(reason) => return Some(reason),
+            AfterBatch::Failed => return None,
+        }
+    }
+    // The session ended without saying why: the close frame has no code.
+    None
+}
+
+/// What a writer does once a batch is written.
+enum AfterBatch {
+    Next,
+    Close(CloseFrame),
+    Failed,
+}
+
+/// Writes `first` and whatever else is queued already as one batch: the messages go into the
+/// socket's write buffer and are flushed together (a burst of small frames costs one system
+/// call, not one each). Returns the frame bytes written and what comes next.
+async fn write_batch(
+    socket: &mut SplitSink<Socket, SocketMessage>,
+    first: Outbound,
+    frames: &mut mpsc::Receiver<Outbound>,
+) -> (usize, AfterBatch) {
+    let mut written = 0;
+    let mut then = AfterBatch::Next;
+    let mut next = Some(first);
+    while let Some(outbound) = next {
+        let fed = match outbound {
             Outbound::Frame(frame) => {
-                let len = frame.len();
-                let sent = socket.binary(frame).await;
-                services
-                    .metrics
-                    .bytes_out
-                    .fetch_add(len as u64, Ordering::Relaxed);
-                sent
+                written += frame.len();
+                socket.feed(SocketMessage::Binary(frame)).await
             }
-            Outbound::Ping => socket.ping(b"").await,
-            Outbound::Pong(bytes) => socket.pong(&bytes).await,
+            Outbound::Ping => socket.feed(SocketMessage::Ping(Bytes::new())).await,
             Outbound::Close(reason) => {
-                let _ = socket.close(Some(reason)).await;
-                return;
+                then = AfterBatch::Close(reason);
+                break;
             }
         };
-        if sent.is_err() {
-            return;
+        if fed.is_err() {
+            return (written, AfterBatch::Failed);
         }
+        next = frames.next().now_or_never().flatten();
     }
-    let _ = socket.close(None).await;
-}
-
-/// The bytes queued for one client and not yet written to its socket: counted up when a frame
-/// is queued, and down only when the HTTP layer asks for more of the response body, which it
-/// does once what it took before has (nearly all) gone out. Frames waiting in the WebSocket
-/// layer's own channel, in its encoder and in the HTTP layer's write buffer are all counted.
-#[derive(Debug, Clone, Default)]
-pub struct OutgoingBytes(Arc<AtomicUsize>);
-
-impl OutgoingBytes {
-    /// The WebSocket response, its body counted out as the HTTP layer takes it.
-    pub fn count_sent(&self, response: HttpResponse) -> HttpResponse {
-        let queued = self.0.clone();
-        response.map_body(|_, body| {
-            BoxBody::new(CountedBody {
-                body,
-                queued,
-                handed: 0,
-            })
-        })
-    }
-}
-
-struct CountedBody {
-    body: BoxBody,
-    queued: Arc<AtomicUsize>,
-    /// Bytes of the last chunk handed to the HTTP layer, counted out at its next request.
-    handed: usize,
-}
-
-impl MessageBody for CountedBody {
-    type Error = Box<dyn std::error::Error>;
-
-    fn size(&self) -> BodySize {
-        self.body.size()
-    }
-
-    fn poll_next(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
-        let this = self.get_mut();
-        if this.handed > 0 {
-            let handed = std::mem::take(&mut this.handed);
-            // Frame headers, pings and closes are written too but were never counted in.
-            let _ = this
-                .queued
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |queued| {
-                    Some(queued.saturating_sub(handed))
-                });
-        }
-        let next = Pin::new(&mut this.body).poll_next(cx);
-        if let Poll::Ready(Some(Ok(chunk))) = &next {
-            this.handed = chunk.len();
-        }
-        next
+    match socket.flush().await {
+        Ok(()) => (written, then),
+        Err(_) => (written, AfterBatch::Failed),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_tungstenite::WebSocketStream;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
     use super::*;
+    use crate::actors::{ByteStream, socket_config};
 
-    /// A body of two chunks, as the WebSocket layer's would yield them.
-    fn counted(queued: &OutgoingBytes) -> HttpResponse {
-        let chunks = futures_util::stream::iter([
-            Ok::<_, std::io::Error>(Bytes::from_static(&[1; 300])),
-            Ok(Bytes::from_static(&[2; 200])),
-        ]);
-        queued.count_sent(HttpResponse::Ok().streaming(chunks))
-    }
-
-    async fn next(body: &mut BoxBody) -> Option<Result<Bytes, Box<dyn std::error::Error>>> {
-        std::future::poll_fn(|cx| Pin::new(&mut *body).poll_next(cx)).await
-    }
+    const FRAME: usize = 100 * 1024;
+    /// A server frame of `FRAME` bytes: two bytes of header and eight of length.
+    const ON_THE_WIRE: usize = FRAME + 10;
+    /// A pipe that holds less than half a frame: the writer blocks in the middle of the first.
+    const PIPE: usize = 16 * 1024;
 
     #[actix_web::test]
-    async fn bytes_stay_counted_until_the_http_layer_asks_for_more() {
-        let queued = OutgoingBytes::default();
-        queued.0.store(500, Ordering::Relaxed);
-        let mut body = counted(&queued).into_body();
-        let first = next(&mut body)
+    async fn bytes_stay_counted_until_the_socket_has_written_them() {
+        let (server, mut client) = tokio::io::duplex(PIPE);
+        let io: Box<dyn ByteStream> = Box::new(server);
+        let config = socket_config(&crate::config::ServerConfig::default());
+        let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+        let (sink, stream) = socket.split();
+        let (outbound, frames) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        for n in 0..3u8 {
+            queued.fetch_add(FRAME, Ordering::Relaxed);
+            let frame = Bytes::from(vec![n; FRAME]);
+            assert!(outbound.send(Outbound::Frame(frame)).is_ok());
+        }
+        let writer = actix_web::rt::spawn(write_frames(
+            (sink, SocketReader::new(stream)),
+            frames,
+            queued.clone(),
+        ));
+        // The writer fills the pipe and waits for the client to read.
+        let mut first = vec![0; PIPE];
+        client
+            .read_exact(&mut first)
             .await
-            .and_then(Result::ok)
-            .expect("first chunk");
-        assert_eq!(first.len(), 300);
-        // Handed to the HTTP layer, not yet written: still counted.
-        assert_eq!(queued.0.load(Ordering::Relaxed), 500);
-        let second = next(&mut body)
-            .await
-            .and_then(Result::ok)
-            .expect("second chunk");
-        assert_eq!(second.len(), 200);
-        assert_eq!(queued.0.load(Ordering::Relaxed), 200);
-        assert!(next(&mut body).await.is_none());
-        assert_eq!(queued.0.load(Ordering::Relaxed), 0);
-    }
+            .expect("the first bytes");
+        assert_eq!(queued.load(Ordering::Relaxed), 3 * FRAME);
 
-    #[actix_web::test]
-    async fn bytes_never_counted_in_do_not_wrap_the_count() {
-        let queued = OutgoingBytes::default();
-        queued.0.store(100, Ordering::Relaxed);
-        let mut body = counted(&queued).into_body();
-        while next(&mut body).await.is_some() {}
-        assert_eq!(queued.0.load(Ordering::Relaxed), 0);
+        // The session ends; the client answers the close by closing too.
+        drop(outbound);
+        client.shutdown().await.expect("the client closes");
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).await.expect("the rest");
+        writer.await.expect("the writer ends");
+        assert_eq!(queued.load(Ordering::Relaxed), 0);
+        // Three frames, then a close frame without a code (two bytes).
+        assert_eq!(PIPE + rest.len(), 3 * ON_THE_WIRE + 2);
     }
 }

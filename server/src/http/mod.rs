@@ -11,15 +11,18 @@ mod csv_import;
 mod document_conflicts;
 mod events;
 mod import_jobs;
+mod listener;
 mod lists;
 mod openapi;
 mod request_log;
 mod session_cookie;
 mod sync_route;
 mod web_app;
+mod websocket_upgrade;
 
 pub use csv_import::{BadRow, ImportError, ImportItem, ImportKind, ImportPlan, guess_mapping};
 pub use import_jobs::{ImportJobs, ImportProgress};
+pub use listener::serve_http;
 pub use web_app::built_sizes;
 
 use std::sync::Arc;

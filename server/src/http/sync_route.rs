@@ -1,17 +1,24 @@
+//! `GET /sync`, the automerge-repo WebSocket endpoint: who may open a session, and the session
+//! started once the upgrade is written (see [`super::websocket_upgrade`]).
+
 use std::sync::atomic::Ordering;
 
-use actix::{Actor, AsyncContext};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_http::Response;
+use actix_http::body::BoxBody;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use itinera_core::policy::Principal;
 
 use super::AppState;
 use super::auth::{ApiError, authenticate, request_token};
-use crate::actors::{OutgoingBytes, Session};
+use super::websocket_upgrade::WebSocketUpgrade;
+use crate::actors::{Session, SessionStart, socket_config};
 
 /// `GET /sync`: the automerge-repo WebSocket endpoint. The token is checked before the upgrade:
-/// without a valid one the answer is a plain 401.
+/// without a valid one the answer is a plain 401. Accepting answers 101 and leaves the session
+/// to start in the request's [`WebSocketUpgrade`], which the upgrade path runs once the 101 is
+/// written.
 pub async fn sync(
     request: HttpRequest,
-    body: web::Payload,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
     let principal = match authenticate(&state, &request) {
@@ -31,29 +38,39 @@ pub async fn sync(
         .retry_after(5);
         return Ok(actix_web::ResponseError::error_response(&refused));
     }
-    let token = request_token(&request).unwrap_or_default();
-    let (response, socket, stream) = actix_ws::handle(&request, body)?;
-    let queued = OutgoingBytes::default();
-    let response = queued.count_sent(response);
-    let config = &state.services.config;
-    let stream = stream
-        .max_frame_size(config.max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(config.max_frame_bytes);
+    Ok(upgrade(&request, &state, principal))
+}
+
+/// Answers 101 and leaves the session to start over the upgraded socket, or refuses a request
+/// that is not a WebSocket handshake.
+fn upgrade(request: &HttpRequest, state: &AppState, principal: Principal) -> HttpResponse {
+    let token = request_token(request).unwrap_or_default();
+    let mut response = match actix_http::ws::handshake(request.head()) {
+        Ok(response) => response,
+        Err(refused) => return HttpResponse::from(Response::<BoxBody>::from(refused)),
+    };
+    // Only requests that asked for an upgrade reach here with one; the handshake check above
+    // refuses those that did not.
+    let upgrade = request.extensions().get::<WebSocketUpgrade>().cloned();
+    let Some(upgrade) = upgrade else {
+        let refused = ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "a WebSocket upgrade over HTTP/1.1 is expected here",
+        );
+        return actix_web::ResponseError::error_response(&refused);
+    };
     let id = state.next_session.fetch_add(1, Ordering::Relaxed);
     tracing::info!(session = id, user = %principal.user, "connected");
-    let session = Session::new(
+    let start = SessionStart {
         id,
         principal,
         token,
-        state.services.clone(),
-        state.hub.clone(),
-        (socket, queued),
-        state.server_metadata.clone(),
-    );
-    Session::create(move |ctx| {
-        ctx.add_stream(stream);
-        session
+        services: state.services.clone(),
+        hub: state.hub.clone(),
+        server_metadata: state.server_metadata.clone(),
+    };
+    upgrade.accept(socket_config(&state.services.config), move |socket| {
+        Session::start(start, socket);
     });
-    Ok(response)
+    HttpResponse::from(response.finish().map_into_boxed_body())
 }

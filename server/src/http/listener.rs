@@ -1,0 +1,146 @@
+//! The server's listener: the application under actix-http's HTTP service, plain or with
+//! rustls, on actix-server's workers.
+//!
+//! This is what `actix_web::HttpServer` builds, with the same timeouts, plus the one thing it
+//! does not offer: an upgrade service ([`serve_upgrade`]), so that a WebSocket leaves actix-http
+//! after its handshake.
+
+use std::net::{SocketAddr, TcpListener};
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix_codec::{AsyncRead, AsyncWrite, Framed};
+use actix_http::h1::Codec;
+use actix_http::{HttpService, KeepAlive, Request};
+use actix_server::{GracefulShutdownSignal, Server};
+use actix_service::{ServiceFactory, fn_factory, fn_service, map_config};
+use actix_web::body::MessageBody;
+use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+
+use super::AppState;
+use super::websocket_upgrade::serve_upgrade;
+
+/// How long a client may take to send a request's head (actix-web's default).
+const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closing connection may take to shut down (actix-web's default).
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a stop waits for the connections still open.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 5;
+
+/// Serves the application on `listener` with `workers` threads, over TLS when `tls` is given.
+pub fn serve_http(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    tls: Option<rustls::ServerConfig>,
+    workers: usize,
+) -> std::io::Result<Server> {
+    let address = listener.local_addr()?;
+    let builder = Server::build()
+        .workers(workers)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+    let shutdown = builder.graceful_shutdown_signal();
+    let builder = match tls {
+        Some(tls) => builder.listen("itinera-https", listener, move || {
+            let service = HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+                .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+                .local_addr(address)
+                .graceful_shutdown_signal(notified(&shutdown))
+                .upgrade(upgrade_service(state.clone(), address, true));
+            service
+                .finish(app_service(state.clone(), address, true))
+                .rustls_0_23(tls.clone())
+        })?,
+        None => builder.listen("itinera-http", listener, move || {
+            HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+                .client_disconnect_timeout(DISCONNECT_TIMEOUT)
+                .local_addr(address)
+                .graceful_shutdown_signal(notified(&shutdown))
+                .upgrade(upgrade_service(state.clone(), address, false))
+                .finish(app_service(state.clone(), address, false))
+                .tcp()
+        })?,
+    };
+    Ok(builder.run())
+}
+
+/// The signal a connection hears when the server begins to stop.
+fn notified(
+    shutdown: &GracefulShutdownSignal,
+) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()>>> + 'static {
+    let shutdown = shutdown.clone();
+    move || {
+        let shutdown = shutdown.clone();
+        Box::pin(async move { shutdown.notified().await })
+    }
+}
+
+/// The application: every route, with the body guard and the access log around them.
+fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.services.config.max_body_bytes;
+    App::new()
+        .wrap(actix_web::middleware::from_fn(super::guard_bodies))
+        .wrap(actix_web::middleware::from_fn(super::request_log))
+        .app_data(state)
+        .app_data(super::json_config(max_body))
+        .configure(super::configure)
+}
+
+/// The application as actix-http serves it, told its address and whether it is behind TLS
+/// (which its cookies depend on), as `actix_web::HttpServer` tells it.
+fn app_service(
+    state: web::Data<AppState>,
+    address: SocketAddr,
+    secure: bool,
+) -> impl ServiceFactory<
+    Request,
+    Config = (),
+    Response = ServiceResponse<impl MessageBody>,
+    Error = actix_web::Error,
+    InitError = (),
+> {
+    map_config(app(state), move |_| {
+        AppConfig::__priv_test_new(secure, address.to_string(), address)
+    })
+}
+
+/// The upgrade service of one worker: an instance of the application of its own, which the
+/// upgrade requests go through.
+fn upgrade_service<T>(
+    state: web::Data<AppState>,
+    address: SocketAddr,
+    secure: bool,
+) -> impl ServiceFactory<
+    (Request, Framed<T, Codec>),
+    Config = (),
+    Response = (),
+    Error = actix_web::Error,
+    InitError = (),
+>
+where
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    fn_factory(move || {
+        let app = app_service(state.clone(), address, secure).new_service(());
+        async move {
+            let app = Rc::new(app.await?);
+            Ok(fn_service(move |(request, framed)| {
+                serve_upgrade(app.clone(), request, framed)
+            }))
+        }
+    })
+}
