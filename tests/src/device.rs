@@ -50,6 +50,8 @@ pub struct Device {
     /// Every protocol `error` text the server sent.
     pub errors: Vec<String>,
     pub closed: bool,
+    /// How many pings the server sent (tungstenite answers them).
+    pub pings: usize,
 }
 
 impl std::fmt::Debug for Device {
@@ -71,7 +73,12 @@ pub enum ConnectError {
 impl Device {
     /// Connects to `url` with `token` in the Authorization header, as `peer`.
     pub fn connect(url: &str, token: &str, peer: &str) -> Result<Self, ConnectError> {
-        Self::connect_with(url, token, peer, None)
+        Self::connect_with(url, &Credential::Bearer(token), peer, None)
+    }
+
+    /// Connects to `url` as a browser signed in with `cookie` (`name=value`), as `peer`.
+    pub fn connect_with_cookie(url: &str, cookie: &str, peer: &str) -> Result<Self, ConnectError> {
+        Self::connect_with(url, &Credential::Cookie(cookie), peer, None)
     }
 
     /// Connects to a `wss://` `url`, trusting the authorities of `tls` only.
@@ -81,12 +88,12 @@ impl Device {
         peer: &str,
         tls: std::sync::Arc<rustls::ClientConfig>,
     ) -> Result<Self, ConnectError> {
-        Self::connect_with(url, token, peer, Some(tls))
+        Self::connect_with(url, &Credential::Bearer(token), peer, Some(tls))
     }
 
     fn connect_with(
         url: &str,
-        token: &str,
+        credential: &Credential<'_>,
         peer: &str,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Result<Self, ConnectError> {
@@ -94,7 +101,7 @@ impl Device {
             .enable_all()
             .build()
             .expect("runtime");
-        let socket = open_socket(&runtime, url, token, tls)?;
+        let socket = open_socket(&runtime, url, credential, tls)?;
         let config = NodeConfig::named(peer, NodeRole::Client);
         let mut device = Self {
             node: Node::new(config, AllowAll),
@@ -103,6 +110,7 @@ impl Device {
             events: Vec::new(),
             errors: Vec::new(),
             closed: false,
+            pings: 0,
         };
         device.node.handle(Input::Connected(1));
         Ok(device)
@@ -110,7 +118,12 @@ impl Device {
 
     /// Connects again after [`Device::disconnect`], keeping the documents (and offline edits).
     pub fn reconnect(&mut self, url: &str, token: &str) -> Result<(), ConnectError> {
-        self.socket = Some(open_socket(&self.runtime, url, token, None)?);
+        self.socket = Some(open_socket(
+            &self.runtime,
+            url,
+            &Credential::Bearer(token),
+            None,
+        )?);
         self.closed = false;
         self.node.handle(Input::Connected(1));
         Ok(())
@@ -175,6 +188,7 @@ impl Device {
                     self.closed = true;
                     self.node.handle(Input::Disconnected(1));
                 }
+                Ok(Some(Ok(tungstenite::Message::Ping(_)))) => self.pings += 1,
                 Ok(Some(Ok(_))) => {}
                 Err(_) => return done(self),
             }
@@ -212,18 +226,27 @@ impl Device {
     }
 }
 
+/// How a device signs in: a phone's token, or a browser's session cookie.
+enum Credential<'a> {
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
 fn open_socket(
     runtime: &tokio::runtime::Runtime,
     url: &str,
-    token: &str,
+    credential: &Credential<'_>,
     tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 ) -> Result<Socket, ConnectError> {
     let mut request = url
         .into_client_request()
         .map_err(|e| ConnectError::Other(e.to_string()))?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|e| ConnectError::Other(e.to_string()))?;
-    request.headers_mut().insert("Authorization", bearer);
+    let (header, value) = match credential {
+        Credential::Bearer(token) => ("Authorization", format!("Bearer {token}")),
+        Credential::Cookie(cookie) => ("Cookie", (*cookie).to_owned()),
+    };
+    let value = HeaderValue::from_str(&value).map_err(|e| ConnectError::Other(e.to_string()))?;
+    request.headers_mut().insert(header, value);
     // A small read buffer: phones hold one connection, servers under test many.
     let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
     let connector = tls.map(tokio_tungstenite::Connector::Rustls);

@@ -1634,3 +1634,52 @@ fn a_join_sent_with_the_upgrade_request_is_answered() {
         "{reply:?}"
     );
 }
+
+/// A browser signed in with its session cookie keeps its `/sync` session through the heartbeats,
+/// which sign the session in again with the cookie it opened with; signing out ends it.
+#[test]
+fn a_sync_session_opened_with_the_session_cookie_outlives_its_heartbeats() {
+    let data = DataDir::new("cookie-sync");
+    user_with_password(&data, "olga", "office", "right one");
+    let server = TestServer::start(&data, &["--ping-interval-ms", "50"]);
+    let body = serde_json::json!({ "user": "olga", "password": "right one" }).to_string();
+    let session = format!("{}/api/v1/session", server.base);
+    let signed_in = itinera_tests::server::request("POST", &session, None, Some(&body), &[]);
+    assert_eq!(signed_in.status, 200, "{signed_in:?}");
+    let cookie = signed_in
+        .header("set-cookie")
+        .and_then(|value| value.split(';').next())
+        .expect("the session cookie")
+        .to_owned();
+    let answer: serde_json::Value = serde_json::from_str(&signed_in.body).expect("json");
+    let csrf = answer["csrf_token"]
+        .as_str()
+        .expect("csrf token")
+        .to_owned();
+
+    let mut browser =
+        Device::connect_with_cookie(&server.sync_url(), &cookie, "browser").expect("connect");
+    let id = DocumentId::new_v7(1_764_100_000_000, [9; 10]);
+    let mut doc = AutoCommit::new();
+    doc.put(ROOT, "note", "kept").expect("put");
+    doc.commit();
+    browser.node.insert(id, doc);
+    assert!(browser.run_until(WAIT, |d| d.acknowledged(&id)));
+    // Every heartbeat signs the session in again.
+    assert!(browser.run_until(WAIT, |d| d.pings >= 5 || d.closed));
+    assert!(!browser.closed, "the session ended: {:?}", browser.errors);
+    assert!(browser.errors.is_empty(), "{:?}", browser.errors);
+
+    let headers = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let signed_out = itinera_tests::server::request("DELETE", &session, None, None, &headers);
+    assert_eq!(signed_out.status, 204, "{signed_out:?}");
+    assert!(browser.run_until(WAIT, |d| d.closed));
+    assert!(
+        browser
+            .errors
+            .iter()
+            .any(|e| e.contains("access has ended")),
+        "{:?}",
+        browser.errors
+    );
+}

@@ -42,8 +42,8 @@ enum Outbound {
 pub struct Session {
     id: SessionId,
     principal: Arc<Principal>,
-    /// The token the session was opened with, checked again whenever its user changes and at
-    /// every heartbeat (it may expire). Never logged.
+    /// The token (or the browser's session cookie) the session was opened with, checked again
+    /// whenever its user changes and at every heartbeat (it may expire). Never logged.
     token: String,
     services: Arc<Services>,
     hub: Addr<Hub>,

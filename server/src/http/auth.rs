@@ -107,21 +107,30 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
     })
 }
 
-/// The authenticated user of a request: by its token, or else by the browser's session cookie
-/// (whose writes must carry the session's CSRF token).
-pub fn authenticate(state: &AppState, request: &HttpRequest) -> Result<Principal, ApiError> {
-    let token = match request_token(request) {
-        Some(token) => token,
+/// What a request signs in with: its token, or else the browser's session cookie (whose
+/// writes must carry the session's CSRF token).
+pub fn request_credential(request: &HttpRequest) -> Result<String, ApiError> {
+    match request_token(request) {
+        Some(token) => Ok(token),
         None => {
             let session = session_token(request).ok_or(AuthError::MissingToken)?;
             check_cookie_request(request, &session)?;
-            session
+            Ok(session)
         }
-    };
+    }
+}
+
+/// The authenticated user of a request, by its [`request_credential`].
+pub fn authenticate(state: &AppState, request: &HttpRequest) -> Result<Principal, ApiError> {
+    authenticate_credential(state, &request_credential(request)?)
+}
+
+/// The user `credential` (a token or a session cookie's value) signs in.
+pub fn authenticate_credential(state: &AppState, credential: &str) -> Result<Principal, ApiError> {
     Ok(state
         .services
         .directory
-        .authenticate(&token, state.services.now_ms())?)
+        .authenticate(credential, state.services.now_ms())?)
 }
 
 /// Like [`authenticate`], and the user must be an admin.

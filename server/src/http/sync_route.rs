@@ -9,7 +9,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use itinera_core::policy::Principal;
 
 use super::AppState;
-use super::auth::{ApiError, authenticate, request_token};
+use super::auth::{ApiError, authenticate_credential, request_credential};
 use super::websocket_upgrade::WebSocketUpgrade;
 use crate::actors::{Session, SessionStart, socket_config};
 
@@ -21,8 +21,12 @@ pub async fn sync(
     request: HttpRequest,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    let principal = match authenticate(&state, &request) {
-        Ok(principal) => principal,
+    // The session signs in again with the same credential at every heartbeat.
+    let signed_in = request_credential(&request).and_then(|credential| {
+        authenticate_credential(&state, &credential).map(|principal| (credential, principal))
+    });
+    let (credential, principal) = match signed_in {
+        Ok(signed_in) => signed_in,
         Err(refused) => return Ok(actix_web::ResponseError::error_response(&refused)),
     };
     let most = state.services.config.max_sessions_per_user;
@@ -38,13 +42,17 @@ pub async fn sync(
         .retry_after(5);
         return Ok(actix_web::ResponseError::error_response(&refused));
     }
-    Ok(upgrade(&request, &state, principal))
+    Ok(upgrade(&request, &state, principal, credential))
 }
 
 /// Answers 101 and leaves the session to start over the upgraded socket, or refuses a request
 /// that is not a WebSocket handshake.
-fn upgrade(request: &HttpRequest, state: &AppState, principal: Principal) -> HttpResponse {
-    let token = request_token(request).unwrap_or_default();
+fn upgrade(
+    request: &HttpRequest,
+    state: &AppState,
+    principal: Principal,
+    token: String,
+) -> HttpResponse {
     let mut response = match actix_http::ws::handshake(request.head()) {
         Ok(response) => response,
         Err(refused) => return HttpResponse::from(Response::<BoxBody>::from(refused)),
