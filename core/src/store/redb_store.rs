@@ -646,12 +646,7 @@ impl<'txn> WriteTables<'txn> {
                     .during(during)?;
                 Ok(())
             }
-            WriteOp::PutValue { key, value } => {
-                self.values
-                    .insert(key.as_str(), value.as_slice())
-                    .during(during)?;
-                Ok(())
-            }
+            WriteOp::PutValue { key, value } => self.put_value(&key, &value),
             WriteOp::DeleteValue { key } => {
                 self.values.remove(key.as_str()).during(during)?;
                 Ok(())
@@ -669,12 +664,31 @@ impl<'txn> WriteTables<'txn> {
                 if found != expected {
                     return Err(StoreError::ValueChanged { key });
                 }
+                if found.is_some_and(|found| found == value) {
+                    return Ok(());
+                }
                 self.values
                     .insert(key.as_str(), value.as_slice())
                     .during(during)?;
                 Ok(())
             }
         }
+    }
+
+    /// Stores a value unless the table already holds exactly it: a rewrite that changes nothing
+    /// (a summary an edit left as it was) would still copy the table's page path, and those
+    /// copies are what makes a small store's file grow between compactions.
+    fn put_value(&mut self, key: &str, value: &[u8]) -> StoreResult<()> {
+        let during = self.operation;
+        let unchanged = self
+            .values
+            .get(key)
+            .during(during)?
+            .is_some_and(|stored| stored.value() == value);
+        if !unchanged {
+            self.values.insert(key, value).during(during)?;
+        }
+        Ok(())
     }
 
     /// Writes the document's metadata and moves it to the end of the change sequence: every
@@ -986,6 +1000,51 @@ mod tests {
         store
             .with_database(|database| Ok(work(database)))
             .expect("open")
+    }
+
+    /// Pages the write transaction holds after `operations` are applied, less those before.
+    fn pages_dirtied(store: &RedbStore, operations: WriteBatch) -> u64 {
+        raw(store, |database| {
+            let transaction = database.begin_write().expect("write");
+            let before = transaction.stats().expect("stats").allocated_pages();
+            {
+                let mut tables =
+                    WriteTables::open(&transaction, StoreOperation::Commit).expect("tables");
+                for operation in operations.into_operations() {
+                    tables.apply(operation).expect("apply");
+                }
+            }
+            let after = transaction.stats().expect("stats").allocated_pages();
+            transaction.abort().expect("abort");
+            after.saturating_sub(before)
+        })
+    }
+
+    #[test]
+    fn a_value_rewritten_unchanged_copies_no_page() {
+        let store = RedbStore::in_memory().expect("store");
+        commit(&store, |batch| {
+            batch.put_value("summary:a", b"same".as_slice());
+            batch.put_value("sequence", 1u64.to_be_bytes());
+        });
+        let mut same = WriteBatch::new();
+        same.put_value("summary:a", b"same".as_slice())
+            .replace_value(
+                "sequence",
+                Some(1u64.to_be_bytes().to_vec()),
+                1u64.to_be_bytes(),
+            );
+        assert_eq!(pages_dirtied(&store, same), 0);
+        let mut changed = WriteBatch::new();
+        changed.put_value("summary:a", b"new".as_slice());
+        assert!(pages_dirtied(&store, changed) > 0);
+        commit(&store, |batch| {
+            batch.put_value("summary:a", b"same".as_slice());
+        });
+        assert_eq!(
+            store.value("summary:a").expect("read"),
+            Some(b"same".to_vec())
+        );
     }
 
     #[test]
