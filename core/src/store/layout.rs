@@ -24,7 +24,7 @@ use redb::{
 
 use crate::store::error::During;
 use crate::store::tables::{
-    CHANGE_OF_DOCUMENT, CHANGES, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES,
+    CHANGE_OF_DOCUMENT, CHANGES, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES, meta_row,
 };
 use crate::store::{RedbStore, StoreError, StoreOperation, StoreResult};
 
@@ -67,7 +67,68 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the change sequence: every document at the number of its last write",
         apply: change_sequence,
     },
+    Migration {
+        to: 5,
+        name: "each document's number in the change sequence kept in its metadata row",
+        apply: sequence_in_meta_rows,
+    },
 ];
+
+/// Layout 5: each document's number in the change sequence moves from `change_of_document`
+/// into the front of its metadata row, and that table goes: a write of a document then copies
+/// the pages of one table fewer. A document layout 4 left without a number (none should be)
+/// gets the next one.
+fn sequence_in_meta_rows(write: &WriteTransaction) -> StoreResult<()> {
+    let during = StoreOperation::Migrate;
+    {
+        let mut metas = write.open_table(METAS).during(during)?;
+        let mut changes = write.open_table(CHANGES).during(during)?;
+        let numbered = write.open_table(CHANGE_OF_DOCUMENT).during(during)?;
+        let mut unnumbered = Vec::new();
+        for entry in metas.iter().during(during)? {
+            let (document, _) = entry.during(during)?;
+            if numbered.get(document.value()).during(during)?.is_none() {
+                unnumbered.push(*document.value());
+            }
+        }
+        for entry in numbered.iter().during(during)? {
+            let (document, sequence) = entry.during(during)?;
+            let meta = metas
+                .get(document.value())
+                .during(during)?
+                .map(|meta| meta.value().to_vec());
+            match meta {
+                Some(meta) => {
+                    let row = meta_row(sequence.value(), &meta);
+                    metas
+                        .insert(document.value(), row.as_slice())
+                        .during(during)?;
+                }
+                // A number without a document: nothing to list under it.
+                None => {
+                    changes.remove(sequence.value()).during(during)?;
+                }
+            }
+        }
+        for document in unnumbered {
+            let next = match changes.last().during(during)? {
+                Some((last, _)) => last.value().saturating_add(1),
+                None => 1,
+            };
+            changes.insert(next, &document).during(during)?;
+            let meta = metas
+                .get(&document)
+                .during(during)?
+                .map(|meta| meta.value().to_vec())
+                .unwrap_or_default();
+            metas
+                .insert(&document, meta_row(next, &meta).as_slice())
+                .during(during)?;
+        }
+    }
+    write.delete_table(CHANGE_OF_DOCUMENT).during(during)?;
+    Ok(())
+}
 
 /// Layout 4: the change sequence, every stored document numbered once in id order (a device
 /// that asks for everything since 0 gets them all; later writes number on from there).
