@@ -368,6 +368,90 @@ mod tests {
     }
 
     #[test]
+    fn a_layout_4_file_keeps_each_document_at_its_number_in_the_change_sequence() {
+        let backend = SharedBackend(Arc::new(InMemoryBackend::new()));
+        let (a, b) = (
+            DocumentId::from_bytes([1; 16]),
+            DocumentId::from_bytes([2; 16]),
+        );
+        let meta = |kind: &str| DocumentMeta {
+            kind: Some(kind.into()),
+            ..DocumentMeta::default()
+        };
+        let chunk = automerge::AutoCommit::new().save();
+        layout_1_file(&backend, a, &chunk, &meta("account").encode());
+        let database = redb::Builder::new()
+            .create_with_backend(backend.clone())
+            .expect("open");
+        let write = database.begin_write().expect("write");
+        for step in MIGRATIONS.iter().filter(|step| step.to <= 4) {
+            (step.apply)(&write).expect("step");
+        }
+        write
+            .open_table(STORE_INFO)
+            .expect("info")
+            .insert(LAYOUT_KEY, 4)
+            .expect("layout");
+        // b was written later, at number 7, the way layout 4 numbers a write.
+        write
+            .open_table(CHUNKS)
+            .expect("chunks")
+            .insert(&chunk_key(b, 0), chunk.as_slice())
+            .expect("chunk");
+        write
+            .open_table(METAS)
+            .expect("metas")
+            .insert(b.as_bytes(), meta("lead").encode().as_slice())
+            .expect("meta");
+        write
+            .open_table(CHANGES)
+            .expect("changes")
+            .insert(7, b.as_bytes())
+            .expect("change");
+        write
+            .open_table(CHANGE_OF_DOCUMENT)
+            .expect("change of document")
+            .insert(b.as_bytes(), 7)
+            .expect("change");
+        write.commit().expect("commit");
+        database.close().expect("close");
+
+        let store = RedbStore::with_backend(backend).expect("upgraded");
+        let sequence = |store: &RedbStore| -> Vec<(u64, DocumentId, Option<String>)> {
+            let changes = store.changes_since(0, 10).expect("changes");
+            changes
+                .into_iter()
+                .map(|change| (change.sequence, change.document, change.meta.kind))
+                .collect()
+        };
+        assert_eq!(
+            sequence(&store),
+            [(1, a, Some("account".into())), (7, b, Some("lead".into()))]
+        );
+        assert_eq!(store.meta(b).expect("meta"), Some(meta("lead")));
+        store
+            .with_database(|database| {
+                let read = database.begin_read().during(StoreOperation::Open)?;
+                assert!(matches!(
+                    read.open_table(CHANGE_OF_DOCUMENT),
+                    Err(TableError::TableDoesNotExist(_))
+                ));
+                Ok(())
+            })
+            .expect("read");
+        // A later write moves the document to the end, once.
+        let mut batch = crate::store::WriteBatch::new();
+        batch.update_meta(a, meta("customer"));
+        store
+            .commit(batch, crate::store::Durability::Immediate)
+            .expect("commit");
+        assert_eq!(
+            sequence(&store),
+            [(7, b, Some("lead".into())), (8, a, Some("customer".into()))]
+        );
+    }
+
+    #[test]
     fn a_new_file_goes_through_every_step() {
         let store = RedbStore::in_memory().expect("store");
         assert_eq!(store.layout().expect("layout"), LAYOUT);
