@@ -10,7 +10,7 @@
 //! fsync, and a copy of every page it touches, which the file gives back only a commit later).
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -245,16 +245,12 @@ fn gather(first: Job, jobs: &Receiver<Job>, limits: Limits) -> Vec<Job> {
     let deadline = Instant::now() + limits.detached_wait;
     let mut taken = vec![first];
     while taken.len() < limits.max_batch {
+        // Either error (nothing came, or every handle is gone) ends the gathering.
         let next = if taken.iter().all(Job::detached) {
-            match jobs.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(job) => Some(job),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-            }
+            jobs.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok()
         } else {
-            match jobs.try_recv() {
-                Ok(job) => Some(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-            }
+            jobs.try_recv().ok()
         };
         match next {
             Some(job) => taken.push(job),
