@@ -4,11 +4,15 @@
 //! Doc actors hand it a [`WriteBatch`] and wait for the answer before they acknowledge a change
 //! to anyone. While one commit runs, new batches queue; the next commit takes all of them (up to
 //! `max_batch`), so under load many documents share each fsync.
+//!
+//! Writes nobody waits for (list rows, sync states) wait up to [`DETACHED_WAIT`] for a write
+//! somebody waits for and share its commit: alone, each would cost a commit of its own (an
+//! fsync, and a copy of every page it touches, which the file gives back only a commit later).
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch};
 use tokio::sync::oneshot;
@@ -28,6 +32,10 @@ pub enum WriteError {
 
 /// The outcome of a write, shared by every batch folded into the same commit.
 pub type WriteResult = Result<(), WriteError>;
+
+/// How long writes nobody waits for wait for company before they are committed alone: a
+/// commit's worth of time, short against how long such a write may be lost to a crash anyway.
+const DETACHED_WAIT: Duration = Duration::from_millis(20);
 
 struct Job {
     batch: WriteBatch,
@@ -123,10 +131,26 @@ impl StoreWriter {
         max_batch: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
+        Self::spawn_waiting(store, durability, max_batch, DETACHED_WAIT, metrics)
+    }
+
+    /// [`spawn`](Self::spawn), with writes nobody waits for waiting up to `detached_wait` for
+    /// company.
+    fn spawn_waiting(
+        store: Arc<dyn DocumentStore>,
+        durability: Durability,
+        max_batch: usize,
+        detached_wait: Duration,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (jobs, receiver) = mpsc::channel();
+        let limits = Limits {
+            max_batch: max_batch.max(1),
+            detached_wait,
+        };
         let thread = std::thread::Builder::new()
             .name("itinera-store-writer".into())
-            .spawn(move || run(&*store, durability, max_batch.max(1), &metrics, &receiver))?;
+            .spawn(move || run(&*store, durability, limits, &metrics, &receiver))?;
         Ok((Self { jobs }, thread))
     }
 
@@ -170,21 +194,22 @@ impl StoreWriter {
     }
 }
 
+/// How many jobs one commit takes, and how long writes nobody waits for wait for company.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_batch: usize,
+    detached_wait: Duration,
+}
+
 fn run(
     store: &dyn DocumentStore,
     durability: Durability,
-    max_batch: usize,
+    limits: Limits,
     metrics: &Metrics,
     jobs: &Receiver<Job>,
 ) {
     while let Ok(first) = jobs.recv() {
-        let mut taken = vec![first];
-        while taken.len() < max_batch {
-            match jobs.try_recv() {
-                Ok(job) => taken.push(job),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
-        }
+        let mut taken = gather(first, jobs, limits);
         let durability = if taken.iter().any(|job| job.durable) {
             Durability::Immediate
         } else {
@@ -210,5 +235,153 @@ fn run(
         for job in taken {
             job.done.send(result.clone());
         }
+    }
+}
+
+/// The jobs of the next commit: `first`, then whatever is queued, up to `max_batch`. While
+/// nobody waits for any of them, it waits up to `detached_wait` for a job somebody waits for;
+/// a writer that is being stopped (every handle dropped) ends the wait at once.
+fn gather(first: Job, jobs: &Receiver<Job>, limits: Limits) -> Vec<Job> {
+    let deadline = Instant::now() + limits.detached_wait;
+    let mut taken = vec![first];
+    while taken.len() < limits.max_batch {
+        // Either error (nothing came, or every handle is gone) ends the gathering.
+        let next = if taken.iter().all(Job::detached) {
+            jobs.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .ok()
+        } else {
+            jobs.try_recv().ok()
+        };
+        match next {
+            Some(job) => taken.push(job),
+            None => break,
+        }
+    }
+    taken
+}
+
+impl Job {
+    /// Nobody waits for it, and it asks for no more durability than the configured one.
+    fn detached(&self) -> bool {
+        matches!(self.done, Done::Nobody) && !self.durable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use itinera_core::DocumentId;
+    use itinera_core::store::{
+        CompactionReport, DocumentChange, DocumentMeta, RedbStore, StoreResult,
+    };
+
+    use super::*;
+
+    /// A store that remembers how many writes each commit held.
+    #[derive(Debug)]
+    struct Counting {
+        store: RedbStore,
+        commits: Mutex<Vec<usize>>,
+    }
+
+    impl Counting {
+        fn new() -> Arc<Self> {
+            Arc::new(Self {
+                store: RedbStore::in_memory().expect("store"),
+                commits: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn commits(&self) -> Vec<usize> {
+            self.commits.lock().expect("lock").clone()
+        }
+    }
+
+    impl DocumentStore for Counting {
+        fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
+            self.commits.lock().expect("lock").push(batch.len());
+            self.store.commit(batch, durability)
+        }
+        fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
+            self.store.load(doc)
+        }
+        fn meta(&self, doc: DocumentId) -> StoreResult<Option<DocumentMeta>> {
+            self.store.meta(doc)
+        }
+        fn documents(&self) -> StoreResult<Vec<(DocumentId, DocumentMeta)>> {
+            self.store.documents()
+        }
+        fn compact(&self, doc: DocumentId) -> StoreResult<CompactionReport> {
+            self.store.compact(doc)
+        }
+        fn changes_since(&self, after: u64, limit: usize) -> StoreResult<Vec<DocumentChange>> {
+            self.store.changes_since(after, limit)
+        }
+        fn sync_state(&self, doc: DocumentId, storage_id: &str) -> StoreResult<Option<Vec<u8>>> {
+            self.store.sync_state(doc, storage_id)
+        }
+        fn value(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+            self.store.value(key)
+        }
+        fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
+            self.store.values_with_prefix(prefix)
+        }
+    }
+
+    fn value(key: &str) -> WriteBatch {
+        let mut batch = WriteBatch::new();
+        batch.put_value(key, key.as_bytes());
+        batch
+    }
+
+    /// A wait no test run comes near: only a waited write or a stop may end it.
+    const LONG: Duration = Duration::from_secs(600);
+
+    #[test]
+    fn a_write_nobody_waits_for_shares_the_next_waited_commit() {
+        let store = Counting::new();
+        let (writer, thread) = StoreWriter::spawn_waiting(
+            store.clone(),
+            Durability::Immediate,
+            64,
+            LONG,
+            Arc::new(Metrics::default()),
+        )
+        .expect("writer");
+        writer.write_detached(value("list-row:a"));
+        writer
+            .write(value("summary:a"))
+            .blocking_recv()
+            .expect("answered")
+            .expect("committed");
+        assert_eq!(store.commits(), [2]);
+        drop(writer);
+        thread.join().expect("writer thread");
+        assert_eq!(
+            store.value("list-row:a").expect("read"),
+            Some(b"list-row:a".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_write_nobody_waits_for_is_committed_when_the_writer_stops() {
+        let store = Counting::new();
+        let (writer, thread) = StoreWriter::spawn_waiting(
+            store.clone(),
+            Durability::Immediate,
+            64,
+            LONG,
+            Arc::new(Metrics::default()),
+        )
+        .expect("writer");
+        writer.write_detached(value("sync:a"));
+        drop(writer);
+        thread.join().expect("writer thread");
+        assert_eq!(store.commits(), [1]);
+        assert_eq!(
+            store.value("sync:a").expect("read"),
+            Some(b"sync:a".to_vec())
+        );
     }
 }

@@ -371,13 +371,17 @@ fn a_store_of_the_previous_layout_is_upgraded_with_everything_in_it() {
     let data = layout_1_store("upgrade");
     let check = cli(&data, &["check", "--list"]);
     assert!(check.contains("19 documents checked, 0 broken"), "{check}");
-    assert!(check.contains("store layout 4"), "{check}");
+    assert!(check.contains("store layout 5"), "{check}");
     assert!(check.contains("layout 2: keep a history"), "{check}");
     assert!(
         check.contains("layout 3: document metadata format 2"),
         "{check}"
     );
     assert!(check.contains("layout 4: the change sequence"), "{check}");
+    assert!(
+        check.contains("layout 5: each document's number in the change sequence"),
+        "{check}"
+    );
 
     let server = TestServer::start(&data, &[]);
     assert_eq!(readyz_until(&server, 200).0, 200);

@@ -24,7 +24,7 @@ use redb::{
 
 use crate::store::error::During;
 use crate::store::tables::{
-    CHANGE_OF_DOCUMENT, CHANGES, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES,
+    CHANGE_OF_DOCUMENT, CHANGES, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES, meta_row,
 };
 use crate::store::{RedbStore, StoreError, StoreOperation, StoreResult};
 
@@ -67,7 +67,68 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "the change sequence: every document at the number of its last write",
         apply: change_sequence,
     },
+    Migration {
+        to: 5,
+        name: "each document's number in the change sequence kept in its metadata row",
+        apply: sequence_in_meta_rows,
+    },
 ];
+
+/// Layout 5: each document's number in the change sequence moves from `change_of_document`
+/// into the front of its metadata row, and that table goes: a write of a document then copies
+/// the pages of one table fewer. A document layout 4 left without a number (none should be)
+/// gets the next one.
+fn sequence_in_meta_rows(write: &WriteTransaction) -> StoreResult<()> {
+    let during = StoreOperation::Migrate;
+    {
+        let mut metas = write.open_table(METAS).during(during)?;
+        let mut changes = write.open_table(CHANGES).during(during)?;
+        let numbered = write.open_table(CHANGE_OF_DOCUMENT).during(during)?;
+        let mut unnumbered = Vec::new();
+        for entry in metas.iter().during(during)? {
+            let (document, _) = entry.during(during)?;
+            if numbered.get(document.value()).during(during)?.is_none() {
+                unnumbered.push(*document.value());
+            }
+        }
+        for entry in numbered.iter().during(during)? {
+            let (document, sequence) = entry.during(during)?;
+            let meta = metas
+                .get(document.value())
+                .during(during)?
+                .map(|meta| meta.value().to_vec());
+            match meta {
+                Some(meta) => {
+                    let row = meta_row(sequence.value(), &meta);
+                    metas
+                        .insert(document.value(), row.as_slice())
+                        .during(during)?;
+                }
+                // A number without a document: nothing to list under it.
+                None => {
+                    changes.remove(sequence.value()).during(during)?;
+                }
+            }
+        }
+        for document in unnumbered {
+            let next = match changes.last().during(during)? {
+                Some((last, _)) => last.value().saturating_add(1),
+                None => 1,
+            };
+            changes.insert(next, &document).during(during)?;
+            let meta = metas
+                .get(&document)
+                .during(during)?
+                .map(|meta| meta.value().to_vec())
+                .unwrap_or_default();
+            metas
+                .insert(&document, meta_row(next, &meta).as_slice())
+                .during(during)?;
+        }
+    }
+    write.delete_table(CHANGE_OF_DOCUMENT).during(during)?;
+    Ok(())
+}
 
 /// Layout 4: the change sequence, every stored document numbered once in id order (a device
 /// that asks for everything since 0 gets them all; later writes number on from there).
@@ -304,6 +365,90 @@ mod tests {
         // Opening again changes nothing.
         let store = RedbStore::with_backend(backend).expect("reopened");
         assert_eq!(store.layout_history().expect("history"), history);
+    }
+
+    #[test]
+    fn a_layout_4_file_keeps_each_document_at_its_number_in_the_change_sequence() {
+        let backend = SharedBackend(Arc::new(InMemoryBackend::new()));
+        let (a, b) = (
+            DocumentId::from_bytes([1; 16]),
+            DocumentId::from_bytes([2; 16]),
+        );
+        let meta = |kind: &str| DocumentMeta {
+            kind: Some(kind.into()),
+            ..DocumentMeta::default()
+        };
+        let chunk = automerge::AutoCommit::new().save();
+        layout_1_file(&backend, a, &chunk, &meta("account").encode());
+        let database = redb::Builder::new()
+            .create_with_backend(backend.clone())
+            .expect("open");
+        let write = database.begin_write().expect("write");
+        for step in MIGRATIONS.iter().filter(|step| step.to <= 4) {
+            (step.apply)(&write).expect("step");
+        }
+        write
+            .open_table(STORE_INFO)
+            .expect("info")
+            .insert(LAYOUT_KEY, 4)
+            .expect("layout");
+        // b was written later, at number 7, the way layout 4 numbers a write.
+        write
+            .open_table(CHUNKS)
+            .expect("chunks")
+            .insert(&chunk_key(b, 0), chunk.as_slice())
+            .expect("chunk");
+        write
+            .open_table(METAS)
+            .expect("metas")
+            .insert(b.as_bytes(), meta("lead").encode().as_slice())
+            .expect("meta");
+        write
+            .open_table(CHANGES)
+            .expect("changes")
+            .insert(7, b.as_bytes())
+            .expect("change");
+        write
+            .open_table(CHANGE_OF_DOCUMENT)
+            .expect("change of document")
+            .insert(b.as_bytes(), 7)
+            .expect("change");
+        write.commit().expect("commit");
+        database.close().expect("close");
+
+        let store = RedbStore::with_backend(backend).expect("upgraded");
+        let sequence = |store: &RedbStore| -> Vec<(u64, DocumentId, Option<String>)> {
+            let changes = store.changes_since(0, 10).expect("changes");
+            changes
+                .into_iter()
+                .map(|change| (change.sequence, change.document, change.meta.kind))
+                .collect()
+        };
+        assert_eq!(
+            sequence(&store),
+            [(1, a, Some("account".into())), (7, b, Some("lead".into()))]
+        );
+        assert_eq!(store.meta(b).expect("meta"), Some(meta("lead")));
+        store
+            .with_database(|database| {
+                let read = database.begin_read().during(StoreOperation::Open)?;
+                assert!(matches!(
+                    read.open_table(CHANGE_OF_DOCUMENT),
+                    Err(TableError::TableDoesNotExist(_))
+                ));
+                Ok(())
+            })
+            .expect("read");
+        // A later write moves the document to the end, once.
+        let mut batch = crate::store::WriteBatch::new();
+        batch.update_meta(a, meta("customer"));
+        store
+            .commit(batch, crate::store::Durability::Immediate)
+            .expect("commit");
+        assert_eq!(
+            sequence(&store),
+            [(7, b, Some("lead".into())), (8, a, Some("customer".into()))]
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use crate::store::error::During;
 use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHANGE_OF_DOCUMENT, CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES,
-    chunk_bounds, chunk_key, chunk_sequence, sync_state_bounds, sync_state_key,
+    CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES, chunk_bounds,
+    chunk_key, chunk_sequence, meta_row, split_meta_row, sync_state_bounds, sync_state_key,
 };
 use crate::store::{
     CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
@@ -442,8 +442,7 @@ impl DocumentStore for RedbStore {
             for entry in metas.iter().during(StoreOperation::ListDocuments)? {
                 let (key, bytes) = entry.during(StoreOperation::ListDocuments)?;
                 let doc = DocumentId::from_bytes(*key.value());
-                let meta = DocumentMeta::decode(bytes.value())
-                    .map_err(|source| StoreError::CorruptMeta { doc, source })?;
+                let (_, meta) = decode_meta_row(doc, bytes.value())?;
                 documents.push((doc, meta));
             }
             Ok(documents)
@@ -540,7 +539,6 @@ struct WriteTables<'txn> {
     sync_states: Table<'txn, &'static [u8], &'static [u8]>,
     values: Table<'txn, &'static str, &'static [u8]>,
     changes: Table<'txn, u64, &'static [u8; 16]>,
-    change_of_document: Table<'txn, &'static [u8; 16], u64>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -552,9 +550,6 @@ impl<'txn> WriteTables<'txn> {
             sync_states: transaction.open_table(SYNC_STATES).during(operation)?,
             values: transaction.open_table(VALUES).during(operation)?,
             changes: transaction.open_table(CHANGES).during(operation)?,
-            change_of_document: transaction
-                .open_table(CHANGE_OF_DOCUMENT)
-                .during(operation)?,
         })
     }
 
@@ -633,8 +628,8 @@ impl<'txn> WriteTables<'txn> {
             }
             WriteOp::DeleteDocument { doc } => {
                 self.delete_chunks(doc)?;
-                self.metas.remove(doc.as_bytes()).during(during)?;
                 self.unstamp(doc)?;
+                self.metas.remove(doc.as_bytes()).during(during)?;
                 let (start, next) = sync_state_bounds(doc);
                 let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (
                     Bound::Included(start.as_slice()),
@@ -646,12 +641,7 @@ impl<'txn> WriteTables<'txn> {
                     .during(during)?;
                 Ok(())
             }
-            WriteOp::PutValue { key, value } => {
-                self.values
-                    .insert(key.as_str(), value.as_slice())
-                    .during(during)?;
-                Ok(())
-            }
+            WriteOp::PutValue { key, value } => self.put_value(&key, &value),
             WriteOp::DeleteValue { key } => {
                 self.values.remove(key.as_str()).during(during)?;
                 Ok(())
@@ -669,6 +659,9 @@ impl<'txn> WriteTables<'txn> {
                 if found != expected {
                     return Err(StoreError::ValueChanged { key });
                 }
+                if found.is_some_and(|found| found == value) {
+                    return Ok(());
+                }
                 self.values
                     .insert(key.as_str(), value.as_slice())
                     .during(during)?;
@@ -677,10 +670,25 @@ impl<'txn> WriteTables<'txn> {
         }
     }
 
+    /// Stores a value unless the table already holds exactly it: a rewrite that changes nothing
+    /// (a summary an edit left as it was) would still copy the table's page path, and those
+    /// copies are what makes a small store's file grow between compactions.
+    fn put_value(&mut self, key: &str, value: &[u8]) -> StoreResult<()> {
+        let during = self.operation;
+        let unchanged = self
+            .values
+            .get(key)
+            .during(during)?
+            .is_some_and(|stored| stored.value() == value);
+        if !unchanged {
+            self.values.insert(key, value).during(during)?;
+        }
+        Ok(())
+    }
+
     /// Writes the document's metadata and moves it to the end of the change sequence: every
     /// write of a document's chunks or metadata goes through here.
     fn put_meta(&mut self, doc: DocumentId, meta: &DocumentMeta) -> StoreResult<()> {
-        self.write_meta(doc, meta)?;
         self.unstamp(doc)?;
         let next = match self.changes.last().during(self.operation)? {
             Some((last, _)) => last.value().saturating_add(1),
@@ -689,29 +697,47 @@ impl<'txn> WriteTables<'txn> {
         self.changes
             .insert(next, doc.as_bytes())
             .during(self.operation)?;
-        self.change_of_document
-            .insert(doc.as_bytes(), next)
-            .during(self.operation)?;
-        Ok(())
+        self.write_row(doc, next, meta)
     }
 
-    /// Writes the document's metadata only: for a compaction, which changes how the document
-    /// is stored, not what it holds.
+    /// Writes the document's metadata at its place in the change sequence: for a compaction,
+    /// which changes how the document is stored, not what it holds.
     fn write_meta(&mut self, doc: DocumentId, meta: &DocumentMeta) -> StoreResult<()> {
+        match self.stored_sequence(doc)? {
+            Some(sequence) => self.write_row(doc, sequence, meta),
+            None => self.put_meta(doc, meta),
+        }
+    }
+
+    fn write_row(
+        &mut self,
+        doc: DocumentId,
+        sequence: u64,
+        meta: &DocumentMeta,
+    ) -> StoreResult<()> {
         self.metas
-            .insert(doc.as_bytes(), meta.encode().as_slice())
+            .insert(
+                doc.as_bytes(),
+                meta_row(sequence, &meta.encode()).as_slice(),
+            )
             .during(self.operation)?;
         Ok(())
     }
 
-    /// Takes the document out of the change sequence.
+    /// The document's number in the change sequence, `None` if the store does not hold it.
+    fn stored_sequence(&self, doc: DocumentId) -> StoreResult<Option<u64>> {
+        let Some(row) = self.metas.get(doc.as_bytes()).during(self.operation)? else {
+            return Ok(None);
+        };
+        let (sequence, _) = split_meta_row(row.value())
+            .map_err(|source| StoreError::CorruptMeta { doc, source })?;
+        Ok(Some(sequence))
+    }
+
+    /// Takes the document out of the change sequence (its row keeps the old number until it
+    /// is written again or removed).
     fn unstamp(&mut self, doc: DocumentId) -> StoreResult<()> {
-        let previous = self
-            .change_of_document
-            .remove(doc.as_bytes())
-            .during(self.operation)?
-            .map(|sequence| sequence.value());
-        if let Some(previous) = previous {
+        if let Some(previous) = self.stored_sequence(doc)? {
             self.changes.remove(previous).during(self.operation)?;
         }
         Ok(())
@@ -736,9 +762,14 @@ fn read_meta(
     else {
         return Ok(None);
     };
-    DocumentMeta::decode(bytes.value())
-        .map(Some)
-        .map_err(|source| StoreError::CorruptMeta { doc, source })
+    decode_meta_row(doc, bytes.value()).map(|(_, meta)| Some(meta))
+}
+
+/// The change-sequence number and the metadata of the document's row.
+fn decode_meta_row(doc: DocumentId, row: &[u8]) -> StoreResult<(u64, DocumentMeta)> {
+    let corrupt = |source| StoreError::CorruptMeta { doc, source };
+    let (sequence, meta) = split_meta_row(row).map_err(corrupt)?;
+    Ok((sequence, DocumentMeta::decode(meta).map_err(corrupt)?))
 }
 
 /// The chunks of a document as read for compaction.
@@ -988,6 +1019,51 @@ mod tests {
             .expect("open")
     }
 
+    /// Pages the write transaction holds after `operations` are applied, less those before.
+    fn pages_dirtied(store: &RedbStore, operations: WriteBatch) -> u64 {
+        raw(store, |database| {
+            let transaction = database.begin_write().expect("write");
+            let before = transaction.stats().expect("stats").allocated_pages();
+            {
+                let mut tables =
+                    WriteTables::open(&transaction, StoreOperation::Commit).expect("tables");
+                for operation in operations.into_operations() {
+                    tables.apply(operation).expect("apply");
+                }
+            }
+            let after = transaction.stats().expect("stats").allocated_pages();
+            transaction.abort().expect("abort");
+            after.saturating_sub(before)
+        })
+    }
+
+    #[test]
+    fn a_value_rewritten_unchanged_copies_no_page() {
+        let store = RedbStore::in_memory().expect("store");
+        commit(&store, |batch| {
+            batch.put_value("summary:a", b"same".as_slice());
+            batch.put_value("sequence", 1u64.to_be_bytes());
+        });
+        let mut same = WriteBatch::new();
+        same.put_value("summary:a", b"same".as_slice())
+            .replace_value(
+                "sequence",
+                Some(1u64.to_be_bytes().to_vec()),
+                1u64.to_be_bytes(),
+            );
+        assert_eq!(pages_dirtied(&store, same), 0);
+        let mut changed = WriteBatch::new();
+        changed.put_value("summary:a", b"new".as_slice());
+        assert!(pages_dirtied(&store, changed) > 0);
+        commit(&store, |batch| {
+            batch.put_value("summary:a", b"same".as_slice());
+        });
+        assert_eq!(
+            store.value("summary:a").expect("read"),
+            Some(b"same".to_vec())
+        );
+    }
+
     #[test]
     fn a_file_that_fills_with_free_pages_is_compacted_while_serving() {
         let dir =
@@ -1215,7 +1291,7 @@ mod tests {
             write
                 .open_table(METAS)
                 .expect("table")
-                .insert(id(9).as_bytes(), [7u8, 7, 7].as_slice())
+                .insert(id(9).as_bytes(), meta_row(1, &[7, 7, 7]).as_slice())
                 .expect("insert");
             write.commit().expect("commit");
         });

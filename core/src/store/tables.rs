@@ -3,6 +3,7 @@
 use redb::TableDefinition;
 
 use crate::DocumentId;
+use crate::store::MetaDecodeError;
 
 /// Facts about the file itself: its layout (see [`layout`](crate::store::layout)).
 pub(crate) const STORE_INFO: TableDefinition<'static, &'static str, u64> =
@@ -13,8 +14,9 @@ pub(crate) const STORE_INFO: TableDefinition<'static, &'static str, u64> =
 pub(crate) const CHUNKS: TableDefinition<'static, &'static [u8; CHUNK_KEY_LEN], &'static [u8]> =
     TableDefinition::new("document_chunks");
 
-/// Encoded [`DocumentMeta`](crate::store::DocumentMeta) by document id; small, so that listing
-/// documents reads no body.
+/// Each document's row by document id, made by [`meta_row`]: its number in [`CHANGES`], then
+/// its encoded [`DocumentMeta`](crate::store::DocumentMeta). Small, so that listing documents
+/// reads no body; one row, so that a write of the document touches one table for both.
 pub(crate) const METAS: TableDefinition<'static, &'static [u8; 16], &'static [u8]> =
     TableDefinition::new("document_meta");
 
@@ -33,10 +35,30 @@ pub(crate) const VALUES: TableDefinition<'static, &'static str, &'static [u8]> =
 pub(crate) const CHANGES: TableDefinition<'static, u64, &'static [u8; 16]> =
     TableDefinition::new("document_changes");
 
-/// The inverse of [`CHANGES`]: each document's current sequence number, so that a write can
-/// take the document's older entry out.
+/// Layout 4 only: each document's number in [`CHANGES`], which layout 5 keeps in the
+/// document's [`METAS`] row instead (a write then copies the pages of one table fewer). Named
+/// here to migrate and restore layout-4 files.
 pub(crate) const CHANGE_OF_DOCUMENT: TableDefinition<'static, &'static [u8; 16], u64> =
     TableDefinition::new("change_of_document");
+
+const SEQUENCE_LEN: usize = 8;
+
+/// A document's [`METAS`] row: its number in the change sequence, big-endian, then its encoded
+/// metadata.
+pub(crate) fn meta_row(sequence: u64, meta: &[u8]) -> Vec<u8> {
+    let mut row = Vec::with_capacity(SEQUENCE_LEN + meta.len());
+    row.extend_from_slice(&sequence.to_be_bytes());
+    row.extend_from_slice(meta);
+    row
+}
+
+/// The change-sequence number and the encoded metadata of a row made by [`meta_row`].
+pub(crate) fn split_meta_row(row: &[u8]) -> Result<(u64, &[u8]), MetaDecodeError> {
+    let Some((sequence, meta)) = row.split_first_chunk::<SEQUENCE_LEN>() else {
+        return Err(MetaDecodeError::Truncated("change sequence"));
+    };
+    Ok((u64::from_be_bytes(*sequence), meta))
+}
 
 pub(crate) const CHUNK_KEY_LEN: usize = 24;
 
@@ -105,6 +127,17 @@ mod tests {
         assert!(!(start..=end).contains(&chunk_key(b, 0)));
         let (start, end) = chunk_bounds(a, 8, 9);
         assert!(!(start..=end).contains(&chunk_key(a, 7)));
+    }
+
+    #[test]
+    fn a_meta_row_holds_its_sequence_then_the_metadata() {
+        let row = meta_row(258, &[7, 8]);
+        assert_eq!(row, [0, 0, 0, 0, 0, 0, 1, 2, 7, 8]);
+        assert_eq!(split_meta_row(&row), Ok((258, [7u8, 8].as_slice())));
+        assert_eq!(
+            split_meta_row(&row[..7]),
+            Err(MetaDecodeError::Truncated("change sequence"))
+        );
     }
 
     #[test]
