@@ -338,17 +338,22 @@ mod tests {
     /// A wait no test run comes near: only a waited write or a stop may end it.
     const LONG: Duration = Duration::from_secs(600);
 
-    #[test]
-    fn a_write_nobody_waits_for_shares_the_next_waited_commit() {
-        let store = Counting::new();
-        let (writer, thread) = StoreWriter::spawn_waiting(
+    /// A writer on `store` whose detached writes wait [`LONG`] for a waited one.
+    fn waiting_long(store: &Arc<Counting>) -> (StoreWriter, std::thread::JoinHandle<()>) {
+        StoreWriter::spawn_waiting(
             store.clone(),
             Durability::Immediate,
             64,
             LONG,
             Arc::new(Metrics::default()),
         )
-        .expect("writer");
+        .expect("writer")
+    }
+
+    #[test]
+    fn a_write_nobody_waits_for_shares_the_next_waited_commit() {
+        let store = Counting::new();
+        let (writer, thread) = waiting_long(&store);
         writer.write_detached(value("list-row:a"));
         writer
             .write(value("summary:a"))
@@ -367,14 +372,7 @@ mod tests {
     #[test]
     fn a_write_nobody_waits_for_is_committed_when_the_writer_stops() {
         let store = Counting::new();
-        let (writer, thread) = StoreWriter::spawn_waiting(
-            store.clone(),
-            Durability::Immediate,
-            64,
-            LONG,
-            Arc::new(Metrics::default()),
-        )
-        .expect("writer");
+        let (writer, thread) = waiting_long(&store);
         writer.write_detached(value("sync:a"));
         drop(writer);
         thread.join().expect("writer thread");
