@@ -19,9 +19,15 @@ use super::{Meter, fetch, percentile};
 
 /// The document family of the load run.
 const SPACE: u32 = 7;
-/// Accounts shared among the devices: device `c` also works on shared account `c mod 100`, so
-/// with 1,000 devices ten share each (a territory's accounts, worked on by a few reps).
-const SHARED: u32 = 100;
+/// How many devices share each shared account (a territory's accounts, worked on by a few
+/// reps): device `c` also works on shared account `c mod (devices / 10)`, whatever the number
+/// of devices.
+const DEVICES_PER_SHARED_ACCOUNT: u32 = 10;
+
+/// How many shared accounts a run of `clients` devices has.
+fn shared_accounts(clients: u32) -> u32 {
+    (clients / DEVICES_PER_SHARED_ACCOUNT).max(1)
+}
 /// How long a device waits for one acknowledgement before it counts the edit as late (it keeps
 /// waiting for it until the end).
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -56,13 +62,14 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
     let url = server.url();
     let wire = Arc::new(Wire::default());
     let rss_idle = server.rss_bytes();
+    let shared_count = shared_accounts(sizes.clients);
 
     // The shared accounts, created by one device.
     let mut creator = Client::connect(&url, "load-creator", wire.clone()).await?;
-    for n in 0..SHARED {
+    for n in 0..shared_count {
         creator.insert(shared_id(n), records::account(n));
     }
-    let ids: Vec<_> = (0..SHARED).map(shared_id).collect();
+    let ids: Vec<_> = (0..shared_count).map(shared_id).collect();
     if !creator
         .run_until(Instant::now() + ACK_TIMEOUT, |c| {
             ids.iter().all(|id| c.in_sync(id))
@@ -84,7 +91,7 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
                     &url,
                     &wire,
                     &format!("load-{c}"),
-                    &[shared_id(c % SHARED)],
+                    &[shared_id(c % shared_count)],
                     ACK_TIMEOUT,
                 )
                 .await?;
@@ -130,7 +137,7 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
         let period = sizes.edit_every;
         tasks.push(tokio::spawn(async move {
             let own = records::doc_id(SPACE, c);
-            let shared = shared_id(c % SHARED);
+            let shared = shared_id(c % shared_count);
             let mut run = DeviceRun::default();
             // A random phase, so edits spread over the period.
             let phase = period.mul_f64(f64::from(c.wrapping_mul(2_654_435_761) % 1000) / 1000.0);
@@ -184,7 +191,7 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
     let mut check_ids: Vec<_> = (0..sizes.clients)
         .map(|c| records::doc_id(SPACE, c))
         .collect();
-    check_ids.extend((0..SHARED).map(shared_id));
+    check_ids.extend((0..shared_count).map(shared_id));
     let mut checker = fetch(&url, &wire, "load-checker", &check_ids, ACK_TIMEOUT * 4).await?;
     let mut by_document: std::collections::BTreeMap<_, Vec<automerge::ChangeHash>> =
         std::collections::BTreeMap::new();
@@ -281,6 +288,10 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
     let errors: usize = runs.iter().map(|r| r.errors.len()).sum();
     if errors > 0 {
         outcome.push(Figure::new("protocol errors", Unit::Count, errors as f64));
+        // What the server said: one of them names the cause.
+        if let Some(first) = runs.iter().flat_map(|r| &r.errors).next() {
+            eprintln!("{errors} protocol errors, the first: {first}");
+        }
     }
     if lost > 0 {
         outcome.fail(format!("{lost} acknowledged edits are not on the server"));
