@@ -157,13 +157,20 @@ fn document_findings(
 #[cfg(debug_assertions)]
 pub fn check_unread_document_unchanged(
     id: DocumentId,
+    record: &RecordValue,
     document: &AutoCommit,
     previous_heads: &[automerge::ChangeHash],
     server: &ActorId,
 ) {
-    let findings = |doc: AutoCommit| match autosurgeon::hydrate::<_, Account>(&doc) {
-        Ok(account) => document_findings(&id, doc, &account, server),
-        Err(_) => lead_findings(id, doc),
+    let is_account = record.get::<Account>().is_some();
+    let findings = |doc: AutoCommit| {
+        if !is_account {
+            return lead_findings(id, doc);
+        }
+        match autosurgeon::hydrate::<_, Account>(&doc) {
+            Ok(account) => document_findings(&id, doc, &account, server),
+            Err(_) => Vec::new(),
+        }
     };
     let Ok(before) = document.clone().fork_at(previous_heads) else {
         return;

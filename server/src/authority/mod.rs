@@ -177,13 +177,17 @@ impl Evaluation {
         if customers::reads_document(self.record.as_ref(), &self.written) {
             return Some(content.clone());
         }
+        // `reads_document` reads every commit without a record.
         #[cfg(debug_assertions)]
-        customers::check_unread_document_unchanged(
-            self.document,
-            content,
-            &self.previous_heads,
-            server,
-        );
+        if let Some(record) = &self.record {
+            customers::check_unread_document_unchanged(
+                self.document,
+                record,
+                content,
+                &self.previous_heads,
+                server,
+            );
+        }
         #[cfg(not(debug_assertions))]
         let _ = server;
         None
