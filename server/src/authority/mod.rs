@@ -30,6 +30,7 @@ mod relations;
 mod seats;
 mod stock;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -159,13 +160,15 @@ struct Evaluation {
 }
 
 impl Evaluation {
-    fn record<R: Record + 'static>(&self) -> Option<R> {
+    /// The record as committed: the engine's, borrowed, or else read from the document.
+    fn record<R: Record + 'static>(&self) -> Option<Cow<'_, R>> {
         match self.read::<R>() {
-            Some(record) => Some(record.clone()),
+            Some(record) => Some(Cow::Borrowed(record)),
             None => self
                 .content
                 .as_deref()
-                .and_then(|doc| autosurgeon::hydrate(doc).ok()),
+                .and_then(|doc| autosurgeon::hydrate(doc).ok())
+                .map(Cow::Owned),
         }
     }
 
