@@ -345,9 +345,13 @@ impl DocumentEngine {
     /// Whether nothing is in flight or waiting and everything in memory is stored: the shell may
     /// unload the document.
     pub fn is_idle(&mut self) -> bool {
-        self.in_flight.is_none()
-            && self.waiting.is_empty()
-            && self.sync.heads() == self.durable_heads
+        self.waiting.is_empty() && self.settled()
+    }
+
+    /// Whether no write is in flight and everything in memory is durable: what a peer is sent
+    /// now reveals nothing unstored.
+    fn settled(&mut self) -> bool {
+        self.in_flight.is_none() && self.sync.heads() == self.durable_heads
     }
 
     /// The document as the store holds it, for `reader` (REST reads): what is not durable yet
@@ -689,14 +693,14 @@ impl DocumentEngine {
         if self.release_at.is_some_and(|at| at <= self.now) {
             self.release_at = None;
             // Sent only what is durable; a write in flight flushes (and holds again) when done.
-            if self.in_flight.is_none() && self.sync.heads() == self.durable_heads {
+            if self.settled() {
                 self.sync.release_held();
                 self.flush();
             }
         }
         if self.retry_at.is_some_and(|at| at <= self.now) {
             self.retry_at = None;
-            if self.in_flight.is_none() && self.sync.heads() == self.durable_heads {
+            if self.settled() {
                 self.flush();
             }
         }
