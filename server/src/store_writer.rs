@@ -243,19 +243,21 @@ fn run(
 /// a writer that is being stopped (every handle dropped) ends the wait at once.
 fn gather(first: Job, jobs: &Receiver<Job>, limits: Limits) -> Vec<Job> {
     let deadline = Instant::now() + limits.detached_wait;
+    let mut all_detached = first.detached();
     let mut taken = vec![first];
     while taken.len() < limits.max_batch {
         // Either error (nothing came, or every handle is gone) ends the gathering.
-        let next = if taken.iter().all(Job::detached) {
+        let next = if all_detached {
             jobs.recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .ok()
         } else {
             jobs.try_recv().ok()
         };
-        match next {
-            Some(job) => taken.push(job),
-            None => break,
-        }
+        let Some(job) = next else {
+            break;
+        };
+        all_detached &= job.detached();
+        taken.push(job);
     }
     taken
 }

@@ -102,11 +102,7 @@ impl Session {
         // A queue that allocates nothing until something is queued: most sessions are idle.
         let (outbound, receiver) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        actix::spawn(write_frames(
-            (sink, reader.clone()),
-            receiver,
-            queued.clone(),
-        ));
+        actix::spawn(write_frames(sink, reader.clone(), receiver, queued.clone()));
         let session = Self::new(start, outbound, queued);
         Session::create(move |ctx| {
             ctx.add_stream(reader);
@@ -521,11 +517,11 @@ fn services_burst(services: &Services) -> u32 {
 /// Drains a session's queue into the socket, one message at a time, each written out (flushed)
 /// before its bytes leave the session's count; then closes the socket.
 async fn write_frames(
-    (socket, reader): (SplitSink<Socket, SocketMessage>, SocketReader),
+    mut socket: SplitSink<Socket, SocketMessage>,
+    reader: SocketReader,
     frames: mpsc::Receiver<Outbound>,
     queued: Arc<AtomicUsize>,
 ) {
-    let mut socket = socket;
     let reason = send_frames(&mut socket, frames, queued).await;
     // A client that reads nothing gets no more time to take the close frame than to answer it.
     let closed = async {
@@ -629,7 +625,8 @@ mod tests {
             assert!(outbound.send(Outbound::Frame(frame)).is_ok());
         }
         let writer = actix_web::rt::spawn(write_frames(
-            (sink, SocketReader::new(stream)),
+            sink,
+            SocketReader::new(stream),
             frames,
             queued.clone(),
         ));
