@@ -19,6 +19,7 @@
 #![allow(clippy::print_stdout)]
 
 mod client;
+mod company;
 mod peers;
 mod records;
 mod report;
@@ -286,7 +287,7 @@ fn machine() -> String {
     format!("{cores} cores, {cpu}, Linux {kernel}")
 }
 
-const LOAD_USAGE: &str = "usage: itinera-bench load [--clients N] [--seconds S] [--edit-every-ms MS] [--relaxed] [--workdir DIR]";
+const LOAD_USAGE: &str = "usage: itinera-bench load [--clients N] [--seconds S] [--edit-every-ms MS] [--relaxed] [--workdir DIR] [--server PATH-TO-ITINERA-SERVER]";
 
 /// `itinera-bench load`: many devices hold connections to Itinera and edit for a set time; prints
 /// acknowledgement latency, memory and losses. Returns the exit code.
@@ -298,6 +299,7 @@ fn load_main(root: &std::path::Path) -> i32 {
     };
     let mut peer = Peer::ItineraDurable;
     let mut workdir = root.join("target/itinera-bench");
+    let mut binary = None;
     let mut args = std::env::args().skip(2);
     while let Some(flag) = args.next() {
         if flag == "--relaxed" {
@@ -314,6 +316,7 @@ fn load_main(root: &std::path::Path) -> i32 {
             ("--seconds", Ok(n)) => sizes.seconds = n,
             ("--edit-every-ms", Ok(n)) => sizes.edit_every = std::time::Duration::from_millis(n),
             ("--workdir", _) => workdir = PathBuf::from(value),
+            ("--server", _) => binary = Some(PathBuf::from(value)),
             _ => {
                 eprintln!("{LOAD_USAGE}");
                 return 2;
@@ -321,13 +324,16 @@ fn load_main(root: &std::path::Path) -> i32 {
         }
     }
     eprintln!("building the server…");
-    let (programs, runtime) = match prepare(root, false) {
+    let (mut programs, runtime) = match prepare(root, false) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
             return 1;
         }
     };
+    if let Some(binary) = binary {
+        programs.itinera = binary;
+    }
     let data = workdir.join("load");
     eprint!(
         "load on {}: {} devices, one edit each per {} ms, for {} s",
@@ -356,16 +362,21 @@ fn load_main(root: &std::path::Path) -> i32 {
     };
     eprintln!();
     println!(
-        "Itinera load run ({}), {} devices for {} s, one edit each per {} ms, on {}\n",
+        "Itinera load run ({}, {}), {} devices for {} s, one edit each per {} ms, on {}; load \
+         average at the end {}\n",
         peer.label(),
+        programs.itinera.display(),
         sizes.clients,
         sizes.seconds,
         sizes.edit_every.as_millis(),
-        machine()
+        machine(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     for figure in &outcome.figures {
         println!(
-            "{:<45} {}",
+            "{:<48} {}",
             figure.measure,
             report::format_value(figure.value, figure.unit)
         );

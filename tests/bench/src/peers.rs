@@ -392,6 +392,12 @@ impl Server {
     /// With two nodes, each call names the next node in turn, so a workload's clients are
     /// dealt to both.
     pub fn url(&self) -> String {
+        self.sync_url(&self.token)
+    }
+
+    /// The WebSocket URL a client signing in with `token` connects to (Itinera); with two
+    /// nodes, each call names the next node in turn.
+    pub fn sync_url(&self, token: &str) -> String {
         let turn = self
             .next_node
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -400,10 +406,15 @@ impl Server {
             _ => self.port,
         };
         if self.peer.is_itinera() {
-            format!("ws://127.0.0.1:{port}/sync?token={}", self.token)
+            format!("ws://127.0.0.1:{port}/sync?token={token}")
         } else {
             format!("ws://127.0.0.1:{port}/")
         }
+    }
+
+    /// The first node's own HTTP address (`http://127.0.0.1:PORT`), for the REST API.
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The user Itinera's clients sign in as (every workload's clients are one user).

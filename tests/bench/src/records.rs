@@ -35,12 +35,19 @@ pub fn actor(client: u32, space: u32) -> ActorId {
     ActorId::from(bytes)
 }
 
-/// A small account record, as a sales rep creates one.
+/// A small account record, as a sales rep creates one, owned by the bench user.
 pub fn account(n: u32) -> AutoCommit {
+    let territory = ["north", "south", "east", "west"][n as usize % 4];
+    account_of(n, "bench", territory)
+}
+
+/// A small account record owned by `owner` (only he, and head office, may write it) in
+/// `territory` (the reps granted it may read it).
+pub fn account_of(n: u32, owner: &str, territory: &str) -> AutoCommit {
     let mut account = Account {
         name: format!("Account {n}"),
-        territory: ["north", "south", "east", "west"][n as usize % 4].to_string(),
-        owner: "bench".to_string(),
+        territory: territory.to_string(),
+        owner: owner.to_string(),
         ..Account::default()
     };
     account.address.city = "Vienna".to_string();

@@ -1,8 +1,16 @@
 //! The load run (`itinera-bench load`): many devices hold a connection to Itinera and edit for a
-//! set time, each timing every acknowledgement. Every device edits an account of its own and,
-//! one edit in five, an account it shares with a few other devices (so changes also fan out).
-//! At the end every acknowledged edit must be in the history the server hands a fresh device;
-//! the server's memory is sampled throughout.
+//! set time, each timing every acknowledgement, as a company's sales force would.
+//!
+//! The devices belong to sales reps, two to a rep (his phone and his tablet), each rep signing
+//! in with a token of his own; reps are five to a territory (a `territory:NAME` grant). Each rep
+//! owns one shared account in his territory: only he may write it, and the other reps of the
+//! territory read it. Every device holds open the shared accounts of its territory (so each
+//! shared account is held by the ten devices of its territory and every change to it fans out
+//! to the other nine) and an account of its own, owned by its rep. Each device edits its own
+//! account, and one edit in five its rep's shared account. The users and tokens are created
+//! through the admin REST API before the run (timed apart). At the end an office user, who
+//! reads everything, checks that every acknowledged edit is in the history the server hands a
+//! fresh device; the server's memory is sampled throughout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,6 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::client::{Client, Wire};
+use crate::company::{self, Company};
 use crate::peers::Server;
 use crate::records;
 use crate::report::{Figure, Outcome, Unit};
@@ -19,15 +28,16 @@ use super::{Meter, fetch, percentile};
 
 /// The document family of the load run.
 const SPACE: u32 = 7;
-/// How many devices share each shared account (a territory's accounts, worked on by a few
-/// reps): device `c` also works on shared account `c mod (devices / 10)`, whatever the number
-/// of devices.
-const DEVICES_PER_SHARED_ACCOUNT: u32 = 10;
+/// A rep's devices: his phone and his tablet.
+const DEVICES_PER_REP: u32 = 2;
+/// Reps who sell in one territory.
+const REPS_PER_TERRITORY: u32 = 5;
+/// How many devices hold each shared account open: every device of its territory (fewer in
+/// the last territory when the devices do not fill it).
+const DEVICES_PER_SHARED_ACCOUNT: u32 = DEVICES_PER_REP * REPS_PER_TERRITORY;
+/// The shared accounts' numbers start here, apart from the devices' own.
+const SHARED_BASE: u32 = 1_000_000;
 
-/// How many shared accounts a run of `clients` devices has.
-fn shared_accounts(clients: u32) -> u32 {
-    (clients / DEVICES_PER_SHARED_ACCOUNT).max(1)
-}
 /// How long a device waits for one acknowledgement before it counts the edit as late (it keeps
 /// waiting for it until the end).
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -54,65 +64,72 @@ struct DeviceRun {
     errors: Vec<String>,
 }
 
-fn shared_id(n: u32) -> itinera_core::DocumentId {
-    records::doc_id(SPACE, 1_000_000 + n)
+/// Who device `c` is and what it holds open.
+#[derive(Debug, Clone)]
+struct Device {
+    c: u32,
+    /// Its rep's number.
+    rep: u32,
+    /// The shared accounts of its territory, its rep's among them.
+    territory_shared: Vec<itinera_core::DocumentId>,
+}
+
+impl Device {
+    fn new(c: u32, reps: u32) -> Self {
+        let rep = c / DEVICES_PER_REP;
+        let first = rep / REPS_PER_TERRITORY * REPS_PER_TERRITORY;
+        let last = (first + REPS_PER_TERRITORY).min(reps);
+        Self {
+            c,
+            rep,
+            territory_shared: (first..last).map(shared_id).collect(),
+        }
+    }
+
+    fn own(&self) -> itinera_core::DocumentId {
+        records::doc_id(SPACE, self.c)
+    }
+
+    fn shared(&self) -> itinera_core::DocumentId {
+        shared_id(self.rep)
+    }
+}
+
+/// Rep `r`'s shared account.
+fn shared_id(r: u32) -> itinera_core::DocumentId {
+    records::doc_id(SPACE, SHARED_BASE + r)
+}
+
+/// How many reps hold `clients` devices.
+fn reps(clients: u32) -> u32 {
+    clients.div_ceil(DEVICES_PER_REP).max(1)
 }
 
 pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, String> {
-    let url = server.url();
     let wire = Arc::new(Wire::default());
     let rss_idle = server.rss_bytes();
-    let shared_count = shared_accounts(sizes.clients);
-
-    // The shared accounts, created by one device.
-    let mut creator = Client::connect(&url, "load-creator", wire.clone()).await?;
-    for n in 0..shared_count {
-        creator.insert(shared_id(n), records::account(n));
-    }
-    let ids: Vec<_> = (0..shared_count).map(shared_id).collect();
-    if !creator
-        .run_until(Instant::now() + ACK_TIMEOUT, |c| {
-            ids.iter().all(|id| c.in_sync(id))
-        })
-        .await
-    {
-        return Err("the shared accounts were not acknowledged".into());
-    }
-    creator.disconnect().await;
-
-    // Devices connect in batches, each with its account and one shared account.
-    let mut devices = Vec::new();
-    for batch in (0..sizes.clients).collect::<Vec<_>>().chunks(CONNECT_BATCH) {
-        let mut connecting = Vec::new();
-        for &c in batch {
-            let (url, wire) = (url.clone(), wire.clone());
-            connecting.push(tokio::spawn(async move {
-                let mut client = fetch(
-                    &url,
-                    &wire,
-                    &format!("load-{c}"),
-                    &[shared_id(c % shared_count)],
-                    ACK_TIMEOUT,
-                )
-                .await?;
-                let own = records::doc_id(SPACE, c);
-                client.insert(own, records::account(c));
-                if client
-                    .run_until(Instant::now() + ACK_TIMEOUT, |cl| cl.in_sync(&own))
-                    .await
-                {
-                    Ok(client)
-                } else {
-                    Err(format!("device {c}: its account was not acknowledged"))
-                }
-            }));
-        }
-        for task in connecting {
-            devices.push(task.await.map_err(|err| format!("connect: {err}"))??);
-        }
-    }
+    let reps = reps(sizes.clients);
+    let (base, admin) = (server.http_url(), server.token().to_owned());
+    let company = tokio::task::spawn_blocking(move || {
+        Company::create(&base, &admin, reps, REPS_PER_TERRITORY)
+    })
+    .await
+    .map_err(|err| format!("set-up: {err}"))??;
+    eprint!(
+        " [{reps} reps (territories of {DEVICES_PER_SHARED_ACCOUNT} devices) and an office user \
+         with their tokens in {:.1} s]",
+        company.set_up.as_secs_f64()
+    );
+    create_shared(server, &wire, &company).await?;
+    let connecting = Instant::now();
+    let devices = connect_devices(server, &wire, &company, sizes.clients).await?;
+    let connected_in = connecting.elapsed();
     let rss_connected = server.rss_bytes();
-    eprint!(" [{} devices connected]", devices.len());
+    eprint!(
+        " [{} devices connected in {:.1} s]",
+        devices.len(),
+        connected_in.as_secs_f64()
+    );
 
     // The load: every device edits once per period until the time is up.
     let meter = Meter::start(server, &wire);
@@ -131,54 +148,10 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
             }
         })
     };
-    let mut tasks = Vec::new();
-    for (c, mut client) in devices.into_iter().enumerate() {
-        let c = u32::try_from(c).unwrap_or(u32::MAX);
-        let period = sizes.edit_every;
-        tasks.push(tokio::spawn(async move {
-            let own = records::doc_id(SPACE, c);
-            let shared = shared_id(c % shared_count);
-            let mut run = DeviceRun::default();
-            // A random phase, so edits spread over the period.
-            let phase = period.mul_f64(f64::from(c.wrapping_mul(2_654_435_761) % 1000) / 1000.0);
-            let mut next = Instant::now() + phase;
-            let mut seq = 0u32;
-            while next < stop_at {
-                client.run_until(next, |_| false).await;
-                seq += 1;
-                let (id, field) = if seq % 5 == 0 {
-                    (shared, "line1")
-                } else {
-                    (own, "line2")
-                };
-                let value = format!("d{c}-{seq}");
-                let change = client.node.change(&id, |doc| {
-                    doc.set_actor(records::actor(c, SPACE));
-                    records::set_address_line(doc, field, &value);
-                    doc.get_last_local_change().map(|change| change.hash())
-                });
-                let Some(Some(change)) = change else {
-                    run.errors.push(format!("device {c} could not edit {id}"));
-                    break;
-                };
-                let written = Instant::now();
-                run.written += 1;
-                if client
-                    .run_until(written + ACK_TIMEOUT, |cl| cl.acknowledged(&id))
-                    .await
-                {
-                    run.latencies_ms.push(written.elapsed().as_secs_f64() * 1e3);
-                    run.acknowledged.push((id, change));
-                } else {
-                    run.unacknowledged += 1;
-                }
-                next += period;
-            }
-            run.errors.extend(client.errors.iter().cloned());
-            client.disconnect().await;
-            run
-        }));
-    }
+    let tasks: Vec<_> = devices
+        .into_iter()
+        .map(|(device, client)| tokio::spawn(edit(device, client, sizes.edit_every, stop_at)))
+        .collect();
     let mut runs = Vec::new();
     for task in tasks {
         runs.push(task.await.map_err(|err| format!("device: {err}"))?);
@@ -187,32 +160,14 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
     sampling.store(false, Ordering::Relaxed);
     let _ = pid_rss.await;
 
-    // Every acknowledged edit is on the server.
+    // Every acknowledged edit is on the server, read by the office user.
     let mut check_ids: Vec<_> = (0..sizes.clients)
         .map(|c| records::doc_id(SPACE, c))
         .collect();
-    check_ids.extend((0..shared_count).map(shared_id));
-    let mut checker = fetch(&url, &wire, "load-checker", &check_ids, ACK_TIMEOUT * 4).await?;
-    let mut by_document: std::collections::BTreeMap<_, Vec<automerge::ChangeHash>> =
-        std::collections::BTreeMap::new();
-    for run in &runs {
-        for (id, change) in &run.acknowledged {
-            by_document.entry(*id).or_default().push(*change);
-        }
-    }
-    let mut lost = 0usize;
-    for (id, changes) in by_document {
-        match checker.node.document(&id) {
-            Some(doc) => {
-                let mut doc = doc.clone();
-                lost += changes
-                    .iter()
-                    .filter(|change| doc.get_change_by_hash(change).is_none())
-                    .count();
-            }
-            None => lost += changes.len(),
-        }
-    }
+    check_ids.extend((0..reps).map(shared_id));
+    let url = server.sync_url(&company.checker_token);
+    let mut checker = fetch(&url, &wire, company::CHECKER, &check_ids, ACK_TIMEOUT * 4).await?;
+    let lost = lost_edits(&mut checker, &runs);
 
     let mut outcome = Outcome::default();
     meter.finish(server, &mut outcome, wall);
@@ -228,6 +183,18 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
         "devices held",
         Unit::Count,
         f64::from(sizes.clients),
+    ));
+    outcome.push(Figure::new("sales reps", Unit::Count, f64::from(reps)));
+    // Set-up, before the timed part: none of the figures below count it.
+    outcome.push(Figure::new(
+        "set-up: reps and tokens through the REST API",
+        Unit::Seconds,
+        company.set_up.as_secs_f64(),
+    ));
+    outcome.push(Figure::new(
+        "set-up: devices connected, accounts opened",
+        Unit::Seconds,
+        connected_in.as_secs_f64(),
     ));
     outcome.push(Figure::new("edits written", Unit::Count, written as f64));
     outcome.push(Figure::new(
@@ -299,4 +266,154 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
         outcome.fail(format!("{unacknowledged} edits were never acknowledged"));
     }
     Ok(outcome)
+}
+
+/// One device's part of the load: an edit per period (at a random phase, so edits spread over
+/// the period), each timed until the server acknowledges it; one edit in five goes to its
+/// rep's shared account, the others to its own.
+async fn edit(device: Device, mut client: Client, period: Duration, stop_at: Instant) -> DeviceRun {
+    let c = device.c;
+    let (own, shared) = (device.own(), device.shared());
+    let mut run = DeviceRun::default();
+    let phase = period.mul_f64(f64::from(c.wrapping_mul(2_654_435_761) % 1000) / 1000.0);
+    let mut next = Instant::now() + phase;
+    let mut seq = 0u32;
+    while next < stop_at {
+        client.run_until(next, |_| false).await;
+        seq += 1;
+        let (id, field) = if seq % 5 == 0 {
+            (shared, "line1")
+        } else {
+            (own, "line2")
+        };
+        let value = format!("d{c}-{seq}");
+        let change = client.node.change(&id, |doc| {
+            doc.set_actor(records::actor(c, SPACE));
+            records::set_address_line(doc, field, &value);
+            doc.get_last_local_change().map(|change| change.hash())
+        });
+        let Some(Some(change)) = change else {
+            run.errors.push(format!("device {c} could not edit {id}"));
+            break;
+        };
+        let written = Instant::now();
+        run.written += 1;
+        if client
+            .run_until(written + ACK_TIMEOUT, |cl| cl.acknowledged(&id))
+            .await
+        {
+            run.latencies_ms.push(written.elapsed().as_secs_f64() * 1e3);
+            run.acknowledged.push((id, change));
+        } else {
+            run.unacknowledged += 1;
+        }
+        next += period;
+    }
+    run.errors.extend(client.errors.iter().cloned());
+    client.disconnect().await;
+    run
+}
+
+/// How many acknowledged edits of `runs` are missing from what `checker` received.
+fn lost_edits(checker: &mut Client, runs: &[DeviceRun]) -> usize {
+    let mut by_document: std::collections::BTreeMap<_, Vec<automerge::ChangeHash>> =
+        std::collections::BTreeMap::new();
+    for run in runs {
+        for (id, change) in &run.acknowledged {
+            by_document.entry(*id).or_default().push(*change);
+        }
+    }
+    let mut lost = 0usize;
+    for (id, changes) in by_document {
+        match checker.node.document(&id) {
+            Some(doc) => {
+                let mut doc = doc.clone();
+                lost += changes
+                    .iter()
+                    .filter(|change| doc.get_change_by_hash(change).is_none())
+                    .count();
+            }
+            None => lost += changes.len(),
+        }
+    }
+    lost
+}
+
+/// The reps' shared accounts, each owned by its rep and in his territory, created by head
+/// office (the bench admin) before the devices connect.
+async fn create_shared(server: &Server, wire: &Arc<Wire>, company: &Company) -> Result<(), String> {
+    let mut creator = Client::connect(&server.url(), "load-creator", wire.clone()).await?;
+    for (r, rep) in (0u32..).zip(&company.reps) {
+        creator.insert(
+            shared_id(r),
+            records::account_of(SHARED_BASE + r, &rep.name, &rep.territory),
+        );
+    }
+    let ids: Vec<_> = (0u32..)
+        .zip(&company.reps)
+        .map(|(r, _)| shared_id(r))
+        .collect();
+    let deadline = Instant::now() + ACK_TIMEOUT * 4;
+    if !creator
+        .run_until(deadline, |c| ids.iter().all(|id| c.in_sync(id)))
+        .await
+    {
+        return Err(format!(
+            "the shared accounts were not acknowledged ({:?})",
+            creator.errors.first()
+        ));
+    }
+    creator.disconnect().await;
+    Ok(())
+}
+
+/// Connects the devices in batches, each signed in as its rep, holding its territory's shared
+/// accounts and its own account (created now, owned by its rep).
+async fn connect_devices(
+    server: &Server,
+    wire: &Arc<Wire>,
+    company: &Company,
+    clients: u32,
+) -> Result<Vec<(Device, Client)>, String> {
+    let reps = u32::try_from(company.reps.len()).unwrap_or(u32::MAX);
+    let mut devices = Vec::new();
+    for batch in (0..clients).collect::<Vec<_>>().chunks(CONNECT_BATCH) {
+        let mut connecting = Vec::new();
+        for &c in batch {
+            let device = Device::new(c, reps);
+            let rep = company
+                .reps
+                .get(device.rep as usize)
+                .cloned()
+                .ok_or_else(|| format!("device {c} has no rep"))?;
+            let (url, wire) = (server.sync_url(&rep.token), wire.clone());
+            connecting.push(tokio::spawn(async move {
+                let mut client = fetch(
+                    &url,
+                    &wire,
+                    &format!("load-{c}"),
+                    &device.territory_shared,
+                    ACK_TIMEOUT,
+                )
+                .await?;
+                let own = device.own();
+                client.insert(own, records::account_of(c, &rep.name, &rep.territory));
+                if client
+                    .run_until(Instant::now() + ACK_TIMEOUT, |cl| cl.in_sync(&own))
+                    .await
+                {
+                    Ok((device, client))
+                } else {
+                    Err(format!(
+                        "device {c}: its account was not acknowledged ({:?})",
+                        client.errors.first()
+                    ))
+                }
+            }));
+        }
+        for task in connecting {
+            devices.push(task.await.map_err(|err| format!("connect: {err}"))??);
+        }
+    }
+    Ok(devices)
 }
