@@ -8,6 +8,11 @@
 //! Writes nobody waits for (list rows, sync states) wait up to [`DETACHED_WAIT`] for a write
 //! somebody waits for and share its commit: alone, each would cost a commit of its own (an
 //! fsync, and a copy of every page it touches, which the file gives back only a commit later).
+//!
+//! The store's housekeeping that holds it for long (redb giving back its free pages: a read
+//! and a write of everything it holds, half a second for a store of 50 MB under load) waits
+//! until nothing was written for [`HOUSEKEEPING_QUIET`]: done between two commits of a busy
+//! server, it made every acknowledgement queued behind it wait that long.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -36,6 +41,9 @@ pub type WriteResult = Result<(), WriteError>;
 /// How long writes nobody waits for wait for company before they are committed alone: a
 /// commit's worth of time, short against how long such a write may be lost to a crash anyway.
 const DETACHED_WAIT: Duration = Duration::from_millis(20);
+
+/// How long the writer must have had nothing to write before the store's housekeeping runs.
+const HOUSEKEEPING_QUIET: Duration = Duration::from_millis(200);
 
 struct Job {
     batch: WriteBatch,
@@ -131,22 +139,24 @@ impl StoreWriter {
         max_batch: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
-        Self::spawn_waiting(store, durability, max_batch, DETACHED_WAIT, metrics)
+        let waits = (DETACHED_WAIT, HOUSEKEEPING_QUIET);
+        Self::spawn_waiting(store, durability, max_batch, waits, metrics)
     }
 
-    /// [`spawn`](Self::spawn), with writes nobody waits for waiting up to `detached_wait` for
-    /// company.
+    /// [`spawn`](Self::spawn), with writes nobody waits for waiting up to `waits.0` for
+    /// company, and the store's housekeeping after `waits.1` without a write.
     fn spawn_waiting(
         store: Arc<dyn DocumentStore>,
         durability: Durability,
         max_batch: usize,
-        detached_wait: Duration,
+        (detached_wait, housekeeping_quiet): (Duration, Duration),
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (jobs, receiver) = mpsc::channel();
         let limits = Limits {
             max_batch: max_batch.max(1),
             detached_wait,
+            housekeeping_quiet,
         };
         let thread = std::thread::Builder::new()
             .name("itinera-store-writer".into())
@@ -194,11 +204,13 @@ impl StoreWriter {
     }
 }
 
-/// How many jobs one commit takes, and how long writes nobody waits for wait for company.
+/// How many jobs one commit takes, how long writes nobody waits for wait for company, and how
+/// long a quiet spell must last before the store's housekeeping.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     max_batch: usize,
     detached_wait: Duration,
+    housekeeping_quiet: Duration,
 }
 
 fn run(
@@ -208,7 +220,7 @@ fn run(
     metrics: &Metrics,
     jobs: &Receiver<Job>,
 ) {
-    while let Ok(first) = jobs.recv() {
+    while let Some(first) = next_job(store, jobs, limits) {
         let mut taken = gather(first, jobs, limits);
         let durability = if taken.iter().any(|job| job.durable) {
             Durability::Immediate
@@ -224,7 +236,7 @@ fn run(
         let result = if combined.is_empty() {
             Ok(())
         } else {
-            store.commit(combined, durability)
+            store.commit_leaving_housekeeping(combined, durability)
         };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         metrics.commit(writes, micros, result.is_ok());
@@ -234,6 +246,19 @@ fn run(
         let result = result.map_err(|err| WriteError::Store(Arc::new(err)));
         for job in taken {
             job.done.send(result.clone());
+        }
+    }
+}
+
+/// The next job; if none comes for [`Limits::housekeeping_quiet`], the store does its
+/// housekeeping first. `None` once every handle is gone.
+fn next_job(store: &dyn DocumentStore, jobs: &Receiver<Job>, limits: Limits) -> Option<Job> {
+    match jobs.recv_timeout(limits.housekeeping_quiet) {
+        Ok(job) => Some(job),
+        Err(mpsc::RecvTimeoutError::Disconnected) => None,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            store.housekeep();
+            jobs.recv().ok()
         }
     }
 }
@@ -280,11 +305,13 @@ mod tests {
 
     use super::*;
 
-    /// A store that remembers how many writes each commit held.
+    /// A store that remembers how many writes each commit held, and what else it was asked.
     #[derive(Debug)]
     struct Counting {
         store: RedbStore,
         commits: Mutex<Vec<usize>>,
+        /// `commit`, `commit_leaving_housekeeping` and `housekeep`, in the order called.
+        calls: Mutex<Vec<&'static str>>,
     }
 
     impl Counting {
@@ -292,18 +319,41 @@ mod tests {
             Arc::new(Self {
                 store: RedbStore::in_memory().expect("store"),
                 commits: Mutex::new(Vec::new()),
+                calls: Mutex::new(Vec::new()),
             })
         }
 
         fn commits(&self) -> Vec<usize> {
             self.commits.lock().expect("lock").clone()
         }
+
+        fn calls(&self) -> Vec<&'static str> {
+            self.calls.lock().expect("lock").clone()
+        }
+
+        fn called(&self, call: &'static str) {
+            self.calls.lock().expect("lock").push(call);
+        }
     }
 
     impl DocumentStore for Counting {
         fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
+            self.called("commit");
             self.commits.lock().expect("lock").push(batch.len());
             self.store.commit(batch, durability)
+        }
+        fn commit_leaving_housekeeping(
+            &self,
+            batch: WriteBatch,
+            durability: Durability,
+        ) -> StoreResult<()> {
+            self.called("commit_leaving_housekeeping");
+            self.commits.lock().expect("lock").push(batch.len());
+            self.store.commit_leaving_housekeeping(batch, durability)
+        }
+        fn housekeep(&self) {
+            self.called("housekeep");
+            self.store.housekeep();
         }
         fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
             self.store.load(doc)
@@ -340,16 +390,70 @@ mod tests {
     /// A wait no test run comes near: only a waited write or a stop may end it.
     const LONG: Duration = Duration::from_secs(600);
 
-    /// A writer on `store` whose detached writes wait [`LONG`] for a waited one.
-    fn waiting_long(store: &Arc<Counting>) -> (StoreWriter, std::thread::JoinHandle<()>) {
+    /// A writer on `store` whose detached writes wait [`LONG`] for a waited one, and whose
+    /// store's housekeeping waits for `quiet` without a write.
+    fn writer(
+        store: &Arc<Counting>,
+        quiet: Duration,
+    ) -> (StoreWriter, std::thread::JoinHandle<()>) {
         StoreWriter::spawn_waiting(
             store.clone(),
             Durability::Immediate,
             64,
-            LONG,
+            (LONG, quiet),
             Arc::new(Metrics::default()),
         )
         .expect("writer")
+    }
+
+    /// A writer whose detached writes wait [`LONG`] for a waited one (and no housekeeping).
+    fn waiting_long(store: &Arc<Counting>) -> (StoreWriter, std::thread::JoinHandle<()>) {
+        writer(store, LONG)
+    }
+
+    fn write_and_wait(writer: &StoreWriter, key: &str) {
+        writer
+            .write(value(key))
+            .blocking_recv()
+            .expect("answered")
+            .expect("committed");
+    }
+
+    #[test]
+    fn commits_leave_the_housekeeping_for_a_quiet_spell() {
+        let store = Counting::new();
+        let (writer, thread) = waiting_long(&store);
+        for key in ["a", "b", "c"] {
+            write_and_wait(&writer, key);
+        }
+        drop(writer);
+        thread.join().expect("writer thread");
+        // A commit that compacted could hold every write queued behind it for as long as a
+        // read and a write of the whole store.
+        assert_eq!(store.calls(), ["commit_leaving_housekeeping"; 3]);
+    }
+
+    #[test]
+    fn the_store_keeps_house_once_nothing_was_written_for_a_while() {
+        let store = Counting::new();
+        let (writer, thread) = writer(&store, Duration::from_millis(1));
+        write_and_wait(&writer, "a");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !store.calls().contains(&"housekeep") && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        write_and_wait(&writer, "b");
+        drop(writer);
+        thread.join().expect("writer thread");
+        let calls = store.calls();
+        let housekept = calls.iter().position(|call| *call == "housekeep");
+        let second = calls
+            .iter()
+            .rposition(|call| *call == "commit_leaving_housekeeping");
+        assert!(
+            housekept.is_some() && housekept < second,
+            "the quiet spell after the first write brings housekeeping: {calls:?}"
+        );
     }
 
     #[test]

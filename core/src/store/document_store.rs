@@ -27,6 +27,23 @@ pub trait DocumentStore: Send + Sync {
     /// the same Automerge changes twice is harmless.
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()>;
 
+    /// [`commit`](Self::commit), leaving to [`housekeep`](Self::housekeep) the housekeeping
+    /// a commit may do that makes later commits wait (redb gives back its free pages, which
+    /// holds the file for a read and a write of all it holds): for a writer that has more
+    /// writes queued, each waiting to be acknowledged. Stores without such housekeeping
+    /// commit as usual.
+    fn commit_leaving_housekeeping(
+        &self,
+        batch: WriteBatch,
+        durability: Durability,
+    ) -> StoreResult<()> {
+        self.commit(batch, durability)
+    }
+
+    /// The housekeeping [`commit_leaving_housekeeping`](Self::commit_leaving_housekeeping)
+    /// left, done now if it is due: for a writer with nothing to write for a while.
+    fn housekeep(&self) {}
+
     /// The document's stored snapshot followed by its increments in the order they were
     /// appended, ready for `AutoCommit::load`; `None` if the store does not hold it.
     fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>>;

@@ -380,6 +380,19 @@ impl DocumentStore for RedbStore {
         if batch.is_empty() {
             return Ok(());
         }
+        self.commit_leaving_housekeeping(batch, durability)?;
+        self.compact_while_serving();
+        Ok(())
+    }
+
+    fn commit_leaving_housekeeping(
+        &self,
+        batch: WriteBatch,
+        durability: Durability,
+    ) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         self.with_database(|database| {
             let mut transaction = database.begin_write().during(StoreOperation::Commit)?;
             transaction
@@ -396,9 +409,11 @@ impl DocumentStore for RedbStore {
             }
             // An error above drops the transaction, which rolls it back.
             transaction.commit().during(StoreOperation::Commit)
-        })?;
+        })
+    }
+
+    fn housekeep(&self) {
         self.compact_while_serving();
-        Ok(())
     }
 
     fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
@@ -1083,6 +1098,39 @@ mod tests {
             longest = longest.max(std::fs::metadata(&path).expect("file").len());
         }
         assert!(longest < 1300 * 1024, "the file reached {longest} bytes");
+        assert_eq!(
+            store.value("k3").expect("value"),
+            Some(vec![(399 % 251) as u8; 16 * 1024])
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn commits_leaving_housekeeping_compact_only_when_asked_to_keep_house() {
+        let dir = std::env::temp_dir().join(format!(
+            "itinera-housekeeping-compaction-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let path = dir.join("store.redb");
+        let store = RedbStore::open(&path).expect("store");
+        let length = || std::fs::metadata(&path).expect("file").len();
+        // As in the test above: 16 values of 16 KiB throughout, each commit replacing them.
+        for n in 0..400u32 {
+            let mut batch = WriteBatch::new();
+            for k in 0..16 {
+                batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 16 * 1024]);
+            }
+            store
+                .commit_leaving_housekeeping(batch, Durability::Immediate)
+                .expect("commit");
+        }
+        let grown = length();
+        assert!(grown > 1300 * 1024, "the file grew to {grown} bytes only");
+        store.housekeep();
+        let kept = length();
+        assert!(kept * 2 < grown, "{grown} bytes before, {kept} after");
         assert_eq!(
             store.value("k3").expect("value"),
             Some(vec![(399 % 251) as u8; 16 * 1024])

@@ -66,6 +66,9 @@ pub struct Client {
     /// How often a `run_until` predicate is checked while frames keep arriving (zero: after
     /// every frame, for clients that time arrivals).
     pub check_every: Duration,
+    /// How long a `run_until` waits on a silent socket before it checks its predicate again
+    /// (clients whose predicates only depend on what arrives may wait until the deadline).
+    pub quiet_wake: Duration,
     /// Whether the server completed the handshake.
     pub joined: bool,
     /// Where to connect again when the server drops the connection, as automerge-repo's
@@ -95,6 +98,7 @@ impl Client {
             unavailable: HashSet::new(),
             errors: Vec::new(),
             check_every: CHECK_EVERY,
+            quiet_wake: QUIET_WAKE,
             joined: false,
             url: Some(url.to_string()),
         };
@@ -297,12 +301,12 @@ impl Client {
                         return true;
                     }
                     checked = Instant::now();
+                    let wake = deadline.min(Instant::now() + self.quiet_wake);
                     let Some(socket) = self.socket.as_mut() else {
                         return false;
                     };
                     // Wake now and then even on a silent socket, so `done` sees outside news
                     // (a stop flag) on servers that send no pings.
-                    let wake = deadline.min(Instant::now() + QUIET_WAKE);
                     match tokio::time::timeout_at(wake, socket.next()).await {
                         Ok(next) => self.take_frame(next),
                         Err(_) if wake >= deadline => return done(self),

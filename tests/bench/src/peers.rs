@@ -524,7 +524,8 @@ fn free_port() -> Result<u16, String> {
         .map_err(|err| err.to_string())
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
+/// User plus system CPU seconds of process `pid` so far.
+pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
