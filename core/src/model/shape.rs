@@ -64,6 +64,16 @@ pub trait Fields: Shape {
         written: &dyn Fn(&str) -> bool,
     ) -> Result<(), ShapeError>;
 
+    /// Reads again the fields of the map `obj` that `written` names, each alone, leaving the
+    /// others as they are: what hydrating the whole map gives when only those fields changed
+    /// since `self` was read (an account whose address changed, not its years of activities).
+    fn hydrate_written_fields<D: ReadDoc>(
+        &mut self,
+        doc: &D,
+        obj: &ObjId,
+        written: &dyn Fn(&str) -> bool,
+    ) -> Result<(), autosurgeon::HydrateError>;
+
     /// Checks every field of the map `obj` against this record's shape.
     fn check_fields<D: ReadDoc>(
         doc: &D,
@@ -315,6 +325,28 @@ macro_rules! record {
                 )*
                 $crate::model::shape::check_declared(doc, obj, &[$(stringify!($field)),*], path)
             }
+
+            #[allow(unused_variables)]
+            fn hydrate_written_fields<D: ::autosurgeon::ReadDoc>(
+                &mut self,
+                doc: &D,
+                obj: &::automerge::ObjId,
+                written: &dyn Fn(&str) -> bool,
+            ) -> Result<(), ::autosurgeon::HydrateError> {
+                $(
+                    if written(stringify!($field)) {
+                        // As the derived `Hydrate` reads it: a missing field with a default
+                        // reads as it.
+                        let missing: Option<fn() -> $ty> = None
+                            $(.or($crate::model::shape::missing_default!($ty; $($field_attr)*)))*;
+                        self.$field = match missing {
+                            Some(default) if matches!(doc.get(obj, stringify!($field)), Ok(None)) => default(),
+                            _ => ::autosurgeon::hydrate_prop(doc, obj, stringify!($field))?,
+                        };
+                    }
+                )*
+                Ok(())
+            }
         }
 
         impl $crate::model::Shape for $name {
@@ -344,6 +376,21 @@ macro_rules! has_missing_default {
     };
     ($($other:tt)*) => {
         false
+    };
+}
+
+/// The value a field attribute says a missing field reads as, if it says one. Only
+/// `Default::default` is known: another compiles to an error here, rather than a record
+/// re-read field by field (`Fields::hydrate_written_fields`) that differs from the whole.
+macro_rules! missing_default {
+    ($ty:ty; autosurgeon(missing = "Default::default")) => {
+        Some(<$ty as Default>::default as fn() -> $ty)
+    };
+    ($ty:ty; autosurgeon(missing = $default:literal)) => {
+        compile_error!("only Default::default is known as the value of a missing field")
+    };
+    ($ty:ty; $($other:tt)*) => {
+        None
     };
 }
 
@@ -403,4 +450,4 @@ macro_rules! string_enum {
     };
 }
 
-pub(crate) use {has_missing_default, record, string_enum};
+pub(crate) use {has_missing_default, missing_default, record, string_enum};
