@@ -499,6 +499,8 @@ impl DocumentEngine {
         stored_heads.sort();
         self.stored_meta_behind |= durable != stored_heads;
         self.durable_heads = durable;
+        // Changes another process stored are not counted as written.
+        self.last_record.forget();
         if self.creator.is_none() {
             self.creator = creator;
         }
@@ -531,7 +533,9 @@ impl DocumentEngine {
     fn start_write(&mut self, heads: Vec<ChangeHash>) {
         let write = self.next_write;
         self.next_write += 1;
-        let (summary, record) = self.last_record.summarize(self.sync.document_to_read());
+        let (summary, record) =
+            self.last_record
+                .summarize(self.sync.document(), &heads, &self.written);
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
         let mut outbox = None;

@@ -4,9 +4,11 @@
 //! authority). Hydrating the whole record costs every commit time in proportion to everything
 //! the record holds (an account's contacts, opportunities and purchase history), for a change
 //! that rewrote one line of its address. The engine keeps the record it read last, with the
-//! heads it read it at; the next commit reads again only the root fields written since
-//! ([`Touched::since`] those heads), and everything else is taken from the record kept.
-//! Debug builds read the whole record as well and stop when the two differ.
+//! heads it read it at; the next commit reads again only the root fields the engine counted as
+//! written since (the commit's `written`), and everything else is taken from the record kept.
+//! The engine forgets it when the document changes otherwise (a failed write's rewind, changes
+//! another process stored). Debug builds read the whole record as well and stop when the two
+//! differ.
 
 use automerge::{AutoCommit, ChangeHash};
 
@@ -21,17 +23,19 @@ pub(super) struct LastRecord {
 }
 
 impl LastRecord {
-    /// The summary and record of `doc` as it is now (both `None` for a document this build
-    /// cannot summarise, or of a kind without either); keeps the record for the next call.
+    /// The summary and record of `doc` at its `heads` (both `None` for a document this build
+    /// cannot summarise, or of a kind without either), `written` naming the root fields the
+    /// changes since the last call wrote; keeps the record for the next call.
     pub(super) fn summarize(
         &mut self,
-        doc: &mut AutoCommit,
+        doc: &AutoCommit,
+        heads: &[ChangeHash],
+        written: &Touched,
     ) -> (Option<Summary>, Option<RecordValue>) {
-        let heads = doc.get_heads();
         let updated = self
             .read
             .take()
-            .and_then(|(at, record)| updated(doc, &at, record));
+            .and_then(|(at, record)| updated(doc, (&at, heads), record, written));
         let (summary, record) = match updated {
             Some(record) => {
                 #[cfg(debug_assertions)]
@@ -41,28 +45,30 @@ impl LastRecord {
             // A document this build cannot summarise still syncs; reports skip it.
             None => summarize_with_record(doc).unwrap_or_default(),
         };
-        self.read = record.clone().map(|record| (heads, record));
+        self.read = record.clone().map(|record| (heads.to_vec(), record));
         (summary, record)
     }
 
-    /// Forgets the record kept: the document went back to heads before it (a failed write).
+    /// Forgets the record kept: the document changed other than by the changes counted as
+    /// written (a failed write's rewind, changes another process stored).
     pub(super) fn forget(&mut self) {
         self.read = None;
     }
 }
 
-/// `record`, read at the heads `at`, updated to `doc` as it is now; `None` when it must be
-/// read whole: `doc` does not hold those heads, or the changes since could not be traced to
-/// root fields or rewrote the header.
-fn updated(doc: &mut AutoCommit, at: &[ChangeHash], record: RecordValue) -> Option<RecordValue> {
-    if at.is_empty() || at.iter().any(|head| doc.get_change_by_hash(head).is_none()) {
-        return None;
-    }
-    if doc.get_heads() == at {
+/// `record`, read at the heads `at`, updated to `doc` at `now` by reading again the fields
+/// `written` names; `None` when it must be read whole: a new document, changes that could not
+/// be traced to root fields, or a rewritten header.
+fn updated(
+    doc: &AutoCommit,
+    (at, now): (&[ChangeHash], &[ChangeHash]),
+    record: RecordValue,
+    written: &Touched,
+) -> Option<RecordValue> {
+    if at == now {
         return Some(record);
     }
-    let written = Touched::since(doc, at);
-    if written == Touched::Everything || written.any(&[KIND_KEY, SCHEMA_KEY]) {
+    if at.is_empty() || *written == Touched::Everything || written.any(&[KIND_KEY, SCHEMA_KEY]) {
         return None;
     }
     record.with_written(doc, &|field| written.field(field)).ok()
@@ -99,11 +105,31 @@ mod tests {
         crate::model::hydrate_record(doc).expect("an account")
     }
 
+    /// What the engine does at a write: the fields written since the heads of the last one.
+    fn summarize(
+        last: &mut LastRecord,
+        doc: &Document<Account>,
+        since: &[ChangeHash],
+    ) -> (Option<Summary>, Option<RecordValue>, Vec<ChangeHash>) {
+        let mut doc = doc.automerge().clone();
+        let (heads, written) = (doc.get_heads(), Touched::since(&mut doc, since));
+        let (summary, record) = last.summarize(&doc, &heads, &written);
+        (summary, record, heads)
+    }
+
+    fn rename(doc: &mut Document<Account>, name: &str) {
+        doc.change(2, |a| {
+            a.name = name.into();
+            Ok(())
+        })
+        .expect("change");
+    }
+
     #[test]
     fn a_written_field_is_read_again_and_the_others_kept() {
         let mut doc = account();
         let mut last = LastRecord::default();
-        let (_, first) = last.summarize(&mut doc.automerge().clone());
+        let (_, first, heads) = summarize(&mut last, &doc, &[]);
         assert!(first.is_some());
         doc.change(1, |a| {
             a.address = Address {
@@ -113,20 +139,16 @@ mod tests {
             Ok(())
         })
         .expect("change");
-        let (summary, record) = last.summarize(&mut doc.automerge().clone());
+        let (summary, record, heads) = summarize(&mut last, &doc, &heads);
         let record = record.expect("a record");
         let account = record.get::<Account>().expect("an account");
         assert_eq!(account.address.line1, "1 Ringstrasse");
         assert_eq!(*account, read(doc.automerge()));
-        doc.change(2, |a| {
-            a.name = "Alpine Schools Ltd".into();
-            Ok(())
-        })
-        .expect("change");
-        let (renamed, record) = last.summarize(&mut doc.automerge().clone());
+        rename(&mut doc, "Alpine Schools Ltd");
+        let (renamed, record, _) = summarize(&mut last, &doc, &heads);
         assert_ne!(renamed, summary, "the summary names the account");
         let account = record.as_ref().and_then(RecordValue::get::<Account>);
-        assert_eq!(account.map(|a| a.name.as_str()), Some("Alpine Schools Ltd"));
+        assert_eq!(account, Some(&read(doc.automerge())));
         assert_eq!(
             account.map(|a| a.address.line1.as_str()),
             Some("1 Ringstrasse")
@@ -134,19 +156,34 @@ mod tests {
     }
 
     #[test]
-    fn a_record_kept_at_heads_the_document_no_longer_holds_is_read_whole() {
+    fn after_forgetting_or_untraced_changes_the_record_is_read_whole() {
         let mut doc = account();
         let mut last = LastRecord::default();
-        let stale = account();
-        let (_, record) = last.summarize(&mut stale.automerge().clone());
-        last.read = record.map(|record| (vec![ChangeHash([7; 32])], record));
-        doc.change(1, |a| {
-            a.name = "Renamed".into();
-            Ok(())
-        })
-        .expect("change");
-        let (_, record) = last.summarize(&mut doc.automerge().clone());
+        let (_, _, heads) = summarize(&mut last, &doc, &[]);
+        rename(&mut doc, "Renamed");
+        last.forget();
+        let (_, record, heads) = summarize(&mut last, &doc, &heads);
         let account = record.as_ref().and_then(RecordValue::get::<Account>);
         assert_eq!(account, Some(&read(doc.automerge())));
+        rename(&mut doc, "Renamed again");
+        let now = doc.automerge().clone().get_heads();
+        let (_, record) = last.summarize(doc.automerge(), &now, &Touched::Everything);
+        let account = record.as_ref().and_then(RecordValue::get::<Account>);
+        assert_eq!(account.map(|a| a.name.as_str()), Some("Renamed again"));
+        assert_ne!(now, heads);
+    }
+
+    /// The record kept is only as good as the fields counted as written: debug builds stop
+    /// when a written field was not counted.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "differs from the record read whole")]
+    fn a_written_field_not_counted_stops_debug_builds() {
+        let mut doc = account();
+        let mut last = LastRecord::default();
+        let (_, _, _) = summarize(&mut last, &doc, &[]);
+        rename(&mut doc, "Renamed");
+        let now = doc.automerge().clone().get_heads();
+        last.summarize(doc.automerge(), &now, &Touched::nothing());
     }
 }

@@ -243,13 +243,6 @@ impl DocSync {
         &mut self.doc
     }
 
-    /// The document, for the reads automerge takes it mutably for (its changes since some
-    /// heads). Nothing may be changed through it: unlike [`DocSync::document_mut`], the peers
-    /// are not visited again for it.
-    pub fn document_to_read(&mut self) -> &mut AutoCommit {
-        &mut self.doc
-    }
-
     /// How many sync messages automerge was asked to generate so far, including the times it
     /// had nothing to send. Generating costs a Bloom filter and a walk of the change graph, so
     /// a document shared by many peers generates only for the peers whose answer can have
