@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ObjId, ObjType, Value};
+use automerge::{ObjId, ObjType, ScalarValue, Value};
 use autosurgeon::{Counter, Hydrate, Prop, ReadDoc, Text};
 
 use super::{FieldPath, PathSegment};
@@ -91,24 +91,38 @@ impl Shape for String {
         prop: Prop<'_>,
         path: &mut FieldPath,
     ) -> Result<(), ShapeError> {
-        if let Ok(Some((Value::Object(ObjType::Text), _))) = doc.get(obj, &prop) {
-            return Err(ShapeError {
-                path: path.clone(),
-                reason: "found collaborative text where a plain string belongs (a register; \
-                         from JS, write it as an ImmutableString)"
-                    .into(),
-            });
-        }
-        let text = <String as Hydrate>::hydrate(doc, obj, prop).map_err(|err| ShapeError {
-            path: path.clone(),
-            reason: err.to_string(),
-        })?;
-        if text.len() > MAX_STRING_BYTES {
+        // A plain string, the usual case, is measured where it lies: every change checks the
+        // strings it wrote, and each read seeks the key through the document's operations.
+        let len = match doc.get(obj, &prop) {
+            Ok(Some((Value::Object(ObjType::Text), _))) => {
+                return Err(ShapeError {
+                    path: path.clone(),
+                    reason: "found collaborative text where a plain string belongs (a \
+                             register; from JS, write it as an ImmutableString)"
+                        .into(),
+                });
+            }
+            Ok(Some((Value::Scalar(scalar), _))) => match scalar.as_ref() {
+                ScalarValue::Str(text) => Some(text.len()),
+                _ => None,
+            },
+            _ => None,
+        };
+        // Anything else is what hydrating it says (missing, another type).
+        let len = match len {
+            Some(len) => len,
+            None => <String as Hydrate>::hydrate(doc, obj, prop)
+                .map_err(|err| ShapeError {
+                    path: path.clone(),
+                    reason: err.to_string(),
+                })?
+                .len(),
+        };
+        if len > MAX_STRING_BYTES {
             return Err(ShapeError {
                 path: path.clone(),
                 reason: format!(
-                    "{} bytes of text, more than the {MAX_STRING_BYTES} this field holds",
-                    text.len()
+                    "{len} bytes of text, more than the {MAX_STRING_BYTES} this field holds"
                 ),
             });
         }
@@ -451,3 +465,47 @@ macro_rules! string_enum {
 }
 
 pub(crate) use {has_missing_default, missing_default, record, string_enum};
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+
+    fn check_name(doc: &AutoCommit) -> Result<(), String> {
+        let mut path = FieldPath::root().key("name");
+        <String as Shape>::check(doc, &ROOT, "name".into(), &mut path).map_err(|e| e.reason)
+    }
+
+    /// A plain string is measured without hydrating it; everything else is named as
+    /// hydrating it names it.
+    #[test]
+    fn a_string_field_is_a_plain_string_of_at_most_the_limit() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "name", "x".repeat(MAX_STRING_BYTES))
+            .expect("put");
+        assert_eq!(check_name(&doc), Ok(()));
+        doc.put(ROOT, "name", "é".repeat(MAX_STRING_BYTES / 2 + 1))
+            .expect("put");
+        assert_eq!(
+            check_name(&doc),
+            Err(format!(
+                "{} bytes of text, more than the {MAX_STRING_BYTES} this field holds",
+                MAX_STRING_BYTES + 2
+            ))
+        );
+        doc.put_object(ROOT, "name", ObjType::Text).expect("put");
+        assert!(check_name(&doc).is_err_and(|e| e.starts_with("found collaborative text")));
+        for wrong in [
+            |doc: &mut AutoCommit| doc.put(ROOT, "name", 7_i64),
+            |doc: &mut AutoCommit| doc.delete(ROOT, "name"),
+        ] {
+            wrong(&mut doc).expect("written");
+            let hydrated = <String as Hydrate>::hydrate(&doc, &ROOT, "name".into());
+            let expected = hydrated.map(drop).map_err(|e| e.to_string());
+            assert!(expected.is_err());
+            assert_eq!(check_name(&doc), expected);
+        }
+    }
+}
