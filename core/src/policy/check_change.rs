@@ -242,11 +242,14 @@ impl Change<'_> {
     /// Debug builds: the scope the caller gave for `before` is the one it describes.
     #[cfg(debug_assertions)]
     fn agrees_with_before(&self, known: &DocumentScope) {
+        let shared = |mut scope: DocumentScope| {
+            scope.shared_with.clone_from(self.shared_with);
+            scope
+        };
         let described = self
             .before
-            .map(|doc| DocumentScope::describe(self.id, doc, self.creator));
-        let mut known = known.clone();
-        known.shared_with.clone_from(self.shared_with);
+            .map(|doc| DocumentScope::describe(self.id, doc, self.creator).map(shared));
+        let known = shared(known.clone());
         assert!(
             matches!(&described, Some(Ok(scope)) if *scope == known),
             "the scope given for the document before the change, {known:?}, is not its own: \
@@ -257,4 +260,80 @@ impl Change<'_> {
 
 fn schema(err: crate::Error) -> Refusal {
     Refusal::Schema(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::Document;
+    use crate::model::Account;
+    use crate::policy::Role;
+
+    fn handed_over() -> (Document<Account>, AutoCommit) {
+        let account = Account {
+            owner: "ana".into(),
+            territory: "north".into(),
+            ..Default::default()
+        };
+        let mut doc = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create");
+        let before = doc.automerge().clone();
+        doc.change(1, |a| {
+            a.owner = "ben".into();
+            Ok(())
+        })
+        .expect("change");
+        (doc, before)
+    }
+
+    #[test]
+    fn the_scoped_check_returns_the_scope_after_the_change() {
+        let (doc, mut before) = handed_over();
+        let id = DocumentId::from_bytes([4; 16]);
+        let admin = Principal::new("root", Role::Admin);
+        let shared = BTreeSet::from(["cleo".to_owned()]);
+        let was = DocumentScope::describe(&id, &before, Some("ana")).expect("scope");
+        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
+        let now = check_scoped_change(
+            &admin,
+            &id,
+            Some((&before, Some(&was))),
+            doc.automerge(),
+            Some("ana"),
+            &shared,
+            &written,
+        )
+        .expect("admins hand accounts over");
+        let mut described =
+            DocumentScope::describe(&id, doc.automerge(), Some("ana")).expect("scope after");
+        described.shared_with = shared;
+        assert_eq!(now, described);
+        assert_eq!(now.owner.as_deref(), Some("ben"));
+    }
+
+    /// The scope given for the document before the change is only as good as the caller's:
+    /// debug builds stop when it is not the document's.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "is not its own")]
+    fn a_scope_before_that_is_not_the_documents_stops_debug_builds() {
+        let (doc, mut before) = handed_over();
+        let id = DocumentId::from_bytes([4; 16]);
+        let admin = Principal::new("root", Role::Admin);
+        let wrong = DocumentScope {
+            owner: Some("ben".into()),
+            ..DocumentScope::default()
+        };
+        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
+        let _ = check_scoped_change(
+            &admin,
+            &id,
+            Some((&before, Some(&wrong))),
+            doc.automerge(),
+            Some("ana"),
+            &BTreeSet::new(),
+            &written,
+        );
+    }
 }
