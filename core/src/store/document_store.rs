@@ -42,6 +42,14 @@ pub trait DocumentStore: Send + Sync {
         Ok(())
     }
 
+    /// Gives the file's free pages back to the file system when enough of it is free, for a
+    /// caller that saw no write for a while (the server's store writer): the compaction pauses
+    /// every read and commit meanwhile, which an idle store does not notice. Returns the bytes
+    /// given back. Stores without free pages of their own to give back have nothing to do.
+    fn reclaim_free_pages(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
+
     /// Every document with its metadata, in id order, without reading any body.
     fn documents(&self) -> StoreResult<Vec<(DocumentId, DocumentMeta)>>;
 

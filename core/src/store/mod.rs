@@ -43,6 +43,8 @@ mod document_store;
 mod durability;
 mod error;
 #[cfg(feature = "redb")]
+mod free_pages;
+#[cfg(feature = "redb")]
 mod layout;
 #[cfg(feature = "redb")]
 mod redb_store;
