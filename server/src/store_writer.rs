@@ -19,7 +19,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch};
+use itinera_core::store::{DocumentStore, Durability, QuietMoment, StoreError, WriteBatch};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -264,11 +264,15 @@ fn next_job(store: &dyn DocumentStore, jobs: &Receiver<Job>, written: &mut bool)
 
 fn reclaim(store: &dyn DocumentStore) {
     let started = Instant::now();
-    match store.reclaim_free_pages() {
+    match store.reclaim_free_pages(QuietMoment::Idle) {
         Ok(0) => {}
         Ok(bytes) => {
             let took_ms = started.elapsed().as_secs_f64() * 1000.0;
-            tracing::debug!(bytes, took_ms, "gave the store file's free pages back while idle");
+            tracing::debug!(
+                bytes,
+                took_ms,
+                "gave the store file's free pages back while idle"
+            );
         }
         Err(err) => tracing::warn!(error = %err, "giving back the store file's free pages failed"),
     }
@@ -381,7 +385,7 @@ mod tests {
         fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
             self.store.values_with_prefix(prefix)
         }
-        fn reclaim_free_pages(&self) -> StoreResult<u64> {
+        fn reclaim_free_pages(&self, _: QuietMoment) -> StoreResult<u64> {
             *self.reclaims.lock().expect("lock") += 1;
             Ok(0)
         }

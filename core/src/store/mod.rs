@@ -46,6 +46,7 @@ mod error;
 mod free_pages;
 #[cfg(feature = "redb")]
 mod layout;
+mod quiet_moment;
 #[cfg(feature = "redb")]
 mod redb_store;
 #[cfg(feature = "redb")]
@@ -66,6 +67,7 @@ pub use durability::Durability;
 pub use error::{BackendError, StoreError, StoreOperation, StoreResult};
 #[cfg(feature = "redb")]
 pub use layout::{LAYOUT, LayoutStep, MIGRATIONS, Migration};
+pub use quiet_moment::QuietMoment;
 #[cfg(feature = "redb")]
 pub use redb_store::RedbStore;
 pub use shared_store::{Leadership, LeadershipSink, NoticeSink, SharedStore, StoreNotice};

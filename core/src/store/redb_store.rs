@@ -18,12 +18,12 @@ use crate::store::free_pages::{
 use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds,
-    chunk_key, chunk_sequence, meta_row, split_meta_row, sync_state_bounds, sync_state_key,
+    CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds, chunk_key,
+    chunk_sequence, meta_row, split_meta_row, sync_state_bounds, sync_state_key,
 };
 use crate::store::{
-    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
-    StoreOperation, StoreResult, WriteBatch, WriteOp,
+    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, QuietMoment,
+    StoreError, StoreOperation, StoreResult, WriteBatch, WriteOp,
 };
 
 /// The embedded document store: one redb file (or any redb storage backend).
@@ -194,18 +194,18 @@ impl RedbStore {
         if !grown_enough(length, checked) || length < checked.saturating_add(SERVING_GROWTH) {
             return;
         }
-        self.paced_compaction(path, Occasion::Busy);
+        self.paced_compaction(path, Occasion::Busy, false);
     }
 
-    /// Compacts for `occasion` unless the last compaction's pause asks to wait; returns the
-    /// bytes given back.
-    fn paced_compaction(&self, path: &Path, occasion: Occasion) -> u64 {
+    /// Compacts for `occasion` unless the last compaction's pause asks to wait (and the store
+    /// is not `stopping`); returns the bytes given back.
+    fn paced_compaction(&self, path: &Path, occasion: Occasion, stopping: bool) -> u64 {
         let mut next = self
             .next_compaction
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
-        if next.is_some_and(|next| started < next) {
+        if !stopping && next.is_some_and(|next| started < next) {
             return 0;
         }
         let before = file_length(path);
@@ -314,7 +314,7 @@ impl DocumentStore for RedbStore {
 
     /// See [`Occasion::Idle`]; a store that is not a file (or did not grow since its last
     /// count) gives back nothing.
-    fn reclaim_free_pages(&self) -> StoreResult<u64> {
+    fn reclaim_free_pages(&self, moment: QuietMoment) -> StoreResult<u64> {
         let Source::File { path, .. } = &self.source else {
             return Ok(0);
         };
@@ -322,7 +322,7 @@ impl DocumentStore for RedbStore {
         if !Occasion::Idle.counts(file_length(path), checked) {
             return Ok(0);
         }
-        Ok(self.paced_compaction(path, Occasion::Idle))
+        Ok(self.paced_compaction(path, Occasion::Idle, moment == QuietMoment::Stopping))
     }
 
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
@@ -1058,7 +1058,9 @@ mod tests {
             });
         }
         let grown = length();
-        let given_back = store.reclaim_free_pages().expect("idle compaction");
+        let given_back = store
+            .reclaim_free_pages(QuietMoment::Idle)
+            .expect("idle compaction");
         let compacted = length();
         assert!(
             given_back > 0 && compacted + given_back == grown,
@@ -1069,15 +1071,40 @@ mod tests {
             Some(vec![(199 % 251) as u8; 3 * 1024])
         );
         // Nothing grew since: nothing is counted or given back again.
-        assert_eq!(store.reclaim_free_pages().expect("idle again"), 0);
+        assert_eq!(
+            store
+                .reclaim_free_pages(QuietMoment::Idle)
+                .expect("idle again"),
+            0
+        );
+        // Within the pause a long compaction asks for, an idle store waits; a stopping one
+        // does not.
+        *store.next_compaction.lock().expect("lock") =
+            Some(Instant::now() + std::time::Duration::from_secs(600));
+        for n in 0..200u32 {
+            commit(&store, |batch| {
+                for k in 0..4 {
+                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
+                }
+            });
+        }
+        assert_eq!(
+            store.reclaim_free_pages(QuietMoment::Idle).expect("paced"),
+            0
+        );
+        assert!(
+            store
+                .reclaim_free_pages(QuietMoment::Stopping)
+                .expect("stopping")
+                > 0
+        );
         drop(store);
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
     #[test]
     fn a_file_given_back_its_free_pages_does_not_grow_at_the_next_open() {
-        let dir =
-            std::env::temp_dir().join(format!("itinera-idle-reopen-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("itinera-idle-reopen-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("folder");
         let path = dir.join("store.redb");
         let length = || std::fs::metadata(&path).expect("file").len();
@@ -1090,16 +1117,23 @@ mod tests {
             });
         }
         // Idle, then the server's last flush and its stop, as a server's store sees them.
-        store.reclaim_free_pages().expect("idle compaction");
+        store
+            .reclaim_free_pages(QuietMoment::Idle)
+            .expect("idle compaction");
         commit(&store, |batch| {
             batch.put_value("server:stopped-at", b"1".to_vec());
         });
-        store.reclaim_free_pages().expect("compaction at the stop");
+        store
+            .reclaim_free_pages(QuietMoment::Stopping)
+            .expect("compaction at the stop");
         store.close().expect("close");
         let closed = length();
         let store = RedbStore::open(&path).expect("store opens again");
         let opened = length();
-        assert!(opened <= closed, "{closed} bytes closed, {opened} once open");
+        assert!(
+            opened <= closed,
+            "{closed} bytes closed, {opened} once open"
+        );
         drop(store);
         std::fs::remove_dir_all(&dir).expect("clean up");
     }

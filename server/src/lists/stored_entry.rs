@@ -63,10 +63,8 @@ pub fn encode(entry: &ListEntry, heads: &[String]) -> Option<Vec<u8>> {
         haystack: entry.haystack().to_owned(),
     };
     let json = serde_json::to_vec(&stored).ok()?;
-    let mut deflated = flate2::write::DeflateEncoder::new(
-        vec![DEFLATED],
-        flate2::Compression::default(),
-    );
+    let mut deflated =
+        flate2::write::DeflateEncoder::new(vec![DEFLATED], flate2::Compression::default());
     deflated.write_all(&json).ok()?;
     deflated.finish().ok()
 }
