@@ -37,6 +37,10 @@ pub(crate) const SERVING_GROWTH: u64 = 1024 * 1024;
 /// compaction that gives back less than this is not worth its fsyncs.
 const IDLE_FREE: u64 = 32 * 1024;
 
+/// A stopping store is compacted once at least this much of its file is free pages: nobody
+/// waits on it any more, and what it gives back stays given back until the next start.
+const STOPPING_FREE: u64 = 16 * 1024;
+
 /// After a compaction while serving (or idle) that took `t`, the next waits `t` times this: the
 /// store spends at most a tenth of its time compacting, however fast the file grows (a store
 /// taking thousands of new documents grows by half many times over).
@@ -53,6 +57,9 @@ pub(crate) enum Occasion {
     /// [`IDLE_FREE`] and a quarter of it are free pages. Nobody waits on an idle store, so
     /// the file is given back what a run of small commits left, not only a doubling's worth.
     Idle,
+    /// The process stops after its last write: as [`Occasion::Idle`], with [`STOPPING_FREE`]
+    /// free pages enough (the last flush's copies).
+    Stopping,
 }
 
 impl Occasion {
@@ -60,7 +67,7 @@ impl Occasion {
     pub(crate) fn counts(self, length: u64, checked: u64) -> bool {
         match self {
             Occasion::Busy => grown_enough(length, checked),
-            Occasion::Idle => length > SMALLEST && length > checked,
+            Occasion::Idle | Occasion::Stopping => length > SMALLEST && length > checked,
         }
     }
 
@@ -73,6 +80,7 @@ impl Occasion {
                 let unused = length.saturating_sub(used);
                 unused >= IDLE_FREE && unused.saturating_mul(4) >= length
             }
+            Occasion::Stopping => length.saturating_sub(used) >= STOPPING_FREE,
         }
     }
 }
@@ -147,6 +155,9 @@ mod tests {
         assert!(Occasion::Idle.compacts(192 * kib, 100 * kib, 150 * kib));
         assert!(!Occasion::Idle.compacts(192 * kib, 160 * kib, 150 * kib));
         assert!(!Occasion::Idle.compacts(80 * kib, 52 * kib, 40 * kib));
+        // The last flush's copies, given back at a stop only.
+        assert!(!Occasion::Idle.compacts(104 * kib, 76 * kib, 40 * kib));
+        assert!(Occasion::Stopping.compacts(104 * kib, 76 * kib, 40 * kib));
     }
 
     #[test]

@@ -194,18 +194,18 @@ impl RedbStore {
         if !grown_enough(length, checked) || length < checked.saturating_add(SERVING_GROWTH) {
             return;
         }
-        self.paced_compaction(path, Occasion::Busy, false);
+        self.paced_compaction(path, Occasion::Busy);
     }
 
-    /// Compacts for `occasion` unless the last compaction's pause asks to wait (and the store
-    /// is not `stopping`); returns the bytes given back.
-    fn paced_compaction(&self, path: &Path, occasion: Occasion, stopping: bool) -> u64 {
+    /// Compacts for `occasion` unless the last compaction's pause asks to wait (a stopping
+    /// store never does); returns the bytes given back.
+    fn paced_compaction(&self, path: &Path, occasion: Occasion) -> u64 {
         let mut next = self
             .next_compaction
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
-        if !stopping && next.is_some_and(|next| started < next) {
+        if occasion != Occasion::Stopping && next.is_some_and(|next| started < next) {
             return 0;
         }
         let before = file_length(path);
@@ -322,7 +322,11 @@ impl DocumentStore for RedbStore {
         if !Occasion::Idle.counts(file_length(path), checked) {
             return Ok(0);
         }
-        Ok(self.paced_compaction(path, Occasion::Idle, moment == QuietMoment::Stopping))
+        let occasion = match moment {
+            QuietMoment::Idle => Occasion::Idle,
+            QuietMoment::Stopping => Occasion::Stopping,
+        };
+        Ok(self.paced_compaction(path, occasion))
     }
 
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
