@@ -8,13 +8,18 @@
 //! Writes nobody waits for (list rows, sync states) wait up to [`DETACHED_WAIT`] for a write
 //! somebody waits for and share its commit: alone, each would cost a commit of its own (an
 //! fsync, and a copy of every page it touches, which the file gives back only a commit later).
+//!
+//! Once nothing was written for [`IDLE`], the writer asks the store to give back the file's
+//! free pages ([`DocumentStore::reclaim_free_pages`]): a compaction pauses every read and commit,
+//! which costs nothing while nobody writes, and a run of small commits leaves the file whole
+//! redb doublings larger than what it holds.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch};
+use itinera_core::store::{DocumentStore, Durability, QuietMoment, StoreError, WriteBatch};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -36,6 +41,10 @@ pub type WriteResult = Result<(), WriteError>;
 /// How long writes nobody waits for wait for company before they are committed alone: a
 /// commit's worth of time, short against how long such a write may be lost to a crash anyway.
 const DETACHED_WAIT: Duration = Duration::from_millis(20);
+
+/// How long the writer waits without a job before it gives back free pages: longer than the
+/// gaps between commits of a busy store, short against the pauses of an idle one.
+const IDLE: Duration = Duration::from_millis(200);
 
 struct Job {
     batch: WriteBatch,
@@ -208,7 +217,8 @@ fn run(
     metrics: &Metrics,
     jobs: &Receiver<Job>,
 ) {
-    while let Ok(first) = jobs.recv() {
+    let mut written = false;
+    while let Some(first) = next_job(store, jobs, &mut written) {
         let mut taken = gather(first, jobs, limits);
         let durability = if taken.iter().any(|job| job.durable) {
             Durability::Immediate
@@ -235,6 +245,36 @@ fn run(
         for job in taken {
             job.done.send(result.clone());
         }
+        written = true;
+    }
+}
+
+/// The next job, `None` once every handle is gone. After a commit (`written`), a wait of
+/// [`IDLE`] without a job gives back the store's free pages, once, before waiting on.
+fn next_job(store: &dyn DocumentStore, jobs: &Receiver<Job>, written: &mut bool) -> Option<Job> {
+    if std::mem::take(written) {
+        match jobs.recv_timeout(IDLE) {
+            Ok(job) => return Some(job),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => reclaim(store),
+        }
+    }
+    jobs.recv().ok()
+}
+
+fn reclaim(store: &dyn DocumentStore) {
+    let started = Instant::now();
+    match store.reclaim_free_pages(QuietMoment::Idle) {
+        Ok(0) => {}
+        Ok(bytes) => {
+            let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::debug!(
+                bytes,
+                took_ms,
+                "gave the store file's free pages back while idle"
+            );
+        }
+        Err(err) => tracing::warn!(error = %err, "giving back the store file's free pages failed"),
     }
 }
 
@@ -285,6 +325,8 @@ mod tests {
     struct Counting {
         store: RedbStore,
         commits: Mutex<Vec<usize>>,
+        /// How often the writer asked for free pages back.
+        reclaims: Mutex<usize>,
     }
 
     impl Counting {
@@ -292,7 +334,21 @@ mod tests {
             Arc::new(Self {
                 store: RedbStore::in_memory().expect("store"),
                 commits: Mutex::new(Vec::new()),
+                reclaims: Mutex::new(0),
             })
+        }
+
+        fn reclaims(&self) -> usize {
+            *self.reclaims.lock().expect("lock")
+        }
+
+        /// Waits (up to ten seconds) until the writer asked for free pages back `count` times.
+        fn await_reclaims(&self, count: usize) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.reclaims() < count && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(self.reclaims(), count);
         }
 
         fn commits(&self) -> Vec<usize> {
@@ -328,6 +384,10 @@ mod tests {
         }
         fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
             self.store.values_with_prefix(prefix)
+        }
+        fn reclaim_free_pages(&self, _: QuietMoment) -> StoreResult<u64> {
+            *self.reclaims.lock().expect("lock") += 1;
+            Ok(0)
         }
     }
 
@@ -383,5 +443,28 @@ mod tests {
             store.value("sync:a").expect("read"),
             Some(b"sync:a".to_vec())
         );
+    }
+
+    #[test]
+    fn an_idle_writer_asks_for_free_pages_back_once_after_each_run_of_commits() {
+        let store = Counting::new();
+        let (writer, thread) = waiting_long(&store);
+        let write = |key: &str| {
+            writer
+                .write(value(key))
+                .blocking_recv()
+                .expect("answered")
+                .expect("committed");
+        };
+        write("summary:a");
+        store.await_reclaims(1);
+        // Idle on: no second compaction of a file nothing was written to.
+        std::thread::sleep(IDLE * 3);
+        assert_eq!(store.reclaims(), 1);
+        write("summary:b");
+        store.await_reclaims(2);
+        drop(writer);
+        thread.join().expect("writer thread");
+        assert_eq!(store.reclaims(), 2);
     }
 }

@@ -1,7 +1,7 @@
 use crate::DocumentId;
 use crate::store::{
-    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, SharedStore,
-    StoreError, StoreResult, WriteBatch,
+    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, QuietMoment,
+    SharedStore, StoreError, StoreResult, WriteBatch,
 };
 
 /// Durable storage of Automerge documents, their metadata, sync states and a key–value table.
@@ -40,6 +40,16 @@ pub trait DocumentStore: Send + Sync {
     /// Stores without such a mark have nothing to do.
     fn close_cleanly(&self) -> StoreResult<()> {
         Ok(())
+    }
+
+    /// Gives the file's free pages back to the file system when enough of it is free, for a
+    /// caller that saw no write for a while (the server's store writer) or is stopping: the
+    /// compaction pauses every read and commit meanwhile, which an idle store does not notice.
+    /// Returns the bytes given back. Stores without free pages of their own to give back have
+    /// nothing to do.
+    fn reclaim_free_pages(&self, moment: QuietMoment) -> StoreResult<u64> {
+        let _ = moment;
+        Ok(0)
     }
 
     /// Every document with its metadata, in id order, without reading any body.
