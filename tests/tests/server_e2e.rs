@@ -447,7 +447,8 @@ fn the_rest_api_creates_and_updates_records_that_phones_receive() {
 
 #[test]
 fn sigterm_and_sigint_flush_even_relaxed_writes_and_exit_cleanly() {
-    let stops: [(&str, fn(&mut TestServer) -> std::process::ExitStatus); 2] = [
+    type Stop = fn(&mut TestServer) -> std::process::ExitStatus;
+    let stops: [(&str, Stop); 2] = [
         ("sigterm", TestServer::terminate),
         ("sigint", TestServer::interrupt),
     ];
@@ -470,8 +471,15 @@ fn sigterm_and_sigint_flush_even_relaxed_writes_and_exit_cleanly() {
         assert!(device.run_until(WAIT, |d| d.acknowledged(&id)));
         device.disconnect();
         let status = stop(&mut server);
-        assert!(status.success(), "{name}: exit status {status}: {}", server.log());
-        assert!(server.log().contains(&name.to_uppercase()), "{name}: the log names it");
+        assert!(
+            status.success(),
+            "{name}: exit status {status}: {}",
+            server.log()
+        );
+        assert!(
+            server.log().contains(&name.to_uppercase()),
+            "{name}: the log names it"
+        );
         assert!(server.log().contains("the store is flushed"), "{name}");
 
         let server = TestServer::start(&data, &[]);
