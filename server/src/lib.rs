@@ -57,7 +57,7 @@ use actix::{Actor, Arbiter};
 use actix_web::web;
 use itinera_core::engine::EngineConfig;
 use itinera_core::protocol::{PeerId, PeerMetadata, StorageId};
-use itinera_core::store::{DocumentStore, RedbStore, WriteBatch};
+use itinera_core::store::{DocumentStore, QuietMoment, RedbStore, WriteBatch};
 
 pub use config::{ServerConfig, StoreLocation};
 pub use error::{Error, Result};
@@ -332,6 +332,11 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     // made every acknowledged change durable. Threads still holding the store keep it from
     // being dropped, so it is closed here: a file left open is checked page by page (every
     // checksum) by the next start.
+    // The final flush grew the file by a commit's copies: give them back, so that a stopped
+    // server's file holds what it stores (as an idle one's does; see `store_writer`).
+    if let Err(err) = services.store.reclaim_free_pages(QuietMoment::Stopping) {
+        tracing::warn!(error = %err, "giving back the store file's free pages failed");
+    }
     if let Err(err) = services.store.close_cleanly() {
         tracing::error!(error = %err, "the store did not close cleanly");
     }

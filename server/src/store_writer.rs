@@ -9,17 +9,20 @@
 //! somebody waits for and share its commit: alone, each would cost a commit of its own (an
 //! fsync, and a copy of every page it touches, which the file gives back only a commit later).
 //!
-//! The store's housekeeping that holds it for long (redb giving back its free pages: a read
-//! and a write of everything it holds, half a second for a store of 50 MB under load) waits
-//! until nothing was written for [`HOUSEKEEPING_QUIET`]: done between two commits of a busy
-//! server, it made every acknowledgement queued behind it wait that long.
+//! Its commits leave out the compaction a store may do after a commit
+//! ([`DocumentStore::commit_leaving_housekeeping`]): a compaction reads and writes everything
+//! the file holds, half a second for a store of 100 MB under load, and done between two
+//! commits of a busy server it held every acknowledgement queued behind it. Instead, once
+//! nothing was written for [`IDLE`], the writer asks the store to give back the file's free
+//! pages ([`DocumentStore::reclaim_free_pages`]): that costs nothing while nobody writes, and a
+//! run of small commits leaves the file whole redb doublings larger than what it holds.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use itinera_core::store::{DocumentStore, Durability, StoreError, WriteBatch};
+use itinera_core::store::{DocumentStore, Durability, QuietMoment, StoreError, WriteBatch};
 use tokio::sync::oneshot;
 
 use crate::metrics::Metrics;
@@ -42,8 +45,9 @@ pub type WriteResult = Result<(), WriteError>;
 /// commit's worth of time, short against how long such a write may be lost to a crash anyway.
 const DETACHED_WAIT: Duration = Duration::from_millis(20);
 
-/// How long the writer must have had nothing to write before the store's housekeeping runs.
-const HOUSEKEEPING_QUIET: Duration = Duration::from_millis(200);
+/// How long the writer waits without a job before it gives back free pages: longer than the
+/// gaps between commits of a busy store, short against the pauses of an idle one.
+const IDLE: Duration = Duration::from_millis(200);
 
 struct Job {
     batch: WriteBatch,
@@ -139,24 +143,22 @@ impl StoreWriter {
         max_batch: usize,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
-        let waits = (DETACHED_WAIT, HOUSEKEEPING_QUIET);
-        Self::spawn_waiting(store, durability, max_batch, waits, metrics)
+        Self::spawn_waiting(store, durability, max_batch, DETACHED_WAIT, metrics)
     }
 
-    /// [`spawn`](Self::spawn), with writes nobody waits for waiting up to `waits.0` for
-    /// company, and the store's housekeeping after `waits.1` without a write.
+    /// [`spawn`](Self::spawn), with writes nobody waits for waiting up to `detached_wait` for
+    /// company.
     fn spawn_waiting(
         store: Arc<dyn DocumentStore>,
         durability: Durability,
         max_batch: usize,
-        (detached_wait, housekeeping_quiet): (Duration, Duration),
+        detached_wait: Duration,
         metrics: Arc<Metrics>,
     ) -> std::io::Result<(Self, JoinHandle<()>)> {
         let (jobs, receiver) = mpsc::channel();
         let limits = Limits {
             max_batch: max_batch.max(1),
             detached_wait,
-            housekeeping_quiet,
         };
         let thread = std::thread::Builder::new()
             .name("itinera-store-writer".into())
@@ -204,13 +206,11 @@ impl StoreWriter {
     }
 }
 
-/// How many jobs one commit takes, how long writes nobody waits for wait for company, and how
-/// long a quiet spell must last before the store's housekeeping.
+/// How many jobs one commit takes, and how long writes nobody waits for wait for company.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     max_batch: usize,
     detached_wait: Duration,
-    housekeeping_quiet: Duration,
 }
 
 fn run(
@@ -220,7 +220,8 @@ fn run(
     metrics: &Metrics,
     jobs: &Receiver<Job>,
 ) {
-    while let Some(first) = next_job(store, jobs, limits) {
+    let mut written = false;
+    while let Some(first) = next_job(store, jobs, &mut written) {
         let mut taken = gather(first, jobs, limits);
         let durability = if taken.iter().any(|job| job.durable) {
             Durability::Immediate
@@ -247,19 +248,36 @@ fn run(
         for job in taken {
             job.done.send(result.clone());
         }
+        written = true;
     }
 }
 
-/// The next job; if none comes for [`Limits::housekeeping_quiet`], the store does its
-/// housekeeping first. `None` once every handle is gone.
-fn next_job(store: &dyn DocumentStore, jobs: &Receiver<Job>, limits: Limits) -> Option<Job> {
-    match jobs.recv_timeout(limits.housekeeping_quiet) {
-        Ok(job) => Some(job),
-        Err(mpsc::RecvTimeoutError::Disconnected) => None,
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            store.housekeep();
-            jobs.recv().ok()
+/// The next job, `None` once every handle is gone. After a commit (`written`), a wait of
+/// [`IDLE`] without a job gives back the store's free pages, once, before waiting on.
+fn next_job(store: &dyn DocumentStore, jobs: &Receiver<Job>, written: &mut bool) -> Option<Job> {
+    if std::mem::take(written) {
+        match jobs.recv_timeout(IDLE) {
+            Ok(job) => return Some(job),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => reclaim(store),
         }
+    }
+    jobs.recv().ok()
+}
+
+fn reclaim(store: &dyn DocumentStore) {
+    let started = Instant::now();
+    match store.reclaim_free_pages(QuietMoment::Idle) {
+        Ok(0) => {}
+        Ok(bytes) => {
+            let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+            tracing::debug!(
+                bytes,
+                took_ms,
+                "gave the store file's free pages back while idle"
+            );
+        }
+        Err(err) => tracing::warn!(error = %err, "giving back the store file's free pages failed"),
     }
 }
 
@@ -305,13 +323,15 @@ mod tests {
 
     use super::*;
 
-    /// A store that remembers how many writes each commit held, and what else it was asked.
+    /// A store that remembers how many writes each commit held.
     #[derive(Debug)]
     struct Counting {
         store: RedbStore,
         commits: Mutex<Vec<usize>>,
-        /// `commit`, `commit_leaving_housekeeping` and `housekeep`, in the order called.
-        calls: Mutex<Vec<&'static str>>,
+        /// Commits through `commit`, which may compact the file afterwards.
+        compacting_commits: Mutex<usize>,
+        /// How often the writer asked for free pages back.
+        reclaims: Mutex<usize>,
     }
 
     impl Counting {
@@ -319,41 +339,41 @@ mod tests {
             Arc::new(Self {
                 store: RedbStore::in_memory().expect("store"),
                 commits: Mutex::new(Vec::new()),
-                calls: Mutex::new(Vec::new()),
+                compacting_commits: Mutex::new(0),
+                reclaims: Mutex::new(0),
             })
+        }
+
+        fn reclaims(&self) -> usize {
+            *self.reclaims.lock().expect("lock")
+        }
+
+        /// Waits (up to ten seconds) until the writer asked for free pages back `count` times.
+        fn await_reclaims(&self, count: usize) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.reclaims() < count && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            assert_eq!(self.reclaims(), count);
         }
 
         fn commits(&self) -> Vec<usize> {
             self.commits.lock().expect("lock").clone()
         }
-
-        fn calls(&self) -> Vec<&'static str> {
-            self.calls.lock().expect("lock").clone()
-        }
-
-        fn called(&self, call: &'static str) {
-            self.calls.lock().expect("lock").push(call);
-        }
     }
 
     impl DocumentStore for Counting {
         fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
-            self.called("commit");
-            self.commits.lock().expect("lock").push(batch.len());
-            self.store.commit(batch, durability)
+            *self.compacting_commits.lock().expect("lock") += 1;
+            self.commit_leaving_housekeeping(batch, durability)
         }
         fn commit_leaving_housekeeping(
             &self,
             batch: WriteBatch,
             durability: Durability,
         ) -> StoreResult<()> {
-            self.called("commit_leaving_housekeeping");
             self.commits.lock().expect("lock").push(batch.len());
             self.store.commit_leaving_housekeeping(batch, durability)
-        }
-        fn housekeep(&self) {
-            self.called("housekeep");
-            self.store.housekeep();
         }
         fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
             self.store.load(doc)
@@ -379,6 +399,10 @@ mod tests {
         fn values_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, Vec<u8>)>> {
             self.store.values_with_prefix(prefix)
         }
+        fn reclaim_free_pages(&self, _: QuietMoment) -> StoreResult<u64> {
+            *self.reclaims.lock().expect("lock") += 1;
+            Ok(0)
+        }
     }
 
     fn value(key: &str) -> WriteBatch {
@@ -390,70 +414,33 @@ mod tests {
     /// A wait no test run comes near: only a waited write or a stop may end it.
     const LONG: Duration = Duration::from_secs(600);
 
-    /// A writer on `store` whose detached writes wait [`LONG`] for a waited one, and whose
-    /// store's housekeeping waits for `quiet` without a write.
-    fn writer(
-        store: &Arc<Counting>,
-        quiet: Duration,
-    ) -> (StoreWriter, std::thread::JoinHandle<()>) {
+    /// A writer on `store` whose detached writes wait [`LONG`] for a waited one.
+    fn waiting_long(store: &Arc<Counting>) -> (StoreWriter, std::thread::JoinHandle<()>) {
         StoreWriter::spawn_waiting(
             store.clone(),
             Durability::Immediate,
             64,
-            (LONG, quiet),
+            LONG,
             Arc::new(Metrics::default()),
         )
         .expect("writer")
     }
 
-    /// A writer whose detached writes wait [`LONG`] for a waited one (and no housekeeping).
-    fn waiting_long(store: &Arc<Counting>) -> (StoreWriter, std::thread::JoinHandle<()>) {
-        writer(store, LONG)
-    }
-
-    fn write_and_wait(writer: &StoreWriter, key: &str) {
-        writer
-            .write(value(key))
-            .blocking_recv()
-            .expect("answered")
-            .expect("committed");
-    }
-
     #[test]
-    fn commits_leave_the_housekeeping_for_a_quiet_spell() {
+    fn the_writer_never_compacts_between_two_commits() {
         let store = Counting::new();
         let (writer, thread) = waiting_long(&store);
-        for key in ["a", "b", "c"] {
-            write_and_wait(&writer, key);
+        for key in ["summary:a", "summary:b", "summary:c"] {
+            writer
+                .write(value(key))
+                .blocking_recv()
+                .expect("answered")
+                .expect("committed");
         }
         drop(writer);
         thread.join().expect("writer thread");
-        // A commit that compacted could hold every write queued behind it for as long as a
-        // read and a write of the whole store.
-        assert_eq!(store.calls(), ["commit_leaving_housekeeping"; 3]);
-    }
-
-    #[test]
-    fn the_store_keeps_house_once_nothing_was_written_for_a_while() {
-        let store = Counting::new();
-        let (writer, thread) = writer(&store, Duration::from_millis(1));
-        write_and_wait(&writer, "a");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !store.calls().contains(&"housekeep") && Instant::now() < deadline {
-            std::thread::yield_now();
-        }
-        write_and_wait(&writer, "b");
-        drop(writer);
-        thread.join().expect("writer thread");
-        let calls = store.calls();
-        let housekept = calls.iter().position(|call| *call == "housekeep");
-        let second = calls
-            .iter()
-            .rposition(|call| *call == "commit_leaving_housekeeping");
-        assert!(
-            housekept.is_some() && housekept < second,
-            "the quiet spell after the first write brings housekeeping: {calls:?}"
-        );
+        assert_eq!(store.commits(), [1, 1, 1]);
+        assert_eq!(*store.compacting_commits.lock().expect("lock"), 0);
     }
 
     #[test]
@@ -487,5 +474,28 @@ mod tests {
             store.value("sync:a").expect("read"),
             Some(b"sync:a".to_vec())
         );
+    }
+
+    #[test]
+    fn an_idle_writer_asks_for_free_pages_back_once_after_each_run_of_commits() {
+        let store = Counting::new();
+        let (writer, thread) = waiting_long(&store);
+        let write = |key: &str| {
+            writer
+                .write(value(key))
+                .blocking_recv()
+                .expect("answered")
+                .expect("committed");
+        };
+        write("summary:a");
+        store.await_reclaims(1);
+        // Idle on: no second compaction of a file nothing was written to.
+        std::thread::sleep(IDLE * 3);
+        assert_eq!(store.reclaims(), 1);
+        write("summary:b");
+        store.await_reclaims(2);
+        drop(writer);
+        thread.join().expect("writer thread");
+        assert_eq!(store.reclaims(), 2);
     }
 }

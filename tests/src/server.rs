@@ -196,10 +196,19 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
-    /// Stops with SIGTERM and waits for a clean exit.
+    /// Stops with SIGTERM (what a service manager sends) and waits for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM")
+    }
+
+    /// Stops with SIGINT (Ctrl-C at a terminal) and waits for the exit.
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        self.signal("INT")
+    }
+
+    fn signal(&mut self, name: &str) -> std::process::ExitStatus {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status();
         self.child.wait().expect("server exits")
     }

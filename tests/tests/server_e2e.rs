@@ -446,32 +446,47 @@ fn the_rest_api_creates_and_updates_records_that_phones_receive() {
 }
 
 #[test]
-fn sigterm_flushes_even_relaxed_writes_and_exits_cleanly() {
-    let data = DataDir::new("sigterm");
-    let olga = user_with_token(&data, "olga", "office", &[]);
-    let mut server = TestServer::start(&data, &["--relaxed-durability"]);
-    let id = new_id(50);
-    let mut device = Device::connect(&server.sync_url(), &olga, "laptop").expect("connect");
-    let mut doc = AutoCommit::new();
-    doc.put(ROOT, "title", "written before shutdown")
-        .expect("put");
-    doc.commit();
-    device.node.insert(id, doc);
-    for n in 0..20i64 {
-        device
-            .node
-            .change(&id, |doc| doc.put(ROOT, format!("k{n}"), n).expect("put"));
-    }
-    assert!(device.run_until(WAIT, |d| d.acknowledged(&id)));
-    device.disconnect();
-    let status = server.terminate();
-    assert!(status.success(), "exit status {status}: {}", server.log());
-    assert!(server.log().contains("the store is flushed"));
+fn sigterm_and_sigint_flush_even_relaxed_writes_and_exit_cleanly() {
+    type Stop = fn(&mut TestServer) -> std::process::ExitStatus;
+    let stops: [(&str, Stop); 2] = [
+        ("sigterm", TestServer::terminate),
+        ("sigint", TestServer::interrupt),
+    ];
+    for (n, (name, stop)) in (50u8..).zip(stops) {
+        let data = DataDir::new(name);
+        let olga = user_with_token(&data, "olga", "office", &[]);
+        let mut server = TestServer::start(&data, &["--relaxed-durability"]);
+        let id = new_id(n);
+        let mut device = Device::connect(&server.sync_url(), &olga, "laptop").expect("connect");
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "title", "written before shutdown")
+            .expect("put");
+        doc.commit();
+        device.node.insert(id, doc);
+        for n in 0..20i64 {
+            device
+                .node
+                .change(&id, |doc| doc.put(ROOT, format!("k{n}"), n).expect("put"));
+        }
+        assert!(device.run_until(WAIT, |d| d.acknowledged(&id)));
+        device.disconnect();
+        let status = stop(&mut server);
+        assert!(
+            status.success(),
+            "{name}: exit status {status}: {}",
+            server.log()
+        );
+        assert!(
+            server.log().contains(&name.to_uppercase()),
+            "{name}: the log names it"
+        );
+        assert!(server.log().contains("the store is flushed"), "{name}");
 
-    let server = TestServer::start(&data, &[]);
-    let (status, view) = server.document(&olga, &id);
-    assert_eq!(status, 200);
-    assert_eq!(view["record"]["k19"], 19);
+        let server = TestServer::start(&data, &[]);
+        let (status, view) = server.document(&olga, &id);
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(view["record"]["k19"], 19, "{name}");
+    }
 }
 
 #[test]

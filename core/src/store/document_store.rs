@@ -1,7 +1,7 @@
 use crate::DocumentId;
 use crate::store::{
-    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, SharedStore,
-    StoreError, StoreResult, WriteBatch,
+    BackupReport, CompactionReport, DocumentChange, DocumentMeta, Durability, QuietMoment,
+    SharedStore, StoreError, StoreResult, WriteBatch,
 };
 
 /// Durable storage of Automerge documents, their metadata, sync states and a key–value table.
@@ -27,11 +27,12 @@ pub trait DocumentStore: Send + Sync {
     /// the same Automerge changes twice is harmless.
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()>;
 
-    /// [`commit`](Self::commit), leaving to [`housekeep`](Self::housekeep) the housekeeping
-    /// a commit may do that makes later commits wait (redb gives back its free pages, which
-    /// holds the file for a read and a write of all it holds): for a writer that has more
-    /// writes queued, each waiting to be acknowledged. Stores without such housekeeping
-    /// commit as usual.
+    /// [`commit`](Self::commit) without the housekeeping a commit may do that makes later
+    /// commits wait (redb gives back its free pages between two commits once its file grew a
+    /// lot, which holds the file for a read and a write of all it holds): for a writer that
+    /// has more writes queued, each waiting to be acknowledged, and that calls
+    /// [`reclaim_free_pages`](Self::reclaim_free_pages) once it has nothing to write. Stores
+    /// without such housekeeping commit as usual.
     fn commit_leaving_housekeeping(
         &self,
         batch: WriteBatch,
@@ -39,10 +40,6 @@ pub trait DocumentStore: Send + Sync {
     ) -> StoreResult<()> {
         self.commit(batch, durability)
     }
-
-    /// The housekeeping [`commit_leaving_housekeeping`](Self::commit_leaving_housekeeping)
-    /// left, done now if it is due: for a writer with nothing to write for a while.
-    fn housekeep(&self) {}
 
     /// The document's stored snapshot followed by its increments in the order they were
     /// appended, ready for `AutoCommit::load`; `None` if the store does not hold it.
@@ -57,6 +54,16 @@ pub trait DocumentStore: Send + Sync {
     /// Stores without such a mark have nothing to do.
     fn close_cleanly(&self) -> StoreResult<()> {
         Ok(())
+    }
+
+    /// Gives the file's free pages back to the file system when enough of it is free, for a
+    /// caller that saw no write for a while (the server's store writer) or is stopping: the
+    /// compaction pauses every read and commit meanwhile, which an idle store does not notice.
+    /// Returns the bytes given back. Stores without free pages of their own to give back have
+    /// nothing to do.
+    fn reclaim_free_pages(&self, moment: QuietMoment) -> StoreResult<u64> {
+        let _ = moment;
+        Ok(0)
     }
 
     /// Every document with its metadata, in id order, without reading any body.

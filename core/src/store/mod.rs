@@ -43,7 +43,10 @@ mod document_store;
 mod durability;
 mod error;
 #[cfg(feature = "redb")]
+mod free_pages;
+#[cfg(feature = "redb")]
 mod layout;
+mod quiet_moment;
 #[cfg(feature = "redb")]
 mod redb_store;
 #[cfg(feature = "redb")]
@@ -64,6 +67,7 @@ pub use durability::Durability;
 pub use error::{BackendError, StoreError, StoreOperation, StoreResult};
 #[cfg(feature = "redb")]
 pub use layout::{LAYOUT, LayoutStep, MIGRATIONS, Migration};
+pub use quiet_moment::QuietMoment;
 #[cfg(feature = "redb")]
 pub use redb_store::RedbStore;
 pub use shared_store::{Leadership, LeadershipSink, NoticeSink, SharedStore, StoreNotice};

@@ -11,15 +11,19 @@ use redb::{
 
 use crate::DocumentId;
 use crate::store::error::During;
+use crate::store::free_pages::{
+    Occasion, PAUSE_SHARE_DIVISOR, SERVING_GROWTH, checked_length, compact_if_worth_it,
+    file_length, grown_enough,
+};
 use crate::store::layout;
 use crate::store::shared_backend::SharedBackend;
 use crate::store::tables::{
-    CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, STORE_INFO, SYNC_STATES, VALUES, chunk_bounds,
-    chunk_key, chunk_sequence, meta_row, split_meta_row, sync_state_bounds, sync_state_key,
+    CHANGES, CHUNK_KEY_LEN, CHUNKS, METAS, SYNC_STATES, VALUES, chunk_bounds, chunk_key,
+    chunk_sequence, meta_row, split_meta_row, sync_state_bounds, sync_state_key,
 };
 use crate::store::{
-    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, StoreError,
-    StoreOperation, StoreResult, WriteBatch, WriteOp,
+    CompactionReport, DocumentChange, DocumentMeta, DocumentStore, Durability, QuietMoment,
+    StoreError, StoreOperation, StoreResult, WriteBatch, WriteOp,
 };
 
 /// The embedded document store: one redb file (or any redb storage backend).
@@ -36,10 +40,11 @@ pub struct RedbStore {
     source: Source,
     handle: RwLock<Handle>,
     /// The file's length when its free pages were last counted (see
-    /// [`compact_if_mostly_free`]), so that a commit knows without a read whether to count
-    /// again.
+    /// [`free_pages`](crate::store::free_pages)), so that a commit knows without a read
+    /// whether to count again.
     checked_length: AtomicU64,
-    /// No compaction while serving before this: the pauses stay a small share of the time.
+    /// No compaction while serving (or idle) before this: the pauses stay a small share of the
+    /// time.
     next_compaction: Mutex<Option<Instant>>,
 }
 
@@ -176,7 +181,7 @@ impl RedbStore {
     }
 
     /// Gives back the file's free pages once they are most of it, between two commits: see
-    /// [`compact_if_mostly_free`]. Every reader and the next commit wait meanwhile (redb
+    /// [`Occasion::Busy`]. Every reader and the next commit wait meanwhile (redb
     /// compacts only a database nobody uses); the file's length, read after each commit, keeps
     /// the count of free pages itself to one per half again (and [`SERVING_GROWTH`]) the file
     /// grew.
@@ -189,21 +194,30 @@ impl RedbStore {
         if !grown_enough(length, checked) || length < checked.saturating_add(SERVING_GROWTH) {
             return;
         }
+        self.paced_compaction(path, Occasion::Busy);
+    }
+
+    /// Compacts for `occasion` unless the last compaction's pause asks to wait (a stopping
+    /// store never does); returns the bytes given back.
+    fn paced_compaction(&self, path: &Path, occasion: Occasion) -> u64 {
         let mut next = self
             .next_compaction
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let started = Instant::now();
-        if next.is_some_and(|next| started < next) {
-            return;
+        if occasion != Occasion::Stopping && next.is_some_and(|next| started < next) {
+            return 0;
         }
+        let before = file_length(path);
         let mut handle = self.handle.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(database) = handle.database.as_mut() {
-            let checked = compact_if_mostly_free(database, path);
+            let checked = compact_if_worth_it(database, path, occasion);
             self.checked_length.store(checked, Ordering::Relaxed);
         }
+        drop(handle);
         let took = started.elapsed();
         *next = Some(started + took + took.saturating_mul(PAUSE_SHARE_DIVISOR));
+        before.saturating_sub(file_length(path))
     }
 
     fn reopen(&self, failed_generation: u64) {
@@ -271,87 +285,9 @@ fn open_database(source: &Source) -> StoreResult<Database> {
     let mut database = opened?;
     layout::prepare(&database)?;
     if let Source::File { path, .. } = source {
-        compact_if_mostly_free(&mut database, path);
+        compact_if_worth_it(&mut database, path, Occasion::Busy);
     }
     Ok(database)
-}
-
-/// Key of `store_info` holding the file's length when free pages were last looked for.
-const CHECKED_LENGTH_KEY: &str = "length_when_checked";
-
-/// Files smaller than this are not worth a pass.
-const SMALLEST: u64 = 64 * 1024;
-
-/// While serving, the file must also have grown by this much since the last count: each
-/// compaction pauses the store for a few fsyncs (tens of milliseconds), and a store of a few
-/// hundred kilobytes grows by half within a few commits (each commit writes a new copy of the
-/// pages it changes, and the copies they replace are reused only some commits later).
-const SERVING_GROWTH: u64 = 1024 * 1024;
-
-/// After a compaction while serving that took `t`, the next waits `t` times this: the store
-/// spends at most a tenth of its time compacting, however fast the file grows (a store taking
-/// thousands of new documents grows by half many times over).
-const PAUSE_SHARE_DIVISOR: u32 = 10;
-
-fn file_length(path: &Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-/// Whether a file of `length` bytes grew enough since its free pages were counted at
-/// `checked` (0: never) to count them again: by half again.
-fn grown_enough(length: u64, checked: u64) -> bool {
-    length > SMALLEST && (checked == 0 || length >= checked.saturating_add(checked / 2))
-}
-
-/// Gives back the file's free pages when they are most of it, at open and between commits;
-/// returns the file's length as counted. redb reuses a page a transaction frees only once later
-/// commits and readers no longer need it, so a stream of small commits (each edit is one)
-/// leaves the file several times larger than what it holds. Compacting needs the database to
-/// itself and costs about one read and one write of what it holds (and the fsyncs of its
-/// two-phase commit). A failed compaction leaves the database as it was, so it only costs the
-/// attempt.
-///
-/// Counting the free pages reads every page of the file, so it is done only once the file has
-/// grown by half since the last count: an open of a file that did not grow reads nothing more
-/// than the open itself (a phone's replica of 10,000 records, a server's store of millions),
-/// and a store that keeps growing counts in proportion to what it writes.
-fn compact_if_mostly_free(database: &mut Database, path: &Path) -> u64 {
-    let before = file_length(path);
-    let checked = checked_length(database).unwrap_or(0);
-    if !grown_enough(before, checked) {
-        return checked;
-    }
-    let Ok(transaction) = database.begin_write() else {
-        return checked;
-    };
-    let stats = transaction.stats();
-    let _ = transaction.abort();
-    let Ok(stats) = stats else {
-        return checked;
-    };
-    let used = stats.allocated_pages() * stats.page_size() as u64;
-    let free = stats.fragmented_bytes();
-    if free > SMALLEST && free > used {
-        let _ = database.compact();
-    }
-    let after = file_length(path);
-    let _ = record_checked_length(database, after);
-    after
-}
-
-fn checked_length(database: &Database) -> Option<u64> {
-    let read = database.begin_read().ok()?;
-    let info = read.open_table(STORE_INFO).ok()?;
-    Some(info.get(CHECKED_LENGTH_KEY).ok()??.value())
-}
-
-fn record_checked_length(database: &Database, length: u64) -> Result<(), redb::Error> {
-    let transaction = database.begin_write()?;
-    transaction
-        .open_table(STORE_INFO)?
-        .insert(CHECKED_LENGTH_KEY, length)?;
-    transaction.commit()?;
-    Ok(())
 }
 
 impl DocumentStore for RedbStore {
@@ -374,6 +310,23 @@ impl DocumentStore for RedbStore {
                 .map_err(|error| StoreError::from_redb(StoreOperation::Close, error)),
             None => Ok(()),
         }
+    }
+
+    /// See [`Occasion::Idle`]; a store that is not a file (or did not grow since its last
+    /// count) gives back nothing.
+    fn reclaim_free_pages(&self, moment: QuietMoment) -> StoreResult<u64> {
+        let Source::File { path, .. } = &self.source else {
+            return Ok(0);
+        };
+        let checked = self.checked_length.load(Ordering::Relaxed);
+        if !Occasion::Idle.counts(file_length(path), checked) {
+            return Ok(0);
+        }
+        let occasion = match moment {
+            QuietMoment::Idle => Occasion::Idle,
+            QuietMoment::Stopping => Occasion::Stopping,
+        };
+        Ok(self.paced_compaction(path, occasion))
     }
 
     fn commit(&self, batch: WriteBatch, durability: Durability) -> StoreResult<()> {
@@ -410,10 +363,6 @@ impl DocumentStore for RedbStore {
             // An error above drops the transaction, which rolls it back.
             transaction.commit().during(StoreOperation::Commit)
         })
-    }
-
-    fn housekeep(&self) {
-        self.compact_while_serving();
     }
 
     fn load(&self, doc: DocumentId) -> StoreResult<Option<Vec<u8>>> {
@@ -1107,7 +1056,7 @@ mod tests {
     }
 
     #[test]
-    fn commits_leaving_housekeeping_compact_only_when_asked_to_keep_house() {
+    fn commits_leaving_housekeeping_never_compact_and_a_quiet_moment_does() {
         let dir = std::env::temp_dir().join(format!(
             "itinera-housekeeping-compaction-{}",
             std::process::id()
@@ -1128,12 +1077,112 @@ mod tests {
         }
         let grown = length();
         assert!(grown > 1300 * 1024, "the file grew to {grown} bytes only");
-        store.housekeep();
+        store
+            .reclaim_free_pages(QuietMoment::Idle)
+            .expect("free pages given back");
         let kept = length();
         assert!(kept * 4 < grown * 3, "{grown} bytes before, {kept} after");
         assert_eq!(
             store.value("k3").expect("value"),
             Some(vec![(399 % 251) as u8; 16 * 1024])
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn an_idle_store_gives_back_what_small_commits_left_free() {
+        let dir =
+            std::env::temp_dir().join(format!("itinera-idle-compaction-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let path = dir.join("store.redb");
+        let length = || std::fs::metadata(&path).expect("file").len();
+        let store = RedbStore::open(&path).expect("store");
+        // Small commits, each replacing a few pages: the file grows by redb's doublings, far
+        // below what a compaction between commits waits for.
+        for n in 0..200u32 {
+            commit(&store, |batch| {
+                for k in 0..4 {
+                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
+                }
+            });
+        }
+        let grown = length();
+        let given_back = store
+            .reclaim_free_pages(QuietMoment::Idle)
+            .expect("idle compaction");
+        let compacted = length();
+        assert!(
+            given_back > 0 && compacted + given_back == grown,
+            "{grown} bytes before, {compacted} after, {given_back} said given back"
+        );
+        assert_eq!(
+            store.value("k2").expect("value"),
+            Some(vec![199u8; 3 * 1024])
+        );
+        // Nothing grew since: nothing is counted or given back again.
+        assert_eq!(
+            store
+                .reclaim_free_pages(QuietMoment::Idle)
+                .expect("idle again"),
+            0
+        );
+        // Within the pause a long compaction asks for, an idle store waits; a stopping one
+        // does not.
+        *store.next_compaction.lock().expect("lock") =
+            Some(Instant::now() + std::time::Duration::from_secs(600));
+        for n in 0..200u32 {
+            commit(&store, |batch| {
+                for k in 0..4 {
+                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
+                }
+            });
+        }
+        assert_eq!(
+            store.reclaim_free_pages(QuietMoment::Idle).expect("paced"),
+            0
+        );
+        assert!(
+            store
+                .reclaim_free_pages(QuietMoment::Stopping)
+                .expect("stopping")
+                > 0
+        );
+        drop(store);
+        std::fs::remove_dir_all(&dir).expect("clean up");
+    }
+
+    #[test]
+    fn a_file_given_back_its_free_pages_does_not_grow_at_the_next_open() {
+        let dir = std::env::temp_dir().join(format!("itinera-idle-reopen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("folder");
+        let path = dir.join("store.redb");
+        let length = || std::fs::metadata(&path).expect("file").len();
+        let store = RedbStore::open(&path).expect("store");
+        for n in 0..200u32 {
+            commit(&store, |batch| {
+                for k in 0..4 {
+                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
+                }
+            });
+        }
+        // Idle, then the server's last flush and its stop, as a server's store sees them.
+        store
+            .reclaim_free_pages(QuietMoment::Idle)
+            .expect("idle compaction");
+        commit(&store, |batch| {
+            batch.put_value("server:stopped-at", b"1".to_vec());
+        });
+        store
+            .reclaim_free_pages(QuietMoment::Stopping)
+            .expect("compaction at the stop");
+        store.close().expect("close");
+        let closed = length();
+        let store = RedbStore::open(&path).expect("store opens again");
+        let opened = length();
+        assert!(
+            opened <= closed,
+            "{closed} bytes closed, {opened} once open"
         );
         drop(store);
         std::fs::remove_dir_all(&dir).expect("clean up");
@@ -1553,7 +1602,7 @@ mod tests {
         raw(&store, |database| {
             let write = database.begin_write().expect("write");
             write
-                .open_table(STORE_INFO)
+                .open_table(crate::store::tables::STORE_INFO)
                 .expect("table")
                 .insert(LAYOUT_KEY, LAYOUT + 1)
                 .expect("insert");

@@ -12,11 +12,12 @@ use std::time::Duration;
 use actix_codec::{AsyncRead, AsyncWrite, Framed};
 use actix_http::h1::Codec;
 use actix_http::{HttpService, KeepAlive, Request};
-use actix_server::{GracefulShutdownSignal, Server};
+use actix_server::{GracefulShutdownSignal, Server, ServerHandle};
 use actix_service::{ServiceFactory, fn_factory, fn_service, map_config};
 use actix_web::body::MessageBody;
 use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::AppState;
 use super::websocket_upgrade::serve_upgrade;
@@ -38,7 +39,8 @@ pub fn serve_http(
     let address = listener.local_addr()?;
     let builder = Server::build()
         .workers(workers)
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS);
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .disable_signals();
     let shutdown = builder.graceful_shutdown_signal();
     let builder = match tls {
         Some(tls) => builder.listen("itinera-https", listener, move || {
@@ -65,7 +67,43 @@ pub fn serve_http(
                 .tcp()
         })?,
     };
-    Ok(builder.run())
+    // Listened for before the server runs: a signal that arrived before the first poll of
+    // the task would otherwise end the process without its final flush.
+    let stop_signals = StopSignals {
+        terminate: signal(SignalKind::terminate())?,
+        interrupt: signal(SignalKind::interrupt())?,
+        quit: signal(SignalKind::quit())?,
+    };
+    let server = builder.run();
+    actix_web::rt::spawn(stop_on_signal(stop_signals, server.handle()));
+    Ok(server)
+}
+
+/// The signals that stop the server.
+struct StopSignals {
+    terminate: Signal,
+    interrupt: Signal,
+    quit: Signal,
+}
+
+/// Stops the server when the system asks: SIGTERM lets open connections finish (up to
+/// [`SHUTDOWN_TIMEOUT_SECS`]), SIGINT and SIGQUIT close them at once. Either way the server
+/// then flushes the store and returns (see [`crate::serve`]).
+///
+/// actix-server's own signal handling does the same, then waits a fixed 300 ms before it
+/// stops the actix system, which nothing here needs: every stop took that long.
+async fn stop_on_signal(mut signals: StopSignals, server: ServerHandle) {
+    let (received, graceful) = tokio::select! {
+        _ = signals.terminate.recv() => ("SIGTERM", true),
+        _ = signals.interrupt.recv() => ("SIGINT", false),
+        _ = signals.quit.recv() => ("SIGQUIT", false),
+    };
+    tracing::info!(
+        signal = received,
+        graceful,
+        "stopping: no new connections, then the store is flushed"
+    );
+    server.stop(graceful).await;
 }
 
 /// The signal a connection hears when the server begins to stop.

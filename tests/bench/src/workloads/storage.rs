@@ -22,13 +22,12 @@ const BATCH: u32 = 10;
 pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> {
     let url = server.url();
     let wire = Arc::new(Wire::default());
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let disk = |server: &Server| {
         server.disk_bytes().ok_or(
             "this workload measures the data folder, and this server keeps its data in PostgreSQL",
         )
     };
-    let baseline = disk(server)?;
+    let baseline = settled_disk(server, disk).await?;
     let ids: Vec<DocumentId> = (0..sizes.storage_records)
         .map(|n| records::doc_id(SPACE, n))
         .collect();
@@ -120,6 +119,26 @@ pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> 
         outcome.fail(format!("{lost} edits lost"));
     }
     Ok(outcome)
+}
+
+/// The bytes on disk of the started, empty server once they stopped changing (what it writes
+/// at start, and gives back once idle): read every 100 ms until five reads in a row agree, at
+/// most 5 s, so that the accounts are measured against the server's settled file and not
+/// against one caught while it writes its first records.
+async fn settled_disk(
+    server: &Server,
+    disk: impl Fn(&Server) -> Result<u64, &'static str>,
+) -> Result<u64, String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = disk(server)?;
+    let mut same = 0;
+    while same < 5 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = disk(server)?;
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+    }
+    Ok(last)
 }
 
 /// One writer: `edits` changes to every account, alternately a new tag and an overwritten
