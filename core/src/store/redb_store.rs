@@ -1075,8 +1075,9 @@ mod tests {
                 .commit_leaving_housekeeping(batch, Durability::Immediate)
                 .expect("commit");
         }
+        // Four times the 256 KiB it holds: no commit gave back its free pages.
         let grown = length();
-        assert!(grown > 1300 * 1024, "the file grew to {grown} bytes only");
+        assert!(grown > 1024 * 1024, "the file grew to {grown} bytes only");
         store
             .reclaim_free_pages(QuietMoment::Idle)
             .expect("free pages given back");
