@@ -1028,12 +1028,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_file_that_fills_with_free_pages_is_compacted_while_serving() {
-        let dir =
-            std::env::temp_dir().join(format!("itinera-serving-compaction-{}", std::process::id()));
+    /// A folder of the test's own (`name` and the process), and the store file's path in it;
+    /// the test removes the folder at its end.
+    fn store_folder(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("itinera-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("folder");
         let path = dir.join("store.redb");
+        (dir, path)
+    }
+
+    #[test]
+    fn a_file_that_fills_with_free_pages_is_compacted_while_serving() {
+        let (dir, path) = store_folder("serving-compaction");
         let store = RedbStore::open(&path).expect("store");
         let mut longest = 0;
         // Each commit frees the pages of the values it replaces; the store holds 16 values of
@@ -1057,12 +1063,7 @@ mod tests {
 
     #[test]
     fn commits_leaving_housekeeping_never_compact_and_a_quiet_moment_does() {
-        let dir = std::env::temp_dir().join(format!(
-            "itinera-housekeeping-compaction-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("folder");
-        let path = dir.join("store.redb");
+        let (dir, path) = store_folder("housekeeping-compaction");
         let store = RedbStore::open(&path).expect("store");
         let length = || std::fs::metadata(&path).expect("file").len();
         // As in the test above: 16 values of 16 KiB throughout, each commit replacing them.
@@ -1093,10 +1094,7 @@ mod tests {
 
     #[test]
     fn an_idle_store_gives_back_what_small_commits_left_free() {
-        let dir =
-            std::env::temp_dir().join(format!("itinera-idle-compaction-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("folder");
-        let path = dir.join("store.redb");
+        let (dir, path) = store_folder("idle-compaction");
         let length = || std::fs::metadata(&path).expect("file").len();
         let store = RedbStore::open(&path).expect("store");
         // Small commits, each replacing a few pages: the file grows by redb's doublings, far
@@ -1155,9 +1153,7 @@ mod tests {
 
     #[test]
     fn a_file_given_back_its_free_pages_does_not_grow_at_the_next_open() {
-        let dir = std::env::temp_dir().join(format!("itinera-idle-reopen-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("folder");
-        let path = dir.join("store.redb");
+        let (dir, path) = store_folder("idle-reopen");
         let length = || std::fs::metadata(&path).expect("file").len();
         let store = RedbStore::open(&path).expect("store");
         for n in 0..200u32 {
@@ -1191,10 +1187,7 @@ mod tests {
 
     #[test]
     fn a_file_grown_with_free_pages_is_compacted_at_the_next_open() {
-        let dir =
-            std::env::temp_dir().join(format!("itinera-open-compaction-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("folder");
-        let path = dir.join("store.redb");
+        let (dir, path) = store_folder("open-compaction");
         let length = || std::fs::metadata(&path).expect("file").len();
         {
             // Grown by commits of redb's own, as a build that did not compact would.
