@@ -1092,20 +1092,24 @@ mod tests {
         std::fs::remove_dir_all(&dir).expect("clean up");
     }
 
-    #[test]
-    fn an_idle_store_gives_back_what_small_commits_left_free() {
-        let (dir, path) = store_folder("idle-compaction");
-        let length = || std::fs::metadata(&path).expect("file").len();
-        let store = RedbStore::open(&path).expect("store");
-        // Small commits, each replacing a few pages: the file grows by redb's doublings, far
-        // below what a compaction between commits waits for.
+    /// 200 small commits, each replacing the same four values of 3 KiB: the file grows by
+    /// redb's doublings, far below what a compaction between commits waits for.
+    fn small_commits(store: &RedbStore) {
         for n in 0..200u32 {
-            commit(&store, |batch| {
+            commit(store, |batch| {
                 for k in 0..4 {
                     batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
                 }
             });
         }
+    }
+
+    #[test]
+    fn an_idle_store_gives_back_what_small_commits_left_free() {
+        let (dir, path) = store_folder("idle-compaction");
+        let length = || std::fs::metadata(&path).expect("file").len();
+        let store = RedbStore::open(&path).expect("store");
+        small_commits(&store);
         let grown = length();
         let given_back = store
             .reclaim_free_pages(QuietMoment::Idle)
@@ -1130,13 +1134,7 @@ mod tests {
         // does not.
         *store.next_compaction.lock().expect("lock") =
             Some(Instant::now() + std::time::Duration::from_secs(600));
-        for n in 0..200u32 {
-            commit(&store, |batch| {
-                for k in 0..4 {
-                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
-                }
-            });
-        }
+        small_commits(&store);
         assert_eq!(
             store.reclaim_free_pages(QuietMoment::Idle).expect("paced"),
             0
@@ -1156,13 +1154,7 @@ mod tests {
         let (dir, path) = store_folder("idle-reopen");
         let length = || std::fs::metadata(&path).expect("file").len();
         let store = RedbStore::open(&path).expect("store");
-        for n in 0..200u32 {
-            commit(&store, |batch| {
-                for k in 0..4 {
-                    batch.put_value(&format!("k{k}"), vec![(n % 251) as u8; 3 * 1024]);
-                }
-            });
-        }
+        small_commits(&store);
         // Idle, then the server's last flush and its stop, as a server's store sees them.
         store
             .reclaim_free_pages(QuietMoment::Idle)
