@@ -318,14 +318,15 @@ impl DocumentStore for RedbStore {
         let Source::File { path, .. } = &self.source else {
             return Ok(0);
         };
-        let checked = self.checked_length.load(Ordering::Relaxed);
-        if !Occasion::Idle.counts(file_length(path), checked) {
-            return Ok(0);
-        }
         let occasion = match moment {
             QuietMoment::Idle => Occasion::Idle,
             QuietMoment::Stopping => Occasion::Stopping,
         };
+        // Without the lock first: a file that did not grow since its last count is left alone.
+        let checked = self.checked_length.load(Ordering::Relaxed);
+        if !occasion.counts(file_length(path), checked) {
+            return Ok(0);
+        }
         Ok(self.paced_compaction(path, occasion))
     }
 
