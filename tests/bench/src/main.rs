@@ -116,17 +116,14 @@ fn main() {
     };
     eprintln!("building the servers…");
     let samod = options.peers.contains(&Peer::Samod);
-    let (mut programs, runtime) = match prepare(&root, samod) {
+    let (programs, runtime) = match prepare(&root, samod, options.server.take()) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
             std::process::exit(1);
         }
     };
-    if let Some(server) = options.server.take() {
-        eprintln!("measuring {} as Itinera", server.display());
-        programs.itinera = server;
-    }
+    eprintln!("measuring {} as Itinera", programs.itinera.display());
     let started = Instant::now();
     let mut table = Table::default();
     for &workload in &options.only {
@@ -324,16 +321,13 @@ fn load_main(root: &std::path::Path) -> i32 {
         }
     }
     eprintln!("building the server…");
-    let (mut programs, runtime) = match prepare(root, false) {
+    let (programs, runtime) = match prepare(root, false, binary) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
             return 1;
         }
     };
-    if let Some(binary) = binary {
-        programs.itinera = binary;
-    }
     let data = workdir.join("load");
     eprint!(
         "load on {}: {} devices, one edit each per {} ms, for {} s",
@@ -410,16 +404,13 @@ fn attacks_main(root: &std::path::Path) -> i32 {
         }
     }
     eprintln!("building the server…");
-    let (mut programs, runtime) = match prepare(root, false) {
+    let (programs, runtime) = match prepare(root, false, binary) {
         Ok(prepared) => prepared,
         Err(why) => {
             eprintln!("{why}");
             return 1;
         }
     };
-    if let Some(binary) = binary {
-        programs.itinera = binary;
-    }
     let data = workdir.join("attacks");
     let outcome = attacks_server(&programs, &data).and_then(|(mut server, behind_proxy)| {
         eprintln!("attacking {}…", programs.itinera.display());
@@ -488,8 +479,9 @@ fn attacks_server(programs: &Programs, data: &std::path::Path) -> Result<(Server
 fn prepare(
     root: &std::path::Path,
     samod: bool,
+    itinera: Option<PathBuf>,
 ) -> Result<(Programs, tokio::runtime::Runtime), String> {
-    let programs = Programs::prepare(root, samod)?;
+    let programs = Programs::prepare(root, samod, itinera)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

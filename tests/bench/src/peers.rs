@@ -139,19 +139,25 @@ pub struct Programs {
 }
 
 impl Programs {
-    /// Builds what is missing: the Itinera server (release), the samod server (its own target
-    /// folder, outside the workspace), and the npm packages from the lockfile.
-    /// Builds `itinera-server` (release) and, if the run compares against samod, the samod
-    /// server (a cold build of its own dependencies, so skipped when not needed).
-    pub fn prepare(root: &Path, samod: bool) -> Result<Self, String> {
+    /// Builds what is missing: the Itinera server (release) unless `itinera` names the build to
+    /// measure, the samod server if the run compares against it (its own target folder outside
+    /// the workspace: a cold build of its own dependencies, so skipped when not needed), and the
+    /// npm packages from the lockfile.
+    pub fn prepare(root: &Path, samod: bool, itinera: Option<PathBuf>) -> Result<Self, String> {
         let tests_dir = root.join("tests");
-        run(Command::new("cargo").current_dir(root).args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "itinera-server",
-        ]))?;
+        let itinera = match itinera {
+            Some(binary) => binary,
+            None => {
+                run(Command::new("cargo").current_dir(root).args([
+                    "build",
+                    "--release",
+                    "--quiet",
+                    "-p",
+                    "itinera-server",
+                ]))?;
+                root.join("target/release/itinera-server")
+            }
+        };
         if samod {
             run(Command::new("cargo").current_dir(root).args([
                 "build",
@@ -176,7 +182,7 @@ impl Programs {
             ]))?;
         }
         Ok(Self {
-            itinera: root.join("target/release/itinera-server"),
+            itinera,
             samod: root.join("target/samod/release/itinera-bench-samod-server"),
             node_script: root.join("tests/bench/node-server.mjs"),
             tests_dir,
