@@ -87,7 +87,15 @@ pub fn validate<D: ReadDoc>(doc: &D) -> Result<DocumentHeader> {
 /// [`validate`] for the root fields a change wrote: those it did not write read as they did
 /// before it, when they were checked. The header is always read: it says which record to check.
 pub fn validate_written<D: ReadDoc>(doc: &D, written: &Touched) -> Result<DocumentHeader> {
-    let header = DocumentHeader::read(doc)?;
+    validate_written_under(doc, DocumentHeader::read(doc)?, written)
+}
+
+/// [`validate_written`] of a document whose header was read already.
+pub(crate) fn validate_written_under<D: ReadDoc>(
+    doc: &D,
+    header: DocumentHeader,
+    written: &Touched,
+) -> Result<DocumentHeader> {
     if let Some(kind) = header.readable_kind()? {
         check_root_fields(kind, doc, &|field| written.field(field)).map_err(|err| {
             Error::Malformed {

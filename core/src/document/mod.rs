@@ -55,7 +55,7 @@ pub use touched::Touched;
 
 use crate::model::{FieldPath, ModelError, Record};
 use crate::{Error, Result};
-pub(crate) use header::{KIND_KEY, SCHEMA_KEY};
+pub(crate) use header::{KIND_KEY, SCHEMA_KEY, validate_written_under};
 
 /// One document whose root is a record of type `R`.
 pub struct Document<R: Record> {

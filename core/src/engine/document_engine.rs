@@ -6,6 +6,7 @@ use std::sync::Arc;
 use automerge::{ActorId, AutoCommit, ChangeHash};
 
 use super::history;
+use super::last_record::LastRecord;
 use super::{
     Author, Committed, CompactionPolicy, EditError, EditId, EnginePeer, HistoryBudget, Input,
     OutboxEntry, Output, ServerEdit, SessionId, StoredSize, WriteFailed, WriteId,
@@ -13,7 +14,9 @@ use super::{
 use crate::DocumentId;
 use crate::document::Touched;
 use crate::model::{DocumentKind, RecordValue};
-use crate::policy::{DocumentScope, Principal, Role, access, check_shared_change};
+use crate::policy::{
+    DocumentScope, Principal, Role, access, check_scoped_change, check_shared_change,
+};
 use crate::protocol::{Message, PeerId};
 use crate::store::{DocumentMeta, WriteBatch};
 use crate::sync::{Access, DocSync, EphemeralRelay, Incoming};
@@ -220,7 +223,13 @@ pub struct DocumentEngine {
     sync: DocSync,
     creator: Option<String>,
     scope: DocumentScope,
+    /// Whether `scope` was described from the document as it is now (not while the document
+    /// is missing or does not read): the check of a user's change takes it as the scope before
+    /// the change instead of reading it again.
+    described: bool,
     title: String,
+    /// The record read for the last write's summary, for the next to update.
+    last_record: LastRecord,
     peers: HashMap<PeerId, EnginePeer>,
     relay: EphemeralRelay,
     /// The heads of the last durable write: changes after them are not yet safe.
@@ -279,7 +288,9 @@ impl DocumentEngine {
                 shared_with: stored.shared_with,
                 ..DocumentScope::default()
             },
+            described: false,
             title: String::new(),
+            last_record: LastRecord::default(),
             peers: HashMap::new(),
             relay: EphemeralRelay::new(),
             durable_heads: Vec::new(),
@@ -488,6 +499,8 @@ impl DocumentEngine {
         stored_heads.sort();
         self.stored_meta_behind |= durable != stored_heads;
         self.durable_heads = durable;
+        // Changes another process stored are not counted as written.
+        self.last_record.forget();
         if self.creator.is_none() {
             self.creator = creator;
         }
@@ -520,9 +533,9 @@ impl DocumentEngine {
     fn start_write(&mut self, heads: Vec<ChangeHash>) {
         let write = self.next_write;
         self.next_write += 1;
-        // A document this build cannot summarise still syncs; reports skip it.
         let (summary, record) =
-            crate::reports::summarize_with_record(self.sync.document()).unwrap_or_default();
+            self.last_record
+                .summarize(self.sync.document(), &heads, &self.written);
         let meta = self.meta(heads.clone());
         let mut batch = WriteBatch::new();
         let mut outbox = None;
@@ -668,6 +681,7 @@ impl DocumentEngine {
         }
         // A share that was not stored did not happen.
         self.scope_dirty = false;
+        self.last_record.forget();
         self.rescope();
         for pending in failed.pending {
             match pending {
@@ -767,10 +781,22 @@ impl DocumentEngine {
 
     /// Recomputes what the document says about itself, and every peer's access with it.
     fn rescope(&mut self) {
-        if self.sync.is_present() {
-            if let Ok(mut scope) =
+        let described = self
+            .sync
+            .is_present()
+            .then(|| {
                 DocumentScope::describe(&self.id, self.sync.document(), self.creator.as_deref())
-            {
+            })
+            .and_then(Result::ok);
+        self.rescope_as(described);
+    }
+
+    /// Takes `described`, the scope of the document as it is now (`None` when it is missing or
+    /// does not read: the scope stays), and every peer's access with it.
+    fn rescope_as(&mut self, described: Option<DocumentScope>) {
+        self.described = described.is_some();
+        if self.sync.is_present() {
+            if let Some(mut scope) = described {
                 scope.shared_with = std::mem::take(&mut self.scope.shared_with);
                 self.scope = scope;
             }
@@ -794,6 +820,24 @@ impl DocumentEngine {
         }
     }
 
+    /// Debug builds: the scope the check of a change read is the one the document describes.
+    #[cfg(debug_assertions)]
+    fn agrees_with_described(&self, checked: Option<&DocumentScope>) {
+        let Some(checked) = checked else { return };
+        let shared = |mut scope: DocumentScope| {
+            scope.shared_with.clone_from(&self.scope.shared_with);
+            scope
+        };
+        let described =
+            DocumentScope::describe(&self.id, self.sync.document(), self.creator.as_deref())
+                .map(shared);
+        let checked = shared(checked.clone());
+        assert!(
+            matches!(&described, Ok(scope) if *scope == checked),
+            "the scope the check read, {checked:?}, is not the document's: {described:?}"
+        );
+    }
+
     fn receive(&mut self, from: EnginePeer, message: Message) {
         if let Some(reason) = self.broken.clone() {
             self.send_error(&from, reason);
@@ -810,27 +854,29 @@ impl DocumentEngine {
             .creator
             .clone()
             .unwrap_or_else(|| from.principal.user.clone());
-        let (id, shared, principal, budget) = (
-            self.id,
-            self.scope.shared_with.clone(),
-            from.principal.clone(),
-            self.config.history.clone(),
-        );
-        let checked = std::cell::RefCell::new(Touched::nothing());
+        let (id, principal, budget) =
+            (self.id, from.principal.clone(), self.config.history.clone());
+        // The scope before the change is the engine's, when it was read from the document as it
+        // is (and with the creator the check describes it with).
+        let was = (self.described && self.creator.is_some()).then_some(&self.scope);
+        let shared = &self.scope.shared_with;
+        let checked = std::cell::RefCell::new((Touched::nothing(), None));
         let check = |before: &mut AutoCommit, after: &mut AutoCommit| {
             let written = Touched::since(after, &before.get_heads());
-            check_shared_change(
+            let now = check_scoped_change(
                 &principal,
                 &id,
-                existed.then_some(&*before),
+                existed.then_some((&*before, was)),
                 after,
                 Some(&creator),
-                &shared,
+                shared,
                 &written,
             )
             .map_err(|refusal| refusal.to_string())?;
             history::admit(budget.as_deref(), &principal.user, &id, before, after)?;
-            checked.borrow_mut().merge(written);
+            let mut checked = checked.borrow_mut();
+            checked.0.merge(written);
+            checked.1 = Some(now);
             Ok(())
         };
         let last_sent = self
@@ -845,9 +891,16 @@ impl DocumentEngine {
                 if self.creator.is_none() {
                     self.creator = Some(from.principal.user.clone());
                 }
-                self.rescope();
+                let (written, now) = checked.into_inner();
+                // The document is the one the check read: its scope is the check's.
+                #[cfg(debug_assertions)]
+                self.agrees_with_described(now.as_ref());
+                match now {
+                    Some(now) => self.rescope_as(Some(now)),
+                    None => self.rescope(),
+                }
                 self.note_author(Author::User(from.principal.user.clone()));
-                self.written.merge(checked.into_inner());
+                self.written.merge(written);
                 self.pending.push(Pending::PeerChanges(from));
             }
             Ok(_) => {}

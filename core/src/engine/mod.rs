@@ -40,6 +40,7 @@ mod document_engine;
 mod engine_peer;
 mod history;
 mod input;
+mod last_record;
 mod outbox;
 mod output;
 mod server_edit;

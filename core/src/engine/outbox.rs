@@ -49,12 +49,16 @@ impl OutboxEntry {
                 *byte ^= head_byte;
             }
         }
-        let hex: String = folded.iter().map(|byte| format!("{byte:02x}")).collect();
-        Self {
-            key: format!("{OUTBOX_PREFIX}{document}:{hex}"),
-            document,
-            at,
+        // Every commit of an account writes one: the hex is written in place, not formatted
+        // byte by byte.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut key = format!("{OUTBOX_PREFIX}{document}:");
+        key.reserve(2 * folded.len());
+        for byte in folded {
+            key.push(char::from(HEX[usize::from(byte >> 4)]));
+            key.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
+        Self { key, document, at }
     }
 
     /// The stored value: the commit time, in decimal.
@@ -92,6 +96,19 @@ mod tests {
             OutboxEntry::new(document, &[a, b], 5).key,
             OutboxEntry::new(document, &[b, a], 5).key
         );
+    }
+
+    /// Entries stored by earlier builds are found by the same key: the folded heads in
+    /// lowercase hex, two digits a byte.
+    #[test]
+    fn the_key_names_the_document_and_the_folded_heads_in_hex() {
+        let document = DocumentId::from_bytes([1; 16]);
+        let mut head = [0u8; 32];
+        head[0] = 0xa7;
+        head[31] = 0x0c;
+        let key = OutboxEntry::new(document, &[ChangeHash(head)], 5).key;
+        let hex = format!("a7{}0c", "00".repeat(30));
+        assert_eq!(key, format!("{OUTBOX_PREFIX}{document}:{hex}"));
     }
 
     /// A user's change to a kind the server decides writes its entry with the change, and the

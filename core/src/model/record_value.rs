@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use automerge::AutoCommit;
 
-use super::{DocumentKind, FieldPath, Record};
+use super::{DocumentKind, FieldPath, Fields, Record};
 use crate::document::{DocumentHeader, validate};
 use crate::{Error, Result};
 
@@ -54,6 +54,35 @@ impl RecordValue {
     /// The record as `R`, if it is one.
     pub fn get<R: Record + 'static>(&self) -> Option<&R> {
         self.record.downcast_ref()
+    }
+
+    /// This record with the root fields `written` names read again from `doc`, the others kept:
+    /// the record of `doc` when `self` was read from it before changes that wrote only those
+    /// fields. Fails like [`RecordValue::of_kind`] when a written field does not hydrate.
+    pub fn with_written(&self, doc: &AutoCommit, written: &dyn Fn(&str) -> bool) -> Result<Self> {
+        let kind = self.kind;
+        let record: Arc<dyn Any + Send + Sync> = super::with_record_type!(kind, R => {
+            let malformed = |reason: String| Error::Malformed {
+                kind,
+                path: FieldPath::root(),
+                reason,
+            };
+            let mut record = self
+                .get::<R>()
+                .ok_or_else(|| malformed("not a record of its kind".into()))?
+                .clone();
+            record
+                .hydrate_written_fields(doc, &automerge::ROOT, written)
+                .map_err(|err| malformed(err.to_string()))?;
+            Arc::new(record)
+        });
+        Ok(Self { kind, record })
+    }
+
+    /// Whether both hold the same record.
+    pub fn same_as(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && super::with_record_type!(self.kind, R => self.get::<R>() == other.get::<R>())
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ObjId, ObjType, Value};
+use automerge::{ObjId, ObjType, ScalarValue, Value};
 use autosurgeon::{Counter, Hydrate, Prop, ReadDoc, Text};
 
 use super::{FieldPath, PathSegment};
@@ -64,6 +64,16 @@ pub trait Fields: Shape {
         written: &dyn Fn(&str) -> bool,
     ) -> Result<(), ShapeError>;
 
+    /// Reads again the fields of the map `obj` that `written` names, each alone, leaving the
+    /// others as they are: what hydrating the whole map gives when only those fields changed
+    /// since `self` was read (an account whose address changed, not its years of activities).
+    fn hydrate_written_fields<D: ReadDoc>(
+        &mut self,
+        doc: &D,
+        obj: &ObjId,
+        written: &dyn Fn(&str) -> bool,
+    ) -> Result<(), autosurgeon::HydrateError>;
+
     /// Checks every field of the map `obj` against this record's shape.
     fn check_fields<D: ReadDoc>(
         doc: &D,
@@ -81,24 +91,38 @@ impl Shape for String {
         prop: Prop<'_>,
         path: &mut FieldPath,
     ) -> Result<(), ShapeError> {
-        if let Ok(Some((Value::Object(ObjType::Text), _))) = doc.get(obj, &prop) {
-            return Err(ShapeError {
-                path: path.clone(),
-                reason: "found collaborative text where a plain string belongs (a register; \
-                         from JS, write it as an ImmutableString)"
-                    .into(),
-            });
-        }
-        let text = <String as Hydrate>::hydrate(doc, obj, prop).map_err(|err| ShapeError {
-            path: path.clone(),
-            reason: err.to_string(),
-        })?;
-        if text.len() > MAX_STRING_BYTES {
+        // A plain string, the usual case, is measured where it lies: every change checks the
+        // strings it wrote, and each read seeks the key through the document's operations.
+        let len = match doc.get(obj, &prop) {
+            Ok(Some((Value::Object(ObjType::Text), _))) => {
+                return Err(ShapeError {
+                    path: path.clone(),
+                    reason: "found collaborative text where a plain string belongs (a \
+                             register; from JS, write it as an ImmutableString)"
+                        .into(),
+                });
+            }
+            Ok(Some((Value::Scalar(scalar), _))) => match scalar.as_ref() {
+                ScalarValue::Str(text) => Some(text.len()),
+                _ => None,
+            },
+            _ => None,
+        };
+        // Anything else is what hydrating it says (missing, another type).
+        let len = match len {
+            Some(len) => len,
+            None => <String as Hydrate>::hydrate(doc, obj, prop)
+                .map_err(|err| ShapeError {
+                    path: path.clone(),
+                    reason: err.to_string(),
+                })?
+                .len(),
+        };
+        if len > MAX_STRING_BYTES {
             return Err(ShapeError {
                 path: path.clone(),
                 reason: format!(
-                    "{} bytes of text, more than the {MAX_STRING_BYTES} this field holds",
-                    text.len()
+                    "{len} bytes of text, more than the {MAX_STRING_BYTES} this field holds"
                 ),
             });
         }
@@ -315,6 +339,28 @@ macro_rules! record {
                 )*
                 $crate::model::shape::check_declared(doc, obj, &[$(stringify!($field)),*], path)
             }
+
+            #[allow(unused_variables)]
+            fn hydrate_written_fields<D: ::autosurgeon::ReadDoc>(
+                &mut self,
+                doc: &D,
+                obj: &::automerge::ObjId,
+                written: &dyn Fn(&str) -> bool,
+            ) -> Result<(), ::autosurgeon::HydrateError> {
+                $(
+                    if written(stringify!($field)) {
+                        // As the derived `Hydrate` reads it: a missing field with a default
+                        // reads as it.
+                        let missing: Option<fn() -> $ty> = None
+                            $(.or($crate::model::shape::missing_default!($ty; $($field_attr)*)))*;
+                        self.$field = match missing {
+                            Some(default) if matches!(doc.get(obj, stringify!($field)), Ok(None)) => default(),
+                            _ => ::autosurgeon::hydrate_prop(doc, obj, stringify!($field))?,
+                        };
+                    }
+                )*
+                Ok(())
+            }
         }
 
         impl $crate::model::Shape for $name {
@@ -344,6 +390,21 @@ macro_rules! has_missing_default {
     };
     ($($other:tt)*) => {
         false
+    };
+}
+
+/// The value a field attribute says a missing field reads as, if it says one. Only
+/// `Default::default` is known: another compiles to an error here, rather than a record
+/// re-read field by field (`Fields::hydrate_written_fields`) that differs from the whole.
+macro_rules! missing_default {
+    ($ty:ty; autosurgeon(missing = "Default::default")) => {
+        Some(<$ty as Default>::default as fn() -> $ty)
+    };
+    ($ty:ty; autosurgeon(missing = $default:literal)) => {
+        compile_error!("only Default::default is known as the value of a missing field")
+    };
+    ($ty:ty; $($other:tt)*) => {
+        None
     };
 }
 
@@ -403,4 +464,48 @@ macro_rules! string_enum {
     };
 }
 
-pub(crate) use {has_missing_default, record, string_enum};
+pub(crate) use {has_missing_default, missing_default, record, string_enum};
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+
+    fn check_name(doc: &AutoCommit) -> Result<(), String> {
+        let mut path = FieldPath::root().key("name");
+        <String as Shape>::check(doc, &ROOT, "name".into(), &mut path).map_err(|e| e.reason)
+    }
+
+    /// A plain string is measured without hydrating it; everything else is named as
+    /// hydrating it names it.
+    #[test]
+    fn a_string_field_is_a_plain_string_of_at_most_the_limit() {
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "name", "x".repeat(MAX_STRING_BYTES))
+            .expect("put");
+        assert_eq!(check_name(&doc), Ok(()));
+        doc.put(ROOT, "name", "é".repeat(MAX_STRING_BYTES / 2 + 1))
+            .expect("put");
+        assert_eq!(
+            check_name(&doc),
+            Err(format!(
+                "{} bytes of text, more than the {MAX_STRING_BYTES} this field holds",
+                MAX_STRING_BYTES + 2
+            ))
+        );
+        doc.put_object(ROOT, "name", ObjType::Text).expect("put");
+        assert!(check_name(&doc).is_err_and(|e| e.starts_with("found collaborative text")));
+        for wrong in [
+            |doc: &mut AutoCommit| doc.put(ROOT, "name", 7_i64),
+            |doc: &mut AutoCommit| doc.delete(ROOT, "name"),
+        ] {
+            wrong(&mut doc).expect("written");
+            let hydrated = <String as Hydrate>::hydrate(&doc, &ROOT, "name".into());
+            let expected = hydrated.map(drop).map_err(|e| e.to_string());
+            assert!(expected.is_err());
+            assert_eq!(check_name(&doc), expected);
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! The server's check of a user's change before it is merged.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use automerge::AutoCommit;
 
 use super::{DocumentScope, Principal, Refusal, access, custody, field_rules, log_rules};
-use crate::document::{DocumentHeader, KIND_KEY, Touched, validate_written};
+use crate::document::{DocumentHeader, KIND_KEY, Touched, validate_written_under};
 use crate::id::DocumentId;
 use crate::model::DocumentKind;
 use crate::sync::Access;
@@ -83,21 +84,43 @@ pub fn check_shared_change(
     shared_with: &BTreeSet<String>,
     written: &Touched,
 ) -> Result<(), Refusal> {
-    let before = before.filter(|doc| !doc.is_empty());
     let change = Change {
         principal,
         id,
-        before,
+        before: before.filter(|doc| !doc.is_empty()),
+        was: None,
         after,
         creator,
         shared_with,
     };
-    let result = change.check(written);
-    #[cfg(debug_assertions)]
-    if *written != Touched::Everything {
-        change.agrees_with_every_rule(&result);
-    }
-    result
+    change.run(written).map(drop)
+}
+
+/// [`check_shared_change`] for the server's engine, which knows who could see the document
+/// before the change (it described `before` when it took it in: `before` comes with its
+/// scope, when the engine has it), and keeps who can see it after: the scope of `after` is
+/// returned, so that nothing reads the document for it again. Debug builds describe `before`
+/// as well and stop when the scope given differs.
+pub fn check_scoped_change(
+    principal: &Principal,
+    id: &DocumentId,
+    before: Option<(&AutoCommit, Option<&DocumentScope>)>,
+    after: &AutoCommit,
+    creator: Option<&str>,
+    shared_with: &BTreeSet<String>,
+    written: &Touched,
+) -> Result<DocumentScope, Refusal> {
+    let before = before.filter(|(doc, _)| !doc.is_empty());
+    let change = Change {
+        principal,
+        id,
+        before: before.map(|(doc, _)| doc),
+        was: before.and_then(|(_, scope)| scope),
+        after,
+        creator,
+        shared_with,
+    };
+    change.run(written)
 }
 
 /// A user's change to one document, as the checks read it.
@@ -105,16 +128,28 @@ struct Change<'a> {
     principal: &'a Principal,
     id: &'a DocumentId,
     before: Option<&'a AutoCommit>,
+    /// The scope of `before`, when the caller described it already.
+    was: Option<&'a DocumentScope>,
     after: &'a AutoCommit,
     creator: Option<&'a str>,
     shared_with: &'a BTreeSet<String>,
 }
 
 impl Change<'_> {
+    /// The check of the rules of the `written` fields; the scope after the change.
+    fn run(&self, written: &Touched) -> Result<DocumentScope, Refusal> {
+        let result = self.check(written);
+        #[cfg(debug_assertions)]
+        if *written != Touched::Everything {
+            self.agrees_with_every_rule(&result);
+        }
+        result
+    }
+
     /// Debug builds: the rules of the written fields refuse what every rule refuses, except a
     /// field that was already malformed before the change and that the change left alone.
     #[cfg(debug_assertions)]
-    fn agrees_with_every_rule(&self, result: &Result<(), Refusal>) {
+    fn agrees_with_every_rule(&self, result: &Result<DocumentScope, Refusal>) {
         let every = self.check(&Touched::Everything);
         let malformed_before = self
             .before
@@ -125,33 +160,35 @@ impl Change<'_> {
         );
     }
 
-    fn check(&self, written: &Touched) -> Result<(), Refusal> {
-        let kind = self.kind(written)?;
-        validate_written(self.after, written).map_err(schema)?;
+    fn check(&self, written: &Touched) -> Result<DocumentScope, Refusal> {
+        let header = self.header(written)?;
+        validate_written_under(self.after, header, written).map_err(schema)?;
+        let kind = header.kind();
         let (was, now) = self.scopes(kind)?;
-        match kind {
-            Some(kind) => {
-                let (principal, before, after) = (self.principal, self.before, self.after);
-                custody::check_custody(principal, kind, was.as_ref(), &now)?;
-                field_rules::check_fields(kind, before, after, written)?;
-                field_rules::check_office_fields(principal.role, kind, before, after)?;
-                log_rules::check_logs(principal, kind, before, after, written)
-            }
-            None => Ok(()),
+        if let Some(kind) = kind {
+            let (principal, before, after) = (self.principal, self.before, self.after);
+            custody::check_custody(principal, kind, was.as_deref(), &now)?;
+            field_rules::check_fields(kind, before, after, written)?;
+            field_rules::check_office_fields(principal.role, kind, before, after)?;
+            log_rules::check_logs(principal, kind, before, after, written)?;
         }
+        Ok(now)
     }
 
-    /// The record kind after the change; a change of kind is named as such, before whatever
-    /// else it breaks.
-    fn kind(&self, written: &Touched) -> Result<Option<DocumentKind>, Refusal> {
-        let after = DocumentHeader::read(self.after).map_err(schema)?.kind();
+    /// The header after the change; a change of kind is named as such, before whatever else
+    /// it breaks.
+    fn header(&self, written: &Touched) -> Result<DocumentHeader, Refusal> {
+        let header = DocumentHeader::read(self.after).map_err(schema)?;
         if let Some(before) = self.before.filter(|_| written.field(KIND_KEY)) {
-            let before = DocumentHeader::read(before).map_err(schema)?.kind();
+            let (before, after) = (
+                DocumentHeader::read(before).map_err(schema)?.kind(),
+                header.kind(),
+            );
             if before != after {
                 return Err(Refusal::KindChanged { before, after });
             }
         }
-        Ok(after)
+        Ok(header)
     }
 
     /// Who may see the document before and after the change; the user must be able to write
@@ -159,17 +196,29 @@ impl Change<'_> {
     fn scopes(
         &self,
         kind: Option<DocumentKind>,
-    ) -> Result<(Option<DocumentScope>, DocumentScope), Refusal> {
-        let scope = |doc: &AutoCommit| {
-            let mut scope = DocumentScope::describe(self.id, doc, self.creator).map_err(schema)?;
+    ) -> Result<(Option<Cow<'_, DocumentScope>>, DocumentScope), Refusal> {
+        let shared = |mut scope: DocumentScope| {
             scope.shared_with.clone_from(self.shared_with);
-            Ok::<_, Refusal>(scope)
+            scope
         };
         let principal = self.principal;
         let who = format!("{} ({})", principal.user, principal.role);
         let what = kind.map_or("document", DocumentKind::as_str);
-        let was = self.before.map(scope).transpose()?;
-        let now = scope(self.after)?;
+        let was = match (self.before, self.was) {
+            (Some(_), Some(known)) => {
+                #[cfg(debug_assertions)]
+                self.agrees_with_before(known);
+                Some(Cow::Borrowed(known))
+            }
+            (before, _) => before
+                .map(|doc| DocumentScope::describe(self.id, doc, self.creator))
+                .transpose()
+                .map_err(schema)?
+                .map(|scope| Cow::Owned(shared(scope))),
+        };
+        let now = DocumentScope::describe_as(self.id, self.after, kind, self.creator)
+            .map(shared)
+            .map_err(schema)?;
         if let Some(was) = &was {
             if access(principal, was) != Access::Write {
                 return Err(Refusal::Forbidden {
@@ -189,8 +238,102 @@ impl Change<'_> {
         }
         Ok((was, now))
     }
+
+    /// Debug builds: the scope the caller gave for `before` is the one it describes.
+    #[cfg(debug_assertions)]
+    fn agrees_with_before(&self, known: &DocumentScope) {
+        let shared = |mut scope: DocumentScope| {
+            scope.shared_with.clone_from(self.shared_with);
+            scope
+        };
+        let described = self
+            .before
+            .map(|doc| DocumentScope::describe(self.id, doc, self.creator).map(shared));
+        let known = shared(known.clone());
+        assert!(
+            matches!(&described, Some(Ok(scope)) if *scope == known),
+            "the scope given for the document before the change, {known:?}, is not its own: \
+             {described:?}"
+        );
+    }
 }
 
 fn schema(err: crate::Error) -> Refusal {
     Refusal::Schema(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::Document;
+    use crate::model::Account;
+    use crate::policy::Role;
+
+    fn handed_over() -> (Document<Account>, AutoCommit) {
+        let account = Account {
+            owner: "ana".into(),
+            territory: "north".into(),
+            ..Default::default()
+        };
+        let mut doc = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create");
+        let before = doc.automerge().clone();
+        doc.change(1, |a| {
+            a.owner = "ben".into();
+            Ok(())
+        })
+        .expect("change");
+        (doc, before)
+    }
+
+    #[test]
+    fn the_scoped_check_returns_the_scope_after_the_change() {
+        let (doc, mut before) = handed_over();
+        let id = DocumentId::from_bytes([4; 16]);
+        let admin = Principal::new("root", Role::Admin);
+        let shared = BTreeSet::from(["cleo".to_owned()]);
+        let was = DocumentScope::describe(&id, &before, Some("ana")).expect("scope");
+        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
+        let now = check_scoped_change(
+            &admin,
+            &id,
+            Some((&before, Some(&was))),
+            doc.automerge(),
+            Some("ana"),
+            &shared,
+            &written,
+        )
+        .expect("admins hand accounts over");
+        let mut described =
+            DocumentScope::describe(&id, doc.automerge(), Some("ana")).expect("scope after");
+        described.shared_with = shared;
+        assert_eq!(now, described);
+        assert_eq!(now.owner.as_deref(), Some("ben"));
+    }
+
+    /// The scope given for the document before the change is only as good as the caller's:
+    /// debug builds stop when it is not the document's.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "is not its own")]
+    fn a_scope_before_that_is_not_the_documents_stops_debug_builds() {
+        let (doc, mut before) = handed_over();
+        let id = DocumentId::from_bytes([4; 16]);
+        let admin = Principal::new("root", Role::Admin);
+        let wrong = DocumentScope {
+            owner: Some("ben".into()),
+            ..DocumentScope::default()
+        };
+        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
+        let _ = check_scoped_change(
+            &admin,
+            &id,
+            Some((&before, Some(&wrong))),
+            doc.automerge(),
+            Some("ana"),
+            &BTreeSet::new(),
+            &written,
+        );
+    }
 }

@@ -63,8 +63,18 @@ impl DocumentScope {
     /// documents whose records name no owner (invoices, generic documents, unassigned tickets).
     /// Fails if the header is unreadable or the record does not hydrate.
     pub fn describe(id: &DocumentId, doc: &AutoCommit, creator: Option<&str>) -> Result<Self> {
+        Self::describe_as(id, doc, DocumentHeader::read(doc)?.kind(), creator)
+    }
+
+    /// [`DocumentScope::describe`] of a document whose header was read already: a record of
+    /// `kind`, or a generic document.
+    pub(crate) fn describe_as(
+        id: &DocumentId,
+        doc: &AutoCommit,
+        kind: Option<DocumentKind>,
+        creator: Option<&str>,
+    ) -> Result<Self> {
         let creator = present(creator);
-        let kind = DocumentHeader::read(doc)?.kind();
         let mut scope = Self {
             kind,
             ..Self::default()

@@ -51,7 +51,7 @@ mod refusal;
 mod role;
 
 pub use access::access;
-pub use check_change::{check_change, check_shared_change};
+pub use check_change::{check_change, check_scoped_change, check_shared_change};
 pub use document_scope::DocumentScope;
 pub use grant::{Grant, GrantError};
 pub use principal::Principal;

@@ -1,5 +1,6 @@
-//! The sales force of the load run: sales reps grouped in territories, each rep with a token of
-//! his own, and an office user who reads everything (the load run's end check). They are
+//! The sales force of the load run and of workload h: sales reps grouped in territories, each
+//! rep with a token of his own, and an office user who reads everything (the load run's end
+//! check). They are
 //! created through the running server's admin REST API (`POST /api/v1/users`, then
 //! `POST /api/v1/users/{name}/tokens`), as a company's admin would, by a few threads at once.
 //!

@@ -2,6 +2,11 @@
 //! wait until the server acknowledged it before writing the next; timed for a fixed period.
 //! For a server that acknowledges only what is durable (Itinera durable), this is its durable
 //! write throughput under concurrency; the others acknowledge what they hold in memory.
+//!
+//! On Itinera each writer is a sales rep of his own, signed in with his own token and writing
+//! an account he owns, as 50 phones are 50 people: the server keeps a budget of history per
+//! user (50,000 changes, then 50 a second), which one user writing from 50 clients at several
+//! thousand changes a second spends within the run.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +14,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::client::{Client, Wire};
+use crate::company::Company;
 use crate::peers::Server;
 use crate::records;
 use crate::report::{Figure, Outcome, Unit};
@@ -16,6 +22,8 @@ use crate::report::{Figure, Outcome, Unit};
 use super::{Meter, Sizes, fetch, percentile};
 
 const SPACE: u32 = 8;
+/// Itinera's writers are reps of territories of this many.
+const REPS_PER_TERRITORY: u32 = 5;
 /// How long one acknowledgement may take before the run gives up on it.
 const ACK_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -29,11 +37,14 @@ struct Written {
 pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> {
     let url = server.url();
     let wire = Arc::new(Wire::default());
+    let writers = writers(server, sizes.ack_clients).await?;
     // Everyone has connected and stored an account before the clock starts.
-    let stored: Vec<_> = (0..sizes.ack_clients)
-        .map(|w| {
-            let (url, wire) = (url.clone(), wire.clone());
-            tokio::spawn(async move { store_account(&url, wire, w).await })
+    let stored: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(w, writer)| {
+            let wire = wire.clone();
+            tokio::spawn(async move { store_account(writer, wire, w as u32).await })
         })
         .collect();
     let mut clients = Vec::new();
@@ -82,13 +93,45 @@ pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> 
     Ok(outcome)
 }
 
+/// Who writes: where a writer connects and the account he writes.
+struct Writer {
+    url: String,
+    account: automerge::AutoCommit,
+}
+
+/// `count` writers: on Itinera, sales reps created through the admin REST API, each signing in
+/// as himself and owning his account; on the others, one client each.
+async fn writers(server: &Server, count: u32) -> Result<Vec<Writer>, String> {
+    if !server.peer.is_itinera() {
+        return Ok((0..count)
+            .map(|w| Writer {
+                url: server.url(),
+                account: records::account(w),
+            })
+            .collect());
+    }
+    let (base, admin) = (server.http_url(), server.token().to_owned());
+    let company = tokio::task::spawn_blocking(move || {
+        Company::create(&base, &admin, count, REPS_PER_TERRITORY)
+    })
+    .await
+    .map_err(|err| format!("set-up: {err}"))??;
+    Ok((0..count)
+        .zip(&company.reps)
+        .map(|(w, rep)| Writer {
+            url: server.sync_url(&rep.token),
+            account: records::account_of(w, &rep.name, &rep.territory),
+        })
+        .collect())
+}
+
 /// Connects writer `w` and stores its account.
-async fn store_account(url: &str, wire: Arc<Wire>, w: u32) -> Result<Client, String> {
+async fn store_account(writer: Writer, wire: Arc<Wire>, w: u32) -> Result<Client, String> {
     let id = records::doc_id(SPACE, w);
-    let mut client = Client::connect(url, &format!("ack-writer-{w}"), wire).await?;
+    let mut client = Client::connect(&writer.url, &format!("ack-writer-{w}"), wire).await?;
     // Acknowledgements are timed as they arrive, not at the next periodic check.
     client.check_every = Duration::ZERO;
-    client.insert(id, records::account(w));
+    client.insert(id, writer.account);
     if client
         .run_until(Instant::now() + ACK_TIMEOUT, |c| c.in_sync(&id))
         .await
