@@ -1,6 +1,6 @@
-//! The sales force of the load run and of workload h: sales reps grouped in territories, each
-//! rep with a token of his own, and an office user who reads everything (the load run's end
-//! check). They are
+//! The sales force of the bench's workloads (the load run, h, and the seeding of the accounts
+//! other workloads start from): sales reps grouped in territories, each rep with a token of his
+//! own; and for the load run's end check an office user who reads everything. They are
 //! created through the running server's admin REST API (`POST /api/v1/users`, then
 //! `POST /api/v1/users/{name}/tokens`), as a company's admin would, by a few threads at once.
 //!
@@ -39,8 +39,6 @@ pub struct Rep {
 pub struct Company {
     /// Rep `r` sells in territory `r / reps_per_territory`.
     pub reps: Vec<Rep>,
-    /// The office user's token.
-    pub checker_token: String,
     /// How long creating the users and tokens took.
     pub set_up: Duration,
 }
@@ -66,7 +64,6 @@ impl Company {
     ) -> Result<Self, String> {
         let started = Instant::now();
         let api = Api::new(base, admin);
-        let checker_token = api.add_user(CHECKER, "office", &[])?;
         let per_territory = reps_per_territory.max(1);
         let next = AtomicUsize::new(0);
         let made = Mutex::new(Vec::with_capacity(reps as usize));
@@ -115,10 +112,16 @@ impl Company {
         }
         Ok(Self {
             reps: made.into_iter().map(|(_, rep)| rep).collect(),
-            checker_token,
             set_up: started.elapsed(),
         })
     }
+}
+
+/// Adds the office user who reads everything ([`CHECKER`]) on the server at `base` with the
+/// admin token `admin`; returns his token. Only the load run has one: every office user's
+/// index lists every document the company has.
+pub fn add_checker(base: &str, admin: &str) -> Result<String, String> {
+    Api::new(base, admin).add_user(CHECKER, "office", &[])
 }
 
 /// The admin REST API, called with the bench admin's token.

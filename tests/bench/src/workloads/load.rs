@@ -116,8 +116,9 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
     let rss_idle = server.rss_bytes();
     let reps = reps(sizes.clients);
     let (base, admin) = (server.http_url(), server.token().to_owned());
-    let company = tokio::task::spawn_blocking(move || {
-        Company::create(&base, &admin, reps, REPS_PER_TERRITORY)
+    let (company, checker_token) = tokio::task::spawn_blocking(move || {
+        let checker = company::add_checker(&base, &admin)?;
+        Company::create(&base, &admin, reps, REPS_PER_TERRITORY).map(|reps| (reps, checker))
     })
     .await
     .map_err(|err| format!("set-up: {err}"))??;
@@ -173,7 +174,7 @@ pub async fn run(server: &mut Server, sizes: &LoadSizes) -> Result<Outcome, Stri
         .map(|c| records::doc_id(SPACE, c))
         .collect();
     check_ids.extend((0..reps).map(shared_id));
-    let url = server.sync_url(&company.checker_token);
+    let url = server.sync_url(&checker_token);
     let mut checker = fetch(&url, &wire, company::CHECKER, &check_ids, ACK_TIMEOUT * 4).await?;
     let lost = lost_edits(&mut checker, &runs);
 

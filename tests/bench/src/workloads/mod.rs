@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::client::{Client, Wire};
+use crate::company;
 use crate::peers::Server;
 use crate::records;
 use crate::report::{Figure, Outcome, Unit};
@@ -215,38 +216,86 @@ impl Meter {
 /// Accounts a seeding client sends before it waits for their acknowledgement.
 const SEED_BATCH: usize = 100;
 
-/// Stores `count` new accounts (`space`, numbered from 0) on the server through `clients`
-/// concurrent connections, and waits until the server acknowledged all of them.
+/// A seeding client: where it connects, and whose accounts it stores.
+pub struct Seeder {
+    url: String,
+    /// `None`: the bench user's accounts ([`records::account`]).
+    rep: Option<company::Rep>,
+}
+
+impl Seeder {
+    fn account(&self, n: u32) -> automerge::AutoCommit {
+        match &self.rep {
+            Some(rep) => records::account_of(n, &rep.name, &rep.territory),
+            None => records::account(n),
+        }
+    }
+}
+
+/// `clients` seeding clients. On Itinera each is a sales rep of his own, created through the
+/// admin REST API, who stores accounts he owns: the server keeps a budget of history per user
+/// (50,000 changes, then 50 a second), which one user seeding full mode's 100,000 accounts
+/// spends half-way. On the others, all connect at the one URL.
+pub async fn seeders(server: &Server, clients: u32) -> Result<Vec<Seeder>, String> {
+    if !server.peer.is_itinera() {
+        return Ok((0..clients)
+            .map(|_| Seeder {
+                url: server.url(),
+                rep: None,
+            })
+            .collect());
+    }
+    let (base, admin) = (server.http_url(), server.token().to_owned());
+    let company = tokio::task::spawn_blocking(move || {
+        // A territory each: a rep's index lists his own accounts, not the other seeders'.
+        company::Company::create(&base, &admin, clients, 1)
+    })
+    .await
+    .map_err(|err| format!("set-up: {err}"))??;
+    Ok(company
+        .reps
+        .into_iter()
+        .map(|rep| Seeder {
+            url: server.sync_url(&rep.token),
+            rep: Some(rep),
+        })
+        .collect())
+}
+
+/// Stores `count` new accounts (`space`, numbered from 0) on the server, spread over the
+/// `seeders` (see [`seeders`]), each on a connection of its own, and waits until the server
+/// acknowledged all of them; a refusal ends the seeding with the server's words.
 pub async fn seed(
-    url: &str,
+    seeders: Vec<Seeder>,
     wire: &Arc<Wire>,
     space: u32,
     count: u32,
-    clients: u32,
 ) -> Result<(), String> {
-    let clients = clients.clamp(1, count.max(1));
+    let seeders: Vec<Seeder> = seeders.into_iter().take(count.max(1) as usize).collect();
+    let clients = seeders.len().max(1) as u32;
     let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (url, wire) = (url.to_string(), wire.clone());
+    for (c, seeder) in (0..clients).zip(seeders) {
+        let wire = wire.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = Client::connect(&url, &format!("seed-{space}-{c}"), wire).await?;
+            let name = format!("seed-{space}-{c}");
+            let mut client = Client::connect(&seeder.url, &name, wire).await?;
             let mine: Vec<u32> = (c..count).step_by(clients as usize).collect();
             // In batches, so no server is flooded: seeding is set-up, not the measurement.
             for batch in mine.chunks(SEED_BATCH) {
                 let mut pending = Vec::new();
                 for &n in batch {
                     let id = records::doc_id(space, n);
-                    client.insert(id, records::account(n));
+                    client.insert(id, seeder.account(n));
                     pending.push(id);
                 }
                 let deadline = Instant::now() + Duration::from_secs(3600);
                 let done = client
                     .run_until(deadline, |c| {
                         pending.retain(|id| !c.in_sync(id));
-                        pending.is_empty()
+                        pending.is_empty() || !c.errors.is_empty()
                     })
                     .await;
-                if !done {
+                if !done || !pending.is_empty() {
                     return Err(format!(
                         "seeding: {} accounts not acknowledged ({:?})",
                         pending.len(),
@@ -275,9 +324,12 @@ pub async fn seed_and_restart(
     space: u32,
     count: u32,
 ) -> Result<Duration, String> {
-    let started = Instant::now();
+    let mut started = Instant::now();
     if server.peer.is_itinera() {
-        seed(&server.url(), wire, space, count, 8).await?;
+        // The seeding reps are created before the clock starts.
+        let seeders = seeders(server, 8).await?;
+        started = Instant::now();
+        seed(seeders, wire, space, count).await?;
         server.stop();
     } else {
         server.stop();
