@@ -312,6 +312,8 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     start_read_model(&services)?;
     let served = server.await;
 
+    // What the authority looked at is settled first, so that the barrier below holds it.
+    let _ = leader.send(cluster::Settle).await;
     // Everything handed to the writer before this barrier is committed once it returns, and
     // durably, even under relaxed durability.
     let mut last = WriteBatch::new();

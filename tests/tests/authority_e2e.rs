@@ -578,3 +578,46 @@ fn a_counter_created_on_two_phones_at_once_is_set_right_from_the_movement_log() 
         read::<StockLocation>(&mut office, &kit).map(|k| k.quantity("headset"))
     );
 }
+
+/// A graceful stop settles what the authority looked at: a rep's new accounts, each evaluated
+/// and found to need nothing, leave no decision for the next start to evaluate again (their
+/// outbox entries used to wait 200 ms to be deleted together, and a stop within that moment
+/// left them all behind).
+#[test]
+fn a_graceful_stop_leaves_no_decision_for_the_next_start() {
+    let data = DataDir::new("authority-settled-at-stop");
+    let sam = user_with_token(&data, "sam", "sales", &["territory:north"]);
+    let mut server = TestServer::start(&data, &[]);
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    let ids: Vec<DocumentId> = (100..130).map(new_id).collect();
+    for (n, id) in (0u8..).zip(&ids) {
+        let account = Account {
+            name: format!("Harbour Tours {n}"),
+            owner: "sam".into(),
+            territory: "north".into(),
+            ..Default::default()
+        };
+        phone.node.insert(*id, record(n + 1, &account));
+    }
+    assert!(
+        phone.run_until(WAIT, |d| ids.iter().all(|id| d.acknowledged(id))),
+        "the accounts are stored"
+    );
+    phone.disconnect();
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status}: {}", server.log());
+
+    let server = TestServer::start(&data, &[]);
+    server.eventually("the authority started", || {
+        server.log().contains("authority started")
+    });
+    let log = server.log();
+    let started = log
+        .lines()
+        .find(|line| line.contains("authority started"))
+        .unwrap_or_default();
+    assert!(
+        started.contains("pending=0"),
+        "decisions were left for this start: {started}"
+    );
+}

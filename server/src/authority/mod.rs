@@ -614,8 +614,7 @@ impl Authority {
             // which changes nothing.
             if self.settled_deletes.is_empty() {
                 ctx.run_later(SETTLED_DELETE_DELAY, |authority, _| {
-                    let deletes = std::mem::take(&mut authority.settled_deletes);
-                    authority.services.writer.write_detached(deletes);
+                    authority.delete_settled();
                 });
             }
             self.settled_deletes.extend(deletes);
@@ -768,6 +767,33 @@ impl Handler<DecideStoredDocument> for Authority {
         }
         let plan = self.recover(stored.document, entries);
         self.carry_out(plan, ctx);
+    }
+}
+
+impl Authority {
+    /// Deletes the outbox entries of evaluations that decided nothing, gathered since the last
+    /// time.
+    fn delete_settled(&mut self) {
+        let deletes = std::mem::take(&mut self.settled_deletes);
+        if !deletes.is_empty() {
+            self.services.writer.write_detached(deletes);
+        }
+    }
+}
+
+/// The server is stopping: the outbox entries of evaluations that decided nothing are deleted
+/// now rather than a moment later (the write is queued before the stop's final flush), so that
+/// the next start has nothing to evaluate again of what this run looked at. Answered once
+/// every committed event that arrived before it was looked at.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SettleBeforeStop;
+
+impl Handler<SettleBeforeStop> for Authority {
+    type Result = ();
+
+    fn handle(&mut self, _: SettleBeforeStop, _: &mut Self::Context) {
+        self.delete_settled();
     }
 }
 

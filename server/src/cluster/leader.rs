@@ -8,7 +8,7 @@ use itinera_core::DocumentKind;
 use itinera_core::store::Leadership;
 
 use crate::actors::Hub;
-use crate::authority::{Authority, CompanyRules, DecideStoredDocument, Fence};
+use crate::authority::{Authority, CompanyRules, DecideStoredDocument, Fence, SettleBeforeStop};
 use crate::services::Services;
 use crate::{Error, Result};
 
@@ -25,6 +25,12 @@ pub struct DecideStored {
     pub document: DocumentId,
     pub kind: Option<DocumentKind>,
 }
+
+/// The server is stopping: the authority, if this node leads, settles what it looked at
+/// (see [`SettleBeforeStop`]); answered once it has.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct Settle;
 
 /// Starts the authority on a thread of its own when this node leads, stops it when it no
 /// longer does: at most one authority decides at a time across the nodes. A new authority
@@ -117,5 +123,22 @@ impl Handler<DecideStored> for Leader {
                 kind: stored.kind,
             });
         }
+    }
+}
+
+impl Handler<Settle> for Leader {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: Settle, _: &mut Self::Context) -> Self::Result {
+        let authority = self
+            .authority
+            .as_ref()
+            .map(|(_, authority)| authority.clone());
+        Box::pin(async move {
+            if let Some(authority) = authority {
+                // An authority that stopped has nothing more to settle.
+                let _ = authority.send(SettleBeforeStop).await;
+            }
+        })
     }
 }

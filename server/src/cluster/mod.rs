@@ -28,7 +28,7 @@ use std::sync::mpsc;
 use actix::prelude::*;
 use itinera_core::store::{DocumentStore, Leadership, StoreNotice};
 
-pub use leader::{DecideStored, Leader, LeadershipChanged};
+pub use leader::{DecideStored, Leader, LeadershipChanged, Settle};
 pub use remote_commits::RemoteCommits;
 
 use crate::actors::Hub;

@@ -61,8 +61,11 @@ pub struct Client {
     changed: Vec<DocumentId>,
     /// Documents the server said it does not have.
     pub unavailable: HashSet<DocumentId>,
-    /// Protocol errors the server reported.
+    /// Protocol errors the server reported, and the socket's failures (after which the client
+    /// dials again).
     pub errors: Vec<String>,
+    /// What the server refused or reported as an error: waiting on will not change it.
+    pub refused: Vec<String>,
     /// How often a `run_until` predicate is checked while frames keep arriving (zero: after
     /// every frame, for clients that time arrivals).
     pub check_every: Duration,
@@ -97,6 +100,7 @@ impl Client {
             changed: Vec::new(),
             unavailable: HashSet::new(),
             errors: Vec::new(),
+            refused: Vec::new(),
             check_every: CHECK_EVERY,
             quiet_wake: QUIET_WAKE,
             joined: false,
@@ -197,9 +201,11 @@ impl Client {
                     }
                     Output::Event(Event::Rejected { error, .. }) => {
                         self.errors.push(error.to_string());
+                        self.refused.push(error.to_string());
                     }
                     Output::Event(Event::ProtocolError { reason, .. }) => {
-                        self.errors.push(reason);
+                        self.errors.push(reason.clone());
+                        self.refused.push(reason);
                     }
                     Output::Event(Event::PeerJoined { .. }) => self.joined = true,
                     Output::Event(_) => {}

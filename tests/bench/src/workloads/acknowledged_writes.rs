@@ -161,13 +161,13 @@ async fn write_for(mut client: Client, w: u32, period: Duration) -> Result<Writt
             records::set_address_line(doc, "line1", &value);
         });
         let started = Instant::now();
-        // A refusal or a dropped socket ends the wait: it will not be acknowledged.
+        // A refusal ends the wait: it will not be acknowledged.
         let answered = client
             .run_until(started + ACK_TIMEOUT, |c| {
-                c.acknowledged(&id) || !c.errors.is_empty()
+                c.acknowledged(&id) || !c.refused.is_empty()
             })
             .await;
-        if !answered || !client.errors.is_empty() {
+        if !answered || !client.refused.is_empty() {
             return Err(format!(
                 "writer {w}: change {k} was never acknowledged (heard: {:?}; ours {:?}, the server's {:?})",
                 client.errors,

@@ -292,7 +292,7 @@ pub async fn seed(
                 let done = client
                     .run_until(deadline, |c| {
                         pending.retain(|id| !c.in_sync(id));
-                        pending.is_empty() || !c.errors.is_empty()
+                        pending.is_empty() || !c.refused.is_empty()
                     })
                     .await;
                 if !done || !pending.is_empty() {
