@@ -7,6 +7,9 @@ use itinera_core::store::Durability;
 
 use crate::clock::{Clock, SystemClock};
 
+/// The store's page cache by default, in MiB ([`ServerConfig::store_cache_bytes`]).
+pub const DEFAULT_STORE_CACHE_MB: usize = 64;
+
 /// Everything the server needs to run, with the defaults of `itinera-server serve`.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -34,6 +37,11 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// HTTP worker threads.
     pub workers: usize,
+    /// The most bytes of the store's pages kept in memory (redb's cache; the operating
+    /// system's page cache holds the file besides). Under redb's own default, 1 GiB, the cache
+    /// grows toward the file's size with the pages the start-up scans read: 98 MB of a 174 MB
+    /// store of 100,000 accounts, against 67 MB under this default.
+    pub store_cache_bytes: usize,
     /// The time source.
     pub clock: Arc<dyn Clock>,
     /// The certificate and key to serve TLS with; `None` serves plain HTTP (behind a reverse
@@ -104,6 +112,7 @@ impl Default for ServerConfig {
             durability: Durability::Immediate,
             max_batch: 512,
             workers: std::thread::available_parallelism().map_or(2, usize::from),
+            store_cache_bytes: DEFAULT_STORE_CACHE_MB * 1024 * 1024,
             clock: Arc::new(SystemClock),
             tls: None,
             seed_demo: false,

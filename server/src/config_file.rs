@@ -77,6 +77,7 @@ pub struct ServeSettings {
     pub tls_key: Option<std::path::PathBuf>,
     pub relaxed_durability: Option<bool>,
     pub workers: Option<usize>,
+    pub store_cache_mb: Option<usize>,
 }
 
 impl ConfigFile {
@@ -102,6 +103,13 @@ mod tests {
         assert!(toml::from_str::<ConfigFile>("[serve]\nlisten = \"nope\"").is_err());
         let file: ConfigFile = toml::from_str("log_format = \"text\"").expect("parses");
         assert_eq!(file.log_format, Some(LogFormat::Text));
+    }
+
+    #[test]
+    fn the_store_cache_is_set_in_mib_under_serve() {
+        let file: ConfigFile = toml::from_str("[serve]\nstore_cache_mb = 16").expect("parses");
+        assert_eq!(file.serve.store_cache_mb, Some(16));
+        assert!(toml::from_str::<ConfigFile>("[serve]\nstore_cache_mb = -1").is_err());
     }
 
     #[test]

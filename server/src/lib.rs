@@ -80,7 +80,10 @@ const STORAGE_ID_KEY: &str = "server:storage-id";
 /// folder, or a PostgreSQL database.
 pub fn open_store(config: &ServerConfig) -> Result<Arc<dyn DocumentStore>> {
     Ok(match &config.store {
-        StoreLocation::DataFolder => Arc::new(RedbStore::open(config.store_path())?),
+        StoreLocation::DataFolder => Arc::new(RedbStore::open_with_cache(
+            config.store_path(),
+            config.store_cache_bytes,
+        )?),
         StoreLocation::Postgres(url) => Arc::new(itinera_store_postgres::PgStore::open(url)?),
     })
 }

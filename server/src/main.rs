@@ -187,6 +187,10 @@ struct ServeArgs {
     /// Worker threads [default: one per core].
     #[arg(long, env = "ITINERA_WORKERS")]
     workers: Option<usize>,
+    /// The most MiB of the store's pages kept in memory, besides the operating system's page
+    /// cache [default: 64].
+    #[arg(long, env = "ITINERA_STORE_CACHE_MB")]
+    store_cache_mb: Option<usize>,
     /// The IANA time zone the company keeps its books in [default: Europe/Budapest].
     #[arg(long, env = "ITINERA_TIME_ZONE")]
     time_zone: Option<String>,
@@ -497,6 +501,12 @@ fn serve(context: &Context, args: ServeArgs) -> Result<(), OperationError> {
             Durability::Immediate
         },
         workers: args.workers.or(file.workers).unwrap_or(defaults.workers),
+        store_cache_bytes: args
+            .store_cache_mb
+            .or(file.store_cache_mb)
+            .map_or(defaults.store_cache_bytes, |mb| {
+                mb.saturating_mul(1024 * 1024)
+            }),
         max_documents_per_session: args
             .max_documents_per_session
             .or(file.max_documents_per_session)
