@@ -824,10 +824,7 @@ impl DocumentEngine {
     #[cfg(debug_assertions)]
     fn agrees_with_described(&self, checked: Option<&DocumentScope>) {
         let Some(checked) = checked else { return };
-        let shared = |mut scope: DocumentScope| {
-            scope.shared_with.clone_from(&self.scope.shared_with);
-            scope
-        };
+        let shared = |scope: DocumentScope| scope.with_shares(&self.scope.shared_with);
         let described =
             DocumentScope::describe(&self.id, self.sync.document(), self.creator.as_deref())
                 .map(shared);

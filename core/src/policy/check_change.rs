@@ -197,10 +197,7 @@ impl Change<'_> {
         &self,
         kind: Option<DocumentKind>,
     ) -> Result<(Option<Cow<'_, DocumentScope>>, DocumentScope), Refusal> {
-        let shared = |mut scope: DocumentScope| {
-            scope.shared_with.clone_from(self.shared_with);
-            scope
-        };
+        let shared = |scope: DocumentScope| scope.with_shares(self.shared_with);
         let principal = self.principal;
         let who = format!("{} ({})", principal.user, principal.role);
         let what = kind.map_or("document", DocumentKind::as_str);
@@ -242,10 +239,7 @@ impl Change<'_> {
     /// Debug builds: the scope the caller gave for `before` is the one it describes.
     #[cfg(debug_assertions)]
     fn agrees_with_before(&self, known: &DocumentScope) {
-        let shared = |mut scope: DocumentScope| {
-            scope.shared_with.clone_from(self.shared_with);
-            scope
-        };
+        let shared = |scope: DocumentScope| scope.with_shares(self.shared_with);
         let described = self
             .before
             .map(|doc| DocumentScope::describe(self.id, doc, self.creator).map(shared));
@@ -271,42 +265,56 @@ mod tests {
     use crate::model::Account;
     use crate::policy::Role;
 
-    fn handed_over() -> (Document<Account>, AutoCommit) {
+    /// An account ana owned, handed to ben by an admin: the document after, before, and what
+    /// the check is given besides.
+    struct HandedOver {
+        doc: Document<Account>,
+        before: AutoCommit,
+        id: DocumentId,
+        admin: Principal,
+        written: Touched,
+    }
+
+    fn handed_over() -> HandedOver {
         let account = Account {
             owner: "ana".into(),
             territory: "north".into(),
             ..Default::default()
         };
         let mut doc = Document::create(ActorId::from([1u8; 16]), 0, &account).expect("create");
-        let before = doc.automerge().clone();
+        let mut before = doc.automerge().clone();
         doc.change(1, |a| {
             a.owner = "ben".into();
             Ok(())
         })
         .expect("change");
-        (doc, before)
+        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
+        HandedOver {
+            doc,
+            before,
+            id: DocumentId::from_bytes([4; 16]),
+            admin: Principal::new("root", Role::Admin),
+            written,
+        }
     }
 
     #[test]
     fn the_scoped_check_returns_the_scope_after_the_change() {
-        let (doc, mut before) = handed_over();
-        let id = DocumentId::from_bytes([4; 16]);
-        let admin = Principal::new("root", Role::Admin);
+        let h = handed_over();
         let shared = BTreeSet::from(["cleo".to_owned()]);
-        let was = DocumentScope::describe(&id, &before, Some("ana")).expect("scope");
-        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
+        let was = DocumentScope::describe(&h.id, &h.before, Some("ana")).expect("scope");
         let now = check_scoped_change(
-            &admin,
-            &id,
-            Some((&before, Some(&was))),
-            doc.automerge(),
+            &h.admin,
+            &h.id,
+            Some((&h.before, Some(&was))),
+            h.doc.automerge(),
             Some("ana"),
             &shared,
-            &written,
+            &h.written,
         )
         .expect("admins hand accounts over");
         let mut described =
-            DocumentScope::describe(&id, doc.automerge(), Some("ana")).expect("scope after");
+            DocumentScope::describe(&h.id, h.doc.automerge(), Some("ana")).expect("scope after");
         described.shared_with = shared;
         assert_eq!(now, described);
         assert_eq!(now.owner.as_deref(), Some("ben"));
@@ -318,22 +326,19 @@ mod tests {
     #[test]
     #[should_panic(expected = "is not its own")]
     fn a_scope_before_that_is_not_the_documents_stops_debug_builds() {
-        let (doc, mut before) = handed_over();
-        let id = DocumentId::from_bytes([4; 16]);
-        let admin = Principal::new("root", Role::Admin);
+        let h = handed_over();
         let wrong = DocumentScope {
             owner: Some("ben".into()),
             ..DocumentScope::default()
         };
-        let written = Touched::since(&mut doc.automerge().clone(), &before.get_heads());
         let _ = check_scoped_change(
-            &admin,
-            &id,
-            Some((&before, Some(&wrong))),
-            doc.automerge(),
+            &h.admin,
+            &h.id,
+            Some((&h.before, Some(&wrong))),
+            h.doc.automerge(),
             Some("ana"),
             &BTreeSet::new(),
-            &written,
+            &h.written,
         );
     }
 }

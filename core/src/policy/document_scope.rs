@@ -57,6 +57,13 @@ pub struct DocumentScope {
 }
 
 impl DocumentScope {
+    /// This scope with `shares` as the users it is shared with, which the server keeps beside
+    /// the document rather than in it.
+    pub fn with_shares(mut self, shares: &BTreeSet<String>) -> Self {
+        self.shared_with.clone_from(shares);
+        self
+    }
+
     /// Reads the scope of the document `id` from its content.
     ///
     /// `creator` is the user who created the document, as the server recorded it; it owns the
