@@ -14,12 +14,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::client::{Client, Wire};
-use crate::company::Company;
 use crate::peers::Server;
 use crate::records;
 use crate::report::{Figure, Outcome, Unit};
 
-use super::{Meter, Sizes, fetch, percentile};
+use super::{Meter, Sizes, Writer, fetch, percentile, writers};
 
 const SPACE: u32 = 8;
 /// Itinera's writers are reps of territories of this many.
@@ -37,7 +36,7 @@ struct Written {
 pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> {
     let url = server.url();
     let wire = Arc::new(Wire::default());
-    let writers = writers(server, sizes.ack_clients).await?;
+    let writers = writers(server, sizes.ack_clients, REPS_PER_TERRITORY).await?;
     // Everyone has connected and stored an account before the clock starts.
     let stored: Vec<_> = writers
         .into_iter()
@@ -93,45 +92,13 @@ pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> 
     Ok(outcome)
 }
 
-/// Who writes: where a writer connects and the account he writes.
-struct Writer {
-    url: String,
-    account: automerge::AutoCommit,
-}
-
-/// `count` writers: on Itinera, sales reps created through the admin REST API, each signing in
-/// as himself and owning his account; on the others, one client each.
-async fn writers(server: &Server, count: u32) -> Result<Vec<Writer>, String> {
-    if !server.peer.is_itinera() {
-        return Ok((0..count)
-            .map(|w| Writer {
-                url: server.url(),
-                account: records::account(w),
-            })
-            .collect());
-    }
-    let (base, admin) = (server.http_url(), server.token().to_owned());
-    let company = tokio::task::spawn_blocking(move || {
-        Company::create(&base, &admin, count, REPS_PER_TERRITORY)
-    })
-    .await
-    .map_err(|err| format!("set-up: {err}"))??;
-    Ok((0..count)
-        .zip(&company.reps)
-        .map(|(w, rep)| Writer {
-            url: server.sync_url(&rep.token),
-            account: records::account_of(w, &rep.name, &rep.territory),
-        })
-        .collect())
-}
-
 /// Connects writer `w` and stores its account.
 async fn store_account(writer: Writer, wire: Arc<Wire>, w: u32) -> Result<Client, String> {
     let id = records::doc_id(SPACE, w);
     let mut client = Client::connect(&writer.url, &format!("ack-writer-{w}"), wire).await?;
     // Acknowledgements are timed as they arrive, not at the next periodic check.
     client.check_every = Duration::ZERO;
-    client.insert(id, writer.account);
+    client.insert(id, writer.account(w));
     if client
         .run_until(Instant::now() + ACK_TIMEOUT, |c| c.in_sync(&id))
         .await

@@ -216,14 +216,15 @@ impl Meter {
 /// Accounts a seeding client sends before it waits for their acknowledgement.
 const SEED_BATCH: usize = 100;
 
-/// A seeding client: where it connects, and whose accounts it stores.
-pub struct Seeder {
+/// A client that writes accounts of its own (a seeding client, h's writers): where it
+/// connects, and whose accounts it writes.
+pub struct Writer {
     url: String,
     /// `None`: the bench user's accounts ([`records::account`]).
     rep: Option<company::Rep>,
 }
 
-impl Seeder {
+impl Writer {
     fn account(&self, n: u32) -> automerge::AutoCommit {
         match &self.rep {
             Some(rep) => records::account_of(n, &rep.name, &rep.territory),
@@ -232,14 +233,19 @@ impl Seeder {
     }
 }
 
-/// `clients` seeding clients. On Itinera each is a sales rep of his own, created through the
-/// admin REST API, who stores accounts he owns: the server keeps a budget of history per user
-/// (50,000 changes, then 50 a second), which one user seeding full mode's 100,000 accounts
-/// spends half-way. On the others, all connect at the one URL.
-pub async fn seeders(server: &Server, clients: u32) -> Result<Vec<Seeder>, String> {
+/// `clients` writers. On Itinera each is a sales rep of his own, created through the admin
+/// REST API with `reps_per_territory` reps to a territory, who writes accounts he owns: the
+/// server keeps a budget of history per user (50,000 changes, then 50 a second), which one
+/// user seeding full mode's 100,000 accounts, or writing from h's 50 clients, spends within
+/// the run. On the others, all connect at the one URL.
+pub async fn writers(
+    server: &Server,
+    clients: u32,
+    reps_per_territory: u32,
+) -> Result<Vec<Writer>, String> {
     if !server.peer.is_itinera() {
         return Ok((0..clients)
-            .map(|_| Seeder {
+            .map(|_| Writer {
                 url: server.url(),
                 rep: None,
             })
@@ -247,15 +253,14 @@ pub async fn seeders(server: &Server, clients: u32) -> Result<Vec<Seeder>, Strin
     }
     let (base, admin) = (server.http_url(), server.token().to_owned());
     let company = tokio::task::spawn_blocking(move || {
-        // A territory each: a rep's index lists his own accounts, not the other seeders'.
-        company::Company::create(&base, &admin, clients, 1)
+        company::Company::create(&base, &admin, clients, reps_per_territory)
     })
     .await
     .map_err(|err| format!("set-up: {err}"))??;
     Ok(company
         .reps
         .into_iter()
-        .map(|rep| Seeder {
+        .map(|rep| Writer {
             url: server.sync_url(&rep.token),
             rep: Some(rep),
         })
@@ -263,15 +268,15 @@ pub async fn seeders(server: &Server, clients: u32) -> Result<Vec<Seeder>, Strin
 }
 
 /// Stores `count` new accounts (`space`, numbered from 0) on the server, spread over the
-/// `seeders` (see [`seeders`]), each on a connection of its own, and waits until the server
+/// `seeders` (see [`writers`]), each on a connection of its own, and waits until the server
 /// acknowledged all of them; a refusal ends the seeding with the server's words.
 pub async fn seed(
-    seeders: Vec<Seeder>,
+    seeders: Vec<Writer>,
     wire: &Arc<Wire>,
     space: u32,
     count: u32,
 ) -> Result<(), String> {
-    let seeders: Vec<Seeder> = seeders.into_iter().take(count.max(1) as usize).collect();
+    let seeders: Vec<Writer> = seeders.into_iter().take(count.max(1) as usize).collect();
     let clients = seeders.len().max(1) as u32;
     let mut tasks = Vec::new();
     for (c, seeder) in (0..clients).zip(seeders) {
@@ -327,7 +332,8 @@ pub async fn seed_and_restart(
     let mut started = Instant::now();
     if server.peer.is_itinera() {
         // The seeding reps are created before the clock starts.
-        let seeders = seeders(server, 8).await?;
+        // A territory each: a rep's index lists his own accounts, not the other seeders'.
+        let seeders = writers(server, 8, 1).await?;
         started = Instant::now();
         seed(seeders, wire, space, count).await?;
         server.stop();

@@ -25,7 +25,7 @@ use crate::peers::Server;
 use crate::records;
 use crate::report::{Figure, Outcome, Unit};
 
-use super::{Meter, Sizes, fetch, percentile, seed, seeders};
+use super::{Meter, Sizes, fetch, percentile, seed, writers};
 
 const SPACE: u32 = 2;
 const TIMEOUT: Duration = Duration::from_secs(1800);
@@ -108,7 +108,7 @@ impl CatchUp {
 pub async fn run(server: &mut Server, sizes: &Sizes) -> Result<Outcome, String> {
     let url = server.url();
     let wire = Arc::new(Wire::default());
-    seed(seeders(server, 4).await?, &wire, SPACE, sizes.storm_docs).await?;
+    seed(writers(server, 4, 1).await?, &wire, SPACE, sizes.storm_docs).await?;
 
     // Every client fetches its accounts, goes offline and edits each of them once.
     let online = Arc::new(Barrier::new(sizes.storm_clients as usize + 1));
