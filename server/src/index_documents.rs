@@ -345,12 +345,13 @@ fn scan(
     };
     let mut found = Vec::with_capacity(documents.len());
     let mut backfill = WriteBatch::new();
-    for (id, meta) in documents {
+    for (id, mut meta) in documents {
         if meta.kind.as_deref() == Some(DocumentKind::Index.as_str()) {
             continue;
         }
-        if let Some(scope) = meta.scope.clone() {
-            found.push((id, scope, meta.title.clone()));
+        // Moved out, not copied: the scan holds every document's metadata until it is done.
+        if let Some(scope) = meta.scope.take() {
+            found.push((id, scope, std::mem::take(&mut meta.title)));
             continue;
         }
         let Some((scope, title)) = backfill_one(store, read_model, id, meta, &mut backfill) else {
@@ -425,7 +426,9 @@ impl Handler<Scanned> for Indexer {
     type Result = ();
 
     fn handle(&mut self, scanned: Scanned, ctx: &mut Self::Context) {
-        // What committed meanwhile is newer than what the scan read.
+        // What committed meanwhile is newer than what the scan read. The map is made its
+        // final size at once, not grown (see `ListModel::load`).
+        self.documents.reserve(scanned.0.len());
         for (id, scope, title) in scanned.0 {
             self.documents.entry(id).or_insert((scope, title));
         }

@@ -43,10 +43,10 @@ pub type ReportInput = Arc<Vec<(DocumentId, Summary)>>;
 
 #[derive(Debug, Default)]
 struct Kept {
-    /// Every summary, by document.
-    all: HashMap<DocumentId, Summary>,
-    /// The documents of each kind.
+    /// The summaries of each kind's documents: each summary is kept here and only here.
     by_kind: HashMap<DocumentKind, HashMap<DocumentId, Summary>>,
+    /// The kind of every document with a summary, to find it in `by_kind`.
+    kind_of: HashMap<DocumentId, DocumentKind>,
     /// Snapshots of sets of kinds, dropped when one of their kinds changes.
     snapshots: HashMap<Vec<DocumentKind>, ReportInput>,
     /// The reports kept as running totals.
@@ -70,6 +70,15 @@ impl Kept {
     /// Takes in what the load read, except where a commit came first.
     fn put_loaded(&mut self, summaries: Vec<(DocumentId, Summary)>) {
         let newer = self.put_while_loading.take().unwrap_or_default();
+        // The maps are made their final size at once, not grown (see `ListModel::load`).
+        self.kind_of.reserve(summaries.len());
+        let mut sizes: HashMap<DocumentKind, usize> = HashMap::new();
+        for (_, summary) in &summaries {
+            *sizes.entry(summary.kind()).or_default() += 1;
+        }
+        for (kind, size) in sizes {
+            self.by_kind.entry(kind).or_default().reserve(size);
+        }
         for (id, summary) in summaries {
             if !newer.contains(&id) {
                 self.replace(id, Some(summary));
@@ -78,23 +87,24 @@ impl Kept {
     }
 
     fn replace(&mut self, id: DocumentId, summary: Option<Summary>) {
-        let old = match &summary {
-            Some(summary) => self.all.insert(id, summary.clone()),
-            None => self.all.remove(&id),
-        };
+        let old = self
+            .kind_of
+            .remove(&id)
+            .and_then(|kind| self.by_kind.get_mut(&kind)?.remove(&id));
         self.aggregates.put(id, old.as_ref(), summary.as_ref());
         if let Some(old) = old {
-            let kind = old.kind();
-            if let Some(of_kind) = self.by_kind.get_mut(&kind) {
-                of_kind.remove(&id);
-            }
-            self.changed(kind);
+            self.changed(old.kind());
         }
         if let Some(summary) = summary {
             let kind = summary.kind();
+            self.kind_of.insert(id, kind);
             self.by_kind.entry(kind).or_default().insert(id, summary);
             self.changed(kind);
         }
+    }
+
+    fn get(&self, id: &DocumentId) -> Option<&Summary> {
+        self.by_kind.get(self.kind_of.get(id)?)?.get(id)
     }
 
     fn changed(&mut self, kind: DocumentKind) {
@@ -235,15 +245,30 @@ impl ReadModel {
     /// Every summary (a copy: reports take [`Self::report_input`] instead).
     pub fn summaries(&self) -> Vec<(DocumentId, Summary)> {
         self.read()
-            .all
-            .iter()
-            .map(|(id, summary)| (*id, summary.clone()))
+            .by_kind
+            .values()
+            .flat_map(|of_kind| of_kind.iter().map(|(id, summary)| (*id, summary.clone())))
             .collect()
+    }
+
+    /// Visits the summaries of `kinds` where they are kept (no copy), holding the model's read
+    /// lock meanwhile: commits wait until `visit` is done.
+    pub fn for_each_summary(
+        &self,
+        kinds: &[DocumentKind],
+        mut visit: impl FnMut(&DocumentId, &Summary),
+    ) {
+        let kept = self.read();
+        for of_kind in kinds.iter().filter_map(|kind| kept.by_kind.get(kind)) {
+            for (id, summary) in of_kind {
+                visit(id, summary);
+            }
+        }
     }
 
     /// The summary of one document.
     pub fn summary(&self, id: &DocumentId) -> Option<Summary> {
-        self.read().all.get(id).cloned()
+        self.read().get(id).cloned()
     }
 
     /// Where the summaries of `kinds` stand: it moves with every change of one of them.

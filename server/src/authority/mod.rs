@@ -24,6 +24,7 @@ mod customers;
 mod guides;
 mod invoices;
 mod journals;
+mod members;
 mod plan;
 mod records;
 mod relations;
@@ -266,8 +267,7 @@ impl Authority {
     /// those the read model had already taken in are applied a second time, which leaves the
     /// relations as they were (each setter replaces what a document said before).
     fn build_relations(&mut self) {
-        let summaries = self.services.read_model.summaries();
-        self.relations = Relations::from_summaries(&summaries, self.rules.region());
+        self.relations = Relations::from_read_model(&self.services.read_model, self.rules.region());
         self.building_relations = None;
     }
 

@@ -7,8 +7,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use itinera_core::DocumentId;
+use itinera_core::model::DocumentKind;
 use itinera_core::reports::Summary;
 use itinera_core::rules::DuplicateCustomers;
+
+use super::members::Members;
+use crate::read_model::ReadModel;
 
 /// How a guide is named in an assignment: an employee record, or a user id when the office
 /// typed one (`gus`) and no employee record says so.
@@ -21,17 +25,17 @@ pub enum GuideKey {
 /// The authority's lookups.
 #[derive(Debug, Default)]
 pub struct Relations {
-    bookings_by_departure: HashMap<DocumentId, BTreeSet<DocumentId>>,
+    bookings_by_departure: HashMap<DocumentId, Members<DocumentId>>,
     departure_of_booking: HashMap<DocumentId, DocumentId>,
-    bookings_by_account: HashMap<DocumentId, BTreeSet<DocumentId>>,
+    bookings_by_account: HashMap<DocumentId, Members<DocumentId>>,
     account_of_booking: HashMap<DocumentId, DocumentId>,
     departures_by_guide: HashMap<GuideKey, BTreeSet<DocumentId>>,
     guides_of_departure: HashMap<DocumentId, BTreeSet<GuideKey>>,
     employee_by_user: HashMap<String, DocumentId>,
     user_of_employee: HashMap<DocumentId, String>,
-    field_logs: HashMap<DocumentId, BTreeSet<DocumentId>>,
+    field_logs: HashMap<DocumentId, Members<DocumentId>>,
     /// Identity key → the accounts (and their contact) that have it.
-    identities: HashMap<String, BTreeSet<(DocumentId, Option<String>)>>,
+    identities: HashMap<String, Members<(DocumentId, Option<String>)>>,
     keys_of_account: HashMap<DocumentId, Vec<(Option<String>, String)>>,
     /// The catalog document (there is one per company).
     pub catalog: Option<DocumentId>,
@@ -47,42 +51,47 @@ pub fn parse_reference(reference: &str) -> Result<DocumentId, String> {
 
 impl Relations {
     /// The relations the read model's summaries describe.
-    pub fn from_summaries(summaries: &[(DocumentId, Summary)], region: Option<&str>) -> Self {
+    pub fn from_read_model(model: &ReadModel, region: Option<&str>) -> Self {
         let mut relations = Self::default();
-        for (id, summary) in summaries {
+        // The employees first: a departure's assignments name them.
+        model.for_each_summary(&[DocumentKind::Employee], |id, summary| {
             if let Summary::Employee(employee) = summary {
                 relations.set_employee(*id, employee.user.as_deref());
             }
-        }
-        for (id, summary) in summaries {
-            match summary {
-                Summary::Booking(booking) => {
-                    relations.set_booking(
-                        *id,
-                        parse_reference(&booking.departure).ok(),
-                        parse_reference(&booking.account).ok(),
-                    );
-                }
-                Summary::Departure(departure) => {
-                    let employees: Vec<&str> = departure
-                        .assignments
-                        .iter()
-                        .map(|a| a.employee.as_str())
-                        .collect();
-                    relations.set_assignments(*id, employees);
-                }
-                Summary::Catalog(_) => relations.catalog = Some(*id),
-                Summary::Account(account) => {
-                    let keys = account
-                        .identity_keys(region)
-                        .into_iter()
-                        .map(|(contact, key)| (contact.map(str::to_owned), key))
-                        .collect();
-                    relations.set_account_keys(*id, keys);
-                }
-                _ => {}
+        });
+        let related = [
+            DocumentKind::Booking,
+            DocumentKind::Departure,
+            DocumentKind::Catalog,
+            DocumentKind::Account,
+        ];
+        model.for_each_summary(&related, |id, summary| match summary {
+            Summary::Booking(booking) => {
+                relations.set_booking(
+                    *id,
+                    parse_reference(&booking.departure).ok(),
+                    parse_reference(&booking.account).ok(),
+                );
             }
-        }
+            Summary::Departure(departure) => {
+                let employees: Vec<&str> = departure
+                    .assignments
+                    .iter()
+                    .map(|a| a.employee.as_str())
+                    .collect();
+                relations.set_assignments(*id, employees);
+            }
+            Summary::Catalog(_) => relations.catalog = Some(*id),
+            Summary::Account(account) => {
+                let keys = account
+                    .identity_keys(region)
+                    .into_iter()
+                    .map(|(contact, key)| (contact.map(str::to_owned), key))
+                    .collect();
+                relations.set_account_keys(*id, keys);
+            }
+            _ => {}
+        });
         relations
     }
 
@@ -281,7 +290,7 @@ impl Relations {
 /// Moves `member` from the set it was in to the set of `to`; returns where it was.
 fn move_member(
     of: &mut HashMap<DocumentId, DocumentId>,
-    sets: &mut HashMap<DocumentId, BTreeSet<DocumentId>>,
+    sets: &mut HashMap<DocumentId, Members<DocumentId>>,
     member: DocumentId,
     to: Option<DocumentId>,
 ) -> Option<DocumentId> {
@@ -289,6 +298,9 @@ fn move_member(
     if let Some(previous) = previous {
         if let Some(set) = sets.get_mut(&previous) {
             set.remove(&member);
+            if set.is_empty() {
+                sets.remove(&previous);
+            }
         }
     }
     if let Some(to) = to {

@@ -101,7 +101,17 @@ impl ListModel {
 
     /// Replaces everything with what a scan of the store found, and marks the model ready.
     pub fn load(&self, entries: Vec<ListEntry>) {
-        let mut tables: HashMap<DocumentKind, Table> = HashMap::new();
+        // Each table is made its final size at once: grown an entry at a time, every doubling
+        // would hold the old table and the new one together (at 100,000 accounts, tens of
+        // megabytes the allocator then keeps).
+        let mut sizes: HashMap<DocumentKind, usize> = HashMap::new();
+        for kind in entries.iter().filter_map(|entry| entry.kind) {
+            *sizes.entry(kind).or_default() += 1;
+        }
+        let mut tables: HashMap<DocumentKind, Table> = sizes
+            .into_iter()
+            .map(|(kind, size)| (kind, Table::with_capacity(size)))
+            .collect();
         for entry in entries {
             if let Some(kind) = entry.kind {
                 tables.entry(kind).or_default().insert(entry.id, entry);

@@ -356,7 +356,12 @@ impl Server {
                 if let Some(store) = &self.store {
                     c.env("ITINERA_STORE", store);
                 }
-                c.env("RUST_LOG", "error");
+                // Quiet unless `BENCH_SERVER_LOG` asks for more (`info`, `debug`): its log is
+                // `{workload}-{peer}.stderr.log` in the work folder.
+                c.env(
+                    "RUST_LOG",
+                    std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "error".into()),
+                );
                 c
             }
         };
