@@ -27,6 +27,7 @@ pub mod demo;
 mod error;
 pub mod events;
 pub mod export;
+pub mod freed_memory;
 pub mod history_budget;
 pub mod http;
 pub mod index_digest;

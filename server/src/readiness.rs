@@ -43,6 +43,10 @@ impl Drop for StartupWork {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(at) = pending.iter().position(|name| *name == self.name) {
             pending.remove(at);
+            if pending.is_empty() {
+                // The start-up scans are done, and what they read is freed.
+                crate::freed_memory::release();
+            }
         }
     }
 }
