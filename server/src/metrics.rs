@@ -17,9 +17,11 @@
 //! assert!(text.contains("itinera_store_commit_duration_seconds_count 1"));
 //! ```
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
@@ -83,7 +85,8 @@ pub struct Metrics {
     commit_seconds: Histogram,
     http_requests: Family<ResponseLabels, Counter>,
     http_seconds: HistogramFamily<RouteLabels>,
-    authority_lag_seconds: Gauge<f64, AtomicU64>,
+    /// The changes the authority has still to look at: `itinera_authority_lag_seconds`.
+    pub authority_backlog: AuthorityBacklog,
     store_bytes: Gauge,
     disk_free_bytes: Gauge,
     /// Whether the server can take traffic (`/readyz`); commits report to it.
@@ -109,7 +112,7 @@ impl Default for Metrics {
             commit_seconds: Histogram::new(commit_buckets()),
             http_requests: Family::default(),
             http_seconds: Family::new_with_constructor(|| Histogram::new(request_buckets())),
-            authority_lag_seconds: Gauge::default(),
+            authority_backlog: AuthorityBacklog::default(),
             store_bytes: Gauge::default(),
             disk_free_bytes: Gauge::default(),
             readiness: Readiness::default(),
@@ -160,11 +163,6 @@ impl Metrics {
                 status,
             })
             .inc();
-    }
-
-    /// How far the authority is behind the changes it has to look at.
-    pub fn set_authority_lag(&self, lag: Duration) {
-        self.authority_lag_seconds.set(lag.as_secs_f64());
     }
 
     /// Reads the store file's size and the free space of its file system, for the next scrape.
@@ -293,7 +291,7 @@ impl Metrics {
             "authority_lag",
             "How long the oldest change the authority has not looked at yet has waited.",
             Unit::Seconds,
-            self.authority_lag_seconds.clone(),
+            ConstGauge::new(self.authority_backlog.lag().as_secs_f64()),
         );
         registry.register(
             "http_requests",
@@ -309,11 +307,88 @@ impl Metrics {
     }
 }
 
+/// The changes the authority has still to look at, while this node leads: each is added as it
+/// is committed (by its outbox key) and taken out once the authority has looked at it. The
+/// lag is how long the oldest has waited; 0 with none waiting, and on a node that does not
+/// lead (its changes wait for another node's authority, which reports them).
+#[derive(Debug, Default)]
+pub struct AuthorityBacklog {
+    /// `None` while this node does not lead.
+    waiting: Mutex<Option<HashMap<String, Instant>>>,
+}
+
+impl AuthorityBacklog {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Option<HashMap<String, Instant>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This node leads: count the changes committed from now on.
+    pub fn open(&self) {
+        *self.waiting() = Some(HashMap::new());
+    }
+
+    /// This node no longer leads: forget what was waiting.
+    pub fn close(&self) {
+        *self.waiting() = None;
+    }
+
+    /// The change of outbox entry `key`, committed `waited` ago, waits for the authority.
+    pub fn add(&self, key: &str, waited: Duration) {
+        if let Some(waiting) = self.waiting().as_mut() {
+            let since = Instant::now()
+                .checked_sub(waited)
+                .unwrap_or_else(Instant::now);
+            waiting.entry(key.to_owned()).or_insert(since);
+        }
+    }
+
+    /// The authority has looked at the change of outbox entry `key`.
+    pub fn looked_at(&self, key: &str) {
+        if let Some(waiting) = self.waiting().as_mut() {
+            waiting.remove(key);
+        }
+    }
+
+    /// How long the oldest change waiting has waited.
+    pub fn lag(&self) -> Duration {
+        self.waiting()
+            .as_ref()
+            .and_then(|waiting| waiting.values().min().map(Instant::elapsed))
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The value of the sample `name` (labels included) in `text`.
+    #[test]
+    fn the_authority_lag_is_the_wait_of_the_oldest_change_not_looked_at_on_a_leading_node() {
+        let backlog = AuthorityBacklog::default();
+        backlog.add("outbox:a", Duration::from_secs(60));
+        assert_eq!(backlog.lag(), Duration::ZERO, "a node that does not lead");
+        backlog.open();
+        assert_eq!(backlog.lag(), Duration::ZERO, "nothing waiting");
+        backlog.add("outbox:old", Duration::from_secs(600));
+        backlog.add("outbox:new", Duration::from_secs(5));
+        assert!(backlog.lag() >= Duration::from_secs(600));
+        // Added again (a commit heard twice), it keeps its first time.
+        backlog.add("outbox:old", Duration::ZERO);
+        assert!(backlog.lag() >= Duration::from_secs(600));
+        backlog.looked_at("outbox:old");
+        let lag = backlog.lag();
+        assert!(
+            lag >= Duration::from_secs(5) && lag < Duration::from_secs(600),
+            "{lag:?}"
+        );
+        backlog.looked_at("outbox:new");
+        assert_eq!(backlog.lag(), Duration::ZERO);
+        backlog.add("outbox:later", Duration::from_secs(30));
+        backlog.close();
+        assert_eq!(backlog.lag(), Duration::ZERO, "no longer leading");
+    }
+
     fn sample(text: &str, name: &str) -> Option<f64> {
         text.lines()
             .find(|line| line.rsplit_once(' ').is_some_and(|(left, _)| left == name))
@@ -332,7 +407,10 @@ mod tests {
             200,
             Duration::from_millis(3),
         );
-        metrics.set_authority_lag(Duration::from_millis(1_500));
+        metrics.authority_backlog.open();
+        metrics
+            .authority_backlog
+            .add("outbox:a", Duration::from_millis(1_500));
         let text = metrics.render();
 
         assert_eq!(sample(&text, "itinera_connections"), Some(2.0));
@@ -342,7 +420,8 @@ mod tests {
             Some(1.0)
         );
         assert_eq!(sample(&text, "itinera_store_writable"), Some(0.0));
-        assert_eq!(sample(&text, "itinera_authority_lag_seconds"), Some(1.5));
+        let lag = sample(&text, "itinera_authority_lag_seconds").unwrap_or_default();
+        assert!(lag >= 1.5, "{lag}");
         assert_eq!(
             sample(
                 &text,

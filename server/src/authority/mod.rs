@@ -564,6 +564,12 @@ impl Authority {
     /// Evaluates a document the outbox names, as the store holds it now, and settles
     /// `entries`.
     fn recover(&mut self, id: DocumentId, entries: Vec<OutboxEntry>) -> Plan {
+        for entry in &entries {
+            self.services
+                .metrics
+                .authority_backlog
+                .looked_at(&entry.key);
+        }
         let content = match self.services.store.load(id) {
             Ok(Some(bytes)) => itinera_core::document::load_bytes(&bytes).ok(),
             _ => None,
@@ -720,13 +726,26 @@ impl Authority {
         ctx.run_later(RETRY_FAILED_AFTER, |authority, ctx| {
             authority.retry_scheduled = false;
             let pending = authority.pending_decisions();
-            let total = pending.iter().map(|(_, entries)| entries.len()).sum();
-            ctx.notify(Recover {
-                pending,
-                started: Instant::now(),
-                total,
-            });
+            ctx.notify(authority.recovery(pending));
         });
+    }
+
+    /// The recovery of `pending`, whose changes wait for the authority from now on (their
+    /// wait counted from their commit).
+    fn recovery(&self, pending: VecDeque<(DocumentId, Vec<OutboxEntry>)>) -> Recover {
+        let now = self.services.now_ms();
+        for entry in pending.iter().flat_map(|(_, entries)| entries) {
+            let waited = Duration::from_millis(u64::try_from(now - entry.at).unwrap_or(0));
+            self.services
+                .metrics
+                .authority_backlog
+                .add(&entry.key, waited);
+        }
+        Recover {
+            total: pending.iter().map(|(_, entries)| entries.len()).sum(),
+            pending,
+            started: Instant::now(),
+        }
     }
 
     /// The outbox entries of one document, oldest first.
@@ -839,17 +858,13 @@ impl Actor for Authority {
         let without_manifest = self.learn_at_start();
         let mut pending = self.pending_decisions();
         pending.extend(without_manifest.into_iter().map(|id| (id, Vec::new())));
-        let total = pending.iter().map(|(_, entries)| entries.len()).sum();
+        let recovery = self.recovery(pending);
         tracing::info!(
-            pending = total,
-            documents = pending.len(),
+            pending = recovery.total,
+            documents = recovery.pending.len(),
             "authority started"
         );
-        ctx.notify(Recover {
-            pending,
-            started: Instant::now(),
-            total,
-        });
+        ctx.notify(recovery);
         ctx.run_interval(TRANSFER_CHECK, |_, ctx| ctx.notify(CheckTransfers));
     }
 }
@@ -859,6 +874,12 @@ impl Handler<CommittedEvent> for Authority {
 
     fn handle(&mut self, event: CommittedEvent, ctx: &mut Self::Context) {
         let committed: &Committed = &event.0;
+        if let Some(entry) = &committed.outbox {
+            self.services
+                .metrics
+                .authority_backlog
+                .looked_at(&entry.key);
+        }
         if committed.kind == Some(DocumentKind::Booking) && committed.changed_content() {
             let booking = match committed
                 .record

@@ -55,6 +55,18 @@ impl Leader {
     pub fn new(services: Arc<Services>, hub: Addr<Hub>) -> Result<Self> {
         CompanyRules::new(&services.config.company)
             .map_err(|err| Error::Config(err.to_string()))?;
+        // Every change committed with an outbox entry waits for the authority from its commit,
+        // which is now, on this node while it leads (the backlog ignores it otherwise).
+        let metrics = services.metrics.clone();
+        services
+            .events
+            .observe_committed(Arc::new(move |committed| {
+                if let Some(entry) = &committed.outbox {
+                    metrics
+                        .authority_backlog
+                        .add(&entry.key, std::time::Duration::ZERO);
+                }
+            }));
         Ok(Self {
             services,
             hub,
@@ -78,12 +90,15 @@ impl Leader {
         self.services
             .events
             .subscribe_committed(authority.clone().recipient());
+        // Counted once subscribed: every change counted from here reaches the authority.
+        self.services.metrics.authority_backlog.open();
         self.authority = Some((thread, authority));
     }
 
     /// Stops the authority, if it runs.
     fn step_down(&mut self) {
         if let Some((thread, _)) = self.authority.take() {
+            self.services.metrics.authority_backlog.close();
             thread.stop();
         }
     }
