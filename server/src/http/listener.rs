@@ -22,6 +22,10 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::AppState;
 use super::websocket_upgrade::serve_upgrade;
 
+// Every socket sends at once (`TCP_NODELAY`): a sync reply is often written in more than one
+// piece, and with Nagle's algorithm the later piece waited for the device's acknowledgement of
+// the first, which a device delays by up to 40 ms.
+
 /// How long a client may take to send a request's head (actix-web's default).
 const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a closing connection may take to shut down (actix-web's default).
@@ -46,6 +50,7 @@ pub fn serve_http(
         Some(tls) => builder.listen("itinera-https", listener, move || {
             let service = HttpService::build()
                 .keep_alive(KeepAlive::default())
+                .tcp_nodelay(true)
                 .client_request_timeout(REQUEST_HEAD_TIMEOUT)
                 .client_disconnect_timeout(DISCONNECT_TIMEOUT)
                 .local_addr(address)
@@ -58,6 +63,7 @@ pub fn serve_http(
         None => builder.listen("itinera-http", listener, move || {
             HttpService::build()
                 .keep_alive(KeepAlive::default())
+                .tcp_nodelay(true)
                 .client_request_timeout(REQUEST_HEAD_TIMEOUT)
                 .client_disconnect_timeout(DISCONNECT_TIMEOUT)
                 .local_addr(address)
