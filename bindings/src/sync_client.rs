@@ -676,8 +676,16 @@ async fn open_socket(
     // A small read buffer: the phone holds one connection and little memory.
     let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024);
     let connector = tls.map(tokio_tungstenite::Connector::Rustls);
-    match tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, connector)
-        .await
+    // Frames leave at once (`TCP_NODELAY`, as the server's do): with Nagle's algorithm a frame
+    // written while the last is unacknowledged waits for the server's delayed acknowledgement.
+    let disable_nagle = true;
+    match tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(config),
+        disable_nagle,
+        connector,
+    )
+    .await
     {
         Ok((socket, _)) => Ok(socket),
         Err(tungstenite::Error::Http(response)) if response.status().as_u16() == 401 => {

@@ -250,10 +250,12 @@ fn open_socket(
     // A small read buffer: phones hold one connection, servers under test many.
     let config = tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096);
     let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    // Frames leave at once (`TCP_NODELAY`), as the phone SDK's do.
+    let disable_nagle = true;
     match runtime.block_on(tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(config),
-        false,
+        disable_nagle,
         connector,
     )) {
         Ok((socket, _)) => Ok(socket),
