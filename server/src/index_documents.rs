@@ -51,6 +51,15 @@ const ENTRIES_GATHERED_FOR: Duration = Duration::from_millis(20);
 #[rtype(result = "()")]
 struct Scanned(Vec<(DocumentId, DocumentScope, String)>, StartupWork);
 
+/// The server is stopping: the indexer writes what it gathered now (the entries of the last
+/// moment, and titles still waiting for their quiet period), and answers once every index
+/// write asked for has finished and its digest is handed to the store writer, which the stop's
+/// final flush then makes durable. The next start finds every index as its digest says and
+/// loads none of them.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct FlushBeforeStop;
+
 /// A write to `user`'s index finished; `digest` is what the index lists once it succeeded.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -84,6 +93,10 @@ pub struct Indexer {
     /// Users one of whose index writes failed: their stored digest is gone until a rebuild
     /// succeeds, so that a restart writes their index again.
     unsure: std::collections::HashSet<String>,
+    /// Index writes asked for and not finished yet.
+    writing: usize,
+    /// Who waits for the writes to finish (a stop; see [`FlushBeforeStop`]).
+    waiting_for_writes: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -155,6 +168,8 @@ impl Indexer {
             entries_scheduled: false,
             digests: HashMap::new(),
             unsure: std::collections::HashSet::new(),
+            writing: 0,
+            waiting_for_writes: Vec::new(),
         }
     }
 
@@ -162,7 +177,7 @@ impl Indexer {
     /// writes, so that every user has an index even before they may see anything. `startup`,
     /// if given, is held until the write is durable; then the index's digest is stored.
     fn write_entries(
-        &self,
+        &mut self,
         user: &str,
         entries: BTreeMap<DocumentId, Option<IndexEntry>>,
         whole: bool,
@@ -173,6 +188,7 @@ impl Indexer {
             return;
         }
         let digest = self.digests.get(user).copied().unwrap_or_default();
+        self.writing += 1;
         let edit = index_edit(user.to_owned(), entries);
         let request = self
             .hub
@@ -416,6 +432,7 @@ impl Actor for Indexer {
             .begin_startup("document scan");
         // Reading every document's metadata takes time; the server serves meanwhile.
         std::thread::spawn(move || {
+            startup.run_behind_devices();
             let found = scan(&*services.store, &services.writer, &services.read_model);
             me.do_send(Scanned(found, startup));
         });
@@ -459,10 +476,41 @@ impl Handler<IndexWritten> for Indexer {
         } else if written.whole || !self.unsure.contains(&written.user) {
             self.unsure.remove(&written.user);
             written.digest.store_in(&mut batch, &written.user);
-        } else {
-            return;
         }
-        self.services.writer.write_detached(batch);
+        if !batch.is_empty() {
+            self.services.writer.write_detached(batch);
+        }
+        self.writing = self.writing.saturating_sub(1);
+        if self.writing == 0 {
+            for waiting in self.waiting_for_writes.drain(..) {
+                let _ = waiting.send(());
+            }
+        }
+    }
+}
+
+impl Handler<FlushBeforeStop> for Indexer {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: FlushBeforeStop, ctx: &mut Self::Context) -> Self::Result {
+        if self.scanned {
+            // The quiet period is over: the latest titles go in with the rest.
+            for (document, title) in std::mem::take(&mut self.pending_titles) {
+                if let Some((scope, _)) = self.documents.get(&document).cloned() {
+                    self.write_described(document, scope, title);
+                }
+            }
+            self.flush_entries(ctx);
+        }
+        let (done, finished) = tokio::sync::oneshot::channel();
+        if self.writing == 0 {
+            let _ = done.send(());
+        } else {
+            self.waiting_for_writes.push(done);
+        }
+        Box::pin(async move {
+            let _ = finished.await;
+        })
     }
 }
 

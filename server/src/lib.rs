@@ -76,6 +76,8 @@ use crate::store_writer::StoreWriter;
 
 /// The key under which the server keeps its automerge-repo storage id.
 const STORAGE_ID_KEY: &str = "server:storage-id";
+/// How long a stop waits for the indexes' last writes (see `index_documents::FlushBeforeStop`).
+const INDEX_FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Opens (creating if needed) the store the configuration names: the redb file in the data
 /// folder, or a PostgreSQL database.
@@ -156,23 +158,31 @@ fn start_services(config: ServerConfig) -> Result<StartReport> {
 
 /// Subscribes the read model and the indexer to the committed events, and starts the
 /// authority (see [`cluster`]: at once when the node is alone, whenever it leads when several
-/// share the store); returns the leader. The company's settings are checked here (an unknown
-/// time zone stops the server with its name).
+/// share the store); returns the leader and the indexer. The company's settings are checked
+/// here (an unknown time zone stops the server with its name).
+///
+/// The indexer runs on `indexer_thread`, not beside the hub: rebuilding an admin's index after
+/// a restart (every document) or taking in a burst of commits would otherwise hold up every
+/// session's requests the hub routes meanwhile.
 fn start_subscribers(
     services: &Arc<Services>,
     hub: &actix::Addr<Hub>,
+    indexer_thread: &actix::ArbiterHandle,
     notices: Option<std::sync::mpsc::Receiver<itinera_core::store::StoreNotice>>,
-) -> Result<actix::Addr<cluster::Leader>> {
+) -> Result<(actix::Addr<cluster::Leader>, actix::Addr<Indexer>)> {
     let read_model = services.read_model.clone();
     services
         .events
         .observe_committed(Arc::new(move |committed| read_model.apply(committed)));
-    let indexer = Indexer::new(services.clone(), hub.clone()).start();
+    let indexer = {
+        let (services, hub) = (services.clone(), hub.clone());
+        Indexer::start_in_arbiter(indexer_thread, move |_| Indexer::new(services, hub))
+    };
     services
         .events
         .subscribe_committed(indexer.clone().recipient());
-    services.events.subscribe_users(indexer.recipient());
-    cluster::start(services, hub, notices)
+    services.events.subscribe_users(indexer.clone().recipient());
+    Ok((cluster::start(services, hub, notices)?, indexer))
 }
 
 /// Starts the lists head office browses: a thread that reads them from the store and then
@@ -269,6 +279,8 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         source,
     })?;
     let (services, demo_users, repaired, notices) = start_services(config)?;
+    // The scans for the office's lists and the users' indexes begin once the server listens.
+    services.metrics.readiness.listening_later();
     let lists = start_lists(&services)?;
     let workers = services.config.workers.max(1);
     let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
@@ -277,7 +289,8 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         arbiters.iter().map(Arbiter::handle).collect(),
     )
     .start();
-    let leader = start_subscribers(&services, &hub, notices)?;
+    let indexer_thread = Arbiter::new();
+    let (leader, indexer) = start_subscribers(&services, &hub, &indexer_thread.handle(), notices)?;
     if !repaired.is_empty() {
         let edit = server_documents::raise_alerts(repaired, services.now_ms());
         hub.do_send(actors::EditDocument::by_server(
@@ -308,6 +321,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     })?;
 
     tracing::info!(%address, "listening");
+    services.metrics.readiness.now_listening();
     on_listening(&Started {
         address,
         tls: services.config.tls.is_some(),
@@ -316,7 +330,17 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     start_read_model(&services)?;
     let served = server.await;
 
-    // What the authority looked at is settled first, so that the barrier below holds it.
+    // What the indexer gathered is written, and what the authority looked at is settled, first,
+    // so that the barrier below holds them. A stop does not wait long for an index write.
+    let indexed = indexer.send(index_documents::FlushBeforeStop);
+    if tokio::time::timeout(INDEX_FLUSH_AT_STOP, indexed)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the indexes' last writes did not finish in time; the next start writes them"
+        );
+    }
     let _ = leader.send(cluster::Settle).await;
     // Everything handed to the writer before this barrier is committed once it returns, and
     // durably, even under relaxed durability.
@@ -331,6 +355,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
     for arbiter in arbiters {
         arbiter.stop();
     }
+    indexer_thread.stop();
     leader.do_send(cluster::LeadershipChanged(
         itinera_core::store::Leadership::Following,
     ));

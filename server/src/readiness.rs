@@ -21,7 +21,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// What `/readyz` reads.
 #[derive(Debug, Default)]
@@ -29,6 +29,16 @@ pub struct Readiness {
     store_failed: AtomicBool,
     probing: AtomicBool,
     startup: Arc<Mutex<Vec<&'static str>>>,
+    listening: Arc<Listening>,
+}
+
+/// Whether the server listens yet: the start-up scans that only the office and the indexes
+/// wait for begin once it does (see [`StartupWork::run_behind_devices`]). Open unless the server
+/// says it will listen later, so that work started without a server runs at once.
+#[derive(Debug, Default)]
+struct Listening {
+    later: Mutex<bool>,
+    opened: Condvar,
 }
 
 /// A piece of start-up work; the server is unready until every one is dropped.
@@ -36,6 +46,34 @@ pub struct Readiness {
 pub struct StartupWork {
     name: &'static str,
     pending: Arc<Mutex<Vec<&'static str>>>,
+    listening: Arc<Listening>,
+}
+
+impl StartupWork {
+    /// Puts the calling thread behind the devices: it waits until the server listens, and then
+    /// runs at the lowest priority (nice 19), so that a device connecting while the scans run is
+    /// served first (on two cores, the scans took both and the first account a restarted
+    /// server served waited for them). Call it on a thread of the work's own, which ends with
+    /// the work: a thread's priority cannot be raised again without privileges.
+    pub fn run_behind_devices(&self) {
+        let mut later = self
+            .listening
+            .later
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *later {
+            later = self
+                .listening
+                .opened
+                .wait(later)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        drop(later);
+        let this_thread = rustix::thread::gettid();
+        if let Err(err) = rustix::process::setpriority_process(Some(this_thread), 19) {
+            tracing::debug!(work = self.name, error = %err, "start-up work at normal priority");
+        }
+    }
 }
 
 impl Drop for StartupWork {
@@ -61,7 +99,28 @@ impl Readiness {
         StartupWork {
             name,
             pending: self.startup.clone(),
+            listening: self.listening.clone(),
         }
+    }
+
+    /// The server will listen later: start-up work put behind the devices waits until
+    /// [`Self::now_listening`].
+    pub fn listening_later(&self) {
+        *self
+            .listening
+            .later
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = true;
+    }
+
+    /// The server listens: start-up work put behind the devices begins.
+    pub fn now_listening(&self) {
+        *self
+            .listening
+            .later
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = false;
+        self.listening.opened.notify_all();
     }
 
     /// The start-up work still running.

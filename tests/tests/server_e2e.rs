@@ -815,6 +815,67 @@ fn a_restart_loads_only_the_indexes_that_must_change() {
 }
 
 #[test]
+fn a_graceful_stop_leaves_no_index_to_write_again() {
+    // As a_restart_loads_only_the_indexes_that_must_change, with the accounts created the way
+    // phones create them (over sync, by the reps who own them), and a title still waiting for
+    // its quiet period when the server is told to stop.
+    let data = DataDir::new("index-digest-phones");
+    let ana = user_with_token(&data, "ana", "admin", &[]);
+    let sam = user_with_token(&data, "sam", "sales", &["territory:north"]);
+    let server = TestServer::start(&data, &[]);
+    let mut phone = Device::connect(&server.sync_url(), &sam, "sam-phone").expect("connect");
+    let ids: Vec<DocumentId> = (0..5).map(|n| new_id(90 + n)).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let account = Account {
+            name: format!("Harbour Tours {n}"),
+            owner: "sam".into(),
+            territory: "north".into(),
+            ..Default::default()
+        };
+        phone.node.insert(*id, record(90 + n as u8, &account));
+    }
+    assert!(
+        phone.run_until(WAIT, |d| ids.iter().all(|id| d.acknowledged(id))),
+        "the server acknowledged the phone's accounts"
+    );
+    assert!(eventually(|| {
+        let listed = index_of(&server, &ana, "ana");
+        ids.iter().all(|id| listed.contains(&id.to_string()))
+    }));
+    assert!(eventually(|| {
+        let listed = index_of(&server, &sam, "sam");
+        ids.iter().all(|id| listed.contains(&id.to_string()))
+    }));
+    drop(phone);
+    // Renamed twice: the second title waits for the first's quiet period (a minute) before
+    // the indexes take it.
+    let patch = format!("{}/api/v1/documents/{}", server.base, ids[0]);
+    for name in ["Harbour Tours Ltd", "Harbour Tours Group"] {
+        let body = format!(r#"{{"name": "{name}"}}"#);
+        assert_eq!(http("PATCH", &patch, Some(&ana), Some(&body)).0, 200);
+    }
+    server.wait_ready();
+    let mut server = server;
+    assert!(server.terminate().success());
+
+    let mut server = TestServer::start(&data, &[]);
+    server.wait_ready();
+    assert_eq!(
+        open_documents(&server),
+        Some(0),
+        "no index written again after a graceful stop:\n{}",
+        server.log()
+    );
+    let title = |server: &TestServer, token: &str, user: &str| {
+        let (_, body) = server.document(token, &DocumentId::index_of(user));
+        body["record"]["documents"][ids[0].to_string()]["title"].clone()
+    };
+    assert_eq!(title(&server, &ana, "ana"), "Harbour Tours Group");
+    assert_eq!(title(&server, &sam, "sam"), "Harbour Tours Group");
+    assert!(server.terminate().success());
+}
+
+#[test]
 fn a_damaged_document_stops_nothing_else_and_busy_documents_are_compacted() {
     use itinera_core::store::{DocumentMeta, DocumentStore, Durability, RedbStore, WriteBatch};
 

@@ -57,7 +57,17 @@ pub fn spawn_refresher(
         .name("itinera-lists".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            let (entries, read) = refresher.scan();
+            // The first scan runs behind the devices, on a thread of its own: this one follows
+            // the committed events afterwards, at the normal priority.
+            let first = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        startup.run_behind_devices();
+                        refresher.scan()
+                    })
+                    .join()
+            });
+            let (entries, read) = first.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             let documents = entries.len();
             refresher.model.load(entries);
             drop(startup);

@@ -443,6 +443,28 @@ impl Server {
         &self.programs
     }
 
+    /// Waits until Itinera has done its start-up work (`/readyz` answers 200), as a server that
+    /// has run a while has; the others have none to wait for.
+    pub fn wait_settled(&self, timeout: Duration) -> Result<(), String> {
+        if !self.peer.is_itinera() {
+            return Ok(());
+        }
+        let url = format!("{}/readyz", self.http_url());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(5)))
+            .build()
+            .into();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if agent.get(&url).call().is_ok_and(|r| r.status() == 200) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(format!("{url} did not answer 200 within {timeout:?}"))
+    }
+
     /// Stops the server gently (SIGTERM, so it flushes) and waits for it (both nodes).
     pub fn stop(&mut self) {
         if let Some(second) = self.second.take() {
