@@ -304,6 +304,59 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
 }
 
 #[test]
+fn a_transfer_stored_before_its_source_is_posted_once_the_source_arrives() {
+    // A device stores a shipped transfer first and its source location a moment later (two
+    // documents commit independently, in any order): the outgoing movement is posted when
+    // the location arrives.
+    let data = DataDir::new("transfer-first");
+    let (depot, transfer) = (new_id(30), new_id(32));
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
+    let mut moved = Transfer {
+        from: depot.to_string(),
+        to: new_id(31).to_string(),
+        status: TransferStatus::Shipped,
+        shipped_at: Some(5),
+        ..Default::default()
+    };
+    moved.lines.insert(
+        "l1".into(),
+        TransferLine {
+            item: "water".into(),
+            quantity: 6,
+        },
+    );
+    office.node.insert(transfer, record(1, &moved));
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&transfer)));
+    let mut stocked = StockLocation {
+        name: "Depot".into(),
+        ..Default::default()
+    };
+    stocked
+        .post_movement(
+            LogKey::new(1, "olga"),
+            StockMovement {
+                item: "water".into(),
+                quantity: 100,
+                reason: MovementReason::Receipt,
+                reference: None,
+                actor: "olga".into(),
+                at: 1,
+            },
+        )
+        .expect("receipt");
+    office.node.insert(depot, record(1, &stocked));
+    assert!(
+        office.run_until(WAIT, |d| {
+            read::<StockLocation>(d, &depot).is_some_and(|k| k.quantity("water") == 94)
+        }),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn a_transfer_counts_once_at_each_end() {
     let data = DataDir::new("transfers");
     let (depot, kit, transfer) = (new_id(20), new_id(21), new_id(22));

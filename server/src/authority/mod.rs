@@ -307,6 +307,12 @@ impl Authority {
                         e.at,
                         &mut plan,
                     );
+                    // A transfer stored before this location (documents commit in any order)
+                    // found nothing to post to: its movements go in when the location first
+                    // arrives (or is decided again after a restart).
+                    if e.previous_heads.is_empty() {
+                        self.post_transfers_at(id, &mut plan);
+                    }
                 }
             }
             Some(DocumentKind::Catalog) => self.relations.catalog = Some(id),
@@ -340,6 +346,11 @@ impl Authority {
             }
             Some(DocumentKind::Transfer) => {
                 if let Some(transfer) = e.record::<Transfer>() {
+                    let locations = [&transfer.from, &transfer.to]
+                        .into_iter()
+                        .filter_map(|location| parse_reference(location).ok())
+                        .collect();
+                    self.relations.set_transfer(id, locations);
                     stock::post_transfer(&self.records, id, &transfer, &mut plan);
                     self.transfer_overdue(id, &transfer, e.at, &mut plan);
                 }
@@ -503,6 +514,15 @@ impl Authority {
         alerts::record_findings(&self.records, id, &rules, findings, now, plan);
     }
 
+    /// Posts what the transfers out of or into location `id` call for and it lacks.
+    fn post_transfers_at(&self, id: DocumentId, plan: &mut Plan) {
+        for transfer_id in self.relations.transfers_at(&id) {
+            if let Some(transfer) = self.records.load::<Transfer>(&transfer_id) {
+                stock::post_transfer(&self.records, transfer_id, &transfer, plan);
+            }
+        }
+    }
+
     /// Shipped transfers age without anyone touching them: look at every transfer again.
     fn check_transfers(&self) -> Plan {
         let mut plan = Plan::default();
@@ -531,6 +551,9 @@ impl Authority {
             if meta.kind.as_deref() == Some(DocumentKind::FieldLog.as_str()) {
                 let departure = meta.scope.and_then(|scope| scope.departure);
                 self.relations.set_field_log(id, departure);
+            } else if meta.kind.as_deref() == Some(DocumentKind::Transfer.as_str()) {
+                let locations = meta.scope.map(|scope| scope.locations).unwrap_or_default();
+                self.relations.set_transfer(id, locations);
             } else if meta.kind.as_deref() == Some(DocumentKind::Departure.as_str())
                 && !present.contains(&Manifest::document_id(&id))
             {

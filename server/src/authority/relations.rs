@@ -34,6 +34,9 @@ pub struct Relations {
     employee_by_user: HashMap<String, DocumentId>,
     user_of_employee: HashMap<DocumentId, String>,
     field_logs: HashMap<DocumentId, Members<DocumentId>>,
+    /// Stock location → the transfers out of it or into it.
+    transfers_by_location: HashMap<DocumentId, Members<DocumentId>>,
+    locations_of_transfer: HashMap<DocumentId, Vec<DocumentId>>,
     /// Identity key → the accounts (and their contact) that have it.
     identities: HashMap<String, Members<(DocumentId, Option<String>)>>,
     keys_of_account: HashMap<DocumentId, Vec<(Option<String>, String)>>,
@@ -196,6 +199,35 @@ impl Relations {
         if let Some(departure) = departure {
             self.field_logs.entry(departure).or_default().insert(id);
         }
+    }
+
+    /// Transfer `id` moves stock between `locations` (its source and destination).
+    pub fn set_transfer(&mut self, id: DocumentId, locations: Vec<DocumentId>) {
+        for location in self.locations_of_transfer.remove(&id).unwrap_or_default() {
+            if let Some(transfers) = self.transfers_by_location.get_mut(&location) {
+                transfers.remove(&id);
+                if transfers.is_empty() {
+                    self.transfers_by_location.remove(&location);
+                }
+            }
+        }
+        for location in &locations {
+            self.transfers_by_location
+                .entry(*location)
+                .or_default()
+                .insert(id);
+        }
+        if !locations.is_empty() {
+            self.locations_of_transfer.insert(id, locations);
+        }
+    }
+
+    /// The transfers out of or into stock location `location`.
+    pub fn transfers_at(&self, location: &DocumentId) -> Vec<DocumentId> {
+        self.transfers_by_location
+            .get(location)
+            .map(|transfers| transfers.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The field logs of `departure`.
