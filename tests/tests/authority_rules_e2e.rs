@@ -303,37 +303,13 @@ fn a_condition_that_comes_back_is_a_new_alert_the_custodian_sees() {
     assert!(body.contains("never rewritten"), "{body}");
 }
 
-#[test]
-fn a_transfer_stored_before_its_source_is_posted_once_the_source_arrives() {
-    // A device stores a shipped transfer first and its source location a moment later (two
-    // documents commit independently, in any order): the outgoing movement is posted when
-    // the location arrives.
-    let data = DataDir::new("transfer-first");
-    let (depot, transfer) = (new_id(30), new_id(32));
-    let olga = user_with_token(&data, "olga", "office", &[]);
-    let server = TestServer::start(&data, &[]);
-    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
-    let mut moved = Transfer {
-        from: depot.to_string(),
-        to: new_id(31).to_string(),
-        status: TransferStatus::Shipped,
-        shipped_at: Some(5),
-        ..Default::default()
-    };
-    moved.lines.insert(
-        "l1".into(),
-        TransferLine {
-            item: "water".into(),
-            quantity: 6,
-        },
-    );
-    office.node.insert(transfer, record(1, &moved));
-    assert!(office.run_until(WAIT, |d| d.acknowledged(&transfer)));
-    let mut stocked = StockLocation {
+/// A depot that received 100 bottles of water.
+fn depot_of_water() -> StockLocation {
+    let mut depot = StockLocation {
         name: "Depot".into(),
         ..Default::default()
     };
-    stocked
+    depot
         .post_movement(
             LogKey::new(1, "olga"),
             StockMovement {
@@ -346,7 +322,43 @@ fn a_transfer_stored_before_its_source_is_posted_once_the_source_arrives() {
             },
         )
         .expect("receipt");
-    office.node.insert(depot, record(1, &stocked));
+    depot
+}
+
+/// Six bottles of water shipped from `from` to `to`.
+fn six_waters_shipped(from: DocumentId, to: DocumentId) -> Transfer {
+    let mut moved = Transfer {
+        from: from.to_string(),
+        to: to.to_string(),
+        status: TransferStatus::Shipped,
+        shipped_at: Some(5),
+        ..Default::default()
+    };
+    moved.lines.insert(
+        "l1".into(),
+        TransferLine {
+            item: "water".into(),
+            quantity: 6,
+        },
+    );
+    moved
+}
+
+#[test]
+fn a_transfer_stored_before_its_source_is_posted_once_the_source_arrives() {
+    // A device stores a shipped transfer first and its source location a moment later (two
+    // documents commit independently, in any order): the outgoing movement is posted when
+    // the location arrives.
+    let data = DataDir::new("transfer-first");
+    let (depot, transfer) = (new_id(30), new_id(32));
+    let olga = user_with_token(&data, "olga", "office", &[]);
+    let server = TestServer::start(&data, &[]);
+    let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
+    office
+        .node
+        .insert(transfer, record(1, &six_waters_shipped(depot, new_id(31))));
+    assert!(office.run_until(WAIT, |d| d.acknowledged(&transfer)));
+    office.node.insert(depot, record(1, &depot_of_water()));
     assert!(
         office.run_until(WAIT, |d| {
             read::<StockLocation>(d, &depot).is_some_and(|k| k.quantity("water") == 94)
@@ -364,24 +376,7 @@ fn a_transfer_counts_once_at_each_end() {
     let gus = user_with_token(&data, "gus", "guide", &[&format!("stock:{kit}")]);
     let server = TestServer::start(&data, &[]);
     let mut office = Device::connect(&server.sync_url(), &olga, "office").expect("connect");
-    let mut stocked = StockLocation {
-        name: "Depot".into(),
-        ..Default::default()
-    };
-    stocked
-        .post_movement(
-            LogKey::new(1, "olga"),
-            StockMovement {
-                item: "water".into(),
-                quantity: 100,
-                reason: MovementReason::Receipt,
-                reference: None,
-                actor: "olga".into(),
-                at: 1,
-            },
-        )
-        .expect("receipt");
-    office.node.insert(depot, record(1, &stocked));
+    office.node.insert(depot, record(1, &depot_of_water()));
     office.node.insert(
         kit,
         record(
@@ -393,20 +388,7 @@ fn a_transfer_counts_once_at_each_end() {
             },
         ),
     );
-    let mut moved = Transfer {
-        from: depot.to_string(),
-        to: kit.to_string(),
-        status: TransferStatus::Shipped,
-        shipped_at: Some(5),
-        ..Default::default()
-    };
-    moved.lines.insert(
-        "l1".into(),
-        TransferLine {
-            item: "water".into(),
-            quantity: 6,
-        },
-    );
+    let moved = six_waters_shipped(depot, kit);
     office.node.insert(transfer, record(1, &moved));
     // Shipping posts the outgoing movement at the source.
     assert!(

@@ -770,6 +770,20 @@ fn open_documents(server: &TestServer) -> Option<u64> {
         .and_then(|value| value.parse().ok())
 }
 
+/// Starts the server on `data` again and checks that its start-up loaded no document: every
+/// index already lists what it should.
+fn restarted_loading_nothing(data: &DataDir) -> TestServer {
+    let server = TestServer::start(data, &[]);
+    server.wait_ready();
+    assert_eq!(
+        open_documents(&server),
+        Some(0),
+        "no document loaded after a restart with nothing to change:\n{}",
+        server.log()
+    );
+    server
+}
+
 #[test]
 fn a_restart_loads_only_the_indexes_that_must_change() {
     let data = DataDir::new("index-digest");
@@ -789,14 +803,7 @@ fn a_restart_loads_only_the_indexes_that_must_change() {
 
     // Nothing changed while it was stopped: every index already lists what it should, so the
     // start-up loads none of them.
-    let mut server = TestServer::start(&data, &[]);
-    server.wait_ready();
-    assert_eq!(
-        open_documents(&server),
-        Some(0),
-        "no document loaded after a restart with nothing to change:\n{}",
-        server.log()
-    );
+    let mut server = restarted_loading_nothing(&data);
     assert!(server.terminate().success());
 
     // Ben became an admin while the server was stopped: his index must be written again.
@@ -858,14 +865,7 @@ fn a_graceful_stop_leaves_no_index_to_write_again() {
     let mut server = server;
     assert!(server.terminate().success());
 
-    let mut server = TestServer::start(&data, &[]);
-    server.wait_ready();
-    assert_eq!(
-        open_documents(&server),
-        Some(0),
-        "no index written again after a graceful stop:\n{}",
-        server.log()
-    );
+    let mut server = restarted_loading_nothing(&data);
     let title = |server: &TestServer, token: &str, user: &str| {
         let (_, body) = server.document(token, &DocumentId::index_of(user));
         body["record"]["documents"][ids[0].to_string()]["title"].clone()
