@@ -312,6 +312,10 @@ const LOAD_RETRY: Duration = Duration::from_secs(1);
 /// Loads `model` from `store` on a thread of its own, so the server listens meanwhile;
 /// `startup` keeps the server unready until the load has finished. A store that fails is read
 /// again a moment later: the readers keep waiting rather than see an empty model.
+///
+/// The summaries are read behind the devices (see [`StartupWork::run_behind_devices`]), on a
+/// thread that ends with the reading; they are taken in at the normal priority, since commits
+/// wait for the model's lock meanwhile.
 pub fn load_in_background(
     model: Arc<ReadModel>,
     store: Arc<dyn DocumentStore>,
@@ -320,10 +324,24 @@ pub fn load_in_background(
     std::thread::Builder::new()
         .name("read-model-load".into())
         .spawn(move || {
-            while let Err(err) = model.load_from(&*store) {
-                tracing::error!(error = %err, "the report summaries could not be read; retrying");
-                std::thread::sleep(LOAD_RETRY);
-            }
+            let read = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        startup.run_behind_devices();
+                        loop {
+                            match stored_summaries(&*store) {
+                                Ok(summaries) => return summaries,
+                                Err(err) => {
+                                    tracing::error!(error = %err, "the report summaries could not be read; retrying");
+                                    std::thread::sleep(LOAD_RETRY);
+                                }
+                            }
+                        }
+                    })
+                    .join()
+            });
+            let summaries = read.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            model.finish_load(summaries);
             drop(startup);
         })
         .map(drop)
