@@ -32,8 +32,8 @@ pub struct Readiness {
     listening: Arc<Listening>,
 }
 
-/// Whether the server listens yet: the start-up scans that only the office and the indexes
-/// wait for begin once it does (see [`StartupWork::run_behind_devices`]). Open unless the server
+/// Whether the server listens yet: the start-up reads of the lists, the indexes and the read
+/// model begin once it does (see [`StartupWork::run_behind_devices`]). Open unless the server
 /// says it will listen later, so that work started without a server runs at once.
 #[derive(Debug, Default)]
 struct Listening {
