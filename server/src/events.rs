@@ -74,18 +74,31 @@ impl Events {
         }
     }
 
-    /// Delivers every committed event to `subscriber` from now on.
+    /// Delivers every committed event to `subscriber` from now on. Subscribers that stopped
+    /// (an authority whose node no longer leads) are let go here, so that a node that loses and
+    /// wins the lead again and again does not keep one more each time.
     pub fn subscribe_committed(&self, subscriber: Recipient<CommittedEvent>) {
         if let Ok(mut subscribers) = self.committed.write() {
+            subscribers.retain(Recipient::connected);
             subscribers.push(subscriber);
         }
     }
 
-    /// Delivers every user change to `subscriber` from now on.
+    /// Delivers every user change to `subscriber` from now on (stopped subscribers are let go,
+    /// as for [`Self::subscribe_committed`]).
     pub fn subscribe_users(&self, subscriber: Recipient<UserChanged>) {
         if let Ok(mut subscribers) = self.users.write() {
+            subscribers.retain(Recipient::connected);
             subscribers.push(subscriber);
         }
+    }
+
+    /// How many subscribers the committed events have.
+    #[cfg(test)]
+    fn committed_subscribers(&self) -> usize {
+        self.committed
+            .read()
+            .map_or(0, |subscribers| subscribers.len())
     }
 
     /// The committed events from now on, for an asynchronous reader.
@@ -131,5 +144,42 @@ impl Events {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix::{Actor, Arbiter, Context, Handler};
+
+    struct Listener;
+
+    impl Actor for Listener {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<CommittedEvent> for Listener {
+        type Result = ();
+
+        fn handle(&mut self, _: CommittedEvent, _: &mut Self::Context) {}
+    }
+
+    #[test]
+    fn a_stopped_subscriber_is_let_go_when_the_next_one_subscribes() {
+        let system = actix::System::new();
+        system.block_on(async {
+            let events = Events::default();
+            // The authority of a node that leads, on a thread of its own, then stops leading.
+            let thread = Arbiter::new();
+            let first = Listener::start_in_arbiter(&thread.handle(), |_| Listener);
+            events.subscribe_committed(first.recipient());
+            assert!(thread.stop());
+            assert!(thread.join().is_ok());
+            assert_eq!(events.committed_subscribers(), 1);
+            // It leads again: the new authority replaces the stopped one.
+            let second = Listener.start();
+            events.subscribe_committed(second.recipient());
+            assert_eq!(events.committed_subscribers(), 1);
+        });
     }
 }
