@@ -161,13 +161,6 @@ impl ListModel {
         self.read().get(&kind)?.get(id).cloned()
     }
 
-    /// The scope of a document the model holds.
-    pub fn scope_of(&self, id: &DocumentId) -> Option<DocumentScope> {
-        self.read()
-            .values()
-            .find_map(|table| table.get(id).map(|entry| entry.scope.clone()))
-    }
-
     /// How many documents of `kind` the model holds.
     pub fn count(&self, kind: DocumentKind) -> usize {
         self.read().get(&kind).map_or(0, HashMap::len)
