@@ -79,12 +79,15 @@ impl StartupWork {
 impl Drop for StartupWork {
     fn drop(&mut self) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(at) = pending.iter().position(|name| *name == self.name) {
-            pending.remove(at);
-            if pending.is_empty() {
-                // The start-up scans are done, and what they read is freed.
-                crate::freed_memory::release();
-            }
+        let Some(at) = pending.iter().position(|name| *name == self.name) else {
+            return;
+        };
+        pending.remove(at);
+        let all_done = pending.is_empty();
+        drop(pending);
+        if all_done {
+            // The start-up scans are done, and what they read is freed.
+            crate::freed_memory::release();
         }
     }
 }
