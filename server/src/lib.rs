@@ -279,7 +279,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         source,
     })?;
     let (services, demo_users, repaired, notices) = start_services(config)?;
-    // The scans for the office's lists and the users' indexes begin once the server listens.
+    // The start-up reads of the lists, the indexes and the read model begin once it listens.
     services.metrics.readiness.listening_later();
     let lists = start_lists(&services)?;
     let workers = services.config.workers.max(1);
