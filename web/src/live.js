@@ -43,6 +43,9 @@ export function useLiveStatus() {
   const [current, setCurrent] = useState(status);
   useEffect(() => {
     statusSubscribers.add(setCurrent);
+    // The feed may have said `ready` between the first render and this subscription: without
+    // this, the page showed `offline` for as long as it stayed open.
+    setCurrent(status);
     return () => statusSubscribers.delete(setCurrent);
   }, []);
   return current;
