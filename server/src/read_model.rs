@@ -313,9 +313,8 @@ const LOAD_RETRY: Duration = Duration::from_secs(1);
 /// `startup` keeps the server unready until the load has finished. A store that fails is read
 /// again a moment later: the readers keep waiting rather than see an empty model.
 ///
-/// The summaries are read behind the devices (see [`StartupWork::run_behind_devices`]), on a
-/// thread that ends with the reading; they are taken in at the normal priority, since commits
-/// wait for the model's lock meanwhile.
+/// The summaries are read behind the devices ([`StartupWork::read_behind_devices`]); they are
+/// taken in at the normal priority, since commits wait for the model's lock meanwhile.
 pub fn load_in_background(
     model: Arc<ReadModel>,
     store: Arc<dyn DocumentStore>,
@@ -324,23 +323,15 @@ pub fn load_in_background(
     std::thread::Builder::new()
         .name("read-model-load".into())
         .spawn(move || {
-            let read = std::thread::scope(|scope| {
-                scope
-                    .spawn(|| {
-                        startup.run_behind_devices();
-                        loop {
-                            match stored_summaries(&*store) {
-                                Ok(summaries) => return summaries,
-                                Err(err) => {
-                                    tracing::error!(error = %err, "the report summaries could not be read; retrying");
-                                    std::thread::sleep(LOAD_RETRY);
-                                }
-                            }
-                        }
-                    })
-                    .join()
+            let summaries = startup.read_behind_devices(|| loop {
+                match stored_summaries(&*store) {
+                    Ok(summaries) => return summaries,
+                    Err(err) => {
+                        tracing::error!(error = %err, "the report summaries could not be read; retrying");
+                        std::thread::sleep(LOAD_RETRY);
+                    }
+                }
             });
-            let summaries = read.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             model.finish_load(summaries);
             drop(startup);
         })

@@ -74,6 +74,22 @@ impl StartupWork {
             tracing::debug!(work = self.name, error = %err, "start-up work at normal priority");
         }
     }
+
+    /// Runs `read` behind the devices (see [`Self::run_behind_devices`]) on a thread that ends
+    /// with it, and returns what it read, so that the caller's thread keeps its priority: for
+    /// work whose reading may wait, and whose taking in may not (a commit waits for the lock
+    /// it takes), or whose thread goes on serving.
+    pub fn read_behind_devices<T: Send>(&self, read: impl FnOnce() -> T + Send) -> T {
+        let read = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    self.run_behind_devices();
+                    read()
+                })
+                .join()
+        });
+        read.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
 }
 
 impl Drop for StartupWork {

@@ -57,17 +57,9 @@ pub fn spawn_refresher(
         .name("itinera-lists".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            // The first scan runs behind the devices, on a thread of its own: this one follows
-            // the committed events afterwards, at the normal priority.
-            let first = std::thread::scope(|scope| {
-                scope
-                    .spawn(|| {
-                        startup.run_behind_devices();
-                        refresher.scan()
-                    })
-                    .join()
-            });
-            let (entries, read) = first.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // The first scan runs behind the devices: this thread follows the committed events
+            // afterwards, at the normal priority.
+            let (entries, read) = startup.read_behind_devices(|| refresher.scan());
             let documents = entries.len();
             refresher.model.load(entries);
             drop(startup);
