@@ -5,6 +5,7 @@
 //! start-up and kept by the committed events.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
 
 use itinera_core::DocumentId;
 use itinera_core::model::DocumentKind;
@@ -204,12 +205,7 @@ impl Relations {
     /// Transfer `id` moves stock between `locations` (its source and destination).
     pub fn set_transfer(&mut self, id: DocumentId, locations: Vec<DocumentId>) {
         for location in self.locations_of_transfer.remove(&id).unwrap_or_default() {
-            if let Some(transfers) = self.transfers_by_location.get_mut(&location) {
-                transfers.remove(&id);
-                if transfers.is_empty() {
-                    self.transfers_by_location.remove(&location);
-                }
-            }
+            leave(&mut self.transfers_by_location, &location, &id);
         }
         for location in &locations {
             self.transfers_by_location
@@ -242,12 +238,7 @@ impl Relations {
     pub fn set_account_keys(&mut self, id: DocumentId, keys: Vec<(Option<String>, String)>) {
         if let Some(old) = self.keys_of_account.remove(&id) {
             for (contact, key) in old {
-                if let Some(holders) = self.identities.get_mut(&key) {
-                    holders.remove(&(id, contact));
-                    if holders.is_empty() {
-                        self.identities.remove(&key);
-                    }
-                }
+                leave(&mut self.identities, &key, &(id, contact));
             }
         }
         for (contact, key) in &keys {
@@ -319,6 +310,16 @@ impl Relations {
     }
 }
 
+/// Takes `member` out of the set of `key`, and the set out of `sets` once it is empty.
+fn leave<K: Eq + Hash, T: Ord>(sets: &mut HashMap<K, Members<T>>, key: &K, member: &T) {
+    if let Some(set) = sets.get_mut(key) {
+        set.remove(member);
+        if set.is_empty() {
+            sets.remove(key);
+        }
+    }
+}
+
 /// Moves `member` from the set it was in to the set of `to`; returns where it was.
 fn move_member(
     of: &mut HashMap<DocumentId, DocumentId>,
@@ -328,12 +329,7 @@ fn move_member(
 ) -> Option<DocumentId> {
     let previous = of.remove(&member);
     if let Some(previous) = previous {
-        if let Some(set) = sets.get_mut(&previous) {
-            set.remove(&member);
-            if set.is_empty() {
-                sets.remove(&previous);
-            }
-        }
+        leave(sets, &previous, &member);
     }
     if let Some(to) = to {
         of.insert(member, to);
