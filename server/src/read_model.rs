@@ -13,7 +13,7 @@
 //! earlier version of the kinds it reads is out of date.
 //!
 //! The server listens before it has read the summaries ([`ReadModel::loading`]): until
-//! [`ReadModel::load_from`] has finished, every read waits, so no report, no authority and no
+//! [`load_in_background`] has finished, every read waits, so no report, no authority and no
 //! index scan sees a model with only some of the documents in it. The commits that arrive
 //! meanwhile are taken in at once and win over what the load read, which is older.
 //!
@@ -22,7 +22,7 @@
 //!
 //! let model = ReadModel::loading();
 //! assert!(!model.is_loaded());
-//! // `model.load_from(&store)` reads every summary and opens it to readers.
+//! // `load_in_background(model, store, startup)` reads every summary and opens it to readers.
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -169,13 +169,6 @@ impl ReadModel {
         Self::with_state(false)
     }
 
-    /// Loads every summary the store holds; an unreadable one is left out (and logged).
-    pub fn load(store: &dyn DocumentStore) -> StoreResult<Self> {
-        let model = Self::loading();
-        model.load_from(store)?;
-        Ok(model)
-    }
-
     /// Whether the load has finished (reads no longer wait).
     pub fn is_loaded(&self) -> bool {
         *self.loaded.lock().unwrap_or_else(PoisonError::into_inner)
@@ -213,14 +206,6 @@ impl ReadModel {
         self.kept.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds every summary the store holds and opens the model to readers; on a model already
-    /// loaded, adds them again (after the demo company was seeded, say).
-    pub fn load_from(&self, store: &dyn DocumentStore) -> StoreResult<()> {
-        let summaries = stored_summaries(store)?;
-        self.finish_load(summaries);
-        Ok(())
-    }
-
     /// Takes in what the load read (a commit since wins) and wakes the readers.
     fn finish_load(&self, summaries: Vec<(DocumentId, Summary)>) {
         self.write().put_loaded(summaries);
@@ -242,8 +227,10 @@ impl ReadModel {
         self.write().put(id, Some(summary));
     }
 
-    /// Every summary (a copy: reports take [`Self::report_input`] instead).
-    pub fn summaries(&self) -> Vec<(DocumentId, Summary)> {
+    /// Every summary (a copy: reports take [`Self::report_input`], the authority
+    /// [`Self::for_each_summary`]).
+    #[cfg(test)]
+    fn summaries(&self) -> Vec<(DocumentId, Summary)> {
         self.read()
             .by_kind
             .values()
