@@ -163,7 +163,7 @@ impl ReadModel {
         }
     }
 
-    /// A model whose reads wait until [`Self::load_from`] has read the store; commits are
+    /// A model whose reads wait until [`load_in_background`] has read the store; commits are
     /// taken in meanwhile.
     pub fn loading() -> Self {
         Self::with_state(false)
