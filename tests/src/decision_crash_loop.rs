@@ -144,9 +144,15 @@ fn journal_entries(server: &TestServer, token: &str) -> BTreeMap<String, usize> 
     entries
 }
 
-/// Waits until every invoice is numbered and booked and every booking decided (an invoice's
-/// number and its journal entry are two documents' writes); returns how long it took.
-pub fn wait_for_decisions(server: &TestServer, token: &str, seed: u64) -> Duration {
+/// Waits until every invoice is numbered and booked, every booking decided and the
+/// departure's seats counted (an invoice's number and its journal entry are two documents'
+/// writes, as are a booking's status and its departure's count); returns how long it took.
+pub fn wait_for_decisions(
+    server: &TestServer,
+    token: &str,
+    departure: &DocumentId,
+    seed: u64,
+) -> Duration {
     let started = Instant::now();
     loop {
         let booked = journal_entries(server, token);
@@ -159,17 +165,21 @@ pub fn wait_for_decisions(server: &TestServer, token: &str, seed: u64) -> Durati
                         .contains_key(&format!("invoice:{}", id.trim_start_matches("automerge:")))
             })
             .count();
-        let undecided_bookings = records(server, token, "booking")
+        let bookings = records(server, token, "booking");
+        let undecided_bookings = bookings
             .iter()
             .filter(|b| b["record"]["status"] == "draft")
             .count();
-        if undecided_invoices + undecided_bookings == 0 {
+        let counted = seats_confirmed(server, token, departure);
+        let confirmed = confirmed_bookings(&bookings);
+        if undecided_invoices + undecided_bookings == 0 && counted == Some(confirmed) {
             return started.elapsed();
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "seed {seed:#x}: {undecided_invoices} invoices and {undecided_bookings} bookings \
-             still undecided a minute after the restart; log:\n{}",
+             still undecided, and the departure counts {counted:?} seats for {confirmed} \
+             confirmed bookings, a minute after the restart; log:\n{}",
             server.log()
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -223,18 +233,26 @@ pub fn check_books(
     );
 
     let bookings = records(server, token, "booking");
-    let confirmed = bookings
-        .iter()
-        .filter(|b| b["record"]["status"] == "confirmed")
-        .count() as i64;
-    let (status, view) = server.document(token, departure);
-    assert_eq!(status, 200);
     assert_eq!(
-        view["record"]["seats_confirmed"].as_i64(),
-        Some(confirmed),
+        seats_confirmed(server, token, departure),
+        Some(confirmed_bookings(&bookings)),
         "seed {seed:#x}: seats and confirmed bookings disagree"
     );
     (invoices.len(), bookings.len())
+}
+
+fn confirmed_bookings(bookings: &[Value]) -> i64 {
+    bookings
+        .iter()
+        .filter(|b| b["record"]["status"] == "confirmed")
+        .count() as i64
+}
+
+/// The departure's count of confirmed seats, as the server holds it.
+fn seats_confirmed(server: &TestServer, token: &str, departure: &DocumentId) -> Option<i64> {
+    let (status, view) = server.document(token, departure);
+    assert_eq!(status, 200);
+    view["record"]["seats_confirmed"].as_i64()
 }
 
 /// Runs the loop; panics with the seed if a decision is lost, made twice or left undone.
@@ -280,7 +298,7 @@ pub fn run(settings: &Settings, mut progress: impl FnMut(&str)) -> Report {
 
         // Restarted, and nobody edits: whatever was pending is decided.
         server = backend.start(&data, &[]);
-        let recovery = wait_for_decisions(&server, &olga, settings.seed);
+        let recovery = wait_for_decisions(&server, &olga, &departure, settings.seed);
         report.slowest_recovery = report.slowest_recovery.max(recovery);
         let (invoices, bookings) = check_books(&server, &olga, &departure, settings.seed);
         report.invoices = invoices;

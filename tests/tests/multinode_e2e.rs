@@ -237,7 +237,7 @@ fn the_authority_moves_to_the_other_node_when_its_node_is_killed() {
     a.kill9();
     writer.join().expect("writer");
     b.eventually("node B leads once A is gone", || leads(&b));
-    wait_for_decisions(&b, &olga, 0);
+    wait_for_decisions(&b, &olga, &departure, 0);
     let (invoices, bookings) = check_books(&b, &olga, &departure, 0);
     assert!(
         invoices >= 3 && bookings >= 3,
