@@ -53,6 +53,7 @@ pub mod tls;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::task::Poll;
 
 use actix::{Actor, Arbiter};
 use actix_web::web;
@@ -319,6 +320,22 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         context: "could not serve".into(),
         source,
     })?;
+    // actix-server starts its workers (each building the application) and its accept loop at
+    // the server's first poll. Polled here, before it says it listens: a connection made as
+    // soon as it says so is accepted at once, and the start-up reads released below do not
+    // compete with the workers' start.
+    let mut server = Box::pin(server);
+    if let Poll::Ready(ended) =
+        std::future::poll_fn(|cx| Poll::Ready(server.as_mut().poll(cx))).await
+    {
+        let source = ended
+            .err()
+            .unwrap_or_else(|| std::io::Error::other("the HTTP server ended as it started"));
+        return Err(Error::Io {
+            context: "could not serve".into(),
+            source,
+        });
+    }
 
     tracing::info!(%address, "listening");
     services.metrics.readiness.now_listening();
