@@ -5,6 +5,7 @@
 //! does not offer: an upgrade service ([`serve_upgrade`]), so that a WebSocket leaves actix-http
 //! after its handshake.
 
+use std::cell::RefCell;
 use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
 use std::time::Duration;
@@ -13,10 +14,12 @@ use actix_codec::{AsyncRead, AsyncWrite, Framed};
 use actix_http::h1::Codec;
 use actix_http::{HttpService, KeepAlive, Request};
 use actix_server::{GracefulShutdownSignal, Server, ServerHandle};
-use actix_service::{ServiceFactory, fn_factory, fn_service, map_config};
+use actix_service::{Service, ServiceFactory, fn_factory, fn_service, map_config};
 use actix_web::body::MessageBody;
 use actix_web::dev::{AppConfig, ServiceRequest, ServiceResponse};
 use actix_web::{App, web};
+use futures_util::FutureExt;
+use futures_util::future::{LocalBoxFuture, Shared};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::AppState;
@@ -54,13 +57,15 @@ pub fn serve_http(
                 .client_request_timeout(REQUEST_HEAD_TIMEOUT)
                 .client_disconnect_timeout(DISCONNECT_TIMEOUT)
                 .local_addr(address)
-                .graceful_shutdown_signal(notified(&shutdown))
-                .upgrade(upgrade_service(state.clone(), address, true));
+                .graceful_shutdown_signal(notified(&shutdown));
+            let app = SharedApp::new(app_service(state.clone(), address, true));
             service
-                .finish(app_service(state.clone(), address, true))
+                .upgrade(app.upgrades())
+                .finish(app.requests())
                 .rustls_0_23(tls.clone())
         })?,
         None => builder.listen("itinera-http", listener, move || {
+            let app = SharedApp::new(app_service(state.clone(), address, false));
             HttpService::build()
                 .keep_alive(KeepAlive::default())
                 .tcp_nodelay(true)
@@ -68,8 +73,8 @@ pub fn serve_http(
                 .client_disconnect_timeout(DISCONNECT_TIMEOUT)
                 .local_addr(address)
                 .graceful_shutdown_signal(notified(&shutdown))
-                .upgrade(upgrade_service(state.clone(), address, false))
-                .finish(app_service(state.clone(), address, false))
+                .upgrade(app.upgrades())
+                .finish(app.requests())
                 .tcp()
         })?,
     };
@@ -162,29 +167,95 @@ fn app_service(
     })
 }
 
-/// The upgrade service of one worker: an instance of the application of its own, which the
-/// upgrade requests go through.
-fn upgrade_service<T>(
-    state: web::Data<AppState>,
-    address: SocketAddr,
-    secure: bool,
-) -> impl ServiceFactory<
-    (Request, Framed<T, Codec>),
-    Config = (),
-    Response = (),
-    Error = actix_web::Error,
-    InitError = (),
->
+/// The application of one worker, built once and served to both of actix-http's services: plain
+/// requests, and the upgrade requests that leave it (a WebSocket's handshake). Each worker
+/// used to build an instance for each, twice the start-up work and the routing tables.
+struct SharedApp<F: ServiceFactory<Request>> {
+    factory: Rc<F>,
+    built: Rc<RefCell<Option<Built<F::Service>>>>,
+}
+
+/// The worker's application once built (the same future, whichever service asks first).
+type Built<S> = Shared<LocalBoxFuture<'static, Result<Rc<S>, ()>>>;
+
+impl<F> SharedApp<F>
 where
-    T: AsyncRead + AsyncWrite + Unpin + 'static,
+    F: ServiceFactory<Request, Config = (), InitError = ()> + 'static,
+    F::Service: 'static,
 {
-    fn_factory(move || {
-        let app = app_service(state.clone(), address, secure).new_service(());
-        async move {
-            let app = Rc::new(app.await?);
-            Ok(fn_service(move |(request, framed)| {
-                serve_upgrade(app.clone(), request, framed)
-            }))
+    fn new(factory: F) -> Self {
+        Self {
+            factory: Rc::new(factory),
+            built: Rc::default(),
         }
-    })
+    }
+
+    /// The application, built at the first call.
+    fn app(&self) -> Built<F::Service> {
+        self.built
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                let building = self.factory.new_service(());
+                async move { building.await.map(Rc::new) }
+                    .boxed_local()
+                    .shared()
+            })
+            .clone()
+    }
+
+    /// The service of plain requests.
+    fn requests(
+        &self,
+    ) -> impl ServiceFactory<
+        Request,
+        Config = (),
+        Response = F::Response,
+        Error = F::Error,
+        InitError = (),
+    > + use<F> {
+        let app = self.clone();
+        fn_factory(move || {
+            let built = app.app();
+            async move {
+                let app = built.await?;
+                Ok(fn_service(move |request: Request| app.call(request)))
+            }
+        })
+    }
+
+    /// The service of upgrade requests, which go through the application first.
+    fn upgrades<T, B>(
+        &self,
+    ) -> impl ServiceFactory<
+        (Request, Framed<T, Codec>),
+        Config = (),
+        Response = (),
+        Error = actix_web::Error,
+        InitError = (),
+    > + use<F, T, B>
+    where
+        F: ServiceFactory<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        B: MessageBody + 'static,
+        T: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let app = self.clone();
+        fn_factory(move || {
+            let built = app.app();
+            async move {
+                let app = built.await?;
+                Ok(fn_service(move |(request, framed)| {
+                    serve_upgrade(app.clone(), request, framed)
+                }))
+            }
+        })
+    }
+}
+
+impl<F: ServiceFactory<Request>> Clone for SharedApp<F> {
+    fn clone(&self) -> Self {
+        Self {
+            factory: self.factory.clone(),
+            built: self.built.clone(),
+        }
+    }
 }
