@@ -316,10 +316,11 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         Some(files) => Some(files.server_config().map_err(Error::Tls)?),
         None => None,
     };
-    let server = http::serve_http(listener, state, tls, workers).map_err(|source| Error::Io {
+    let could_not_serve = |source| Error::Io {
         context: "could not serve".into(),
         source,
-    })?;
+    };
+    let server = http::serve_http(listener, state, tls, workers).map_err(could_not_serve)?;
     // actix-server starts its workers (each building the application) and its accept loop at
     // the server's first poll. Polled here, before it says it listens: a connection made as
     // soon as it says so is accepted at once, and the start-up reads released below do not
@@ -331,10 +332,7 @@ pub async fn serve(config: ServerConfig, on_listening: impl FnOnce(&Started)) ->
         let source = ended
             .err()
             .unwrap_or_else(|| std::io::Error::other("the HTTP server ended as it started"));
-        return Err(Error::Io {
-            context: "could not serve".into(),
-            source,
-        });
+        return Err(could_not_serve(source));
     }
 
     tracing::info!(%address, "listening");

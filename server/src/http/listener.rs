@@ -5,7 +5,6 @@
 //! does not offer: an upgrade service ([`serve_upgrade`]), so that a WebSocket leaves actix-http
 //! after its handshake.
 
-use std::cell::RefCell;
 use std::net::{SocketAddr, TcpListener};
 use std::rc::Rc;
 use std::time::Duration;
@@ -170,37 +169,24 @@ fn app_service(
 /// The application of one worker, built once and served to both of actix-http's services: plain
 /// requests, and the upgrade requests that leave it (a WebSocket's handshake). Each worker
 /// used to build an instance for each, twice the start-up work and the routing tables.
-struct SharedApp<F: ServiceFactory<Request>> {
-    factory: Rc<F>,
-    built: Rc<RefCell<Option<Built<F::Service>>>>,
+struct SharedApp<S> {
+    /// The application being built; whichever service asks first drives it.
+    app: Shared<LocalBoxFuture<'static, Result<Rc<S>, ()>>>,
 }
 
-/// The worker's application once built (the same future, whichever service asks first).
-type Built<S> = Shared<LocalBoxFuture<'static, Result<Rc<S>, ()>>>;
-
-impl<F> SharedApp<F>
-where
-    F: ServiceFactory<Request, Config = (), InitError = ()> + 'static,
-    F::Service: 'static,
-{
-    fn new(factory: F) -> Self {
+impl<S: 'static> SharedApp<S> {
+    /// Starts building the application `factory` makes (on the worker's thread, as actix-server
+    /// asks for each worker's services there).
+    fn new<F>(factory: F) -> Self
+    where
+        F: ServiceFactory<Request, Config = (), InitError = (), Service = S> + 'static,
+    {
+        let building = factory.new_service(());
         Self {
-            factory: Rc::new(factory),
-            built: Rc::default(),
+            app: async move { building.await.map(Rc::new) }
+                .boxed_local()
+                .shared(),
         }
-    }
-
-    /// The application, built at the first call.
-    fn app(&self) -> Built<F::Service> {
-        self.built
-            .borrow_mut()
-            .get_or_insert_with(|| {
-                let building = self.factory.new_service(());
-                async move { building.await.map(Rc::new) }
-                    .boxed_local()
-                    .shared()
-            })
-            .clone()
     }
 
     /// The service of plain requests.
@@ -209,13 +195,16 @@ where
     ) -> impl ServiceFactory<
         Request,
         Config = (),
-        Response = F::Response,
-        Error = F::Error,
+        Response = S::Response,
+        Error = S::Error,
         InitError = (),
-    > + use<F> {
-        let app = self.clone();
+    > + use<S>
+    where
+        S: Service<Request>,
+    {
+        let built = self.app.clone();
         fn_factory(move || {
-            let built = app.app();
+            let built = built.clone();
             async move {
                 let app = built.await?;
                 Ok(fn_service(move |request: Request| app.call(request)))
@@ -232,15 +221,15 @@ where
         Response = (),
         Error = actix_web::Error,
         InitError = (),
-    > + use<F, T, B>
+    > + use<S, T, B>
     where
-        F: ServiceFactory<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+        S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
         B: MessageBody + 'static,
         T: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let app = self.clone();
+        let built = self.app.clone();
         fn_factory(move || {
-            let built = app.app();
+            let built = built.clone();
             async move {
                 let app = built.await?;
                 Ok(fn_service(move |(request, framed)| {
@@ -248,14 +237,5 @@ where
                 }))
             }
         })
-    }
-}
-
-impl<F: ServiceFactory<Request>> Clone for SharedApp<F> {
-    fn clone(&self) -> Self {
-        Self {
-            factory: self.factory.clone(),
-            built: self.built.clone(),
-        }
     }
 }
